@@ -1,0 +1,201 @@
+import { promises as fsp } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { extname, join, normalize, sep } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  requestFrameSchema,
+  TOKEN_PROTOCOL_PREFIX,
+  WS_PATH,
+  type CallResult,
+  type ServiceImpls,
+} from '../../src-shared/ipc';
+import { dispatch } from '../ipc/dispatch';
+import type { AppEvents } from '../services/events';
+import { hostnameOf, isLoopback, newToken, readCookie, tokenMatches } from './auth';
+
+export interface ServeOptions {
+  impls: ServiceImpls;
+  events: AppEvents;
+  /** Folder of the built renderer (index.html and assets). */
+  rendererDir: string;
+  /** Interface to bind; 127.0.0.1 unless the user named another one. */
+  host?: string | undefined;
+  /** Port; 0 picks a free one. */
+  port?: number | undefined;
+  /** Fixed token (tests); a random one per launch otherwise. */
+  token?: string | undefined;
+}
+
+export interface RunningServer {
+  url: string;
+  host: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+const COOKIE = 'fieldcal_token';
+const MAX_FRAME_BYTES = 16 * 1024 * 1024;
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+  '.ico': 'image/x-icon',
+};
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+  "connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/**
+ * The headless bridge: serves the built renderer over HTTP and the contract over a WebSocket, both
+ * behind a per-launch token. Binds to loopback unless told otherwise.
+ */
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const token = opts.token ?? newToken();
+  const allowedHosts = new Set(['localhost', '127.0.0.1', '::1', host.toLowerCase()]);
+
+  const hostAllowed = (req: IncomingMessage): boolean => {
+    // DNS-rebinding guard: a page on another name that resolves to us is refused.
+    const h = hostnameOf(req.headers.host);
+    return h !== null && (allowedHosts.has(h) || (isLoopback(host) && isLoopback(h)));
+  };
+
+  const http = createServer((req, res) => {
+    handleHttp(req, res).catch((err: Error) => send(res, 500, 'text/plain', `internal error: ${err.message}`));
+  });
+
+  async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!hostAllowed(req)) return send(res, 421, 'text/plain', 'unexpected Host header');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed');
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const viaQuery = tokenMatches(token, url.searchParams.get('token'));
+    const viaCookie = tokenMatches(token, readCookie(req.headers.cookie, COOKIE));
+    if (!viaQuery && !viaCookie) {
+      return send(res, 401, 'text/plain', 'Fieldcal: open the URL printed by `fieldcal serve`; it carries the access token.');
+    }
+    if (viaQuery) res.setHeader('Set-Cookie', `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
+    let rel = decodeURIComponent(url.pathname);
+    if (rel === '/' || rel === '') rel = '/index.html';
+    const file = normalize(join(opts.rendererDir, rel));
+    if (!file.startsWith(normalize(opts.rendererDir) + sep)) return send(res, 403, 'text/plain', 'forbidden');
+    let body: Buffer;
+    try {
+      body = await fsp.readFile(file);
+    } catch {
+      return send(res, 404, 'text/plain', 'not found');
+    }
+    if (rel === '/index.html') {
+      // The page learns the token from a meta tag; it never appears in a script the page did not ship.
+      const meta = `<meta name="fieldcal-token" content="${token}">`;
+      body = Buffer.from(body.toString('utf8').replace('</head>', `${meta}</head>`));
+      res.setHeader('Cache-Control', 'no-store');
+    }
+    send(res, 200, MIME[extname(file)] ?? 'application/octet-stream', body, req.method === 'HEAD');
+  }
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_FRAME_BYTES,
+    handleProtocols: (protocols) => {
+      for (const p of protocols) if (p.startsWith(TOKEN_PROTOCOL_PREFIX)) return p;
+      return false;
+    },
+  });
+
+  http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refuse = (status: string) => {
+      socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+      socket.destroy();
+    };
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== WS_PATH) return refuse('404 Not Found');
+    if (!hostAllowed(req)) return refuse('421 Misdirected Request');
+    // Cross-site WebSocket hijacking guard: a browser always sends Origin; it must be this server.
+    const origin = req.headers.origin;
+    if (origin !== undefined && hostnameOf(new URL(origin).host) !== hostnameOf(req.headers.host)) {
+      return refuse('403 Forbidden');
+    }
+    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+    const given = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))?.slice(TOKEN_PROTOCOL_PREFIX.length);
+    if (!tokenMatches(token, given)) return refuse('401 Unauthorized');
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+
+  wss.on('connection', (ws: WebSocket) => {
+    ws.on('message', (data, isBinary) => {
+      void onMessage(ws, isBinary ? null : data.toString());
+    });
+  });
+
+  async function onMessage(ws: WebSocket, text: string | null): Promise<void> {
+    let frame: unknown;
+    try {
+      frame = text === null ? null : JSON.parse(text);
+    } catch {
+      frame = null;
+    }
+    const req = requestFrameSchema.safeParse(frame);
+    if (!req.success) {
+      const id = typeof (frame as { id?: unknown })?.id === 'number' ? (frame as { id: number }).id : -1;
+      return reply(ws, id, {
+        ok: false,
+        error: {
+          code: 'VALIDATION',
+          message: 'Malformed request frame: expected {id, service, method, payload}',
+          details: { issues: req.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+        },
+      });
+    }
+    const { id, service, method, payload } = req.data;
+    reply(ws, id, await dispatch(opts.impls, service, method, payload));
+  }
+
+  const unsubscribe = opts.events.onAny((key, payload) => {
+    const msg = JSON.stringify({ event: key, payload });
+    for (const client of wss.clients) if (client.readyState === client.OPEN) client.send(msg);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(opts.port ?? 0, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = http.address() as AddressInfo;
+  const urlHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${urlHost}:${addr.port}/?token=${token}`,
+    host: addr.address,
+    port: addr.port,
+    token,
+    close: async () => {
+      unsubscribe();
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+function reply(ws: WebSocket, id: number, result: CallResult): void {
+  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, ...result }));
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer, headOnly = false): void {
+  res.writeHead(status, {
+    'Content-Type': type,
+    'Content-Security-Policy': CSP,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'Cross-Origin-Opener-Policy': 'same-origin',
+  });
+  res.end(headOnly ? undefined : body);
+}

@@ -1,0 +1,31 @@
+import type { AppInfo, ServiceImpls } from '../../src-shared/ipc';
+import { createAppInfoService, type AppPaths } from './app-info';
+import { AppEvents } from './events';
+import {
+  createDatasetsService,
+  createExportService,
+  createJobsService,
+  createProjectService,
+} from './project/services';
+import { ProjectSession } from './project/session';
+
+export interface ServiceContainer {
+  impls: ServiceImpls;
+  events: AppEvents;
+  session: ProjectSession;
+  dispose(): void;
+}
+
+/** Builds every service once; Electron, the bridge and the CLI each call this at start-up. */
+export function createServices(opts: { mode: AppInfo['mode']; version: string; paths: AppPaths }): ServiceContainer {
+  const events = new AppEvents();
+  const session = new ProjectSession(events);
+  const impls: ServiceImpls = {
+    appInfo: createAppInfoService({ ...opts, session }),
+    project: createProjectService(session),
+    datasets: createDatasetsService(session),
+    jobs: createJobsService(session),
+    export: createExportService(session),
+  };
+  return { impls, events, session, dispose: () => session.close() };
+}

@@ -1,0 +1,31 @@
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AppPaths } from './app-info';
+
+/** Root of the installed app: the folder holding package.json (two levels above out/main). */
+export function appRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'resources'))) return dir;
+    dir = dirname(dir);
+  }
+  return process.cwd();
+}
+
+/** Where the built renderer lives (out/renderer), for the bridge's static server. */
+export function rendererDir(): string {
+  return join(appRoot(), 'out', 'renderer');
+}
+
+/** Paths outside Electron: XDG data home for user data, the app's resources folder for samples. */
+export function defaultPaths(env: NodeJS.ProcessEnv = process.env): AppPaths {
+  const resources = join(appRoot(), 'resources');
+  const dataHome = env.XDG_DATA_HOME ? resolve(env.XDG_DATA_HOME) : join(homedir(), '.local', 'share');
+  return {
+    userData: env.FIELDCAL_USER_DATA ? resolve(env.FIELDCAL_USER_DATA) : join(dataHome, 'fieldcal'),
+    resources,
+    sampleData: join(resources, 'sample-data'),
+  };
+}

@@ -1,0 +1,14 @@
+import m001 from './001_initial.sql?raw';
+
+/** One schema step. `version` is what `PRAGMA user_version` holds after it has run. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every migration in order; add one file and one line here to change the schema. */
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: '001_initial', sql: m001 }];
+
+/** The schema version this build writes. Files with a higher version are refused, never downgraded. */
+export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,40 @@
+import { Repo } from './common';
+
+/** A gauge as stored: code, position in its CRS, declared drained area and snapped cell. */
+export interface GaugeRow {
+  id: number;
+  datasetId: number | null;
+  code: string;
+  name: string | null;
+  x: number;
+  y: number;
+  crs: string | null;
+  areaKm2: number | null;
+  cellRow: number | null;
+  cellCol: number | null;
+}
+
+/** The `gauges` table. */
+export class GaugesRepo extends Repo {
+  add(g: Omit<GaugeRow, 'id'>): number {
+    return this.tx(() =>
+      Number(
+        this.db
+          .prepare(
+            `INSERT INTO gauges (dataset_id, code, name, x, y, crs, area_km2, cell_row, cell_col)
+             VALUES (@datasetId, @code, @name, @x, @y, @crs, @areaKm2, @cellRow, @cellCol)`,
+          )
+          .run(g).lastInsertRowid,
+      ),
+    );
+  }
+
+  list(): GaugeRow[] {
+    return this.db
+      .prepare(
+        `SELECT id, dataset_id AS datasetId, code, name, x, y, crs, area_km2 AS areaKm2,
+                cell_row AS cellRow, cell_col AS cellCol FROM gauges ORDER BY code`,
+      )
+      .all() as GaugeRow[];
+  }
+}

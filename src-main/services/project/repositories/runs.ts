@@ -1,0 +1,178 @@
+import {
+  FieldcalError,
+  type ArtifactRecord,
+  type RunDetail,
+  type RunMetric,
+  type RunRecord,
+  type RunStatus,
+} from '../../../../src-shared/ipc';
+import { notFound, nowIso, parseJsonObject, Repo } from './common';
+
+interface RunRow {
+  id: number;
+  name: string;
+  method: string;
+  options_json: string;
+  status: RunStatus;
+  seed: number;
+  study_area_id: number | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  error: string | null;
+}
+
+interface ArtifactRow {
+  id: number;
+  run_id: number;
+  kind: string;
+  path: string;
+  size_bytes: number | null;
+  checksum: string | null;
+  created_at: string;
+}
+
+const toRun = (r: RunRow): RunRecord => ({
+  id: r.id,
+  name: r.name,
+  method: r.method,
+  options: parseJsonObject(r.options_json, `runs.options_json (id ${r.id})`) ?? {},
+  status: r.status,
+  seed: r.seed,
+  studyAreaId: r.study_area_id,
+  createdAt: r.created_at,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  error: r.error,
+});
+
+const toArtifact = (r: ArtifactRow): ArtifactRecord => ({
+  id: r.id,
+  runId: r.run_id,
+  kind: r.kind,
+  path: r.path,
+  sizeBytes: r.size_bytes,
+  checksum: r.checksum,
+  createdAt: r.created_at,
+});
+
+/** Allowed status changes; anything else is a programming error caught here, not a silent overwrite. */
+const TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
+  queued: ['running', 'cancelled'],
+  running: ['succeeded', 'failed', 'cancelled', 'interrupted'],
+  interrupted: ['running', 'cancelled'],
+  succeeded: [],
+  failed: [],
+  cancelled: [],
+};
+
+/** The `runs`, `run_metrics` and `artifacts` tables. */
+export class RunsRepo extends Repo {
+  create(r: { name: string; method: string; options: Record<string, unknown>; seed: number; studyAreaId?: number | null }): RunRecord {
+    return this.tx(() => {
+      const info = this.db
+        .prepare(
+          `INSERT INTO runs (name, method, options_json, status, seed, study_area_id, created_at)
+           VALUES (?, ?, ?, 'queued', ?, ?, ?)`,
+        )
+        .run(r.name, r.method, JSON.stringify(r.options), r.seed, r.studyAreaId ?? null, nowIso());
+      return this.get(Number(info.lastInsertRowid));
+    });
+  }
+
+  list(status?: RunStatus): RunRecord[] {
+    const rows = status
+      ? this.db.prepare('SELECT * FROM runs WHERE status = ? ORDER BY id').all(status)
+      : this.db.prepare('SELECT * FROM runs ORDER BY id').all();
+    return (rows as RunRow[]).map(toRun);
+  }
+
+  get(id: number): RunRecord {
+    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
+    if (!row) throw notFound('run', id);
+    return toRun(row);
+  }
+
+  detail(id: number): RunDetail {
+    return { ...this.get(id), metrics: this.metrics(id), artifacts: this.artifacts(id) };
+  }
+
+  /** Moves a run to a new status, stamping start and finish times. */
+  setStatus(id: number, status: RunStatus, error: string | null = null): RunRecord {
+    return this.tx(() => {
+      const cur = this.get(id);
+      if (!TRANSITIONS[cur.status].includes(status)) {
+        throw new FieldcalError('CONFLICT', `Run ${id} cannot go from ${cur.status} to ${status}`, {
+          id,
+          from: cur.status,
+          to: status,
+        });
+      }
+      const t = nowIso();
+      this.db
+        .prepare(
+          `UPDATE runs SET status = ?, error = ?,
+             started_at = CASE WHEN ? = 'running' THEN ? ELSE started_at END,
+             finished_at = CASE WHEN ? IN ('succeeded', 'failed', 'cancelled', 'interrupted') THEN ? ELSE finished_at END
+           WHERE id = ?`,
+        )
+        .run(status, error, status, t, status, t, id);
+      return this.get(id);
+    });
+  }
+
+  /** Marks runs left `running` by a dead process as `interrupted`. Returns how many. */
+  markInterrupted(): number {
+    return this.tx(
+      () =>
+        this.db
+          .prepare(
+            `UPDATE runs SET status = 'interrupted', finished_at = ?, error = 'process ended while the run was active'
+             WHERE status = 'running'`,
+          )
+          .run(nowIso()).changes,
+    );
+  }
+
+  /** Stores metrics of a run in one transaction (replacing values with the same key). */
+  addMetrics(runId: number, metrics: RunMetric[]): void {
+    this.tx(() => {
+      this.get(runId);
+      const put = this.db.prepare(
+        `INSERT INTO run_metrics (run_id, period, target, metric, value) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, period, target, metric) DO UPDATE SET value = excluded.value`,
+      );
+      for (const m of metrics) put.run(runId, m.period, m.target, m.metric, Number.isFinite(m.value) ? m.value : null);
+    });
+  }
+
+  metrics(runId: number): RunMetric[] {
+    return this.db
+      .prepare('SELECT period, target, metric, value FROM run_metrics WHERE run_id = ? ORDER BY id')
+      .all(runId) as RunMetric[];
+  }
+
+  addArtifact(a: Omit<ArtifactRecord, 'id' | 'createdAt'>): ArtifactRecord {
+    return this.tx(() => {
+      this.get(a.runId);
+      const info = this.db
+        .prepare(
+          'INSERT INTO artifacts (run_id, kind, path, size_bytes, checksum, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(a.runId, a.kind, a.path, a.sizeBytes, a.checksum, nowIso());
+      return this.artifact(Number(info.lastInsertRowid));
+    });
+  }
+
+  artifacts(runId: number): ArtifactRecord[] {
+    return (this.db.prepare('SELECT * FROM artifacts WHERE run_id = ? ORDER BY id').all(runId) as ArtifactRow[]).map(
+      toArtifact,
+    );
+  }
+
+  artifact(id: number): ArtifactRecord {
+    const row = this.db.prepare('SELECT * FROM artifacts WHERE id = ?').get(id) as ArtifactRow | undefined;
+    if (!row) throw notFound('artifact', id);
+    return toArtifact(row);
+  }
+}

@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import {
+  appInfoSchema,
+  artifactRecordSchema,
+  datasetRecordSchema,
+  jobProgressSchema,
+  layerRecordSchema,
+  projectInfoSchema,
+  runDetailSchema,
+  runRecordSchema,
+  RUN_STATUSES,
+} from '../types/records';
+
+/** One method of a service: a strict schema for its single argument object and one for its result. */
+export interface MethodSpec<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
+  readonly input: I;
+  readonly output: O;
+}
+
+function method<I extends z.ZodType, O extends z.ZodType>(input: I, output: O): MethodSpec<I, O> {
+  return { input, output };
+}
+
+/** Strict object: unknown keys are refused, so a renderer cannot smuggle fields past validation. */
+const args = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape);
+const noArgs = args({});
+const id = z.number().int().positive();
+const filePath = z.string().min(1).max(4096);
+
+/**
+ * The contract between the renderer and main: every service, method and payload schema.
+ * The preload, the WebSocket client, the IPC handlers and the bridge are all derived from this object.
+ */
+export const contract = {
+  appInfo: {
+    get: method(noArgs, appInfoSchema),
+  },
+  project: {
+    create: method(args({ path: filePath, name: z.string().min(1).max(200).optional() }), projectInfoSchema),
+    open: method(args({ path: filePath }), projectInfoSchema),
+    close: method(noArgs, z.object({ closed: z.boolean() })),
+    current: method(noArgs, projectInfoSchema.nullable()),
+  },
+  datasets: {
+    list: method(noArgs, z.array(datasetRecordSchema)),
+    get: method(args({ id }), datasetRecordSchema),
+    remove: method(args({ id }), z.object({ removed: z.boolean() })),
+    layers: method(noArgs, z.array(layerRecordSchema)),
+    setLayer: method(
+      args({ id, visible: z.boolean().optional(), opacity: z.number().min(0).max(1).optional() }),
+      layerRecordSchema,
+    ),
+  },
+  jobs: {
+    list: method(args({ status: z.enum(RUN_STATUSES).optional() }), z.array(runRecordSchema)),
+    get: method(args({ id }), runDetailSchema),
+  },
+  export: {
+    artifacts: method(args({ runId: id }), z.array(artifactRecordSchema)),
+    copyArtifact: method(
+      args({ id, destination: filePath, overwrite: z.boolean().optional() }),
+      z.object({ path: z.string(), bytes: z.number().int() }),
+    ),
+  },
+} as const;
+
+/** Events pushed from main to the renderer; names start with `on`. */
+export const events = {
+  project: {
+    onChanged: z.object({ project: projectInfoSchema.nullable() }),
+  },
+  jobs: {
+    onProgress: jobProgressSchema,
+  },
+} as const;
+
+export type Contract = typeof contract;
+export type ServiceName = keyof Contract;
+export type MethodName<S extends ServiceName> = keyof Contract[S] & string;
+export type Events = typeof events;
+
+type SpecOf<S extends ServiceName, M extends MethodName<S>> = Contract[S][M] extends MethodSpec<
+  infer I,
+  infer O
+>
+  ? { input: I; output: O }
+  : never;
+
+/** Argument type of a method, as the caller writes it (optional fields may be left out). */
+export type MethodInput<S extends ServiceName, M extends MethodName<S>> = z.input<SpecOf<S, M>['input']>;
+/** Argument type after validation, as the implementation receives it. */
+export type MethodArgs<S extends ServiceName, M extends MethodName<S>> = z.output<SpecOf<S, M>['input']>;
+export type MethodOutput<S extends ServiceName, M extends MethodName<S>> = z.output<SpecOf<S, M>['output']>;
+
+/** An event listener returns a function that unsubscribes it. */
+export type Unsubscribe = () => void;
+type EventsOf<S extends ServiceName> = S extends keyof Events
+  ? { [E in keyof Events[S]]: (listener: (payload: z.output<Events[S][E]>) => void) => Unsubscribe }
+  : unknown;
+
+/** The client view of one service: what `window.api[service]` and the WebSocket client expose. */
+export type ServiceClient<S extends ServiceName> = {
+  [M in MethodName<S>]: (arg: MethodInput<S, M>) => Promise<MethodOutput<S, M>>;
+} & EventsOf<S>;
+
+/** The whole client API. */
+export type FieldcalApi = { [S in ServiceName]: ServiceClient<S> };
+
+/** The main-side implementation of one service: receives validated arguments. */
+export type ServiceImpl<S extends ServiceName> = {
+  [M in MethodName<S>]: (arg: MethodArgs<S, M>) => Promise<MethodOutput<S, M>> | MethodOutput<S, M>;
+};
+export type ServiceImpls = { [S in ServiceName]: ServiceImpl<S> };
+
+/** Event name on the wire, e.g. `project.onChanged`. */
+export type EventKey = {
+  [S in keyof Events]: `${S & string}.${keyof Events[S] & string}`;
+}[keyof Events];
+export type EventPayload<K extends EventKey> = K extends `${infer S}.${infer E}`
+  ? S extends keyof Events
+    ? E extends keyof Events[S]
+      ? z.output<Events[S][E]>
+      : never
+    : never
+  : never;
+
+/** Lists every (service, method) pair of the contract, for the preload, bridge and tests. */
+export function contractMethods(): Array<{ service: ServiceName; method: string }> {
+  const out: Array<{ service: ServiceName; method: string }> = [];
+  for (const service of Object.keys(contract) as ServiceName[]) {
+    for (const m of Object.keys(contract[service])) out.push({ service, method: m });
+  }
+  return out;
+}
+
+/** Lists every event of the contract as `service.onX`. */
+export function contractEvents(): EventKey[] {
+  const out: string[] = [];
+  for (const s of Object.keys(events) as Array<keyof Events>) {
+    for (const e of Object.keys(events[s])) out.push(`${s}.${e}`);
+  }
+  return out as EventKey[];
+}
+
+/** Electron IPC channel of a method. */
+export const invokeChannel = (service: string, m: string): string => `fieldcal:${service}.${m}`;
+/** Electron IPC channel of an event. */
+export const eventChannel = (key: string): string => `fieldcal:event:${key}`;

@@ -1,0 +1,5 @@
+export * from './contract';
+export * from './errors';
+export * from './wire';
+export * from './client';
+export * from '../types/records';

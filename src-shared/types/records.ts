@@ -1,0 +1,127 @@
+import { z } from 'zod';
+
+/** Run lifecycle. `interrupted` marks runs found `running` when a project is reopened after a crash. */
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const projectCountsSchema = z.object({
+  datasets: z.number().int(),
+  layers: z.number().int(),
+  gauges: z.number().int(),
+  studyAreas: z.number().int(),
+  runs: z.number().int(),
+});
+
+/** What the UI shows about the open project. */
+export const projectInfoSchema = z.object({
+  path: z.string(),
+  name: z.string(),
+  schemaVersion: z.number().int(),
+  createdAt: z.string(),
+  counts: projectCountsSchema,
+});
+export type ProjectInfo = z.infer<typeof projectInfoSchema>;
+
+/** A dataset recorded in the project: a raster, stack, gauge set or vector imported from a local file. */
+export const datasetRecordSchema = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  kind: z.enum(['raster', 'stack', 'netcdf', 'gauges', 'vector', 'lumped']),
+  sourcePath: z.string(),
+  crs: z.string().nullable(),
+  grid: z.record(z.string(), z.unknown()).nullable(),
+  timeStart: z.string().nullable(),
+  timeEnd: z.string().nullable(),
+  steps: z.number().int().nullable(),
+  sizeBytes: z.number().int().nullable(),
+  checksum: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type DatasetRecord = z.infer<typeof datasetRecordSchema>;
+
+/** A map layer: one displayed view of a dataset. */
+export const layerRecordSchema = z.object({
+  id: z.number().int(),
+  datasetId: z.number().int(),
+  name: z.string(),
+  visible: z.boolean(),
+  opacity: z.number(),
+  zOrder: z.number().int(),
+  style: z.record(z.string(), z.unknown()),
+});
+export type LayerRecord = z.infer<typeof layerRecordSchema>;
+
+export const runRecordSchema = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  method: z.string(),
+  options: z.record(z.string(), z.unknown()),
+  status: z.enum(RUN_STATUSES),
+  seed: z.number().int(),
+  studyAreaId: z.number().int().nullable(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  error: z.string().nullable(),
+});
+export type RunRecord = z.infer<typeof runRecordSchema>;
+
+export const runMetricSchema = z.object({
+  period: z.string(),
+  target: z.string(),
+  metric: z.string(),
+  value: z.number().nullable(),
+});
+export type RunMetric = z.infer<typeof runMetricSchema>;
+
+export const artifactRecordSchema = z.object({
+  id: z.number().int(),
+  runId: z.number().int(),
+  kind: z.string(),
+  path: z.string(),
+  sizeBytes: z.number().int().nullable(),
+  checksum: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type ArtifactRecord = z.infer<typeof artifactRecordSchema>;
+
+export const runDetailSchema = runRecordSchema.extend({
+  metrics: z.array(runMetricSchema),
+  artifacts: z.array(artifactRecordSchema),
+});
+export type RunDetail = z.infer<typeof runDetailSchema>;
+
+/** Progress of a job, streamed as the `jobs.onProgress` event. */
+export const jobProgressSchema = z.object({
+  runId: z.number().int(),
+  phase: z.string(),
+  iteration: z.number().int(),
+  total: z.number().int().nullable(),
+  objective: z.number().nullable(),
+  losses: z.record(z.string(), z.number()),
+  etaSeconds: z.number().nullable(),
+  message: z.string().nullable(),
+});
+export type JobProgress = z.infer<typeof jobProgressSchema>;
+
+/** Versions, compute backend and paths: what `fieldcal info` prints and the status bar shows. */
+export const appInfoSchema = z.object({
+  name: z.string(),
+  version: z.string(),
+  mode: z.enum(['electron', 'server', 'cli']),
+  versions: z.object({
+    node: z.string(),
+    electron: z.string().nullable(),
+    electronPackage: z.string().nullable(),
+    tfjs: z.string(),
+    sqlite: z.string(),
+  }),
+  compute: z.object({
+    backend: z.string(),
+    threads: z.number().int(),
+    tried: z.array(z.object({ backend: z.string(), ok: z.boolean(), reason: z.string().nullable() })),
+  }),
+  project: z.object({ schemaVersion: z.number().int(), path: z.string().nullable() }),
+  paths: z.object({ userData: z.string(), sampleData: z.string(), resources: z.string() }),
+});
+export type AppInfo = z.infer<typeof appInfoSchema>;
