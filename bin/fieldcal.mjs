@@ -5,7 +5,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const cli = fileURLToPath(new URL('../out/main/cli.js', import.meta.url));
 if (!existsSync(cli)) {
-  process.stderr.write('fieldcal: the app is not built yet; run `npm run build` (or `npm run setup`) first\n');
+  process.stderr.write(
+    'fieldcal: the app is not built yet; run `npm run build` (or `npm run setup`) first\n',
+  );
   process.exit(1);
 }
 await import(pathToFileURL(cli).href);

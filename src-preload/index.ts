@@ -3,7 +3,8 @@ import { buildClient, eventChannel, invokeChannel, type CallResult } from '../sr
 
 // The renderer gets exactly the contract: no ipcRenderer, no channel names, nothing else.
 const api = buildClient({
-  call: (service, method, arg) => ipcRenderer.invoke(invokeChannel(service, method), arg) as Promise<CallResult>,
+  call: (service, method, arg) =>
+    ipcRenderer.invoke(invokeChannel(service, method), arg) as Promise<CallResult>,
   subscribe: (key, listener) => {
     const channel = eventChannel(key);
     const handler = (_e: IpcRendererEvent, payload: unknown) => listener(payload);

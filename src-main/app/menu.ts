@@ -19,7 +19,9 @@ export function installMenu(services: ServiceContainer): void {
         accelerator: 'CmdOrCtrl+N',
         click: async () => {
           const win = focused();
-          const r = await (win ? dialog.showSaveDialog(win, { filters: FILTERS }) : dialog.showSaveDialog({ filters: FILTERS }));
+          const r = await (win
+            ? dialog.showSaveDialog(win, { filters: FILTERS })
+            : dialog.showSaveDialog({ filters: FILTERS }));
           if (r.canceled || !r.filePath) return;
           try {
             services.session.create(r.filePath.endsWith('.fieldcal') ? r.filePath : `${r.filePath}.fieldcal`);
@@ -51,7 +53,9 @@ export function installMenu(services: ServiceContainer): void {
           const win = focused();
           await showError(
             win,
-            new Error('Import of rasters, stacks and gauges arrives with the geodata reader; no file was changed.'),
+            new Error(
+              'Import of rasters, stacks and gauges arrives with the geodata reader; no file was changed.',
+            ),
           );
         },
       },

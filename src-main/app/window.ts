@@ -13,7 +13,9 @@ export function isAppUrl(url: string): boolean {
   const app = new URL(rendererUrl());
   try {
     const u = new URL(url);
-    return app.protocol === 'file:' ? u.protocol === 'file:' && u.pathname === app.pathname : u.origin === app.origin;
+    return app.protocol === 'file:'
+      ? u.protocol === 'file:' && u.pathname === app.pathname
+      : u.origin === app.origin;
   } catch {
     return false;
   }

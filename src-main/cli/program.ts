@@ -10,7 +10,8 @@ import { join } from 'node:path';
 
 function parsePort(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is an integer 0..65535');
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('a port is an integer 0..65535');
   return n;
 }
 
@@ -22,7 +23,10 @@ export function formatInfo(info: AppInfo): string {
     ['Electron (package)', info.versions.electronPackage ?? 'not installed'],
     ['Electron (runtime)', info.versions.electron ?? 'not running in Electron'],
     ['TensorFlow.js', info.versions.tfjs],
-    ['Compute backend', `${info.compute.backend} (${info.compute.threads} thread${info.compute.threads === 1 ? '' : 's'})`],
+    [
+      'Compute backend',
+      `${info.compute.backend} (${info.compute.threads} thread${info.compute.threads === 1 ? '' : 's'})`,
+    ],
     ...info.compute.tried
       .filter((t) => !t.ok)
       .map((t): [string, string] => [`  ${t.backend}`, `unavailable: ${t.reason ?? ''}`]),
@@ -57,15 +61,23 @@ export function buildCli(): Command {
     .command('serve')
     .description('serve the app over HTTP and its API over a WebSocket, both behind a per-launch token')
     .option('--port <n>', 'port (0 = any free port)', parsePort, 5757)
-    .option('--host <host>', 'interface to bind; anything but loopback exposes the app to the network', '127.0.0.1')
+    .option(
+      '--host <host>',
+      'interface to bind; anything but loopback exposes the app to the network',
+      '127.0.0.1',
+    )
     .option('--project <path>', 'open this project file at start')
     .option('--json', 'print {url, host, port} as JSON on stdout')
     .action(async (o: { port: number; host: string; project?: string; json?: boolean }) => {
       const dir = rendererDir();
       if (!existsSync(join(dir, 'index.html'))) {
-        throw new FieldcalError('NOT_FOUND', `The renderer is not built (${dir}); run \`npm run build\` first`, {
-          path: dir,
-        });
+        throw new FieldcalError(
+          'NOT_FOUND',
+          `The renderer is not built (${dir}); run \`npm run build\` first`,
+          {
+            path: dir,
+          },
+        );
       }
       const services = createServices({ mode: 'server', version, paths: defaultPaths() });
       if (o.project) services.session.open(o.project);
@@ -77,7 +89,9 @@ export function buildCli(): Command {
         port: o.port,
       });
       if (!isLoopback(server.host)) {
-        process.stderr.write(`warning: listening on ${server.host}: anyone who can reach it and has the URL can use it\n`);
+        process.stderr.write(
+          `warning: listening on ${server.host}: anyone who can reach it and has the URL can use it\n`,
+        );
       }
       process.stdout.write(
         o.json

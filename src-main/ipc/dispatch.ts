@@ -11,7 +11,11 @@ type AnyImpl = Record<string, (arg: unknown) => unknown>;
 
 /** Formats schema issues as `{path, message}` so the error names each offending field. */
 function issuesOf(issues: ReadonlyArray<{ path: PropertyKey[]; message: string; code: string }>) {
-  return issues.map((i) => ({ path: i.path.map(String).join('.') || '(argument)', message: i.message, code: i.code }));
+  return issues.map((i) => ({
+    path: i.path.map(String).join('.') || '(argument)',
+    message: i.message,
+    code: i.code,
+  }));
 }
 
 /**
@@ -26,10 +30,16 @@ export async function dispatch(
   payload: unknown,
 ): Promise<CallResult> {
   // Own-property checks: `__proto__`, `constructor` and the like are not methods.
-  const svc = Object.hasOwn(contract, service) ? (contract as Record<string, Record<string, MethodSpec>>)[service] : undefined;
+  const svc = Object.hasOwn(contract, service)
+    ? (contract as Record<string, Record<string, MethodSpec>>)[service]
+    : undefined;
   const spec = svc && Object.hasOwn(svc, method) ? svc[method] : undefined;
   if (!spec) {
-    return fail({ code: 'UNKNOWN_METHOD', message: `Unknown method ${service}.${method}`, details: { service, method } });
+    return fail({
+      code: 'UNKNOWN_METHOD',
+      message: `Unknown method ${service}.${method}`,
+      details: { service, method },
+    });
   }
   const parsed = spec.input.safeParse(payload === undefined ? {} : payload);
   if (!parsed.success) {

@@ -15,7 +15,10 @@ export function registerIpcHandlers(opts: {
   for (const { service, method } of contractMethods()) {
     opts.ipcMain.handle(invokeChannel(service, method), (e, payload: unknown) => {
       if (!opts.isTrustedSender(e)) {
-        return { ok: false, error: { code: 'UNAUTHORIZED', message: 'Call from an untrusted frame refused' } };
+        return {
+          ok: false,
+          error: { code: 'UNAUTHORIZED', message: 'Call from an untrusted frame refused' },
+        };
       }
       return dispatch(opts.impls, service, method, payload);
     });

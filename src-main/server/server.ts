@@ -68,17 +68,25 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   };
 
   const http = createServer((req, res) => {
-    handleHttp(req, res).catch((err: Error) => send(res, 500, 'text/plain', `internal error: ${err.message}`));
+    handleHttp(req, res).catch((err: Error) =>
+      send(res, 500, 'text/plain', `internal error: ${err.message}`),
+    );
   });
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!hostAllowed(req)) return send(res, 421, 'text/plain', 'unexpected Host header');
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'method not allowed');
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return send(res, 405, 'text/plain', 'method not allowed');
     const url = new URL(req.url ?? '/', 'http://localhost');
     const viaQuery = tokenMatches(token, url.searchParams.get('token'));
     const viaCookie = tokenMatches(token, readCookie(req.headers.cookie, COOKIE));
     if (!viaQuery && !viaCookie) {
-      return send(res, 401, 'text/plain', 'Fieldcal: open the URL printed by `fieldcal serve`; it carries the access token.');
+      return send(
+        res,
+        401,
+        'text/plain',
+        'Fieldcal: open the URL printed by `fieldcal serve`; it carries the access token.',
+      );
     }
     if (viaQuery) res.setHeader('Set-Cookie', `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
     let rel = decodeURIComponent(url.pathname);
@@ -123,7 +131,9 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       return refuse('403 Forbidden');
     }
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
-    const given = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))?.slice(TOKEN_PROTOCOL_PREFIX.length);
+    const given = offered
+      .find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))
+      ?.slice(TOKEN_PROTOCOL_PREFIX.length);
     if (!tokenMatches(token, given)) return refuse('401 Unauthorized');
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
@@ -189,7 +199,13 @@ function reply(ws: WebSocket, id: number, result: CallResult): void {
   if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, ...result }));
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string | Buffer, headOnly = false): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  type: string,
+  body: string | Buffer,
+  headOnly = false,
+): void {
   res.writeHead(status, {
     'Content-Type': type,
     'Content-Security-Policy': CSP,

@@ -17,7 +17,11 @@ export interface ServiceContainer {
 }
 
 /** Builds every service once; Electron, the bridge and the CLI each call this at start-up. */
-export function createServices(opts: { mode: AppInfo['mode']; version: string; paths: AppPaths }): ServiceContainer {
+export function createServices(opts: {
+  mode: AppInfo['mode'];
+  version: string;
+  paths: AppPaths;
+}): ServiceContainer {
   const events = new AppEvents();
   const session = new ProjectSession(events);
   const impls: ServiceImpls = {

@@ -27,7 +27,8 @@ export function buildClient(transport: ClientTransport): FieldcalApi {
     }
     const evs = (events as Record<string, Record<string, unknown>>)[service];
     for (const name of Object.keys(evs ?? {})) {
-      svc[name] = (listener: (payload: unknown) => void) => transport.subscribe(`${service}.${name}` as EventKey, listener);
+      svc[name] = (listener: (payload: unknown) => void) =>
+        transport.subscribe(`${service}.${name}` as EventKey, listener);
     }
     api[service] = svc;
   }

@@ -79,12 +79,8 @@ export type ServiceName = keyof Contract;
 export type MethodName<S extends ServiceName> = keyof Contract[S] & string;
 export type Events = typeof events;
 
-type SpecOf<S extends ServiceName, M extends MethodName<S>> = Contract[S][M] extends MethodSpec<
-  infer I,
-  infer O
->
-  ? { input: I; output: O }
-  : never;
+type SpecOf<S extends ServiceName, M extends MethodName<S>> =
+  Contract[S][M] extends MethodSpec<infer I, infer O> ? { input: I; output: O } : never;
 
 /** Argument type of a method, as the caller writes it (optional fields may be left out). */
 export type MethodInput<S extends ServiceName, M extends MethodName<S>> = z.input<SpecOf<S, M>['input']>;

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import type * as TfModule from '@tensorflow/tfjs';
 
 /** Backends in the order they are tried. `cpu` (tfjs's JavaScript kernels) always loads. */
 export const BACKEND_LADDER = ['tensorflow-gpu', 'tensorflow', 'cpu'] as const;
@@ -11,7 +12,7 @@ export interface ComputeStatus {
   tried: Array<{ backend: string; ok: boolean; reason: string | null }>;
 }
 
-type Tf = typeof import('@tensorflow/tfjs');
+type Tf = typeof TfModule;
 let state: { tf: Tf; status: ComputeStatus } | null = null;
 let pending: Promise<{ tf: Tf; status: ComputeStatus }> | null = null;
 
@@ -43,7 +44,9 @@ async function init(prefer: BackendChoice | null): Promise<{ tf: Tf; status: Com
       tried.push({ backend: 'cpu', ok: true, reason: null });
       break;
     }
-    const reason = await tryNative(choice === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
+    const reason = await tryNative(
+      choice === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node',
+    );
     if (reason === null && (await tf.setBackend('tensorflow'))) {
       tried.push({ backend: choice, ok: true, reason: null });
       break;

@@ -26,7 +26,8 @@ export function createDatasetsService(session: ProjectSession): ServiceImpl<'dat
       return { removed };
     },
     layers: () => session.require('datasets.layers').layers.list(),
-    setLayer: ({ id, visible, opacity }) => session.require('datasets.setLayer').layers.update(id, { visible, opacity }),
+    setLayer: ({ id, visible, opacity }) =>
+      session.require('datasets.setLayer').layers.update(id, { visible, opacity }),
   };
 }
 
@@ -56,7 +57,8 @@ export async function copyFileAtomic(src: string, dest: string, overwrite: boole
       () => true,
       () => false,
     );
-    if (exists) throw new FieldcalError('CONFLICT', `${dest} exists; pass overwrite to replace it`, { path: dest });
+    if (exists)
+      throw new FieldcalError('CONFLICT', `${dest} exists; pass overwrite to replace it`, { path: dest });
   }
   const tmp = join(dirname(dest), `.${basename(dest)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
@@ -72,7 +74,10 @@ export async function copyFileAtomic(src: string, dest: string, overwrite: boole
   } catch (err) {
     await fsp.rm(tmp, { force: true });
     if (err instanceof FieldcalError) throw err;
-    throw new FieldcalError('IO', `Cannot write ${dest}: ${(err as Error).message}`, { path: dest, source: src });
+    throw new FieldcalError('IO', `Cannot write ${dest}: ${(err as Error).message}`, {
+      path: dest,
+      source: src,
+    });
   }
 }
 

@@ -14,7 +14,8 @@ export class ProjectSession {
 
   /** The open project, or a NO_PROJECT error naming what needed it. */
   require(what: string): ProjectStore {
-    if (!this.store) throw new FieldcalError('NO_PROJECT', `Open or create a project first (${what})`, { what });
+    if (!this.store)
+      throw new FieldcalError('NO_PROJECT', `Open or create a project first (${what})`, { what });
     return this.store;
   }
 

@@ -50,9 +50,13 @@ export class ProjectStore {
   /** Creates a new project file; refuses to overwrite an existing file. */
   static create({ path, name }: CreateProjectOptions): ProjectStore {
     if (existsSync(path)) {
-      throw new FieldcalError('CONFLICT', `A file already exists at ${path}; open it or choose another name`, {
-        path,
-      });
+      throw new FieldcalError(
+        'CONFLICT',
+        `A file already exists at ${path}; open it or choose another name`,
+        {
+          path,
+        },
+      );
     }
     let db: Database.Database;
     try {
@@ -106,9 +110,9 @@ export class ProjectStore {
   /** Summary shown by the UI. */
   info(): ProjectInfo {
     const meta = new Map(
-      (this.db.prepare('SELECT key, value FROM project_meta').all() as Array<{ key: string; value: string }>).map(
-        (r) => [r.key, r.value],
-      ),
+      (
+        this.db.prepare('SELECT key, value FROM project_meta').all() as Array<{ key: string; value: string }>
+      ).map((r) => [r.key, r.value]),
     );
     const count = (table: string) =>
       (this.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
@@ -172,10 +176,14 @@ function preflight(path: string): void {
     }
   }
   if (size < 100 || header.toString('latin1') !== SQLITE_HEADER) {
-    throw new FieldcalError('PROJECT_NOT_SQLITE', `${path} is not a Fieldcal project (not an SQLite database)`, {
-      path,
-      size,
-    });
+    throw new FieldcalError(
+      'PROJECT_NOT_SQLITE',
+      `${path} is not a Fieldcal project (not an SQLite database)`,
+      {
+        path,
+        size,
+      },
+    );
   }
   let ro: Database.Database | undefined;
   try {
@@ -202,10 +210,14 @@ function preflight(path: string): void {
     }
   } catch (err) {
     if (err instanceof FieldcalError) throw err;
-    throw new FieldcalError('PROJECT_CORRUPT', `${path} cannot be read as a project: ${(err as Error).message}`, {
-      path,
-      sqliteCode: (err as { code?: string }).code ?? null,
-    });
+    throw new FieldcalError(
+      'PROJECT_CORRUPT',
+      `${path} cannot be read as a project: ${(err as Error).message}`,
+      {
+        path,
+        sqliteCode: (err as { code?: string }).code ?? null,
+      },
+    );
   } finally {
     ro?.close();
   }

@@ -33,8 +33,7 @@ function createWsApi(): FieldcalApi {
 
   ws.addEventListener('message', (ev) => {
     const frame = JSON.parse(String(ev.data)) as
-      | ({ id: number } & CallResult)
-      | { event: string; payload: unknown };
+      ({ id: number } & CallResult) | { event: string; payload: unknown };
     if ('event' in frame) {
       for (const l of listeners.get(frame.event) ?? []) l(frame.payload);
     } else {

@@ -25,7 +25,9 @@ const toRecord = (r: Row): LayerRecord => ({
 export class LayersRepo extends Repo {
   add(l: { datasetId: number; name: string; style?: Record<string, unknown> }): LayerRecord {
     return this.tx(() => {
-      const z = (this.db.prepare('SELECT coalesce(max(z_order), -1) + 1 AS z FROM layers').get() as { z: number }).z;
+      const z = (
+        this.db.prepare('SELECT coalesce(max(z_order), -1) + 1 AS z FROM layers').get() as { z: number }
+      ).z;
       const info = this.db
         .prepare('INSERT INTO layers (dataset_id, name, z_order, style_json) VALUES (?, ?, ?, ?)')
         .run(l.datasetId, l.name, z, JSON.stringify(l.style ?? {}));

@@ -68,7 +68,13 @@ const TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
 
 /** The `runs`, `run_metrics` and `artifacts` tables. */
 export class RunsRepo extends Repo {
-  create(r: { name: string; method: string; options: Record<string, unknown>; seed: number; studyAreaId?: number | null }): RunRecord {
+  create(r: {
+    name: string;
+    method: string;
+    options: Record<string, unknown>;
+    seed: number;
+    studyAreaId?: number | null;
+  }): RunRecord {
     return this.tx(() => {
       const info = this.db
         .prepare(
@@ -142,7 +148,8 @@ export class RunsRepo extends Repo {
         `INSERT INTO run_metrics (run_id, period, target, metric, value) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (run_id, period, target, metric) DO UPDATE SET value = excluded.value`,
       );
-      for (const m of metrics) put.run(runId, m.period, m.target, m.metric, Number.isFinite(m.value) ? m.value : null);
+      for (const m of metrics)
+        put.run(runId, m.period, m.target, m.metric, Number.isFinite(m.value) ? m.value : null);
     });
   }
 
@@ -165,9 +172,9 @@ export class RunsRepo extends Repo {
   }
 
   artifacts(runId: number): ArtifactRecord[] {
-    return (this.db.prepare('SELECT * FROM artifacts WHERE run_id = ? ORDER BY id').all(runId) as ArtifactRow[]).map(
-      toArtifact,
-    );
+    return (
+      this.db.prepare('SELECT * FROM artifacts WHERE run_id = ? ORDER BY id').all(runId) as ArtifactRow[]
+    ).map(toArtifact);
   }
 
   artifact(id: number): ArtifactRecord {

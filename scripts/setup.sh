@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs what Fieldcal needs on a fresh Debian machine and builds it.
+#   scripts/setup.sh            npm dependencies + build (enough for `fieldcal serve`)
+#   scripts/setup.sh --test     also the system packages the tests use (Chromium, GDAL)
+# Idempotent: a second run skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+for a in "$@"; do
+  case "$a" in
+    --test) want_test=1 ;;
+    *) echo "setup: unknown option $a" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+# Node 20.19+ (Vite 7 and the ESM build need it).
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' || {
+  echo "setup: Node >= 20.19 is required (found $(node --version))" >&2; exit 1; }
+
+# System packages: only for the tests (Chromium drives the UI, GDAL is the GeoTIFF reference).
+if [ "$want_test" = 1 ]; then
+  missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v gdalinfo >/dev/null 2>&1 || missing+=(gdal-bin)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      say "installing ${missing[*]} with apt-get"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+      echo "setup: missing system packages: ${missing[*]}" >&2
+      echo "       install them (Debian/Ubuntu: sudo apt-get install ${missing[*]}) and run again" >&2
+      exit 1
+    fi
+  fi
+fi
+
+# npm dependencies, reinstalled only when package-lock.json changes. Electron's binary and
+# tfjs-node's libtensorflow download from outside the npm registry: skip/tolerate them.
+stamp=node_modules/.fieldcal-lock.sha256
+lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sha" ]; then
+  say "npm ci"
+  ELECTRON_SKIP_BINARY_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sha" > "$stamp"
+fi
+node -e "require('better-sqlite3')" 2>/dev/null || {
+  say "rebuilding better-sqlite3 for Node $(node --version)"
+  npm rebuild better-sqlite3 --loglevel=error
+}
+
+say "building (electron-vite)"
+npx electron-vite build --logLevel warn 2>&1 | grep -v -E 'annotation that Rollup|comment will be removed|^\s*$|^"|^ \*|^in "node_modules' >&2 || true
+[ -f out/main/cli.js ] && [ -f out/renderer/index.html ] || { echo "setup: build failed" >&2; exit 1; }

@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser';
+import { tempDir } from '../helpers/tmp';
+
+const SHOTS = 'test-results/e2e';
+let tmp: ReturnType<typeof tempDir>;
+let server: ChildProcess;
+let url: string;
+let browser: Browser;
+
+/** Starts the README's server command (the built `fieldcal serve`) and reads the URL it prints. */
+function startServe(): Promise<string> {
+  server = spawn(process.execPath, ['bin/fieldcal.mjs', 'serve', '--port', '0', '--json'], {
+    env: { ...process.env, FIELDCAL_USER_DATA: tmp.dir },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    server.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolve((JSON.parse(line) as { url: string }).url);
+    });
+    server.once('exit', (code) => reject(new Error(`fieldcal serve exited with ${code}: ${out}`)));
+  });
+}
+
+/** Opens the app and collects console errors, page errors and CSP violations. */
+async function openApp(): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const problems: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.goto(url);
+  return { page, problems };
+}
+
+beforeAll(async () => {
+  if (!existsSync('out/renderer/index.html')) throw new Error('run `npm run build` before the e2e tests');
+  mkdirSync(SHOTS, { recursive: true });
+  tmp = tempDir('fieldcal-e2e-');
+  url = await startServe();
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+  tmp?.cleanup();
+});
+
+describe('the app shell in Chromium through `fieldcal serve`', () => {
+  it('prints a loopback URL with a token', () => {
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('shows the map, layers panel and a status bar fed live from main', async () => {
+    const { page, problems } = await openApp();
+    await expect.poll(() => page.getByTestId('status-backend').textContent()).toContain('cpu');
+    expect(await page.getByTestId('status-project').textContent()).toContain('none open');
+    expect(await page.locator('.ol-viewport canvas').count()).toBeGreaterThan(0);
+    const mapBox = await page.getByTestId('map').boundingBox();
+    expect(mapBox!.width).toBeGreaterThan(900);
+    expect(mapBox!.height).toBeGreaterThan(600);
+    await page.screenshot({ path: join(SHOTS, 'shell-start.png') });
+
+    // Create a project through the UI: the call goes over the WebSocket to the project service.
+    const path = join(tmp.dir, 'e2e.fieldcal');
+    await page.getByTestId('project-path').fill(path);
+    await page.getByTestId('project-create').click();
+    await expect.poll(() => page.getByTestId('status-project').textContent()).toContain(path);
+    expect(await page.getByTestId('project-name').textContent()).toBe('e2e');
+    expect(await page.getByTestId('layers-empty').isVisible()).toBe(true);
+    expect(existsSync(path)).toBe(true);
+    await page.screenshot({ path: join(SHOTS, 'shell-project.png') });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('shows the typed error when the user opens a file that is not a project', async () => {
+    const { page } = await openApp();
+    await expect.poll(() => page.getByTestId('status-backend').textContent()).toContain('cpu');
+    // The server keeps the project from the previous test open; close it first.
+    if (await page.getByRole('button', { name: 'Close project' }).isVisible()) {
+      await page.getByRole('button', { name: 'Close project' }).click();
+    }
+    const bogus = join(tmp.dir, 'notes.fieldcal');
+    writeFileSync(bogus, 'just some notes, not a database\n'.repeat(10));
+    await page.getByTestId('project-path').fill(bogus);
+    await page.getByTestId('project-open').click();
+    await expect.poll(() => page.getByTestId('error').textContent()).toContain('PROJECT_NOT_SQLITE');
+    expect(await page.getByTestId('error').textContent()).toContain(bogus);
+    await page.screenshot({ path: join(SHOTS, 'shell-error.png') });
+    await page.close();
+  });
+});

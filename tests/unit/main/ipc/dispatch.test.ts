@@ -1,0 +1,116 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import type { IpcMain, IpcMainInvokeEvent } from 'electron';
+import { contractMethods, type CallResult } from '../../../../src-shared/ipc';
+import { dispatch } from '../../../../src-main/ipc/dispatch';
+import { registerIpcHandlers } from '../../../../src-main/ipc/register';
+import { createServices, type ServiceContainer } from '../../../../src-main/services';
+import { allInvalidCalls, validArgs } from '../../../helpers/samples';
+import { tempDir } from '../../../helpers/tmp';
+
+let services: ServiceContainer;
+let tmp: ReturnType<typeof tempDir>;
+
+beforeEach(() => {
+  tmp = tempDir();
+  services = createServices({
+    mode: 'electron',
+    version: '0.0.0-test',
+    paths: { userData: tmp.dir, resources: tmp.dir, sampleData: tmp.dir },
+  });
+});
+afterEach(() => {
+  services.dispose();
+  tmp.cleanup();
+});
+
+/** A stand-in for ipcMain that records handlers, so the real registration code is exercised. */
+function fakeIpcMain() {
+  const handlers = new Map<
+    string,
+    (e: IpcMainInvokeEvent, payload: unknown) => Promise<CallResult> | CallResult
+  >();
+  const ipcMain = {
+    handle: (channel: string, fn: (e: IpcMainInvokeEvent, payload: unknown) => Promise<CallResult>) =>
+      handlers.set(channel, fn),
+  } as unknown as IpcMain;
+  return { ipcMain, handlers };
+}
+const eventFrom = (url: string) => ({ senderFrame: { url } }) as unknown as IpcMainInvokeEvent;
+
+describe('contract validation through the Electron handler layer', () => {
+  const calls = allInvalidCalls();
+
+  it('covers every contract method with invalid payloads', () => {
+    const covered = new Set(calls.map((c) => `${c.service}.${c.method}`));
+    expect([...covered].sort()).toEqual(
+      contractMethods()
+        .map((m) => `${m.service}.${m.method}`)
+        .sort(),
+    );
+    // wrong type, missing field (where any is required) and extra field, for each method
+    expect(calls.filter((c) => c.label === 'extra field')).toHaveLength(contractMethods().length);
+    expect(calls.some((c) => c.label.startsWith('missing field'))).toBe(true);
+  });
+
+  it.each(calls)('$service.$method refuses $label with VALIDATION', async ({ service, method, payload }) => {
+    const { ipcMain, handlers } = fakeIpcMain();
+    registerIpcHandlers({ ipcMain, impls: services.impls, isTrustedSender: () => true });
+    const handler = handlers.get(`fieldcal:${service}.${method}`);
+    expect(handler).toBeDefined();
+    const r = await handler!(eventFrom('file:///app/index.html'), payload);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error.code).toBe('VALIDATION');
+      expect(r.error.message).toContain(`${service}.${method}`);
+      expect(Array.isArray(r.error.details?.issues)).toBe(true);
+      // serialisable: survives structured cloning / JSON unchanged
+      expect(JSON.parse(JSON.stringify(r.error))).toEqual(r.error);
+    }
+  });
+
+  it('names the offending field in the error', async () => {
+    const r = await dispatch(services.impls, 'project', 'open', { path: 7 });
+    expect(r).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION', details: { issues: [{ path: 'path' }] } },
+    });
+    const extra = await dispatch(services.impls, 'project', 'open', { path: '/a', evil: true });
+    expect(extra.ok).toBe(false);
+    if (!extra.ok) expect(JSON.stringify(extra.error.details)).toContain('evil');
+  });
+
+  it('refuses unknown methods, prototype keys and untrusted frames', async () => {
+    for (const [s, m] of [
+      ['project', 'nope'],
+      ['nope', 'get'],
+      ['project', '__proto__'],
+      ['__proto__', 'toString'],
+      ['project', 'constructor'],
+    ] as const) {
+      const r = await dispatch(services.impls, s, m, {});
+      expect(r).toMatchObject({ ok: false, error: { code: 'UNKNOWN_METHOD' } });
+    }
+    const { ipcMain, handlers } = fakeIpcMain();
+    registerIpcHandlers({
+      ipcMain,
+      impls: services.impls,
+      isTrustedSender: (e) => e.senderFrame?.url === 'file:///app',
+    });
+    const r = await handlers.get('fieldcal:appInfo.get')!(eventFrom('https://evil.example'), {});
+    expect(r).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
+  });
+
+  it('answers valid calls, and NO_PROJECT when a project is needed', async () => {
+    const r = await dispatch(services.impls, 'datasets', 'list', validArgs.datasets.list);
+    expect(r).toMatchObject({ ok: false, error: { code: 'NO_PROJECT' } });
+    const path = join(tmp.dir, 'p.fieldcal');
+    const created = await dispatch(services.impls, 'project', 'create', { path });
+    expect(created).toMatchObject({ ok: true, value: { path, schemaVersion: 1, counts: { runs: 0 } } });
+    expect(await dispatch(services.impls, 'datasets', 'list', {})).toEqual({ ok: true, value: [] });
+    expect(await dispatch(services.impls, 'jobs', 'get', { id: 99 })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_FOUND', details: { what: 'run', id: 99 } },
+    });
+  });
+});

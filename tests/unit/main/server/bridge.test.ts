@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import type WebSocket from 'ws';
+import { contractMethods } from '../../../../src-shared/ipc';
+import { startServer, type RunningServer } from '../../../../src-main/server/server';
+import { isLoopback } from '../../../../src-main/server/auth';
+import { createServices, type ServiceContainer } from '../../../../src-main/services';
+import { allInvalidCalls, validArgs } from '../../../helpers/samples';
+import { tempDir } from '../../../helpers/tmp';
+import { call, callRaw, connect } from '../../../helpers/wsClient';
+
+let tmp: ReturnType<typeof tempDir>;
+let services: ServiceContainer;
+let server: RunningServer;
+let ws: WebSocket;
+
+function get(
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: server.port, path, headers }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+beforeAll(async () => {
+  tmp = tempDir();
+  const web = join(tmp.dir, 'renderer');
+  mkdirSync(join(web, 'assets'), { recursive: true });
+  writeFileSync(join(web, 'index.html'), '<html><head><title>t</title></head><body></body></html>');
+  writeFileSync(join(web, 'assets', 'app.js'), 'console.log(1)');
+  writeFileSync(join(tmp.dir, 'secret.txt'), 'secret');
+  services = createServices({
+    mode: 'server',
+    version: 't',
+    paths: { userData: tmp.dir, resources: tmp.dir, sampleData: tmp.dir },
+  });
+  server = await startServer({ impls: services.impls, events: services.events, rendererDir: web, port: 0 });
+  ws = await connect(server.port, { token: server.token });
+});
+afterAll(async () => {
+  ws.close();
+  await server.close();
+  services.dispose();
+  tmp.cleanup();
+});
+
+describe('WebSocket bridge security', () => {
+  it('binds to loopback by default and prints a tokened loopback URL', () => {
+    expect(server.host).toBe('127.0.0.1');
+    expect(isLoopback(server.host)).toBe(true);
+    expect(server.url).toMatch(
+      new RegExp(`^http://127\\.0\\.0\\.1:${server.port}/\\?token=[A-Za-z0-9_-]{43}$`),
+    );
+  });
+
+  it('refuses a socket without the token, with a wrong token, from another origin or Host', async () => {
+    await expect(connect(server.port)).rejects.toThrow('refused 401');
+    await expect(connect(server.port, { token: 'x'.repeat(43) })).rejects.toThrow('refused 401');
+    await expect(
+      connect(server.port, { token: server.token, origin: 'http://evil.example' }),
+    ).rejects.toThrow('refused 403');
+    await expect(connect(server.port, { token: server.token, host: 'evil.example' })).rejects.toThrow(
+      'refused 421',
+    );
+    const ok = await connect(server.port, { token: server.token, origin: `http://127.0.0.1:${server.port}` });
+    ok.close();
+  });
+
+  it('serves the page only with the token, injecting it into index.html', async () => {
+    expect((await get('/')).status).toBe(401);
+    expect((await get('/assets/app.js')).status).toBe(401);
+    const page = await get(`/?token=${server.token}`);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain(`<meta name="fieldcal-token" content="${server.token}">`);
+    expect(String(page.headers['content-security-policy'])).toContain("script-src 'self'");
+    const cookie = String(page.headers['set-cookie']).split(';')[0]!;
+    expect((await get('/assets/app.js', { cookie })).status).toBe(200);
+    expect((await get('/../secret.txt', { cookie })).status).not.toBe(200);
+    expect((await get('/assets%2f..%2f..%2fsecret.txt', { cookie })).status).toBe(403);
+    expect((await get('/', { cookie, host: 'evil.example' })).status).toBe(421);
+  });
+});
+
+describe('contract validation through the WebSocket bridge', () => {
+  it.each(allInvalidCalls())(
+    '$service.$method refuses $label with VALIDATION',
+    async ({ service, method, payload }) => {
+      const r = await call(ws, service, method, payload);
+      expect(r).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
+    },
+  );
+
+  it('refuses malformed frames and unknown methods with typed errors', async () => {
+    expect(
+      await callRaw(ws, { id: 5, service: 'project', method: 'current', payload: {}, extra: 1 }, 5),
+    ).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION' },
+    });
+    expect(await callRaw(ws, 'not json', -1)).toMatchObject({ ok: false, error: { code: 'VALIDATION' } });
+    expect(await call(ws, 'project', 'drop', {})).toMatchObject({
+      ok: false,
+      error: { code: 'UNKNOWN_METHOD' },
+    });
+  });
+
+  it('answers every method and pushes events to the socket', async () => {
+    const events: unknown[] = [];
+    ws.on('message', (d) => {
+      const m = JSON.parse(d.toString()) as { event?: string };
+      if (m.event) events.push(m);
+    });
+    const path = join(tmp.dir, 'bridge.fieldcal');
+    const created = await call(ws, 'project', 'create', { path, name: 'Bridge' });
+    expect(created).toMatchObject({ ok: true, value: { name: 'Bridge', path } });
+    await expect.poll(() => events.length).toBeGreaterThan(0);
+    expect(events[0]).toMatchObject({ event: 'project.onChanged', payload: { project: { path } } });
+    const info = await call(ws, 'appInfo', 'get', {});
+    expect(info).toMatchObject({ ok: true, value: { mode: 'server', project: { path } } });
+    // every method is reachable over the socket: it answers, never UNKNOWN_METHOD
+    for (const { service, method } of contractMethods()) {
+      const sample = {
+        ...(validArgs as Record<string, Record<string, Record<string, unknown>>>)[service]![method]!,
+      };
+      if ('path' in sample) sample.path = join(tmp.dir, `${method}.fieldcal`);
+      if ('destination' in sample) sample.destination = join(tmp.dir, 'out.bin');
+      const r = await call(ws, service, method, sample);
+      if (!r.ok) expect(['NOT_FOUND', 'NO_PROJECT', 'CONFLICT']).toContain(r.error.code);
+    }
+  });
+});
