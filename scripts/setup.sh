@@ -43,9 +43,11 @@ fi
 stamp=node_modules/.fieldcal-lock.sha256
 lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sha" ]; then
-  say "npm ci"
-  ELECTRON_SKIP_BINARY_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
-  echo "$lock_sha" > "$stamp"
+  # `npm install` against the committed lock file, not `npm ci`: npm 11 here writes lock files
+  # without other platforms' optional packages (@rollup/rollup-*), which `npm ci` then refuses.
+  say "npm install (from package-lock.json)"
+  ELECTRON_SKIP_BINARY_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error
+  sha256sum package-lock.json | cut -d" " -f1 > "$stamp"
 fi
 node -e "require('better-sqlite3')" 2>/dev/null || {
   say "rebuilding better-sqlite3 for Node $(node --version)"
