@@ -48,14 +48,16 @@ describe('export service', () => {
       code: 'CONFLICT',
     });
     writeFileSync(src, 'changed');
-    const err = await services.impls.export
-      .copyArtifact({ id: a.id, destination: dest, overwrite: true })
+    const err = await Promise.resolve()
+      .then(() => services.impls.export.copyArtifact({ id: a.id, destination: dest, overwrite: true }))
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FieldcalError);
     expect(err).toMatchObject({ code: 'CONFLICT', details: { path: src } });
     writeFileSync(src, Buffer.from('II*\u0000 pretend parameter raster'));
-    const missingDir = await services.impls.export
-      .copyArtifact({ id: a.id, destination: join(tmp.dir, 'nope', 'x.tif') })
+    const missingDir = await Promise.resolve()
+      .then(() =>
+        services.impls.export.copyArtifact({ id: a.id, destination: join(tmp.dir, 'nope', 'x.tif') }),
+      )
       .catch((e: unknown) => e);
     expect(missingDir).toMatchObject({ code: 'IO', details: { path: join(tmp.dir, 'nope', 'x.tif') } });
     expect(existsSync(join(tmp.dir, 'nope'))).toBe(false);
