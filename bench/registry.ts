@@ -1,0 +1,6 @@
+import { ipcBench } from './ipc';
+
+/** Every benchmark by name; adding one is one file plus one line here. */
+export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
+  ipc: ipcBench,
+};
