@@ -1,3 +1,8 @@
 import { main } from './program';
 
+// A closed pipe (`fieldcal inspect --values | head`) ends output quietly, as other CLI tools do.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 void main();

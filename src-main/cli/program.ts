@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { version } from '../../package.json';
 import { FieldcalError, type AppInfo } from '../../src-shared/ipc';
 import { startServer } from '../server/server';
+import { addInspectCommand } from './inspect';
 import { isLoopback } from '../server/auth';
 import { createServices } from '../services';
 import { defaultPaths, rendererDir } from '../services/paths';
@@ -108,6 +109,7 @@ export function buildCli(): Command {
       process.once('SIGTERM', stop);
     });
 
+  addInspectCommand(program);
   return program;
 }
 

@@ -3,3 +3,4 @@ export * from './errors';
 export * from './wire';
 export * from './client';
 export * from '../types/records';
+export * from '../types/grid';

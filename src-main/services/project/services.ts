@@ -1,9 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { constants, createReadStream, promises as fsp } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { FieldcalError, type ServiceImpl } from '../../../src-shared/ipc';
 import type { ProjectSession } from './session';
+import { copyFileAtomic } from '../common/atomicFile';
 
 /** The project service: create, open, close and describe the project file. */
 export function createProjectService(session: ProjectSession): ServiceImpl<'project'> {
@@ -44,41 +44,6 @@ export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
   await pipeline(createReadStream(path), h);
   return h.digest('hex');
-}
-
-/**
- * Copies a file atomically: into a temporary file beside the destination, flushed to disk, then
- * renamed over it, so a reader never sees a half-written file and a killed process leaves only the
- * temporary file behind (removed on failure).
- */
-export async function copyFileAtomic(src: string, dest: string, overwrite: boolean): Promise<number> {
-  if (!overwrite) {
-    const exists = await fsp.access(dest, constants.F_OK).then(
-      () => true,
-      () => false,
-    );
-    if (exists)
-      throw new FieldcalError('CONFLICT', `${dest} exists; pass overwrite to replace it`, { path: dest });
-  }
-  const tmp = join(dirname(dest), `.${basename(dest)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await fsp.copyFile(src, tmp);
-    const fh = await fsp.open(tmp, 'r+');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.rename(tmp, dest);
-    return (await fsp.stat(dest)).size;
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    if (err instanceof FieldcalError) throw err;
-    throw new FieldcalError('IO', `Cannot write ${dest}: ${(err as Error).message}`, {
-      path: dest,
-      source: src,
-    });
-  }
 }
 
 /** The export service: run artifacts listed and copied out, checked against their stored checksum. */

@@ -1,0 +1,60 @@
+import type { Command } from 'commander';
+import { inspectGeoTiff, xyzLines, type RasterSummary } from '../services/rasters/inspect';
+import { formatG } from '../services/rasters/format';
+
+/** gdalinfo-like text for a raster summary. */
+export function formatRasterSummary(s: RasterSummary): string {
+  const gt = s.geoTransform;
+  const crs =
+    s.crs.epsg !== null
+      ? `EPSG:${s.crs.epsg}`
+      : s.crs.userDefined
+        ? `user-defined: ${s.crs.proj4 ?? '(unreadable)'}`
+        : 'none (the project CRS will be used)';
+  const lines = [
+    `Driver: GTiff`,
+    `File: ${s.file}`,
+    `Size is ${s.size[0]}, ${s.size[1]}`,
+    `Coordinate system: ${crs}${s.crs.name ? ` (${s.crs.name})` : ''}`,
+    `Origin = (${formatG(gt[0], 15)},${formatG(gt[3], 15)})`,
+    `Pixel Size = (${formatG(gt[1], 15)},${formatG(gt[5], 15)})`,
+    ...(gt[2] !== 0 || gt[4] !== 0 ? [`Rotation = (${formatG(gt[2], 15)},${formatG(gt[4], 15)})`] : []),
+    `AREA_OR_POINT=${s.areaOrPoint}`,
+    `Compression=${s.compression}, ${s.tiled ? 'tiled' : 'striped'} ${s.block[0]}x${s.block[1]}`,
+    ...Object.entries(s.metadata).map(([k, v]) => `  ${k}=${v}`),
+  ];
+  for (const b of s.bands) {
+    lines.push(`Band ${b.band} Type=${b.type}${b.description ? ` Description=${b.description}` : ''}`);
+    if (b.noDataValue !== null) lines.push(`  NoData Value=${formatG(b.noDataValue, 17)}`);
+    if (b.scale !== 1 || b.offset !== 0) lines.push(`  Offset: ${b.offset},   Scale:${b.scale}`);
+    lines.push(
+      b.validCount === 0
+        ? '  no valid cells'
+        : `  Minimum=${formatG(b.minimum!, 10)}, Maximum=${formatG(b.maximum!, 10)}, Mean=${formatG(b.mean!, 10)}, StdDev=${formatG(b.stdDev!, 10)}, valid ${formatG(b.validPercent, 6)}%`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** `fieldcal inspect PATH [--json] [--values] [--band N]`. */
+export function addInspectCommand(program: Command): void {
+  program
+    .command('inspect')
+    .argument('<path>', 'a GeoTIFF')
+    .description(
+      'summarise a raster like gdalinfo; --values prints every cell as `x y value` like gdal_translate -of XYZ',
+    )
+    .option('--json', 'print the summary as JSON')
+    .option('--values', 'print x y value at every cell centre')
+    .option('--band <n>', 'band for --values (1-based)', (v) => Number(v), 1)
+    .action(async (path: string, o: { json?: boolean; values?: boolean; band: number }) => {
+      if (o.values) {
+        for await (const chunk of xyzLines(path, o.band - 1)) {
+          if (!process.stdout.write(`${chunk}\n`)) await new Promise((r) => process.stdout.once('drain', r));
+        }
+        return;
+      }
+      const s = await inspectGeoTiff(path);
+      process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatRasterSummary(s)}\n`);
+    });
+}
