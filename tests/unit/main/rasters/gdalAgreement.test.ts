@@ -88,7 +88,7 @@ describe.skipIf(!hasGdal)('GeoTIFF reading agrees with GDAL', () => {
       expect(b.scale).toBe(gb.scale ?? 1);
       expect(b.offset).toBe(gb.offset ?? 0);
       expect(b.description).toBe(gb.description || null);
-      const st = gb.metadata?.['']!;
+      const st = gb.metadata![''] as Record<string, string>;
       // GDAL prints 14 significant digits
       expect(close(b.minimum!, Number(st.STATISTICS_MINIMUM), 1e-12)).toBe(true);
       expect(close(b.maximum!, Number(st.STATISTICS_MAXIMUM), 1e-12)).toBe(true);
