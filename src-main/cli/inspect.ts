@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { inspectGeoTiff, xyzLines, type RasterSummary } from '../services/rasters/inspect';
 import { formatG } from '../services/rasters/format';
+import { openStack, sourceKind, summariseStack } from '../services/rasters/open';
 
 /** gdalinfo-like text for a raster summary. */
 export function formatRasterSummary(s: RasterSummary): string {
@@ -36,11 +37,37 @@ export function formatRasterSummary(s: RasterSummary): string {
   return lines.join('\n');
 }
 
+/** Text summary of a time stack. */
+function formatStackSummary(s: Record<string, unknown>): string {
+  const g = s.grid as {
+    cols: number;
+    rows: number;
+    x0: number;
+    y0: number;
+    dx: number;
+    dy: number;
+    crs: string | null;
+  };
+  const gaps = s.gaps as Array<{ after: string; before: string; missing: number }>;
+  const st = s.statistics as { minimum: number; maximum: number; mean: number; validPercent: number } | null;
+  return [
+    `Stack (${String(s.kind)}): ${String(s.source)}`,
+    `Size is ${g.cols}, ${g.rows}; origin (${g.x0}, ${g.y0}); cell ${g.dx} x ${g.dy}; CRS ${g.crs ?? 'none (the project CRS will be used)'}`,
+    `Steps: ${String(s.steps)} from ${String(s.first)} to ${String(s.last)}, every ${String(s.stepSeconds)} s${s.units ? `; units ${String(s.units)}` : ''}`,
+    gaps.length
+      ? `Gaps: ${gaps.map((x) => `${x.missing} missing after ${x.after}`).join('; ')}`
+      : 'Gaps: none',
+    st
+      ? `Minimum=${formatG(st.minimum, 10)}, Maximum=${formatG(st.maximum, 10)}, Mean=${formatG(st.mean, 10)}, valid ${formatG(st.validPercent, 6)}%`
+      : 'no valid values',
+  ].join('\n');
+}
+
 /** `fieldcal inspect PATH [--json] [--values] [--band N]`. */
 export function addInspectCommand(program: Command): void {
   program
     .command('inspect')
-    .argument('<path>', 'a GeoTIFF')
+    .argument('<path>', 'a GeoTIFF, a folder of dated GeoTIFFs (a time stack) or a NetCDF file')
     .description(
       'summarise a raster like gdalinfo; --values prints every cell as `x y value` like gdal_translate -of XYZ',
     )
@@ -52,6 +79,11 @@ export function addInspectCommand(program: Command): void {
         for await (const chunk of xyzLines(path, o.band - 1)) {
           if (!process.stdout.write(`${chunk}\n`)) await new Promise((r) => process.stdout.once('drain', r));
         }
+        return;
+      }
+      if ((await sourceKind(path)) !== 'raster') {
+        const s = await summariseStack(await openStack(path));
+        process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatStackSummary(s)}\n`);
         return;
       }
       const s = await inspectGeoTiff(path);

@@ -26,6 +26,8 @@ const args = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape);
 const noArgs = args({});
 const id = z.number().int().positive();
 const filePath = z.string().min(1).max(4096);
+/** `EPSG:n`; proj4 strings are accepted where files carry them, but the project names an EPSG code. */
+const crsString = z.string().regex(/^EPSG:\d{4,6}$/, 'expected EPSG:<code>');
 
 /**
  * The contract between the renderer and main: every service, method and payload schema.
@@ -36,13 +38,30 @@ export const contract = {
     get: method(noArgs, appInfoSchema),
   },
   project: {
-    create: method(args({ path: filePath, name: z.string().min(1).max(200).optional() }), projectInfoSchema),
+    create: method(
+      args({ path: filePath, name: z.string().min(1).max(200).optional(), crs: crsString.optional() }),
+      projectInfoSchema,
+    ),
+    setCrs: method(args({ crs: crsString }), projectInfoSchema),
     open: method(args({ path: filePath }), projectInfoSchema),
     close: method(noArgs, z.object({ closed: z.boolean() })),
     current: method(noArgs, projectInfoSchema.nullable()),
   },
   datasets: {
     list: method(noArgs, z.array(datasetRecordSchema)),
+    import: method(
+      args({
+        path: filePath,
+        name: z.string().min(1).max(200).optional(),
+        kind: z.enum(['auto', 'raster', 'stack', 'netcdf', 'gauges']).optional(),
+        variable: z.string().min(1).max(200).optional(),
+      }),
+      datasetRecordSchema,
+    ),
+    verify: method(
+      args({ id }),
+      z.object({ id: z.number().int(), status: z.enum(['ok', 'missing', 'changed']), detail: z.string() }),
+    ),
     get: method(args({ id }), datasetRecordSchema),
     remove: method(args({ id }), z.object({ removed: z.boolean() })),
     layers: method(noArgs, z.array(layerRecordSchema)),

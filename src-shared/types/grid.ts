@@ -27,7 +27,11 @@ export interface Field {
 export type GeoTransform = [number, number, number, number, number, number];
 
 /** Centre of a cell in the grid's CRS. */
-export function cellCentre(g: Pick<Grid, 'x0' | 'y0' | 'dx' | 'dy'>, row: number, col: number): [number, number] {
+export function cellCentre(
+  g: Pick<Grid, 'x0' | 'y0' | 'dx' | 'dy'>,
+  row: number,
+  col: number,
+): [number, number] {
   return [g.x0 + (col + 0.5) * g.dx, g.y0 - (row + 0.5) * g.dy];
 }
 

@@ -18,6 +18,8 @@ export const projectInfoSchema = z.object({
   name: z.string(),
   schemaVersion: z.number().int(),
   createdAt: z.string(),
+  /** CRS used for files that carry none (and for new grids), e.g. `EPSG:2154`. */
+  crs: z.string().nullable(),
   counts: projectCountsSchema,
 });
 export type ProjectInfo = z.infer<typeof projectInfoSchema>;
@@ -36,6 +38,8 @@ export const datasetRecordSchema = z.object({
   sizeBytes: z.number().int().nullable(),
   checksum: z.string().nullable(),
   createdAt: z.string(),
+  /** Whether the source is still where it was and the same size (`checked` adds the checksum). */
+  status: z.enum(['ok', 'missing', 'changed']),
 });
 export type DatasetRecord = z.infer<typeof datasetRecordSchema>;
 

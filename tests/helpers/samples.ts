@@ -7,13 +7,16 @@ import { contract, type MethodInput, type ServiceName, type MethodName } from '.
 export const validArgs: { [S in ServiceName]: { [M in MethodName<S>]: MethodInput<S, M> } } = {
   appInfo: { get: {} },
   project: {
-    create: { path: '/tmp/x.fieldcal', name: 'x' },
+    create: { path: '/tmp/x.fieldcal', name: 'x', crs: 'EPSG:2154' },
+    setCrs: { crs: 'EPSG:2154' },
     open: { path: '/tmp/x.fieldcal' },
     close: {},
     current: {},
   },
   datasets: {
     list: {},
+    import: { path: '/tmp/prcp', name: 'prcp', kind: 'stack', variable: 'prcp' },
+    verify: { id: 1 },
     get: { id: 1 },
     remove: { id: 1 },
     layers: {},

@@ -1,25 +1,92 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { FieldcalError, type ServiceImpl } from '../../../src-shared/ipc';
+import { FieldcalError, type DatasetRecord, type ServiceImpl } from '../../../src-shared/ipc';
+import { describeSource, fingerprint, quickStatus } from '../datasets/importer';
+import { proj4ForEpsg } from '../rasters/crs';
+import type { StoredDataset } from './repositories/datasets';
 import type { ProjectSession } from './session';
 import { copyFileAtomic } from '../common/atomicFile';
 
 /** The project service: create, open, close and describe the project file. */
 export function createProjectService(session: ProjectSession): ServiceImpl<'project'> {
   return {
-    create: ({ path, name }) => session.create(path, name),
+    create: ({ path, name, crs }) => session.create(path, name, crs),
+    setCrs: ({ crs }) => {
+      const store = session.require('project.setCrs');
+      proj4ForEpsg(Number(crs.slice(5)));
+      store.setCrs(crs);
+      session.changed();
+      return store.info();
+    },
     open: ({ path }) => session.open(path),
     close: () => ({ closed: session.close() }),
     current: () => session.current?.info() ?? null,
   };
 }
 
-/** The datasets service over the project's datasets and layers tables. */
+const withStatus = async (d: StoredDataset): Promise<DatasetRecord> => ({
+  ...d,
+  status: await quickStatus(d.sourcePath, d.sizeBytes),
+});
+
+/**
+ * The datasets service: imports local files into the project (recording source, kind, CRS, grid,
+ * time range, size and checksum), lists them with a check that each source is still there and
+ * unchanged, and verifies a source against its checksum.
+ */
 export function createDatasetsService(session: ProjectSession): ServiceImpl<'datasets'> {
   return {
-    list: () => session.require('datasets.list').datasets.list(),
-    get: ({ id }) => session.require('datasets.get').datasets.get(id),
+    list: async () => Promise.all(session.require('datasets.list').datasets.list().map(withStatus)),
+    get: ({ id }) => withStatus(session.require('datasets.get').datasets.get(id)),
+    import: async ({ path, name, kind, variable }) => {
+      const store = session.require('datasets.import');
+      const { dataset, gauges } = await describeSource({
+        path,
+        name,
+        kind,
+        variable,
+        projectCrs: store.info().crs,
+      });
+      const rec = store.transaction(() => {
+        const d = store.datasets.add(dataset);
+        for (const g of gauges) {
+          store.gauges.add({
+            datasetId: d.id,
+            code: g.code,
+            name: null,
+            x: g.x,
+            y: g.y,
+            crs: dataset.crs,
+            areaKm2: g.areaKm2,
+            cellRow: null,
+            cellCol: null,
+          });
+        }
+        store.layers.add({ datasetId: d.id, name: d.name });
+        return d;
+      });
+      session.changed();
+      return { ...rec, status: 'ok' as const };
+    },
+    verify: async ({ id }) => {
+      const d = session.require('datasets.verify').datasets.get(id);
+      const fp = await fingerprint(d.sourcePath).catch(() => null);
+      if (!fp)
+        return {
+          id,
+          status: 'missing' as const,
+          detail: `${d.sourcePath} is no longer there (moved or deleted)`,
+        };
+      if (fp.checksum !== d.checksum) {
+        return {
+          id,
+          status: 'changed' as const,
+          detail: `${d.sourcePath} changed since it was imported (${d.sizeBytes} -> ${fp.sizeBytes} bytes); re-import it to use the new content`,
+        };
+      }
+      return { id, status: 'ok' as const, detail: `${d.sourcePath} matches its checksum` };
+    },
     remove: ({ id }) => {
       const removed = session.require('datasets.remove').datasets.remove(id);
       if (removed) session.changed();

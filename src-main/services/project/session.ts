@@ -19,8 +19,8 @@ export class ProjectSession {
     return this.store;
   }
 
-  create(path: string, name?: string): ProjectInfo {
-    const next = ProjectStore.create({ path, name });
+  create(path: string, name?: string, crs?: string): ProjectInfo {
+    const next = ProjectStore.create({ path, name, crs });
     return this.replace(next);
   }
 

@@ -21,6 +21,8 @@ export interface OpenProjectOptions {
 export interface CreateProjectOptions extends OpenProjectOptions {
   /** Display name; defaults to the file name without extension. */
   name?: string | undefined;
+  /** CRS for files that carry none, `EPSG:n`. */
+  crs?: string | undefined;
 }
 
 /**
@@ -48,7 +50,7 @@ export class ProjectStore {
   }
 
   /** Creates a new project file; refuses to overwrite an existing file. */
-  static create({ path, name }: CreateProjectOptions): ProjectStore {
+  static create({ path, name, crs }: CreateProjectOptions): ProjectStore {
     if (existsSync(path)) {
       throw new FieldcalError(
         'CONFLICT',
@@ -72,6 +74,7 @@ export class ProjectStore {
       const put = db.prepare('INSERT INTO project_meta (key, value) VALUES (?, ?)');
       put.run('name', name ?? basename(path).replace(/\.[^.]+$/, ''));
       put.run('created_at', new Date().toISOString());
+      if (crs) put.run('crs', crs);
     });
     return store;
   }
@@ -121,6 +124,7 @@ export class ProjectStore {
       name: meta.get('name') ?? basename(this.path),
       schemaVersion: this.schemaVersion,
       createdAt: meta.get('created_at') ?? '',
+      crs: meta.get('crs') ?? null,
       counts: {
         datasets: count('datasets'),
         layers: count('layers'),
@@ -129,6 +133,17 @@ export class ProjectStore {
         runs: count('runs'),
       },
     };
+  }
+
+  /** Sets the project CRS (used for files without one). */
+  setCrs(crs: string): void {
+    this.transaction(() => {
+      this.db
+        .prepare(
+          "INSERT INTO project_meta (key, value) VALUES ('crs', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .run(crs);
+    });
   }
 
   close(): void {

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { fromFile, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
 import { FieldcalError, type GeoTransform } from '../../../src-shared/ipc';
 import { crsFromGeoKeys, type CrsInfo } from './crs';
+import { checkTiffStructure } from './tiffStructure';
 
 /** GDAL's pixel type names. */
 export type PixelType = 'Byte' | 'Int8' | 'UInt16' | 'Int16' | 'UInt32' | 'Int32' | 'Float32' | 'Float64';
@@ -114,7 +115,7 @@ export function parseNodata(text: string | undefined): number | null {
 function asInvalid(file: string, err: unknown): FieldcalError {
   if (err instanceof FieldcalError) return err;
   const msg = (err as Error)?.message ?? String(err);
-  if (/compression|decoder/i.test(msg)) {
+  if (/unknown compression|unsupported compression/i.test(msg)) {
     return new FieldcalError('UNSUPPORTED_FORMAT', `${file}: ${msg}`, { file, problem: msg });
   }
   return new FieldcalError('INVALID_FILE', `${file} is not a readable GeoTIFF: ${msg}`, {
@@ -142,6 +143,7 @@ export class GeoTiffRaster {
     if (!st.isFile()) throw new FieldcalError('INVALID_FILE', `${path} is not a file`, { file: path });
     let tiff: GeoTIFF | undefined;
     try {
+      await checkTiffStructure(path);
       tiff = await fromFile(path);
       const image = await tiff.getImage(0);
       const info = await readInfo(path, image, st.size);
@@ -221,6 +223,19 @@ async function readInfo(path: string, image: GeoTIFFImage, sizeBytes: number): P
   const height = image.getHeight();
   if (!(width > 0 && height > 0)) throw new Error(`invalid size ${width} x ${height}`);
   const bands = image.getSamplesPerPixel();
+  // A damaged header can claim any size; refuse what the file cannot hold before allocating it
+  // (DEFLATE's best case is about 1032:1).
+  const decoded = width * height * bands * (image.getBitsPerSample(0) / 8);
+  if (!(bands > 0) || decoded > 1032 * sizeBytes + (1 << 20) || decoded > 8 * 2 ** 30) {
+    throw new FieldcalError(
+      'INVALID_FILE',
+      `${path}: header claims ${width} x ${height} x ${bands} samples, more than a ${sizeBytes}-byte file can hold`,
+      {
+        file: path,
+        problem: 'size in header exceeds file',
+      },
+    );
+  }
   const pixelType = pixelTypeOf(image.getSampleFormat(0), image.getBitsPerSample(0), path);
   const compressionCode = (fd.getValue('Compression') as number | undefined) ?? 1;
   if (!DECODABLE.has(compressionCode)) {

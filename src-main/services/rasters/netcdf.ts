@@ -224,7 +224,7 @@ export async function openNetcdfStack(
   const top = flip ? yv[rows - 1]! : yv[0]!;
   const geographic = X_NAMES.indexOf(xDim) >= 1 && X_NAMES.indexOf(xDim) <= 2;
   const grid: Grid = {
-    crs: opts.crs ?? (geographic ? 'EPSG:4326' : null),
+    crs: geographic ? 'EPSG:4326' : (opts.crs ?? null),
     x0: xs.first - xs.step / 2,
     y0: top + dy / 2,
     dx: xs.step,

@@ -16,9 +16,11 @@ interface Row {
   created_at: string;
 }
 
-export type NewDataset = Omit<DatasetRecord, 'id' | 'createdAt'>;
+export type NewDataset = Omit<DatasetRecord, 'id' | 'createdAt' | 'status'>;
+/** A dataset as stored; its `status` is worked out from the file system by the service. */
+export type StoredDataset = Omit<DatasetRecord, 'status'>;
 
-const toRecord = (r: Row): DatasetRecord => ({
+const toRecord = (r: Row): StoredDataset => ({
   id: r.id,
   name: r.name,
   kind: r.kind,
@@ -35,7 +37,7 @@ const toRecord = (r: Row): DatasetRecord => ({
 
 /** The `datasets` table: imported source files with their grid, time range and checksum. */
 export class DatasetsRepo extends Repo {
-  add(d: NewDataset): DatasetRecord {
+  add(d: NewDataset): StoredDataset {
     return this.tx(() => {
       const info = this.db
         .prepare(
@@ -47,11 +49,11 @@ export class DatasetsRepo extends Repo {
     });
   }
 
-  list(): DatasetRecord[] {
+  list(): StoredDataset[] {
     return (this.db.prepare('SELECT * FROM datasets ORDER BY id').all() as Row[]).map(toRecord);
   }
 
-  get(id: number): DatasetRecord {
+  get(id: number): StoredDataset {
     const row = this.db.prepare('SELECT * FROM datasets WHERE id = ?').get(id) as Row | undefined;
     if (!row) throw notFound('dataset', id);
     return toRecord(row);
