@@ -1,6 +1,8 @@
 import { ipcBench } from './ipc';
+import { rastersBench } from './rasters';
 
 /** Every benchmark by name; adding one is one file plus one line here. */
 export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   ipc: ipcBench,
+  rasters: rastersBench,
 };

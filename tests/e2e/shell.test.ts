@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser';
 import { tempDir } from '../helpers/tmp';
@@ -79,6 +79,41 @@ describe('the app shell in Chromium through `fieldcal serve`', () => {
     expect(await page.getByTestId('layers-empty').isVisible()).toBe(true);
     expect(existsSync(path)).toBe(true);
     await page.screenshot({ path: join(SHOTS, 'shell-project.png') });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('imports a raster and a stack through the UI and outlines them on the map', async () => {
+    const { page, problems } = await openApp();
+    await expect.poll(() => page.getByTestId('status-backend').textContent()).toContain('cpu');
+    if (await page.getByRole('button', { name: 'Close project' }).isVisible()) {
+      await page.getByRole('button', { name: 'Close project' }).click();
+    }
+    await page.getByTestId('project-path').fill(join(tmp.dir, 'lez.fieldcal'));
+    await page.getByTestId('project-crs').fill('EPSG:2154');
+    await page.getByTestId('project-create').click();
+    await expect.poll(() => page.getByTestId('project-name').textContent()).toBe('lez');
+    for (const p of ['tests/fixtures/lez/descriptor/slope.tif', 'tests/fixtures/lez/prcp']) {
+      await page.getByTestId('import-path').fill(resolve(p));
+      await page.getByTestId('import').click();
+      await expect.poll(() => page.getByTestId('import-path').inputValue()).toBe('');
+    }
+    const items = page.getByTestId('layers').locator('li');
+    await expect.poll(() => items.count()).toBe(2);
+    expect(await items.nth(0).textContent()).toContain('raster · EPSG:2154 · 14 x 27');
+    expect(await items.nth(1).textContent()).toContain(
+      'stack · EPSG:2154 · 14 x 27 · 365 steps from 2012-08-01',
+    );
+    // the map zoomed to the Lez: the pointer readout over the map centre is near 3.9 E, 43.7 N
+    const box = (await page.getByTestId('map').boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    const [lon, lat] = (await page.locator('.position').textContent())!.split(',').map(Number) as [
+      number,
+      number,
+    ];
+    expect(Math.abs(lon - 3.9)).toBeLessThan(0.15);
+    expect(Math.abs(lat - 43.72)).toBeLessThan(0.15);
+    await page.screenshot({ path: join(SHOTS, 'shell-import.png') });
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -27,9 +27,17 @@ export class AppState {
     });
   }
 
-  async createProject(path: string): Promise<void> {
+  async createProject(path: string, crs?: string): Promise<void> {
     await this.guard(async () => {
-      this.project = await api.project.create({ path });
+      this.project = await api.project.create(crs ? { path, crs } : { path });
+    });
+  }
+
+  /** Imports a local file or folder (raster, stack, NetCDF, gauge folder) into the project. */
+  async importDataset(path: string): Promise<void> {
+    await this.guard(async () => {
+      await api.datasets.import({ path });
+      await this.refreshProjectContent();
     });
   }
 
