@@ -1,0 +1,71 @@
+import { symmetricEigen } from './linalg';
+
+/**
+ * Joint-EOF pattern score per step (Koch et al. 2015, as used by Sun et al. 2024), over the cells
+ * valid in every map: each observed and simulated map is z-scored over its cells (removing bias
+ * and scale), the 2T maps form A (2T x n) with the column means removed, A = U S Vᵀ; with mode
+ * weights w_i = s_i² / Σs², score_t = Σ_i w_i |U[T+t, i] - U[t, i]|. 0 for a perfect pattern.
+ * U and s² come from the eigen-decomposition of A Aᵀ (2T x 2T), the same left singular vectors.
+ */
+export function eofScores(
+  obs: ArrayLike<number>,
+  sim: ArrayLike<number>,
+  steps: number,
+  cells: number,
+): Float64Array {
+  if (obs.length !== steps * cells || sim.length !== steps * cells)
+    throw new RangeError('obs and sim must hold steps x cells values');
+  // cells valid in every map of both fields
+  const valid: number[] = [];
+  for (let c = 0; c < cells; c++) {
+    let ok = true;
+    for (let t = 0; t < steps && ok; t++)
+      ok = Number.isFinite(obs[t * cells + c]!) && Number.isFinite(sim[t * cells + c]!);
+    if (ok) valid.push(c);
+  }
+  const n = valid.length;
+  const rows = 2 * steps;
+  const out = new Float64Array(steps).fill(Number.NaN);
+  if (n < 2) return out;
+  const a = new Float64Array(rows * n);
+  for (let t = 0; t < rows; t++) {
+    const src = t < steps ? obs : sim;
+    const base = (t % steps) * cells;
+    let m = 0;
+    for (const c of valid) m += src[base + c]!;
+    m /= n;
+    let v = 0;
+    for (const c of valid) v += (src[base + c]! - m) ** 2;
+    // population standard deviation (numpy's default); a constant map has no pattern to score
+    const sd = Math.sqrt(v / n);
+    valid.forEach((c, j) => (a[t * n + j] = sd > 0 ? (src[base + c]! - m) / sd : 0));
+  }
+  for (let j = 0; j < n; j++) {
+    let m = 0;
+    for (let t = 0; t < rows; t++) m += a[t * n + j]!;
+    m /= rows;
+    for (let t = 0; t < rows; t++) a[t * n + j]! -= m;
+  }
+  const g = new Float64Array(rows * rows);
+  for (let i = 0; i < rows; i++) {
+    for (let k = i; k < rows; k++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) s += a[i * n + j]! * a[k * n + j]!;
+      g[i * rows + k] = s;
+      g[k * rows + i] = s;
+    }
+  }
+  const { values, vectors } = symmetricEigen(g, rows);
+  let total = 0;
+  for (const v of values) total += Math.max(v, 0);
+  for (let t = 0; t < steps; t++) {
+    let s = 0;
+    for (let i = 0; i < rows; i++) {
+      const w = Math.max(values[i]!, 0) / total;
+      if (w === 0) continue;
+      s += w * Math.abs(vectors[(steps + t) * rows + i]! - vectors[t * rows + i]!);
+    }
+    out[t] = s;
+  }
+  return out;
+}

@@ -1,0 +1,197 @@
+/**
+ * Spatial pattern metrics on 2-D fields (row-major, rows x cols). Missing cells (NaN) are handled
+ * as each definition's reference implementation does, stated per function.
+ */
+
+/** Percentile with linear interpolation between order statistics (numpy's default method). */
+export function percentile(values: ArrayLike<number>, p: number): number {
+  const v = Array.from(values)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  if (v.length === 0) return Number.NaN;
+  const pos = (p / 100) * (v.length - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(lo + 1, v.length - 1);
+  return v[lo]! + (pos - lo) * (v[hi]! - v[lo]!);
+}
+
+/**
+ * Box mean over a size x size window with zeros outside the field (scipy.ndimage.uniform_filter,
+ * mode "constant", cval 0), separable; for even sizes the window starts size/2 before the cell as
+ * scipy's origin 0 does.
+ */
+export function boxFilter(x: Float64Array, rows: number, cols: number, size: number): Float64Array {
+  if (size <= 1) return Float64Array.from(x);
+  const before = Math.floor(size / 2);
+  const tmp = new Float64Array(x.length);
+  const out = new Float64Array(x.length);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      let t = 0;
+      for (let k = c - before; k < c - before + size; k++) if (k >= 0 && k < cols) t += x[r * cols + k]!;
+      tmp[r * cols + c] = t / size;
+    }
+  }
+  for (let c = 0; c < cols; c++) {
+    for (let r = 0; r < rows; r++) {
+      let t = 0;
+      for (let k = r - before; k < r - before + size; k++) if (k >= 0 && k < rows) t += tmp[k * cols + c]!;
+      out[r * cols + c] = t / size;
+    }
+  }
+  return out;
+}
+
+/**
+ * Fractions skill score (Roberts & Lean 2008), as pysteps computes it: binary fields I = (X ≥ thr)
+ * (missing cells count as below), neighbourhood fractions by a box mean of `scale` cells, then
+ * FSS = 1 - Σ(Sf - So)² / (ΣSf² + ΣSo²). NaN when neither field reaches its threshold.
+ */
+export function fss(
+  obs: ArrayLike<number>,
+  sim: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  thrObs: number,
+  thrSim: number,
+  scale: number,
+): number {
+  const io = new Float64Array(rows * cols);
+  const is = new Float64Array(rows * cols);
+  for (let i = 0; i < io.length; i++) {
+    io[i] = obs[i]! >= thrObs ? 1 : 0;
+    is[i] = sim[i]! >= thrSim ? 1 : 0;
+  }
+  const so = boxFilter(io, rows, cols, scale);
+  const sf = boxFilter(is, rows, cols, scale);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < so.length; i++) {
+    num += (sf[i]! - so[i]!) ** 2;
+    den += sf[i]! ** 2 + so[i]! ** 2;
+  }
+  return den === 0 ? Number.NaN : 1 - num / den;
+}
+
+/**
+ * FSS at a percentile threshold: each field is thresholded at its own percentile, which removes
+ * bias from the comparison (Roberts & Lean 2008, section 5).
+ */
+export function fssPercentile(
+  obs: ArrayLike<number>,
+  sim: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  pct: number,
+  scale: number,
+): number {
+  return fss(obs, sim, rows, cols, percentile(obs, pct), percentile(sim, pct), scale);
+}
+
+/** 1-D Gaussian weights of scipy.ndimage.gaussian_filter1d: radius int(truncate σ + 0.5), normalised. */
+function gaussianKernel(sigma: number, truncate = 3.5): Float64Array {
+  const radius = Math.floor(truncate * sigma + 0.5);
+  const w = new Float64Array(2 * radius + 1);
+  let t = 0;
+  for (let i = -radius; i <= radius; i++) {
+    w[i + radius] = Math.exp((-0.5 * i * i) / (sigma * sigma));
+    t += w[i + radius]!;
+  }
+  for (let i = 0; i < w.length; i++) w[i]! /= t;
+  return w;
+}
+
+/** scipy's "reflect" boundary (d c b a | a b c d | d c b a). */
+function reflect(i: number, n: number): number {
+  const period = 2 * n;
+  let k = ((i % period) + period) % period;
+  if (k >= n) k = period - 1 - k;
+  return k;
+}
+
+/** Separable Gaussian smoothing with reflected edges (skimage.filters.gaussian, mode "reflect"). */
+export function gaussianFilter(x: Float64Array, rows: number, cols: number, sigma: number): Float64Array {
+  const w = gaussianKernel(sigma);
+  const rad = (w.length - 1) / 2;
+  const tmp = new Float64Array(x.length);
+  const out = new Float64Array(x.length);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      let t = 0;
+      for (let k = -rad; k <= rad; k++) t += w[k + rad]! * x[r * cols + reflect(c + k, cols)]!;
+      tmp[r * cols + c] = t;
+    }
+  }
+  for (let c = 0; c < cols; c++) {
+    for (let r = 0; r < rows; r++) {
+      let t = 0;
+      for (let k = -rad; k <= rad; k++) t += w[k + rad]! * tmp[reflect(r + k, rows) * cols + c]!;
+      out[r * cols + c] = t;
+    }
+  }
+  return out;
+}
+
+export interface SsimOptions {
+  /** Range of the data (max - min of the observations, as usually chosen). */
+  dataRange: number;
+  sigma?: number;
+  /** Only sets the border cropped from the mean, (winSize - 1) / 2 cells, as in scikit-image. */
+  winSize?: number;
+  /** Scale covariances by NP/(NP - 1), NP = winSize² (scikit-image's default); off by default, as in Wang et al. 2004. */
+  sampleCovariance?: boolean;
+}
+
+/**
+ * Mean structural similarity (Wang et al. 2004) with Gaussian weights, as scikit-image's
+ * structural_similarity(gaussian_weights=True) computes it: local means, variances and covariance
+ * by Gaussian smoothing, C1 = (0.01 L)², C2 = (0.03 L)², the SSIM map averaged after cropping
+ * (winSize - 1)/2 cells at each edge. Fields must be complete (fill or mask missing cells first).
+ */
+export function ssim(
+  obs: ArrayLike<number>,
+  sim: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  opts: SsimOptions,
+): number {
+  const sigma = opts.sigma ?? 1.5;
+  const win = opts.winSize ?? 2 * Math.floor(3.5 * sigma + 0.5) + 1;
+  const np = win * win;
+  const covNorm = (opts.sampleCovariance ?? false) ? np / (np - 1) : 1;
+  const x = Float64Array.from(obs);
+  const y = Float64Array.from(sim);
+  const n = rows * cols;
+  const xx = new Float64Array(n);
+  const yy = new Float64Array(n);
+  const xy = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    xx[i] = x[i]! * x[i]!;
+    yy[i] = y[i]! * y[i]!;
+    xy[i] = x[i]! * y[i]!;
+  }
+  const [ux, uy, uxx, uyy, uxy] = [x, y, xx, yy, xy].map((a) => gaussianFilter(a, rows, cols, sigma)) as [
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+    Float64Array,
+  ];
+  const c1 = (0.01 * opts.dataRange) ** 2;
+  const c2 = (0.03 * opts.dataRange) ** 2;
+  const pad = (win - 1) / 2;
+  let t = 0;
+  let k = 0;
+  for (let r = pad; r < rows - pad; r++) {
+    for (let c = pad; c < cols - pad; c++) {
+      const i = r * cols + c;
+      const vx = covNorm * (uxx[i]! - ux[i]! * ux[i]!);
+      const vy = covNorm * (uyy[i]! - uy[i]! * uy[i]!);
+      const vxy = covNorm * (uxy[i]! - ux[i]! * uy[i]!);
+      t +=
+        ((2 * ux[i]! * uy[i]! + c1) * (2 * vxy + c2)) / ((ux[i]! ** 2 + uy[i]! ** 2 + c1) * (vx + vy + c2));
+      k++;
+    }
+  }
+  return k === 0 ? Number.NaN : t / k;
+}

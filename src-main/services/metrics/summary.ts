@@ -1,0 +1,117 @@
+import { eofScores } from './eof';
+import { cellMaps, rmseChange } from './maps';
+import { fssPercentile, ssim } from './spatial';
+
+/** The GAN-PO paper's evaluation table for a run against its default-parameter simulation (Sun et al. 2024, section 3.4). */
+export interface SummaryTable {
+  cells: number;
+  pctCcAbove075: number;
+  pctKgeAbove06: number;
+  pctRmseReduced: number;
+  meanEof: number;
+  meanSsim: number;
+  /** FSS per percentile (50, 75, 90, 95), one value per window size, averaged over steps. */
+  fss: Record<string, Array<{ scale: number; fss: number }>>;
+}
+
+export interface GridShape {
+  rows: number;
+  cols: number;
+  /** Active cells (1) of the rows x cols grid; null = all. */
+  mask: Uint8Array | null;
+}
+
+/**
+ * Computes the summary table from observed, calibrated and default-parameter fields stored
+ * step-major over the full rows x cols grid. Inactive cells are excluded from the percentages and
+ * the EOF score and set to the observed value's spatial mean for SSIM/FSS, which need full fields;
+ * the same fill in both fields leaves those cells neutral in FSS and in SSIM's structure terms.
+ */
+export function summaryTable(opts: {
+  obs: ArrayLike<number>;
+  sim: ArrayLike<number>;
+  simDefault: ArrayLike<number>;
+  steps: number;
+  grid: GridShape;
+  percentiles?: number[];
+  scales?: number[];
+}): SummaryTable {
+  const { obs, sim, simDefault, steps, grid } = opts;
+  const cells = grid.rows * grid.cols;
+  const active = (c: number) => !grid.mask || grid.mask[c] === 1;
+  const cal = cellMaps(obs, sim, steps, cells, grid.mask);
+  const def = cellMaps(obs, simDefault, steps, cells, grid.mask);
+  const delta = rmseChange(def.rmse, cal.rmse);
+  let n = 0;
+  let ccOk = 0;
+  let kgeOk = 0;
+  let reduced = 0;
+  for (let c = 0; c < cells; c++) {
+    if (!active(c)) continue;
+    n++;
+    if (cal.cc[c]! > 0.75) ccOk++;
+    if (cal.kge[c]! > 0.6) kgeOk++;
+    if (delta[c]! > 0) reduced++;
+  }
+  const idx = Array.from({ length: cells }, (_, c) => c).filter(active);
+  const pick = (a: ArrayLike<number>) => {
+    const out = new Float64Array(steps * idx.length);
+    for (let t = 0; t < steps; t++) idx.forEach((c, j) => (out[t * idx.length + j] = a[t * cells + c]!));
+    return out;
+  };
+  const eof = eofScores(pick(obs), pick(sim), steps, idx.length);
+  const percentiles = opts.percentiles ?? [50, 75, 90, 95];
+  const scales = opts.scales ?? [1, 3, 5, 9, 15];
+  const fssAcc = new Map<string, number[]>();
+  let ssimSum = 0;
+  let ssimN = 0;
+  // scikit-image's 7-cell window, or the largest odd size the grid allows
+  const side = Math.min(7, grid.rows, grid.cols);
+  const win = side % 2 ? side : side - 1;
+  for (let t = 0; t < steps; t++) {
+    const o = new Float64Array(cells);
+    const s = new Float64Array(cells);
+    let mean = 0;
+    for (const c of idx) mean += obs[t * cells + c]!;
+    mean /= idx.length;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let c = 0; c < cells; c++) {
+      o[c] = active(c) && Number.isFinite(obs[t * cells + c]!) ? obs[t * cells + c]! : mean;
+      s[c] = active(c) && Number.isFinite(sim[t * cells + c]!) ? sim[t * cells + c]! : mean;
+      if (active(c)) {
+        lo = Math.min(lo, o[c]!);
+        hi = Math.max(hi, o[c]!);
+      }
+    }
+    const v =
+      hi > lo
+        ? ssim(o, s, grid.rows, grid.cols, { dataRange: hi - lo, sigma: 1.5, winSize: win })
+        : Number.NaN;
+    if (Number.isFinite(v)) {
+      ssimSum += v;
+      ssimN++;
+    }
+    for (const p of percentiles) {
+      for (const sc of scales) {
+        const key = `${p}:${sc}`;
+        const f = fssPercentile(o, s, grid.rows, grid.cols, p, sc);
+        if (Number.isFinite(f)) fssAcc.set(key, [...(fssAcc.get(key) ?? []), f]);
+      }
+    }
+  }
+  const mean = (a: number[]) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : Number.NaN);
+  const fss: SummaryTable['fss'] = {};
+  for (const p of percentiles)
+    fss[String(p)] = scales.map((scale) => ({ scale, fss: mean(fssAcc.get(`${p}:${scale}`) ?? []) }));
+  const eofValid = Array.from(eof).filter(Number.isFinite);
+  return {
+    cells: n,
+    pctCcAbove075: (100 * ccOk) / n,
+    pctKgeAbove06: (100 * kgeOk) / n,
+    pctRmseReduced: (100 * reduced) / n,
+    meanEof: mean(eofValid),
+    meanSsim: ssimN ? ssimSum / ssimN : Number.NaN,
+    fss,
+  };
+}
