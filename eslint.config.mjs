@@ -58,7 +58,15 @@ const layerRules = serviceLayers.flatMap((layer, i) => {
 
 export default tseslint.config(
   {
-    ignores: ['out/**', 'scratch/**', 'dist/**', 'node_modules/**', 'test-results/**', 'resources/**', 'tests/fixtures/**'],
+    ignores: [
+      'out/**',
+      'scratch/**',
+      'dist/**',
+      'node_modules/**',
+      'test-results/**',
+      'resources/**',
+      'tests/fixtures/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
