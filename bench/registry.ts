@@ -1,8 +1,10 @@
 import { ipcBench } from './ipc';
 import { rastersBench } from './rasters';
+import { metricsBench } from './metrics';
 
 /** Every benchmark by name; adding one is one file plus one line here. */
 export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   ipc: ipcBench,
   rasters: rastersBench,
+  metrics: metricsBench,
 };

@@ -5,13 +5,15 @@ import { symmetricEigen } from './linalg';
  * valid in every map: each observed and simulated map is z-scored over its cells (removing bias
  * and scale), the 2T maps form A (2T x n) with the column means removed, A = U S Vᵀ; with mode
  * weights w_i = s_i² / Σs², score_t = Σ_i w_i |U[T+t, i] - U[t, i]|. 0 for a perfect pattern.
- * U and s² come from the eigen-decomposition of A Aᵀ (2T x 2T), the same left singular vectors.
+ * U and s² come from the eigen-decomposition of the smaller of A Aᵀ (2T x 2T) and Aᵀ A (n x n).
  */
 export function eofScores(
   obs: ArrayLike<number>,
   sim: ArrayLike<number>,
   steps: number,
   cells: number,
+  /** Which Gram matrix to decompose; by default the smaller (both give the same U). */
+  gram: 'auto' | 'outer' | 'inner' = 'auto',
 ): Float64Array {
   if (obs.length !== steps * cells || sim.length !== steps * cells)
     throw new RangeError('obs and sim must hold steps x cells values');
@@ -46,26 +48,65 @@ export function eofScores(
     m /= rows;
     for (let t = 0; t < rows; t++) a[t * n + j]! -= m;
   }
+  // Left singular vectors from the smaller Gram matrix: A Aᵀ (2T x 2T) when there are more cells
+  // than maps, else Aᵀ A (n x n) with U = A V / s.
+  const outer = gram === 'outer' || (gram === 'auto' && rows <= n);
+  const { values, u } = outer ? leftFromOuter(a, rows, n) : leftFromInner(a, rows, n);
+  let total = 0;
+  for (const v of values) total += Math.max(v, 0);
+  const k = values.length;
+  for (let t = 0; t < steps; t++) {
+    let s = 0;
+    for (let i = 0; i < k; i++) {
+      const w = Math.max(values[i]!, 0) / total;
+      if (w === 0) continue;
+      s += w * Math.abs(u[(steps + t) * k + i]! - u[t * k + i]!);
+    }
+    out[t] = s;
+  }
+  return out;
+}
+
+/** Eigen-decomposition of A Aᵀ: its eigenvectors are the left singular vectors of A. */
+function leftFromOuter(a: Float64Array, rows: number, n: number): { values: Float64Array; u: Float64Array } {
   const g = new Float64Array(rows * rows);
   for (let i = 0; i < rows; i++) {
+    const ai = a.subarray(i * n, (i + 1) * n);
     for (let k = i; k < rows; k++) {
+      const ak = a.subarray(k * n, (k + 1) * n);
       let s = 0;
-      for (let j = 0; j < n; j++) s += a[i * n + j]! * a[k * n + j]!;
+      for (let j = 0; j < n; j++) s += ai[j]! * ak[j]!;
       g[i * rows + k] = s;
       g[k * rows + i] = s;
     }
   }
   const { values, vectors } = symmetricEigen(g, rows);
-  let total = 0;
-  for (const v of values) total += Math.max(v, 0);
-  for (let t = 0; t < steps; t++) {
-    let s = 0;
-    for (let i = 0; i < rows; i++) {
-      const w = Math.max(values[i]!, 0) / total;
-      if (w === 0) continue;
-      s += w * Math.abs(vectors[(steps + t) * rows + i]! - vectors[t * rows + i]!);
+  return { values, u: vectors };
+}
+
+/** Eigen-decomposition of Aᵀ A = V S² Vᵀ, then U = A V S⁻¹ for the non-zero singular values. */
+function leftFromInner(a: Float64Array, rows: number, n: number): { values: Float64Array; u: Float64Array } {
+  const g = new Float64Array(n * n);
+  for (let t = 0; t < rows; t++) {
+    const at = a.subarray(t * n, (t + 1) * n);
+    for (let i = 0; i < n; i++) {
+      const x = at[i]!;
+      if (x === 0) continue;
+      for (let j = i; j < n; j++) g[i * n + j]! += x * at[j]!;
     }
-    out[t] = s;
   }
-  return out;
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) g[i * n + j] = g[j * n + i]!;
+  const { values, vectors } = symmetricEigen(g, n);
+  const u = new Float64Array(rows * n);
+  const tol = 1e-12 * Math.max(values[0]!, 0);
+  for (let i = 0; i < n; i++) {
+    if (!(values[i]! > tol)) continue;
+    const s = Math.sqrt(values[i]!);
+    for (let t = 0; t < rows; t++) {
+      let v = 0;
+      for (let j = 0; j < n; j++) v += a[t * n + j]! * vectors[j * n + i]!;
+      u[t * n + i] = v / s;
+    }
+  }
+  return { values, u };
 }

@@ -5,9 +5,19 @@
 
 /** Percentile with linear interpolation between order statistics (numpy's default method). */
 export function percentile(values: ArrayLike<number>, p: number): number {
-  const v = Array.from(values)
-    .filter(Number.isFinite)
-    .sort((a, b) => a - b);
+  return percentileSorted(sortedFinite(values), p);
+}
+
+/** The finite values, sorted ascending (a typed-array sort: numeric, fast). */
+export function sortedFinite(values: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(values.length);
+  let n = 0;
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) out[n++] = values[i]!;
+  return out.subarray(0, n).sort();
+}
+
+/** Percentile of values already sorted by {@link sortedFinite}. */
+export function percentileSorted(v: Float64Array, p: number): number {
   if (v.length === 0) return Number.NaN;
   const pos = (p / 100) * (v.length - 1);
   const lo = Math.floor(pos);
@@ -17,26 +27,31 @@ export function percentile(values: ArrayLike<number>, p: number): number {
 
 /**
  * Box mean over a size x size window with zeros outside the field (scipy.ndimage.uniform_filter,
- * mode "constant", cval 0), separable; for even sizes the window starts size/2 before the cell as
- * scipy's origin 0 does.
+ * mode "constant", cval 0); for even sizes the window starts size/2 before the cell as scipy's
+ * origin 0 does. Computed from a summed-area table: O(1) per cell whatever the window.
  */
 export function boxFilter(x: Float64Array, rows: number, cols: number, size: number): Float64Array {
   if (size <= 1) return Float64Array.from(x);
-  const before = Math.floor(size / 2);
-  const tmp = new Float64Array(x.length);
-  const out = new Float64Array(x.length);
+  const w = cols + 1;
+  const sat = new Float64Array((rows + 1) * w);
   for (let r = 0; r < rows; r++) {
+    let run = 0;
     for (let c = 0; c < cols; c++) {
-      let t = 0;
-      for (let k = c - before; k < c - before + size; k++) if (k >= 0 && k < cols) t += x[r * cols + k]!;
-      tmp[r * cols + c] = t / size;
+      run += x[r * cols + c]!;
+      sat[(r + 1) * w + c + 1] = sat[r * w + c + 1]! + run;
     }
   }
-  for (let c = 0; c < cols; c++) {
-    for (let r = 0; r < rows; r++) {
-      let t = 0;
-      for (let k = r - before; k < r - before + size; k++) if (k >= 0 && k < rows) t += tmp[k * cols + c]!;
-      out[r * cols + c] = t / size;
+  const before = Math.floor(size / 2);
+  const area = size * size;
+  const out = new Float64Array(x.length);
+  for (let r = 0; r < rows; r++) {
+    const r0 = Math.max(0, r - before);
+    const r1 = Math.min(rows, r - before + size);
+    for (let c = 0; c < cols; c++) {
+      const c0 = Math.max(0, c - before);
+      const c1 = Math.min(cols, c - before + size);
+      out[r * cols + c] =
+        (sat[r1 * w + c1]! - sat[r0 * w + c1]! - sat[r1 * w + c0]! + sat[r0 * w + c0]!) / area;
     }
   }
   return out;
@@ -56,12 +71,24 @@ export function fss(
   thrSim: number,
   scale: number,
 ): number {
-  const io = new Float64Array(rows * cols);
-  const is = new Float64Array(rows * cols);
-  for (let i = 0; i < io.length; i++) {
-    io[i] = obs[i]! >= thrObs ? 1 : 0;
-    is[i] = sim[i]! >= thrSim ? 1 : 0;
-  }
+  return fssBinary(binary(obs, thrObs), binary(sim, thrSim), rows, cols, scale);
+}
+
+/** Exceedance field I = (X ≥ thr), missing cells as 0. */
+export function binary(x: ArrayLike<number>, thr: number): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = x[i]! >= thr ? 1 : 0;
+  return out;
+}
+
+/** FSS of two exceedance fields at one window size (see {@link fss}). */
+export function fssBinary(
+  io: Float64Array,
+  is: Float64Array,
+  rows: number,
+  cols: number,
+  scale: number,
+): number {
   const so = boxFilter(io, rows, cols, scale);
   const sf = boxFilter(is, rows, cols, scale);
   let num = 0;

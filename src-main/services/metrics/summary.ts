@@ -1,6 +1,6 @@
 import { eofScores } from './eof';
 import { cellMaps, rmseChange } from './maps';
-import { fssPercentile, ssim } from './spatial';
+import { binary, fssBinary, percentileSorted, sortedFinite, ssim } from './spatial';
 
 /** The GAN-PO paper's evaluation table for a run against its default-parameter simulation (Sun et al. 2024, section 3.4). */
 export interface SummaryTable {
@@ -92,11 +92,20 @@ export function summaryTable(opts: {
       ssimSum += v;
       ssimN++;
     }
+    // thresholds once per percentile and field, then every window size on the same binary fields
+    const so = sortedFinite(o);
+    const ss = sortedFinite(s);
     for (const p of percentiles) {
+      const bo = binary(o, percentileSorted(so, p));
+      const bs = binary(s, percentileSorted(ss, p));
       for (const sc of scales) {
         const key = `${p}:${sc}`;
-        const f = fssPercentile(o, s, grid.rows, grid.cols, p, sc);
-        if (Number.isFinite(f)) fssAcc.set(key, [...(fssAcc.get(key) ?? []), f]);
+        const f = fssBinary(bo, bs, grid.rows, grid.cols, sc);
+        if (Number.isFinite(f)) {
+          const acc = fssAcc.get(key) ?? [];
+          acc.push(f);
+          fssAcc.set(key, acc);
+        }
       }
     }
   }

@@ -82,3 +82,15 @@ describe('metric properties', () => {
     expect(Array.from(rmseChange([2, 1, 0], [1, 2, 0]))).toEqual([0.5, -1, Number.NaN]);
   });
 });
+
+describe('joint-EOF decomposition paths', () => {
+  it('gives the same scores from A Aᵀ and from Aᵀ A (more maps than cells)', () => {
+    const steps = 40;
+    const cells = 30;
+    const o = field(steps * cells);
+    const s = Float64Array.from(o, (v, i) => v + 2 * Math.sin(i / 3));
+    const a = eofScores(o, s, steps, cells, 'outer');
+    const b = eofScores(o, s, steps, cells, 'inner');
+    a.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThan(1e-9 * Math.abs(v) + 1e-13));
+  });
+});
