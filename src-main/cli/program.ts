@@ -3,6 +3,7 @@ import { version } from '../../package.json';
 import { FieldcalError, type AppInfo } from '../../src-shared/ipc';
 import { startServer } from '../server/server';
 import { addInspectCommand } from './inspect';
+import { addEvaluateCommand } from './evaluate';
 import { isLoopback } from '../server/auth';
 import { createServices } from '../services';
 import { defaultPaths, rendererDir } from '../services/paths';
@@ -110,6 +111,7 @@ export function buildCli(): Command {
     });
 
   addInspectCommand(program);
+  addEvaluateCommand(program);
   return program;
 }
 
