@@ -3,8 +3,11 @@ import { join } from 'node:path';
 import { version } from '../package.json';
 import { createMainWindow, isAppUrl } from './app/window';
 import { installMenu } from './app/menu';
+import { handleArtifactProtocol, registerArtifactScheme } from './app/artifactProtocol';
 import { forwardEvents, registerIpcHandlers } from './ipc/register';
 import { createServices } from './services';
+
+registerArtifactScheme();
 
 // One running instance owns the project files; a second launch focuses the first.
 if (!app.requestSingleInstanceLock()) {
@@ -32,6 +35,7 @@ if (!app.requestSingleInstanceLock()) {
       impls: services.impls,
       isTrustedSender: (e) => e.senderFrame !== null && isAppUrl(e.senderFrame.url),
     });
+    handleArtifactProtocol(services.session);
     installMenu(services);
     const win = createMainWindow();
     const stop = forwardEvents(services.events, win.webContents);

@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { FieldcalError, type Grid } from '../../src-shared/ipc';
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { FieldcalError, type Grid, type RunMetric } from '../../src-shared/ipc';
+import type { SummaryTable } from '../services/metrics/summary';
+import { ProjectStore } from '../services/project/store';
 import { openStack } from '../services/rasters/open';
 import type { Stack } from '../services/rasters/stack';
 import { writeGriddedReport } from '../services/report/gridReport';
@@ -21,6 +25,115 @@ async function readAt(s: Stack, times: number[], tick: () => void): Promise<Floa
   return out;
 }
 
+/** Stores an evaluation's summary metrics and report files with its run, in one transaction. */
+function recordEvaluation(
+  store: ProjectStore,
+  runId: number,
+  r: { summary: SummaryTable; files: string[] },
+): void {
+  const metrics: RunMetric[] = [
+    ['cells', r.summary.cells],
+    ['pct_cc_above_0.75', r.summary.pctCcAbove075],
+    ['pct_kge_above_0.6', r.summary.pctKgeAbove06],
+    ['pct_rmse_reduced', r.summary.pctRmseReduced],
+    ['mean_eof', r.summary.meanEof],
+    ['mean_ssim', r.summary.meanSsim],
+  ].map(([metric, value]) => ({
+    period: 'all',
+    target: 'grid',
+    metric: String(metric),
+    value: Number(value),
+  }));
+  const files = r.files.map((path) => ({
+    path,
+    size: statSync(path).size,
+    checksum: createHash('sha256').update(readFileSync(path)).digest('hex'),
+  }));
+  store.transaction(() => {
+    store.runs.addMetrics(runId, metrics);
+    for (const f of files) {
+      store.runs.addArtifact({
+        runId,
+        kind: f.path.endsWith('index.html') ? 'report' : 'report-file',
+        path: f.path,
+        sizeBytes: f.size,
+        checksum: f.checksum,
+      });
+    }
+    store.runs.setStatus(runId, 'succeeded');
+  });
+}
+
+interface EvaluateOptions {
+  obs: string;
+  sim: string;
+  default?: string;
+  out: string;
+  units: string;
+  project?: string;
+  json?: boolean;
+}
+
+/** Reads the stacks on their common dates and writes the gridded report. */
+async function evaluate(o: EvaluateOptions) {
+  const obs = await openStack(o.obs);
+  const sim = await openStack(o.sim);
+  const def = o.default ? await openStack(o.default) : null;
+  for (const [name, s] of [
+    ['--sim', sim],
+    ['--default', def],
+  ] as const) {
+    if (s && !sameGrid(obs.grid, s.grid)) {
+      throw new FieldcalError(
+        'INCONSISTENT_DATA',
+        `${name} ${s.source} is not on the grid of --obs ${obs.source}`,
+        {
+          field: name,
+          file: s.source,
+        },
+      );
+    }
+  }
+  const inAll = (t: number) => [sim, def].every((s) => !s || s.steps.some((x) => x.time.getTime() === t));
+  const times = obs.steps.map((s) => s.time.getTime()).filter(inAll);
+  if (times.length < 2) {
+    throw new FieldcalError('INCONSISTENT_DATA', 'The stacks share fewer than two dates', { field: '--sim' });
+  }
+  const cells = obs.grid.rows * obs.grid.cols;
+  const bar = progressBar('reading', times.length * (def ? 3 : 2), { json: o.json });
+  const obsV = await readAt(obs, times, bar.tick);
+  const simV = await readAt(sim, times, bar.tick);
+  let defV: Float64Array;
+  if (def) defV = await readAt(def, times, bar.tick);
+  else {
+    // without a default simulation, each cell's observed mean (climatology) is the reference
+    const mean = new Float64Array(cells);
+    const n = new Float64Array(cells);
+    obsV.forEach((v, i) => {
+      if (Number.isFinite(v)) {
+        mean[i % cells]! += v;
+        n[i % cells]!++;
+      }
+    });
+    for (let c = 0; c < cells; c++) mean[c] = n[c] ? mean[c]! / n[c]! : Number.NaN;
+    defV = new Float64Array(times.length * cells);
+    for (let t = 0; t < times.length; t++) defV.set(mean, t * cells);
+  }
+  bar.stop();
+  return writeGriddedReport({
+    dir: resolve(o.out),
+    title: `Evaluation of ${sim.source}`,
+    description: `Simulated ${sim.source} against observed ${obs.source}, ${times.length} common steps; reference: ${def ? def.source : "each cell's observed mean (no default simulation given)"}.`,
+    obs: obsV,
+    sim: simV,
+    simDefault: defV,
+    dates: times.map((t) => new Date(t)),
+    grid: { rows: obs.grid.rows, cols: obs.grid.cols, mask: null },
+    units: o.units || obs.units || '',
+    mapSteps: [Math.floor(times.length / 2)],
+  });
+}
+
 /** `fieldcal evaluate`: compares a simulated stack with an observed one and writes the run report. */
 export function addEvaluateCommand(program: Command): void {
   program
@@ -36,76 +149,31 @@ export function addEvaluateCommand(program: Command): void {
     )
     .requiredOption('--out <dir>', 'folder for index.html, metrics.json and the PNGs')
     .option('--units <units>', 'units of the values, for the legends', '')
+    .option('--project <file>', 'record the evaluation as a run in this project (metrics and report)')
     .option('--json', 'print the summary as JSON on stdout')
-    .action(
-      async (o: {
-        obs: string;
-        sim: string;
-        default?: string;
-        out: string;
-        units: string;
-        json?: boolean;
-      }) => {
-        const obs = await openStack(o.obs);
-        const sim = await openStack(o.sim);
-        const def = o.default ? await openStack(o.default) : null;
-        for (const [name, s] of [
-          ['--sim', sim],
-          ['--default', def],
-        ] as const) {
-          if (s && !sameGrid(obs.grid, s.grid)) {
-            throw new FieldcalError(
-              'INCONSISTENT_DATA',
-              `${name} ${s.source} is not on the grid of --obs ${obs.source}`,
-              { field: name, file: s.source },
-            );
-          }
-        }
-        const inAll = (t: number) =>
-          [sim, def].every((s) => !s || s.steps.some((x) => x.time.getTime() === t));
-        const times = obs.steps.map((s) => s.time.getTime()).filter(inAll);
-        if (times.length < 2)
-          throw new FieldcalError('INCONSISTENT_DATA', 'The stacks share fewer than two dates', {
-            field: '--sim',
-          });
-        const cells = obs.grid.rows * obs.grid.cols;
-        const bar = progressBar('reading', times.length * (def ? 3 : 2), { json: o.json });
-        const obsV = await readAt(obs, times, bar.tick);
-        const simV = await readAt(sim, times, bar.tick);
-        let defV: Float64Array;
-        if (def) defV = await readAt(def, times, bar.tick);
-        else {
-          const mean = new Float64Array(cells);
-          const n = new Float64Array(cells);
-          obsV.forEach((v, i) => {
-            if (Number.isFinite(v)) {
-              mean[i % cells]! += v;
-              n[i % cells]!++;
-            }
-          });
-          for (let c = 0; c < cells; c++) mean[c] = n[c] ? mean[c]! / n[c]! : Number.NaN;
-          defV = new Float64Array(times.length * cells);
-          for (let t = 0; t < times.length; t++) defV.set(mean, t * cells);
-        }
-        bar.stop();
-        const dates = times.map((t) => new Date(t));
-        const r = await writeGriddedReport({
-          dir: resolve(o.out),
-          title: `Evaluation of ${sim.source}`,
-          description: `Simulated ${sim.source} against observed ${obs.source}, ${times.length} common steps; reference: ${def ? def.source : 'each cell\u2019s observed mean (no default simulation given)'}.`,
-          obs: obsV,
-          sim: simV,
-          simDefault: defV,
-          dates,
-          grid: { rows: obs.grid.rows, cols: obs.grid.cols, mask: null },
-          units: o.units || obs.units || '',
-          mapSteps: [Math.floor(times.length / 2)],
-        });
+    .action(async (o: EvaluateOptions) => {
+      // the project opens first: a bad project file fails before any work is done
+      const store = o.project ? ProjectStore.open({ path: o.project }) : null;
+      const run = store?.runs.create({
+        name: `evaluate ${o.sim}`,
+        method: 'evaluate',
+        options: { obs: o.obs, sim: o.sim, default: o.default ?? null, units: o.units },
+        seed: 0,
+      });
+      try {
+        if (store && run) store.runs.setStatus(run.id, 'running');
+        const r = await evaluate(o);
+        if (store && run) recordEvaluation(store, run.id, r);
         process.stdout.write(
           o.json
-            ? `${JSON.stringify({ report: r.html, summary: r.summary })}\n`
+            ? `${JSON.stringify({ report: r.html, summary: r.summary, runId: run?.id ?? null })}\n`
             : `Report written to ${r.html}\n`,
         );
-      },
-    );
+      } catch (err) {
+        if (store && run) store.runs.setStatus(run.id, 'failed', (err as Error).message);
+        throw err;
+      } finally {
+        store?.close();
+      }
+    });
 }

@@ -6,6 +6,7 @@ import { addInspectCommand } from './inspect';
 import { addEvaluateCommand } from './evaluate';
 import { isLoopback } from '../server/auth';
 import { createServices } from '../services';
+import { artifactFile } from '../services/project/services';
 import { defaultPaths, rendererDir } from '../services/paths';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -87,6 +88,7 @@ export function buildCli(): Command {
         impls: services.impls,
         events: services.events,
         rendererDir: dir,
+        artifactFile: (runId, name) => artifactFile(services.session, runId, name),
         host: o.host,
         port: o.port,
       });

@@ -26,6 +26,8 @@ export interface ServeOptions {
   port?: number | undefined;
   /** Fixed token (tests); a random one per launch otherwise. */
   token?: string | undefined;
+  /** Resolves `/artifacts/run/<runId>/<name>` to a run's recorded artifact file, or null. */
+  artifactFile?: ((runId: number, name: string) => string | null) | undefined;
 }
 
 export interface RunningServer {
@@ -49,8 +51,10 @@ const MIME: Record<string, string> = {
   '.ico': 'image/x-icon',
 };
 const CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; frame-src 'self'; " +
   "connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const REPORT_CSP =
+  "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; frame-ancestors 'self'";
 
 /**
  * The headless bridge: serves the built renderer over HTTP and the contract over a WebSocket, both
@@ -90,6 +94,23 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     }
     if (viaQuery) res.setHeader('Set-Cookie', `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
     let rel = decodeURIComponent(url.pathname);
+    const art = /^\/artifacts\/run\/(\d+)\/([^/\\]+)$/.exec(rel);
+    if (art) {
+      const file = opts.artifactFile?.(Number(art[1]), art[2]!) ?? null;
+      if (!file) return send(res, 404, 'text/plain', 'no such artifact');
+      const data = await fsp.readFile(file).catch(() => null);
+      if (!data) return send(res, 404, 'text/plain', 'artifact file missing');
+      // reports are static pages: no scripts, framed by the app only
+      res.setHeader('Content-Security-Policy', REPORT_CSP);
+      return send(
+        res,
+        200,
+        MIME[extname(file)] ?? 'application/octet-stream',
+        data,
+        req.method === 'HEAD',
+        false,
+      );
+    }
     if (rel === '/' || rel === '') rel = '/index.html';
     const file = normalize(join(opts.rendererDir, rel));
     if (!file.startsWith(normalize(opts.rendererDir) + sep)) return send(res, 403, 'text/plain', 'forbidden');
@@ -205,10 +226,11 @@ function send(
   type: string,
   body: string | Buffer,
   headOnly = false,
+  appCsp = true,
 ): void {
   res.writeHead(status, {
     'Content-Type': type,
-    'Content-Security-Policy': CSP,
+    ...(appCsp ? { 'Content-Security-Policy': CSP } : {}),
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
     'Cross-Origin-Opener-Policy': 'same-origin',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -114,6 +114,59 @@ describe('the app shell in Chromium through `fieldcal serve`', () => {
     expect(Math.abs(lon - 3.9)).toBeLessThan(0.15);
     expect(Math.abs(lat - 43.72)).toBeLessThan(0.15);
     await page.screenshot({ path: join(SHOTS, 'shell-import.png') });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('lists a run recorded by `fieldcal evaluate --project` and shows its report', async () => {
+    const { page, problems } = await openApp();
+    await expect.poll(() => page.getByTestId('status-backend').textContent()).toContain('cpu');
+    if (await page.getByRole('button', { name: 'Close project' }).isVisible()) {
+      await page.getByRole('button', { name: 'Close project' }).click();
+    }
+    const project = join(tmp.dir, 'eval.fieldcal');
+    await page.getByTestId('project-path').fill(project);
+    await page.getByTestId('project-create').click();
+    await expect.poll(() => page.getByTestId('project-name').textContent()).toBe('eval');
+    // the CLI records an evaluation run in the same project file while the server has it open
+    const cli = spawnSync(
+      process.execPath,
+      [
+        'bin/fieldcal.mjs',
+        'evaluate',
+        '--obs',
+        'tests/fixtures/lez/pet',
+        '--sim',
+        'tests/fixtures/lez/pet',
+        '--out',
+        join(tmp.dir, 'eval-report'),
+        '--units',
+        'mm/day',
+        '--project',
+        project,
+        '--json',
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(cli.status, cli.stderr).toBe(0);
+    await page.getByRole('button', { name: 'Close project' }).click();
+    await page.getByTestId('project-path').fill(project);
+    await page.getByTestId('project-open').click();
+    await expect.poll(() => page.getByTestId('run-item').count()).toBe(1);
+    expect(await page.getByTestId('run-item').textContent()).toContain('succeeded');
+    await page.getByTestId('run-item').click();
+    await expect.poll(() => page.getByTestId('run-metrics').textContent()).toContain('mean_ssim');
+    const report = page.frameLocator('[data-testid="run-report"]');
+    await expect.poll(() => report.locator('h1').textContent()).toContain('Evaluation of');
+    // every image of the report loaded through the bridge's artifact route
+    await expect
+      .poll(() =>
+        report
+          .locator('img')
+          .evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).naturalWidth > 0).length),
+      )
+      .toBe(await report.locator('img').count());
+    await page.screenshot({ path: join(SHOTS, 'run-report.png') });
     expect(problems).toEqual([]);
     await page.close();
   });

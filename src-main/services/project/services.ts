@@ -1,6 +1,4 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
+import { basename } from 'node:path';
 import { FieldcalError, type DatasetRecord, type ServiceImpl } from '../../../src-shared/ipc';
 import { describeSource, fingerprint, quickStatus } from '../datasets/importer';
 import { proj4ForEpsg } from '../rasters/crs';
@@ -108,9 +106,21 @@ export function createJobsService(session: ProjectSession): ServiceImpl<'jobs'> 
 
 /** SHA-256 of a file, streamed. */
 export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(path), h);
-  return h.digest('hex');
+  return (await fingerprint(path)).checksum;
+}
+
+/**
+ * The file behind `/artifacts/run/<runId>/<name>`: only a file recorded as an artifact of that run
+ * is served, never an arbitrary path. Used by the bridge and Electron's artifact protocol.
+ */
+export function artifactFile(session: ProjectSession, runId: number, name: string): string | null {
+  const store = session.current;
+  if (!store || !Number.isInteger(runId) || runId <= 0) return null;
+  try {
+    return store.runs.artifacts(runId).find((a) => basename(a.path) === name)?.path ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** The export service: run artifacts listed and copied out, checked against their stored checksum. */

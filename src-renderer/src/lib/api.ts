@@ -80,3 +80,10 @@ export function errorMessage(err: unknown): string {
   }
   return String(err);
 }
+
+/** URL of a file recorded as an artifact of a run (a report page and its images), for this transport. */
+export function artifactUrl(runId: number, name: string): string {
+  return transport === 'electron'
+    ? `fieldcal-artifact://run/${runId}/${encodeURIComponent(name)}`
+    : `/artifacts/run/${runId}/${encodeURIComponent(name)}`;
+}

@@ -1,4 +1,11 @@
-import type { AppInfo, DatasetRecord, LayerRecord, ProjectInfo } from '../../../../src-shared/ipc';
+import type {
+  AppInfo,
+  DatasetRecord,
+  LayerRecord,
+  ProjectInfo,
+  RunDetail,
+  RunRecord,
+} from '../../../../src-shared/ipc';
 import { api, errorMessage, transport } from '../api';
 
 /** App-wide state fed from main: info, the open project, its datasets and layers. */
@@ -7,6 +14,9 @@ export class AppState {
   project = $state<ProjectInfo | null>(null);
   datasets = $state.raw<DatasetRecord[]>([]);
   layers = $state.raw<LayerRecord[]>([]);
+  runs = $state.raw<RunRecord[]>([]);
+  /** The run whose details (metrics, report) are shown. */
+  selectedRun = $state.raw<RunDetail | null>(null);
   error = $state<string | null>(null);
   busy = $state(false);
   readonly transport = transport;
@@ -61,14 +71,27 @@ export class AppState {
     });
   }
 
+  async selectRun(id: number | null): Promise<void> {
+    if (id === null) {
+      this.selectedRun = null;
+      return;
+    }
+    await this.guard(async () => {
+      this.selectedRun = await api.jobs.get({ id });
+    });
+  }
+
   private async refreshProjectContent(): Promise<void> {
     if (!this.project) {
       this.datasets = [];
       this.layers = [];
+      this.runs = [];
+      this.selectedRun = null;
       return;
     }
     this.datasets = await api.datasets.list({});
     this.layers = await api.datasets.layers({});
+    this.runs = await api.jobs.list({});
   }
 
   private async guard(fn: () => Promise<void>): Promise<void> {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { openFolderStack, openMultibandStack } from '../../../../src-main/services/rasters/stack';
 import { openNetcdfStack, decodeCfTime } from '../../../../src-main/services/rasters/netcdf';
 import { GeoTiffRaster } from '../../../../src-main/services/rasters/geotiff';
+import { exportFields } from '../../../../src-main/services/rasters/writeGeoTiff';
 import { tempDir } from '../../../helpers/tmp';
 
 const LEZ = 'tests/fixtures/lez';
@@ -91,6 +92,30 @@ describe('time stacks', () => {
     const r = await GeoTiffRaster.open(path);
     expect(await s.read(2)).toEqual(await r.readBandValues(2));
     await r.close();
+  });
+});
+
+describe('multi-band stacks with dated bands', () => {
+  it('takes band dates from band descriptions (as written by GDAL tools or our exporter)', async () => {
+    const grid = { crs: 'EPSG:2154', x0: 0, y0: 2000, dx: 1000, dy: 1000, rows: 2, cols: 2, mask: null };
+    const path = join(tmp.dir, 'dated.tif');
+    await exportFields({
+      dir: tmp.dir,
+      grid,
+      layout: 'multiband',
+      multibandName: 'dated.tif',
+      fields: ['2012-08-01', '2012-08-02', '2012-08-04'].map((name, k) => ({ name, data: [k, k, k, k] })),
+    });
+    const s = await openMultibandStack(path);
+    expect(s.steps.map((x) => x.time.toISOString().slice(0, 10))).toEqual([
+      '2012-08-01',
+      '2012-08-02',
+      '2012-08-04',
+    ]);
+    expect(s.gaps).toEqual([
+      { after: new Date('2012-08-02T00:00:00Z'), before: new Date('2012-08-04T00:00:00Z'), missing: 1 },
+    ]);
+    expect(Array.from(await s.read(2))).toEqual([2, 2, 2, 2]);
   });
 });
 

@@ -7,6 +7,7 @@ import { contractMethods } from '../../../../src-shared/ipc';
 import { startServer, type RunningServer } from '../../../../src-main/server/server';
 import { isLoopback } from '../../../../src-main/server/auth';
 import { createServices, type ServiceContainer } from '../../../../src-main/services';
+import { artifactFile } from '../../../../src-main/services/project/services';
 import { allInvalidCalls, validArgs } from '../../../helpers/samples';
 import { tempDir } from '../../../helpers/tmp';
 import { call, callRaw, connect } from '../../../helpers/wsClient';
@@ -43,7 +44,13 @@ beforeAll(async () => {
     version: 't',
     paths: { userData: tmp.dir, resources: tmp.dir, sampleData: tmp.dir },
   });
-  server = await startServer({ impls: services.impls, events: services.events, rendererDir: web, port: 0 });
+  server = await startServer({
+    impls: services.impls,
+    events: services.events,
+    rendererDir: web,
+    port: 0,
+    artifactFile: (runId, name) => artifactFile(services.session, runId, name),
+  });
   ws = await connect(server.port, { token: server.token });
 });
 afterAll(async () => {
@@ -87,6 +94,27 @@ describe('WebSocket bridge security', () => {
     expect((await get('/../secret.txt', { cookie })).status).not.toBe(200);
     expect((await get('/assets%2f..%2f..%2fsecret.txt', { cookie })).status).toBe(403);
     expect((await get('/', { cookie, host: 'evil.example' })).status).toBe(421);
+  });
+});
+
+describe('run artifacts over the bridge', () => {
+  it('serves only files recorded as artifacts of the run, behind the token, as script-free pages', async () => {
+    services.session.create(join(tmp.dir, 'artifacts.fieldcal'));
+    const store = services.session.require('test');
+    const run = store.runs.create({ name: 'r', method: 'evaluate', options: {}, seed: 0 });
+    const report = join(tmp.dir, 'index.html');
+    writeFileSync(report, '<h1>report</h1>');
+    store.runs.addArtifact({ runId: run.id, kind: 'report', path: report, sizeBytes: 15, checksum: null });
+    const cookie = String((await get(`/?token=${server.token}`)).headers['set-cookie']).split(';')[0]!;
+    expect((await get(`/artifacts/run/${run.id}/index.html`)).status).toBe(401);
+    const ok = await get(`/artifacts/run/${run.id}/index.html`, { cookie });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toBe('<h1>report</h1>');
+    expect(String(ok.headers['content-security-policy'])).toContain("default-src 'none'");
+    expect((await get(`/artifacts/run/${run.id}/secret.txt`, { cookie })).status).toBe(404);
+    expect((await get(`/artifacts/run/${run.id}/..%2F..%2Fsecret.txt`, { cookie })).status).toBe(404);
+    expect((await get(`/artifacts/run/999/index.html`, { cookie })).status).toBe(404);
+    services.session.close();
   });
 });
 
