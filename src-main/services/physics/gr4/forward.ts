@@ -3,11 +3,11 @@ import { FieldcalError } from '../../../../src-shared/ipc';
 /** Length of UH1 (UH2 has twice as many ordinates), as in airGR. */
 export const NH = 20;
 /** Exponent of the unit hydrograph S-curves (airGR's D = 2.5). */
-const D = 2.5;
+export const D = 2.5;
 /** Fraction of effective rainfall routed through UH1 and the routing store (Perrin et al. 2003). */
-const B = 0.9;
+export const B = 0.9;
 /** (9/4)^4, the percolation constant of airGR (Perrin et al. 2003, eq. 12). */
-const PERC_CONST = 25.62890625;
+export const PERC_CONST = 25.62890625;
 
 /** S-curve of UH1: (t/X4)^D for t < X4 (Perrin et al. 2003, eq. 18; airGR SS1). */
 export function ss1(t: number, x4: number): number {
@@ -64,15 +64,25 @@ export interface Gr4Outputs {
 /** Refuses parameters and forcing that would give NaN rather than an answer. */
 export function checkGr4Inputs(p: Gr4Params, P: ArrayLike<number>, E: ArrayLike<number>): void {
   for (const [k, v] of Object.entries(p)) {
-    if (!Number.isFinite(v)) throw new FieldcalError('VALIDATION', `GR4J parameter ${k} is ${v}`, { field: k });
+    if (!Number.isFinite(v))
+      throw new FieldcalError('VALIDATION', `GR4J parameter ${k} is ${v}`, { field: k });
   }
   if (!(p.X1 > 0) || !(p.X3 > 0) || !(p.X4 > 0.5)) {
-    throw new FieldcalError('VALIDATION', `GR4J needs X1 > 0, X3 > 0 and X4 > 0.5 (got ${p.X1}, ${p.X3}, ${p.X4})`, { field: 'params' });
+    throw new FieldcalError(
+      'VALIDATION',
+      `GR4J needs X1 > 0, X3 > 0 and X4 > 0.5 (got ${p.X1}, ${p.X3}, ${p.X4})`,
+      { field: 'params' },
+    );
   }
-  if (P.length !== E.length) throw new FieldcalError('VALIDATION', `P has ${P.length} steps, E ${E.length}`, { field: 'E' });
+  if (P.length !== E.length)
+    throw new FieldcalError('VALIDATION', `P has ${P.length} steps, E ${E.length}`, { field: 'E' });
   for (let t = 0; t < P.length; t++) {
     if (!(P[t]! >= 0) || !(E[t]! >= 0)) {
-      throw new FieldcalError('VALIDATION', `Forcing at step ${t} is invalid (P ${P[t]}, E ${E[t]}): missing or negative`, { field: !(P[t]! >= 0) ? 'P' : 'E', step: t });
+      throw new FieldcalError(
+        'VALIDATION',
+        `Forcing at step ${t} is invalid (P ${P[t]}, E ${E[t]}): missing or negative`,
+        { field: !(P[t]! >= 0) ? 'P' : 'E', step: t },
+      );
     }
   }
 }
@@ -82,68 +92,97 @@ export function checkGr4Inputs(p: Gr4Params, P: ArrayLike<number>, E: ArrayLike<
  * starting from `state` (modified in place, so a warm-up run hands its state to the next period).
  * Equations: Perrin, Michel & Andréassian 2003, J. Hydrol. 279, 275-289.
  */
-export function runGr4(p: Gr4Params, P: ArrayLike<number>, E: ArrayLike<number>, state: Gr4State): Gr4Outputs {
+export function runGr4(
+  p: Gr4Params,
+  P: ArrayLike<number>,
+  E: ArrayLike<number>,
+  state: Gr4State,
+): Gr4Outputs {
   checkGr4Inputs(p, P, E);
   const n = P.length;
-  const out: Gr4Outputs = { Q: new Float64Array(n), AE: new Float64Array(n), Perc: new Float64Array(n), Exch: new Float64Array(n) };
-  const { uh1: o1, uh2: o2 } = unitHydrographs(p.X4);
+  const out: Gr4Outputs = {
+    Q: new Float64Array(n),
+    AE: new Float64Array(n),
+    Perc: new Float64Array(n),
+    Exch: new Float64Array(n),
+  };
+  const { uh1, uh2 } = unitHydrographs(p.X4);
+  const step = new Float64Array(4);
+  for (let t = 0; t < n; t++) {
+    gr4Step(p, uh1, uh2, P[t]!, E[t]!, state, step);
+    out.Q[t] = step[0]!;
+    out.AE[t] = step[1]!;
+    out.Perc[t] = step[2]!;
+    out.Exch[t] = step[3]!;
+  }
+  return out;
+}
+
+/**
+ * One GR4J step (airGR MOD_GR4J): updates `state` in place and writes Q, AE, Perc and the actual
+ * exchange into `out`. No allocation, so it can run over cells and steps in tight loops.
+ */
+export function gr4Step(
+  p: Gr4Params,
+  o1: Float64Array,
+  o2: Float64Array,
+  p1: number,
+  e: number,
+  state: Gr4State,
+  out: Float64Array,
+): void {
   const A = p.X1;
   const s1 = state.uh1;
   const s2 = state.uh2;
-  for (let t = 0; t < n; t++) {
-    const p1 = P[t]!;
-    const e = E[t]!;
-    let pr: number;
-    let ae: number;
-    // interception and production store (eqs. 3-8)
-    if (p1 <= e) {
-      const ws = Math.min((e - p1) / A, 13);
-      const tws = Math.tanh(ws);
-      const sr = state.S / A;
-      const er = (state.S * (2 - sr) * tws) / (1 + (1 - sr) * tws);
-      ae = er + p1;
-      state.S -= er;
-      pr = 0;
-    } else {
-      ae = e;
-      const pn = p1 - e;
-      const ws = Math.min(pn / A, 13);
-      const tws = Math.tanh(ws);
-      const sr = state.S / A;
-      const ps = (A * (1 - sr * sr) * tws) / (1 + sr * tws);
-      pr = pn - ps;
-      state.S += ps;
-    }
-    if (state.S < 0) state.S = 0;
-    // percolation (eq. 10)
-    const perc = state.S * (1 - (1 + (state.S / A) ** 4 / PERC_CONST) ** -0.25);
-    state.S -= perc;
-    pr += perc;
-    // unit hydrographs (eqs. 16-21)
-    const prhu1 = pr * B;
-    const prhu2 = pr * (1 - B);
-    for (let k = 0; k < NH - 1; k++) s1[k] = s1[k + 1]! + o1[k]! * prhu1;
-    s1[NH - 1] = o1[NH - 1]! * prhu1;
-    for (let k = 0; k < 2 * NH - 1; k++) s2[k] = s2[k + 1]! + o2[k]! * prhu2;
-    s2[2 * NH - 1] = o2[2 * NH - 1]! * prhu2;
-    // groundwater exchange (eq. 18)
-    const rr0 = state.R / p.X3;
-    const exch = p.X2 * rr0 ** 3.5;
-    // routing store (eqs. 19-22)
-    let aexch1 = exch;
-    if (state.R + s1[0]! + exch < 0) aexch1 = -state.R - s1[0]!;
-    state.R = Math.max(0, state.R + s1[0]! + exch);
-    const rr = (state.R / p.X3) ** 2;
-    const qr = state.R * (1 - (1 + rr * rr) ** -0.25);
-    state.R -= qr;
-    // direct branch (eq. 23)
-    let aexch2 = exch;
-    if (s2[0]! + exch < 0) aexch2 = -s2[0]!;
-    const qd = Math.max(0, s2[0]! + exch);
-    out.Q[t] = Math.max(0, qr + qd);
-    out.AE[t] = ae;
-    out.Perc[t] = perc;
-    out.Exch[t] = aexch1 + aexch2;
+  let pr: number;
+  let ae: number;
+  // interception and production store (eqs. 3-8)
+  if (p1 <= e) {
+    const ws = Math.min((e - p1) / A, 13);
+    const tws = Math.tanh(ws);
+    const sr = state.S / A;
+    const er = (state.S * (2 - sr) * tws) / (1 + (1 - sr) * tws);
+    ae = er + p1;
+    state.S -= er;
+    pr = 0;
+  } else {
+    ae = e;
+    const pn = p1 - e;
+    const ws = Math.min(pn / A, 13);
+    const tws = Math.tanh(ws);
+    const sr = state.S / A;
+    const ps = (A * (1 - sr * sr) * tws) / (1 + sr * tws);
+    pr = pn - ps;
+    state.S += ps;
   }
-  return out;
+  if (state.S < 0) state.S = 0;
+  // percolation (eq. 10)
+  const perc = state.S * (1 - (1 + (state.S / A) ** 4 / PERC_CONST) ** -0.25);
+  state.S -= perc;
+  pr += perc;
+  // unit hydrographs (eqs. 16-21)
+  const prhu1 = pr * B;
+  const prhu2 = pr * (1 - B);
+  for (let k = 0; k < NH - 1; k++) s1[k] = s1[k + 1]! + o1[k]! * prhu1;
+  s1[NH - 1] = o1[NH - 1]! * prhu1;
+  for (let k = 0; k < 2 * NH - 1; k++) s2[k] = s2[k + 1]! + o2[k]! * prhu2;
+  s2[2 * NH - 1] = o2[2 * NH - 1]! * prhu2;
+  // groundwater exchange (eq. 18)
+  const rr0 = state.R / p.X3;
+  const exch = p.X2 * rr0 ** 3.5;
+  // routing store (eqs. 19-22)
+  let aexch1 = exch;
+  if (state.R + s1[0]! + exch < 0) aexch1 = -state.R - s1[0]!;
+  state.R = Math.max(0, state.R + s1[0]! + exch);
+  const rr = (state.R / p.X3) ** 2;
+  const qr = state.R * (1 - (1 + rr * rr) ** -0.25);
+  state.R -= qr;
+  // direct branch (eq. 23)
+  let aexch2 = exch;
+  if (s2[0]! + exch < 0) aexch2 = -s2[0]!;
+  const qd = Math.max(0, s2[0]! + exch);
+  out[0] = Math.max(0, qr + qd);
+  out[1] = ae;
+  out[2] = perc;
+  out[3] = aexch1 + aexch2;
 }

@@ -34,7 +34,8 @@ describe('GR4J as airGR defines it', () => {
     const E = d.E.subarray(0, 2000);
     const s = initialState(AIRGR.X1, AIRGR.X3);
     // water still in the unit hydrographs: element 0 is what left them this step (airGR keeps it in place)
-    const inUh = (st: typeof s) => st.uh1.subarray(1).reduce((a, b) => a + b, 0) + st.uh2.subarray(1).reduce((a, b) => a + b, 0);
+    const inUh = (st: typeof s) =>
+      st.uh1.subarray(1).reduce((a, b) => a + b, 0) + st.uh2.subarray(1).reduce((a, b) => a + b, 0);
     const store0 = s.S + s.R + inUh(s);
     const out = runGr4(AIRGR, P, E, s);
     const store1 = s.S + s.R + inUh(s);
