@@ -1,10 +1,12 @@
 import { ipcBench } from './ipc';
 import { rastersBench } from './rasters';
 import { metricsBench } from './metrics';
+import { modelBench } from './model';
 
 /** Every benchmark by name; adding one is one file plus one line here. */
 export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   ipc: ipcBench,
   rasters: rastersBench,
   metrics: metricsBench,
+  model: modelBench,
 };

@@ -36,6 +36,8 @@ async function tryNative(pkg: string): Promise<string | null> {
 
 async function init(prefer: BackendChoice | null): Promise<{ tf: Tf; status: ComputeStatus }> {
   const tf = await import('@tensorflow/tfjs');
+  // production mode: no debug checks, and no console advice about installing tfjs-node
+  tf.env().set('PROD', true);
   const tried: ComputeStatus['tried'] = [];
   const ladder = prefer ? BACKEND_LADDER.slice(BACKEND_LADDER.indexOf(prefer)) : BACKEND_LADDER;
   for (const choice of ladder) {

@@ -6,6 +6,10 @@ import {
   checkGr4Inputs,
   gr4Step,
   unitHydrographs,
+  invQuarticRoot,
+  pow35,
+  uhLength1,
+  uhLength2,
   type Gr4Outputs,
   type Gr4Params,
   type Gr4State,
@@ -96,6 +100,11 @@ export function gr4WithGradient(
   let gR = 0;
   let gs1 = new Float64Array(NH);
   let gs2 = new Float64Array(2 * NH);
+  // double buffers for the UH adjoints, swapped each step (no allocation in the loop)
+  let n1 = new Float64Array(NH);
+  let n2 = new Float64Array(2 * NH);
+  const m1 = uhLength1(p.X4);
+  const m2 = uhLength2(p.X4);
   for (let t = n - 1; t >= 0; t--) {
     // ---- recompute the step's intermediates (same expressions and branches as runGr4)
     const S = tS[t]!;
@@ -123,17 +132,19 @@ export function gr4WithGradient(
       pr0 = p1 - e - num / den;
     }
     const S2 = S1 < 0 ? 0 : S1;
-    const g = 1 + (S2 / A) ** 4 / PERC_CONST;
-    const perc = S2 * (1 - g ** -0.25);
+    const q2 = (S2 / A) * (S2 / A);
+    const g = 1 + (q2 * q2) / PERC_CONST;
+    const g4 = invQuarticRoot(g);
+    const perc = S2 * (1 - g4);
     const pr = pr0 + perc;
     const s1o = t1[t]! + o1[0]! * B * pr;
     const s2o = t2[t]! + o2[0]! * (1 - B) * pr;
     const rr0 = R / p.X3;
-    const exch = p.X2 * rr0 ** 3.5;
+    const exch = p.X2 * pow35(rr0);
     const Rp = R + s1o + exch;
     const R1 = Math.max(0, Rp);
-    const rr = (R1 / p.X3) ** 2;
-    const h = (1 + rr * rr) ** -0.25;
+    const rr = (R1 / p.X3) * (R1 / p.X3);
+    const h = invQuarticRoot(1 + rr * rr);
     const qr = R1 * (1 - h);
     const x2 = s2o + exch;
     const qd = Math.max(0, x2);
@@ -147,9 +158,9 @@ export function gr4WithGradient(
     gExch += gx2;
     // R2 = R1 - qr; qr = R1 (1 - h(rr)), rr = (R1/X3)²
     const aq = gq - gR;
-    const dhdrr = -0.5 * rr * (1 + rr * rr) ** -1.25;
+    const dhdrr = (-0.5 * rr * h) / (1 + rr * rr);
     let gR1 = gR + aq * (1 - h - R1 * dhdrr * ((2 * R1) / (p.X3 * p.X3)));
-    gX3 += aq * (-R1 * dhdrr * ((-2 * R1 * R1) / p.X3 ** 3));
+    gX3 += aq * (-R1 * dhdrr * ((-2 * R1 * R1) / (p.X3 * p.X3 * p.X3)));
     // R1 = max(0, Rp), Rp = R + s1o + exch
     const gRp = Rp >= 0 ? gR1 : 0;
     gR1 = 0;
@@ -157,23 +168,26 @@ export function gr4WithGradient(
     let gs1o = gRp;
     gExch += gRp;
     // exch = X2 (R/X3)^3.5
-    gX2 += gExch * rr0 ** 3.5;
-    const dexch = p.X2 * 3.5 * rr0 ** 2.5;
+    gX2 += gExch * pow35(rr0);
+    const dexch = p.X2 * 3.5 * rr0 * rr0 * Math.sqrt(rr0);
     gRstart += (gExch * dexch) / p.X3;
     gX3 += gExch * dexch * (-R / (p.X3 * p.X3));
     // unit hydrographs: s'[k] = s[k+1] + o[k] b pr; slot 0 of the new state is s1o / s2o
     gs1o += gs1[0]!;
     gs2o += gs2[0]!;
     let gpr = 0;
-    const n1 = new Float64Array(NH);
-    const n2 = new Float64Array(2 * NH);
+    n1.fill(0);
+    n2.fill(0);
+    // shifted slots (k < m) and the last slot, as in the forward step
     for (let k = 0; k < NH; k++) {
+      if (k >= m1 && k !== NH - 1) continue;
       const gk = k === 0 ? gs1o : gs1[k]!;
       if (k + 1 < NH) n1[k + 1] = gk;
       gpr += gk * o1[k]! * B;
       go1[k]! += gk * B * pr;
     }
     for (let k = 0; k < 2 * NH; k++) {
+      if (k >= m2 && k !== 2 * NH - 1) continue;
       const gk = k === 0 ? gs2o : gs2[k]!;
       if (k + 1 < 2 * NH) n2[k + 1] = gk;
       gpr += gk * o2[k]! * (1 - B);
@@ -182,10 +196,11 @@ export function gr4WithGradient(
     // pr = pr0 + perc; S3 = S2 - perc
     const gperc = gpr - gS;
     let gS2 = gS;
-    const dgdS2 = (4 * S2 ** 3) / (A ** 4 * PERC_CONST);
-    const dgdA = (-4 * S2 ** 4) / (A ** 5 * PERC_CONST);
-    const dpdg = S2 * 0.25 * g ** -1.25;
-    gS2 += gperc * (1 - g ** -0.25 + dpdg * dgdS2);
+    const A4 = A * A * A * A;
+    const dgdS2 = (4 * S2 * S2 * S2) / (A4 * PERC_CONST);
+    const dgdA = (-4 * S2 * S2 * S2 * S2) / (A4 * A * PERC_CONST);
+    const dpdg = (S2 * 0.25 * g4) / g;
+    gS2 += gperc * (1 - g4 + dpdg * dgdS2);
     gX1 += gperc * dpdg * dgdA;
     // S2 = S1 clamped at 0
     const gS1 = S1 < 0 ? 0 : gS2;
@@ -215,8 +230,8 @@ export function gr4WithGradient(
     }
     gS = gSstart;
     gR = gRstart;
-    gs1 = n1;
-    gs2 = n2;
+    [gs1, n1] = [n1, gs1];
+    [gs2, n2] = [n2, gs2];
   }
   // X4 through the unit hydrograph ordinates
   let gX4 = 0;

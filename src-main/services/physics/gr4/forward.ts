@@ -33,6 +33,16 @@ export function unitHydrographs(x4: number): { uh1: Float64Array; uh2: Float64Ar
   return { uh1, uh2 };
 }
 
+/** Slots of UH1 that carry water: MAX(1, MIN(NH-1, INT(X4+1))) as in airGR. */
+export const uhLength1 = (x4: number) => Math.max(1, Math.min(NH - 1, Math.floor(x4 + 1)));
+/** Slots of UH2 that carry water: MAX(1, MIN(2NH-1, 2 INT(X4+1))) as in airGR. */
+export const uhLength2 = (x4: number) => Math.max(1, Math.min(2 * NH - 1, 2 * Math.floor(x4 + 1)));
+
+/** x^-1/4 by two square roots (airGR uses the same shortcuts; pow is several times slower). */
+export const invQuarticRoot = (x: number) => 1 / Math.sqrt(Math.sqrt(x));
+/** x^3.5 as x³ √x (airGR: Rr*Rr*Rr*SQRT(Rr)). */
+export const pow35 = (x: number) => x * x * x * Math.sqrt(x);
+
 /** GR4J state: the two stores and the unit hydrograph contents. */
 export interface Gr4State {
   S: number;
@@ -157,25 +167,29 @@ export function gr4Step(
   }
   if (state.S < 0) state.S = 0;
   // percolation (eq. 10)
-  const perc = state.S * (1 - (1 + (state.S / A) ** 4 / PERC_CONST) ** -0.25);
+  const q2 = (state.S / A) * (state.S / A);
+  const perc = state.S * (1 - invQuarticRoot(1 + (q2 * q2) / PERC_CONST));
   state.S -= perc;
   pr += perc;
   // unit hydrographs (eqs. 16-21)
   const prhu1 = pr * B;
   const prhu2 = pr * (1 - B);
-  for (let k = 0; k < NH - 1; k++) s1[k] = s1[k + 1]! + o1[k]! * prhu1;
+  // as airGR: only the slots that non-zero ordinates reach are shifted (the rest stay 0)
+  const m1 = uhLength1(p.X4);
+  const m2 = uhLength2(p.X4);
+  for (let k = 0; k < m1; k++) s1[k] = s1[k + 1]! + o1[k]! * prhu1;
   s1[NH - 1] = o1[NH - 1]! * prhu1;
-  for (let k = 0; k < 2 * NH - 1; k++) s2[k] = s2[k + 1]! + o2[k]! * prhu2;
+  for (let k = 0; k < m2; k++) s2[k] = s2[k + 1]! + o2[k]! * prhu2;
   s2[2 * NH - 1] = o2[2 * NH - 1]! * prhu2;
   // groundwater exchange (eq. 18)
   const rr0 = state.R / p.X3;
-  const exch = p.X2 * rr0 ** 3.5;
+  const exch = p.X2 * pow35(rr0);
   // routing store (eqs. 19-22)
   let aexch1 = exch;
   if (state.R + s1[0]! + exch < 0) aexch1 = -state.R - s1[0]!;
   state.R = Math.max(0, state.R + s1[0]! + exch);
-  const rr = (state.R / p.X3) ** 2;
-  const qr = state.R * (1 - (1 + rr * rr) ** -0.25);
+  const rr = (state.R / p.X3) * (state.R / p.X3);
+  const qr = state.R * (1 - invQuarticRoot(1 + rr * rr));
   state.R -= qr;
   // direct branch (eq. 23)
   let aexch2 = exch;
