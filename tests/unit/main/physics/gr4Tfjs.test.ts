@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Tensor, Tensor2D } from '@tensorflow/tfjs';
 import { getTf, initCompute } from '../../../../src-main/services/compute';
 import { gr4Op } from '../../../../src-main/services/physics/gr4/op';
 import { gr4Reference } from '../../../reference/gr4Tfjs';
@@ -42,12 +43,12 @@ describe('GR4J as a tfjs op against an independent tfjs-autodiff reference', () 
 
     const gFast = tf.tidy(() =>
       tf
-        .grad((x: Parameters<typeof gr4Op>[0]) => tf.sum(tf.mul(gr4Op(x, P, E, STEPS), w)))(params)
+        .grad((x: Tensor) => tf.sum(tf.mul(gr4Op(x as Tensor2D, P, E, STEPS), w)))(params)
         .arraySync(),
     ) as number[][];
     const gRef = tf.tidy(() =>
       tf
-        .grad((x: Parameters<typeof gr4Op>[0]) => tf.sum(tf.mul(gr4Reference(tf, x, Pt, Et), w)))(params)
+        .grad((x: Tensor) => tf.sum(tf.mul(gr4Reference(tf, x as Tensor2D, Pt, Et), w)))(params)
         .arraySync(),
     ) as number[][];
     gFast.forEach((row, c) =>
