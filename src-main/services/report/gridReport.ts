@@ -46,6 +46,8 @@ export async function writeGriddedReport(opts: {
   grid: GridShape;
   units: string;
   mapSteps: number[];
+  /** Calibrated parameter fields, one map each (Sun et al. 2024, Fig. 6). */
+  parameters?: Array<{ name: string; values: ArrayLike<number>; units: string }>;
   hydrographs?: Array<{ title: string; obs: ArrayLike<number>; sim: ArrayLike<number>; units: string }>;
 }) {
   const { grid, dates } = opts;
@@ -87,6 +89,9 @@ export async function writeGriddedReport(opts: {
       symmetric: true,
     },
   ];
+  for (const p of opts.parameters ?? []) {
+    maps.push({ ...base, title: `Parameter ${p.name}`, values: p.values, colormap: VIRIDIS, units: p.units });
+  }
   for (const t of opts.mapSteps) {
     const day = dates[t]!.toISOString().slice(0, 10);
     const o = Float64Array.from({ length: cells }, (_, c) => opts.obs[t * cells + c]!);

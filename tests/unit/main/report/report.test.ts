@@ -65,6 +65,19 @@ describe('run report on a small real case', () => {
       grid: { rows, cols, mask },
       units: 'mm/day',
       mapSteps: [30, 90],
+      // the maps a calibration run adds: here the Lez soil water storage descriptor stands in as a field to draw
+      parameters: [
+        {
+          name: 'soil_water_storage',
+          values: await (async () => {
+            const r = await GeoTiffRaster.open(join(LEZ, 'descriptor/soil_water_storage.tif'));
+            const v = await r.readBandValues(0);
+            await r.close();
+            return v;
+          })(),
+          units: 'mm',
+        },
+      ],
       hydrographs: [{ title: 'Y3204040 discharge: persistence', obs: q, sim: qPrev, units: 'm³/s' }],
     });
     expect(r.summary.cells).toBe(catchment.cells);
@@ -75,7 +88,8 @@ describe('run report on a small real case', () => {
     expect(Math.abs(r.summary.meanSsim)).toBeLessThanOrEqual(1);
     expect(nse(q, qPrev).n).toBeGreaterThanOrEqual(days - 8);
     const pngs = r.files.filter((f) => f.endsWith('.png'));
-    expect(pngs.length).toBe(6 + 6 + 3);
+    expect(pngs.length).toBe(6 + 1 + 6 + 3);
+    expect(pngs.some((f) => f.endsWith('map-parameter-soil-water-storage.png'))).toBe(true);
     for (const f of pngs) expect(readFileSync(f).subarray(1, 4).toString()).toBe('PNG');
     const html = readFileSync(r.html, 'utf8');
     for (const f of pngs) expect(html).toContain(f.split('/').pop());
