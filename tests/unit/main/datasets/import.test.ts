@@ -1,24 +1,22 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appendFileSync, cpSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServices, type ServiceContainer } from '../../../../src-main/services';
-import { tempDir } from '../../../helpers/tmp';
+import type { ServiceContainer } from '../../../../src-main/services';
+import { testServices } from '../../../helpers/services';
 
 const LEZ = 'tests/fixtures/lez';
-let tmp: ReturnType<typeof tempDir>;
+let world: ReturnType<typeof testServices>;
 let services: ServiceContainer;
+const tmp = {
+  get dir() {
+    return world.dir;
+  },
+};
 beforeEach(() => {
-  tmp = tempDir();
-  services = createServices({
-    mode: 'cli',
-    version: 't',
-    paths: { userData: tmp.dir, resources: tmp.dir, sampleData: tmp.dir },
-  });
+  world = testServices('cli');
+  services = world.services;
 });
-afterEach(() => {
-  services.dispose();
-  tmp.cleanup();
-});
+afterEach(() => world.cleanup());
 
 describe('datasets in the project', () => {
   it('imports rasters, stacks, NetCDF and gauges with CRS, grid, time range, size and checksum', async () => {

@@ -4,25 +4,22 @@ import type { IpcMain, IpcMainInvokeEvent } from 'electron';
 import { contractMethods, type CallResult } from '../../../../src-shared/ipc';
 import { dispatch } from '../../../../src-main/ipc/dispatch';
 import { registerIpcHandlers } from '../../../../src-main/ipc/register';
-import { createServices, type ServiceContainer } from '../../../../src-main/services';
+import type { ServiceContainer } from '../../../../src-main/services';
+import { testServices } from '../../../helpers/services';
 import { allInvalidCalls, validArgs } from '../../../helpers/samples';
-import { tempDir } from '../../../helpers/tmp';
 
+let world: ReturnType<typeof testServices>;
 let services: ServiceContainer;
-let tmp: ReturnType<typeof tempDir>;
-
+const tmp = {
+  get dir() {
+    return world.dir;
+  },
+};
 beforeEach(() => {
-  tmp = tempDir();
-  services = createServices({
-    mode: 'electron',
-    version: '0.0.0-test',
-    paths: { userData: tmp.dir, resources: tmp.dir, sampleData: tmp.dir },
-  });
+  world = testServices('electron');
+  services = world.services;
 });
-afterEach(() => {
-  services.dispose();
-  tmp.cleanup();
-});
+afterEach(() => world.cleanup());
 
 /** A stand-in for ipcMain that records handlers, so the real registration code is exercised. */
 function fakeIpcMain() {

@@ -1,25 +1,23 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServices, type ServiceContainer } from '../../../../src-main/services';
+import type { ServiceContainer } from '../../../../src-main/services';
+import { testServices } from '../../../helpers/services';
 import { sha256File } from '../../../../src-main/services/project/services';
 import { FieldcalError } from '../../../../src-shared/ipc';
-import { tempDir } from '../../../helpers/tmp';
 
-let tmp: ReturnType<typeof tempDir>;
+let world: ReturnType<typeof testServices>;
 let services: ServiceContainer;
+const tmp = {
+  get dir() {
+    return world.dir;
+  },
+};
 beforeEach(() => {
-  tmp = tempDir();
-  services = createServices({
-    mode: 'cli',
-    version: 't',
-    paths: { userData: tmp.dir, resources: tmp.dir, sampleData: tmp.dir },
-  });
+  world = testServices('cli');
+  services = world.services;
 });
-afterEach(() => {
-  services.dispose();
-  tmp.cleanup();
-});
+afterEach(() => world.cleanup());
 
 describe('export service', () => {
   it('copies a run artifact atomically after checking its checksum', async () => {
