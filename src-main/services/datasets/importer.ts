@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { FieldcalError, type DatasetRecord, type Grid } from '../../../src-shared/ipc';
 import { crsLabel, transformer } from '../rasters/crs';
 import { GeoTiffRaster } from '../rasters/geotiff';
@@ -36,7 +35,7 @@ export async function fingerprint(path: string): Promise<{ sizeBytes: number; ch
   for (const f of files) {
     if (files.length > 1) h.update(`${relative(path, f)}\0`);
     size += (await stat(f)).size;
-    await pipeline(createReadStream(f), h, { end: false });
+    for await (const chunk of createReadStream(f)) h.update(chunk as Buffer);
   }
   return { sizeBytes: size, checksum: h.digest('hex') };
 }
