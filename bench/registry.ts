@@ -2,6 +2,7 @@ import { ipcBench } from './ipc';
 import { rastersBench } from './rasters';
 import { metricsBench } from './metrics';
 import { modelBench } from './model';
+import { calibrateBench } from './calibrate';
 
 /** Every benchmark by name; adding one is one file plus one line here. */
 export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -9,4 +10,5 @@ export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   rasters: rastersBench,
   metrics: metricsBench,
   model: modelBench,
+  calibrate: calibrateBench,
 };

@@ -1,0 +1,44 @@
+import { sceUa } from '../src-main/services/calibration/sce-ua';
+import { initialState, runGr4 } from '../src-main/services/physics/gr4/forward';
+import { nse } from '../src-main/services/metrics';
+import { readBasinObs } from '../tests/helpers/airgr';
+import { machine } from './stats';
+
+/**
+ * GR4J on airGR's L0123001 (1990-1999, warm-up 1989, NSE on Qmm) calibrated by SCE-UA, next to
+ * airGR's Calibration_Michel on the same machine kind (../shared/PEERS.md: NSE 0.7988, 0.13 s, 234 runs).
+ * The paper-size twin timings of issue 6 (dpl, hda-pr, sce-ua per 100 runs) need those methods first.
+ */
+export async function calibrateBench(): Promise<Record<string, unknown>> {
+  const d = readBasinObs();
+  const i0 = d.dates.indexOf('1989-01-01');
+  const i1 = d.dates.indexOf('1990-01-01');
+  const i2 = d.dates.indexOf('1999-12-31');
+  const P = d.P.subarray(i0, i2 + 1);
+  const E = d.E.subarray(i0, i2 + 1);
+  const obs = d.Qmm.subarray(i1, i2 + 1);
+  const f = (x: Float64Array) => {
+    const p = { X1: x[0]!, X2: x[1]!, X3: x[2]!, X4: x[3]! };
+    return 1 - nse(obs, runGr4(p, P, E, initialState(p.X1, p.X3)).Q.subarray(i1 - i0)).value;
+  };
+  const runs: Array<Record<string, number>> = [];
+  for (const seed of [1, 2, 3]) {
+    const t = performance.now();
+    const r = sceUa(f, [10, -5, 10, 0.5], [2500, 5, 1000, 10], { complexes: 4, seed });
+    runs.push({
+      seed,
+      seconds: +((performance.now() - t) / 1000).toFixed(3),
+      model_runs: r.runs,
+      nse: +(1 - r.objective).toFixed(5),
+      X1: +r.best[0]!.toFixed(2),
+      X2: +r.best[1]!.toFixed(3),
+      X3: +r.best[2]!.toFixed(2),
+      X4: +r.best[3]!.toFixed(3),
+    });
+  }
+  return {
+    machine: machine(),
+    gr4j_L0123001_sce_ua: runs,
+    airgr_calibration_michel: { nse: 0.7988, seconds: 0.13, model_runs: 234, source: '../shared/PEERS.md' },
+  };
+}
