@@ -1,4 +1,5 @@
 import { sceUa } from '../src-main/services/calibration/sce-ua';
+import { calibrateGr4Gradient } from '../src-main/services/calibration/gradient/gr4Lumped';
 import { initialState, runGr4 } from '../src-main/services/physics/gr4/forward';
 import { nse } from '../src-main/services/metrics';
 import { readBasinObs } from '../tests/helpers/airgr';
@@ -7,6 +8,7 @@ import { machine } from './stats';
 /**
  * GR4J on airGR's L0123001 (1990-1999, warm-up 1989, NSE on Qmm) calibrated by SCE-UA, next to
  * airGR's Calibration_Michel on the same machine kind (../shared/PEERS.md: NSE 0.7988, 0.13 s, 234 runs).
+ * `gradient_bfgs` counts an evaluation as three model runs (forward, then forward + adjoint).
  * The paper-size twin timings of issue 6 (dpl, hda-pr, sce-ua per 100 runs) need those methods first.
  */
 export async function calibrateBench(): Promise<Record<string, unknown>> {
@@ -36,9 +38,21 @@ export async function calibrateBench(): Promise<Record<string, unknown>> {
       X4: +r.best[3]!.toFixed(3),
     });
   }
+  const grad: Array<Record<string, number>> = [];
+  for (let k = 0; k < 5; k++) {
+    const t = performance.now();
+    const r = calibrateGr4Gradient({ P, E, obs, warmup: i1 - i0 });
+    grad.push({
+      seconds: +((performance.now() - t) / 1000).toFixed(3),
+      evaluations: r.evaluations,
+      model_runs_equivalent: r.evaluations * 3,
+      nse: +r.nse.toFixed(5),
+    });
+  }
   return {
     machine: machine(),
     gr4j_L0123001_sce_ua: runs,
+    gr4j_L0123001_gradient_bfgs: grad,
     airgr_calibration_michel: { nse: 0.7988, seconds: 0.13, model_runs: 234, source: '../shared/PEERS.md' },
   };
 }

@@ -3,6 +3,7 @@ import { sceUa } from '../../../../src-main/services/calibration/sce-ua';
 import { initialState, runGr4 } from '../../../../src-main/services/physics/gr4/forward';
 import { nse } from '../../../../src-main/services/metrics';
 import { readBasinObs } from '../../../helpers/airgr';
+import { calibrateGr4Gradient } from '../../../../src-main/services/calibration/gradient/gr4Lumped';
 
 /** Standard test functions with known global optima (Duan et al. 1993). */
 const rosenbrock = (x: Float64Array) => 100 * (x[1]! - x[0]! ** 2) ** 2 + (1 - x[0]!) ** 2;
@@ -69,5 +70,26 @@ describe('SCE-UA', () => {
     const best = 1 - r.objective;
     expect(best).toBeGreaterThanOrEqual(0.7988);
     expect(r.runs).toBeLessThanOrEqual(2000 + 10);
+  });
+});
+
+describe('gradient calibration (BFGS on the exact adjoint)', () => {
+  it('calibrates GR4J on L0123001 to NSE >= 0.7988 in a few dozen evaluations', () => {
+    const d = readBasinObs();
+    const i0 = d.dates.indexOf('1989-01-01');
+    const i1 = d.dates.indexOf('1990-01-01');
+    const i2 = d.dates.indexOf('1999-12-31');
+    const r = calibrateGr4Gradient({
+      P: d.P.subarray(i0, i2 + 1),
+      E: d.E.subarray(i0, i2 + 1),
+      obs: d.Qmm.subarray(i1, i2 + 1),
+      warmup: i1 - i0,
+    });
+    expect(r.nse).toBeGreaterThanOrEqual(0.7988);
+    expect(r.converged).toBe(true);
+    expect(r.evaluations).toBeLessThan(60);
+    // the optimum airGR reports
+    expect(Math.abs(r.params.X1 - 257.24) / 257.24).toBeLessThan(0.01);
+    expect(Math.abs(r.params.X4 - 2.208)).toBeLessThan(0.01);
   });
 });

@@ -1,0 +1,110 @@
+import { FieldcalError } from '../../../../src-shared/ipc';
+
+export interface BfgsResult {
+  x: Float64Array;
+  f: number;
+  iterations: number;
+  evaluations: number;
+  converged: boolean;
+}
+
+const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+const logit = (u: number) => Math.log(u / (1 - u));
+
+/**
+ * Box-constrained quasi-Newton minimisation: parameters are mapped to the real line by
+ * x = lo + (hi - lo) sigmoid(z), and BFGS with an Armijo backtracking line search (Nocedal &
+ * Wright, Numerical Optimization, algorithms 6.1 and 3.1) runs on z. `fg` returns the objective
+ * and its exact gradient (from the model's adjoint) at x.
+ */
+export function bfgsBox(
+  fg: (x: Float64Array) => { f: number; g: Float64Array },
+  lower: ArrayLike<number>,
+  upper: ArrayLike<number>,
+  x0: ArrayLike<number>,
+  opts: { maxIterations?: number; gtol?: number; ftol?: number } = {},
+): BfgsResult {
+  const n = lower.length;
+  for (let i = 0; i < n; i++) {
+    if (!(upper[i]! > lower[i]!))
+      throw new FieldcalError('VALIDATION', `bounds of parameter ${i} are reversed or empty`, {
+        field: `bounds[${i}]`,
+      });
+    if (!(x0[i]! > lower[i]! && x0[i]! < upper[i]!))
+      throw new FieldcalError('VALIDATION', `start of parameter ${i} must lie strictly inside its bounds`, {
+        field: `x0[${i}]`,
+      });
+  }
+  const maxIt = opts.maxIterations ?? 200;
+  const gtol = opts.gtol ?? 1e-9;
+  const ftol = opts.ftol ?? 1e-12;
+  const toX = (z: Float64Array) =>
+    Float64Array.from(z, (v, i) => lower[i]! + (upper[i]! - lower[i]!) * sigmoid(v));
+  let evaluations = 0;
+  const fz = (z: Float64Array) => {
+    evaluations++;
+    const x = toX(z);
+    const { f, g } = fg(x);
+    // chain rule through the sigmoid map
+    const gz = Float64Array.from(g, (gi, i) => {
+      const s = sigmoid(z[i]!);
+      return gi * (upper[i]! - lower[i]!) * s * (1 - s);
+    });
+    return { f, g: gz };
+  };
+  let z = Float64Array.from({ length: n }, (_, i) => logit((x0[i]! - lower[i]!) / (upper[i]! - lower[i]!)));
+  let cur = fz(z);
+  // inverse Hessian approximation, starting as the identity
+  let H = Float64Array.from({ length: n * n }, (_, k) => (k % (n + 1) === 0 ? 1 : 0));
+  let it = 0;
+  let converged = false;
+  for (; it < maxIt; it++) {
+    const gnorm = Math.sqrt(cur.g.reduce((a, b) => a + b * b, 0));
+    if (gnorm < gtol) {
+      converged = true;
+      break;
+    }
+    const d = new Float64Array(n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) d[i]! -= H[i * n + j]! * cur.g[j]!;
+    let slope = d.reduce((a, v, i) => a + v * cur.g[i]!, 0);
+    if (slope >= 0) {
+      // not a descent direction: restart from steepest descent
+      H = Float64Array.from({ length: n * n }, (_, k) => (k % (n + 1) === 0 ? 1 : 0));
+      for (let i = 0; i < n; i++) d[i] = -cur.g[i]!;
+      slope = -gnorm * gnorm;
+    }
+    let step = 1;
+    let next = fz(Float64Array.from(z, (v, i) => v + step * d[i]!));
+    while (!(next.f <= cur.f + 1e-4 * step * slope) && step > 1e-12) {
+      step *= 0.5;
+      next = fz(Float64Array.from(z, (v, i) => v + step * d[i]!));
+    }
+    if (!(next.f <= cur.f + 1e-4 * step * slope)) break;
+    const zNew = Float64Array.from(z, (v, i) => v + step * d[i]!);
+    const s = Float64Array.from(zNew, (v, i) => v - z[i]!);
+    const y = Float64Array.from(next.g, (v, i) => v - cur.g[i]!);
+    const sy = s.reduce((a, v, i) => a + v * y[i]!, 0);
+    const df = cur.f - next.f;
+    z = zNew;
+    cur = next;
+    if (sy > 1e-16) {
+      // BFGS update of the inverse Hessian (Nocedal & Wright eq. 6.17)
+      const Hy = new Float64Array(n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) Hy[i]! += H[i * n + j]! * y[j]!;
+      const yHy = y.reduce((a, v, i) => a + v * Hy[i]!, 0);
+      const rho = 1 / sy;
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) {
+          H[i * n + j] =
+            H[i * n + j]! - rho * (Hy[i]! * s[j]! + s[i]! * Hy[j]!) + (rho * rho * yHy + rho) * s[i]! * s[j]!;
+        }
+      }
+    }
+    if (df < ftol * Math.max(1, Math.abs(cur.f))) {
+      converged = true;
+      it++;
+      break;
+    }
+  }
+  return { x: toX(z), f: cur.f, iterations: it, evaluations, converged };
+}
