@@ -6,7 +6,7 @@ import { writeGeoTiff } from '../src-main/services/rasters/writeGeoTiff';
 import { tempDir } from '../tests/helpers/tmp';
 import { machine, median, timeRuns } from './stats';
 
-const STACK = 'tests/fixtures/lez/prcp';
+const STACK = 'resources/sample-data/lez/prcp';
 
 /** Reading the 365-step Lez rainfall stack (ours vs gdal_translate of each file) and GeoTIFF export. */
 export async function rastersBench(): Promise<Record<string, unknown>> {

@@ -93,7 +93,7 @@ describe('the app shell in Chromium through `fieldcal serve`', () => {
     await page.getByTestId('project-crs').fill('EPSG:2154');
     await page.getByTestId('project-create').click();
     await expect.poll(() => page.getByTestId('project-name').textContent()).toBe('lez');
-    for (const p of ['tests/fixtures/lez/descriptor/slope.tif', 'tests/fixtures/lez/prcp']) {
+    for (const p of ['resources/sample-data/lez/descriptor/slope.tif', 'resources/sample-data/lez/prcp']) {
       await page.getByTestId('import-path').fill(resolve(p));
       await page.getByTestId('import').click();
       await expect.poll(() => page.getByTestId('import-path').inputValue()).toBe('');
@@ -135,9 +135,9 @@ describe('the app shell in Chromium through `fieldcal serve`', () => {
         'bin/fieldcal.mjs',
         'evaluate',
         '--obs',
-        'tests/fixtures/lez/pet',
+        'resources/sample-data/lez/pet',
         '--sim',
-        'tests/fixtures/lez/pet',
+        'resources/sample-data/lez/pet',
         '--out',
         join(tmp.dir, 'eval-report'),
         '--units',

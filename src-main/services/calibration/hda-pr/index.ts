@@ -137,3 +137,15 @@ export function trainHdaPr(
   const q = runGr4Lr(pb.net, params, pb.P, pb.E, pb.steps, pb.dt);
   return { mlp, params, q, history, objective: best.j, scores: gaugeScores(pb, q, opts.warmup) };
 }
+
+/**
+ * Spatial validation: for each gauge, the mapping is trained on the other gauges only and scored
+ * at the held-out one (leave-one-gauge-out), which tests transfer to ungauged places.
+ */
+export function leaveOneGaugeOut(pb: HdaPrProblem, opts: HdaPrOptions) {
+  return pb.gauges.map((held) => {
+    const r = trainHdaPr({ ...pb, gauges: pb.gauges.filter((g) => g !== held) }, opts);
+    const [score] = gaugeScores({ ...pb, gauges: [held] }, r.q, opts.warmup);
+    return { ...score!, trainedOn: pb.gauges.filter((g) => g !== held).map((g) => g.code) };
+  });
+}

@@ -5,7 +5,7 @@ import { gdalinfoJson, gdalXyz, hasGdal } from '../../../helpers/gdal';
 describe.skipIf(!hasGdal)('fieldcal inspect (the command itself)', () => {
   it('--values prints what gdal_translate -of XYZ prints, PixelIsPoint included', () => {
     for (const f of [
-      'tests/fixtures/lez/descriptor/slope.tif',
+      'resources/sample-data/lez/descriptor/slope.tif',
       'tests/fixtures/rasters/float32_pixelispoint.tif',
     ]) {
       const r = runCli(['inspect', '--values', f]);
@@ -15,7 +15,7 @@ describe.skipIf(!hasGdal)('fieldcal inspect (the command itself)', () => {
   });
 
   it('--json agrees with gdalinfo on size, geotransform and nodata; stacks list steps and gaps', () => {
-    const f = 'tests/fixtures/lez/pet/2012/08/201208010000_ETP.tif';
+    const f = 'resources/sample-data/lez/pet/2012/08/201208010000_ETP.tif';
     const ours = JSON.parse(runCli(['inspect', '--json', f]).stdout) as {
       size: number[];
       geoTransform: number[];

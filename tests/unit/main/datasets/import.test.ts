@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ServiceContainer } from '../../../../src-main/services';
 import { testServices } from '../../../helpers/services';
 
-const LEZ = 'tests/fixtures/lez';
+const LEZ = 'resources/sample-data/lez';
 let world: ReturnType<typeof testServices>;
 let services: ServiceContainer;
 const tmp = {

@@ -9,7 +9,7 @@ import { gridOfRaster } from '../../../../src-main/services/rasters/stack';
 import { hasGdal } from '../../../helpers/gdal';
 import { tempDir } from '../../../helpers/tmp';
 
-const SLOPE = 'tests/fixtures/lez/descriptor/soil_water_storage.tif';
+const SLOPE = 'resources/sample-data/lez/descriptor/soil_water_storage.tif';
 let tmp: ReturnType<typeof tempDir>;
 let src: Grid;
 let values: Float64Array;

@@ -15,7 +15,7 @@ import {
 } from '../../../../src-main/services/grid/gauges';
 import { tempDir } from '../../../helpers/tmp';
 
-const LEZ = 'tests/fixtures/lez';
+const LEZ = 'resources/sample-data/lez';
 
 async function franceFlowdir() {
   const r = await GeoTiffRaster.open(join(LEZ, 'France_flwdir.tif'));

@@ -8,7 +8,7 @@ import { readSmashGauges } from '../../../../src-main/services/grid/gauges';
 import { buildNetwork, routeLr, type RoutingNetwork } from '../../../../src-main/services/physics/routing/lr';
 import { gr4LrWithGradient, runGr4Lr, type Gr4LrParams } from '../../../../src-main/services/physics/gr4lr';
 
-const LEZ = 'tests/fixtures/lez';
+const LEZ = 'resources/sample-data/lez';
 const STEPS = 45;
 const DT = 86400;
 let net: RoutingNetwork;

@@ -6,7 +6,7 @@ import { formatG } from '../../../../src-main/services/rasters/format';
 import { gdalEpsg, gdalinfoJson, gdalXyz, hasGdal } from '../../../helpers/gdal';
 
 const RASTERS = 'tests/fixtures/rasters';
-const LEZ = 'tests/fixtures/lez';
+const LEZ = 'resources/sample-data/lez';
 const fixtures = [
   ...readdirSync(RASTERS)
     .filter((f) => f.endsWith('.tif'))

@@ -7,7 +7,7 @@ import { GeoTiffRaster } from '../../../../src-main/services/rasters/geotiff';
 import { exportFields } from '../../../../src-main/services/rasters/writeGeoTiff';
 import { tempDir } from '../../../helpers/tmp';
 
-const LEZ = 'tests/fixtures/lez';
+const LEZ = 'resources/sample-data/lez';
 let tmp: ReturnType<typeof tempDir>;
 beforeEach(() => (tmp = tempDir()));
 afterEach(() => tmp.cleanup());

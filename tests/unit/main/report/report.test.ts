@@ -10,7 +10,7 @@ import { readSmashGauges, seriesWindow } from '../../../../src-main/services/gri
 import { writeGriddedReport } from '../../../../src-main/services/report/gridReport';
 import { nse } from '../../../../src-main/services/metrics';
 
-const LEZ = 'tests/fixtures/lez';
+const LEZ = 'resources/sample-data/lez';
 const OUT = 'test-results/report-lez-pet-persistence';
 
 describe('run report on a small real case', () => {
