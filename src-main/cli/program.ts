@@ -4,6 +4,7 @@ import { FieldcalError, type AppInfo } from '../../src-shared/ipc';
 import { startServer } from '../server/server';
 import { addInspectCommand } from './inspect';
 import { addEvaluateCommand } from './evaluate';
+import { addDemoCommand } from './demo';
 import { isLoopback } from '../server/auth';
 import { createServices } from '../services';
 import { artifactFile } from '../services/project/services';
@@ -114,6 +115,7 @@ export function buildCli(): Command {
 
   addInspectCommand(program);
   addEvaluateCommand(program);
+  addDemoCommand(program);
   return program;
 }
 
