@@ -70,16 +70,39 @@ export function eofScores(
 /** Eigen-decomposition of A Aᵀ: its eigenvectors are the left singular vectors of A. */
 function leftFromOuter(a: Float64Array, rows: number, n: number): { values: Float64Array; u: Float64Array } {
   const g = new Float64Array(rows * rows);
-  for (let i = 0; i < rows; i++) {
-    const ai = a.subarray(i * n, (i + 1) * n);
-    for (let k = i; k < rows; k++) {
-      const ak = a.subarray(k * n, (k + 1) * n);
-      let s = 0;
-      for (let j = 0; j < n; j++) s += ai[j]! * ak[j]!;
-      g[i * rows + k] = s;
-      g[k * rows + i] = s;
+  // A Aᵀ in cache-sized column blocks, four rows of A at a time sharing each load of the fifth
+  const BJ = 2048;
+  for (let jb = 0; jb < n; jb += BJ) {
+    const je = Math.min(n, jb + BJ);
+    for (let i = 0; i < rows; i += 4) {
+      const r1 = Math.min(i + 1, rows - 1);
+      const r2 = Math.min(i + 2, rows - 1);
+      const r3 = Math.min(i + 3, rows - 1);
+      for (let k = i; k < rows; k++) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        const ko = k * n;
+        const o0 = i * n;
+        const o1 = r1 * n;
+        const o2 = r2 * n;
+        const o3 = r3 * n;
+        for (let j = jb; j < je; j++) {
+          const x = a[ko + j]!;
+          s0 += a[o0 + j]! * x;
+          s1 += a[o1 + j]! * x;
+          s2 += a[o2 + j]! * x;
+          s3 += a[o3 + j]! * x;
+        }
+        g[i * rows + k]! += s0;
+        if (i + 1 < rows && k >= i + 1) g[(i + 1) * rows + k]! += s1;
+        if (i + 2 < rows && k >= i + 2) g[(i + 2) * rows + k]! += s2;
+        if (i + 3 < rows && k >= i + 3) g[(i + 3) * rows + k]! += s3;
+      }
     }
   }
+  for (let i = 0; i < rows; i++) for (let k = 0; k < i; k++) g[i * rows + k] = g[k * rows + i]!;
   const { values, vectors } = symmetricEigen(g, rows);
   return { values, u: vectors };
 }
