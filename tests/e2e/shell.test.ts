@@ -38,6 +38,8 @@ async function openApp(): Promise<{ page: Page; problems: string[] }> {
   });
   page.on('pageerror', (e) => problems.push(e.message));
   await page.goto(url);
+  // the shell has loaded info, the open project and its content from main
+  await page.locator('[data-loaded="true"]').waitFor();
   return { page, problems };
 }
 

@@ -19,6 +19,8 @@ export class AppState {
   selectedRun = $state.raw<RunDetail | null>(null);
   error = $state<string | null>(null);
   busy = $state(false);
+  /** True once the first load from main has finished (tests and the UI wait for it). */
+  loaded = $state(false);
   readonly transport = transport;
 
   constructor() {
@@ -35,6 +37,7 @@ export class AppState {
       this.project = await api.project.current({});
       await this.refreshProjectContent();
     });
+    this.loaded = true;
   }
 
   async createProject(path: string, crs?: string): Promise<void> {
