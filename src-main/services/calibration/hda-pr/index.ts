@@ -25,6 +25,7 @@ export interface HdaPrProblem {
 }
 
 export interface HdaPrOptions {
+  /** Hidden layer sizes: [] is the multi-linear mapping (sigmoid of a linear combination, as smash's), [16, 16] the ANN. */
   hidden: number[];
   iterations: number;
   learningRate: number;
