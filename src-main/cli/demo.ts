@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { trainHdaPr, HDA_PR_PARAMETERS } from '../services/calibration/hda-pr';
+import { HDA_PR_PARAMETERS, problemFromDataset, trainHdaPr } from '../services/calibration/hda-pr';
 import { loadSmashDataset } from '../services/datasets/smashDataset';
 import { defaultPaths } from '../services/paths';
 import { exportFields } from '../services/rasters/writeGeoTiff';
@@ -9,9 +9,6 @@ import { VIRIDIS } from '../services/report/colormap';
 import { writeReport } from '../services/report/report';
 import { progressBar } from './progress';
 
-// GR4J bounds widened for 1 km² cells, llr in minutes for a daily step
-const LOWER = [10, -5, 10, 0.5, 1];
-const UPPER = [2000, 3, 1000, 4, 2000];
 const UNITS = ['mm', 'mm/d', 'mm', 'd', 'min'];
 
 /**
@@ -36,18 +33,7 @@ export function addDemoCommand(program: Command): void {
         end: new Date('2013-07-31T00:00:00Z'),
         crs: 'EPSG:2154',
       });
-      const problem = {
-        net: ds.net,
-        steps: ds.dates.length,
-        dt: 86400,
-        P: ds.P,
-        E: ds.E,
-        descriptors: ds.descriptors,
-        nDescriptors: ds.descriptorNames.length,
-        gauges: ds.gauges,
-        lower: LOWER,
-        upper: UPPER,
-      };
+      const problem = problemFromDataset(ds);
       const bar = progressBar('hda-pr', o.iterations, { json: o.json });
       const r = trainHdaPr(
         problem,

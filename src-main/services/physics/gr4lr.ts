@@ -34,18 +34,7 @@ export function runGr4Lr(
 ): Float64Array {
   const n = net.cells;
   checkSizes(p, n, P.length, steps);
-  const runoff = new Float64Array(steps * n);
-  const pc = new Float64Array(steps);
-  const ec = new Float64Array(steps);
-  for (let c = 0; c < n; c++) {
-    for (let t = 0; t < steps; t++) {
-      pc[t] = P[t * n + c]!;
-      ec[t] = E[t * n + c]!;
-    }
-    const cp = cellParams(p, c);
-    const q = runGr4(cp, pc, ec, initialState(cp.X1, cp.X3)).Q;
-    for (let t = 0; t < steps; t++) runoff[t * n + c] = q[t]!;
-  }
+  const runoff = cellRunoff(n, p, P, E, steps);
   return routeLr(net, runoff, steps, p.llr, dt, new Float64Array(n));
 }
 
@@ -65,18 +54,9 @@ export function gr4LrWithGradient(
 ) {
   const n = net.cells;
   checkSizes(p, n, P.length, steps);
-  const runoff = new Float64Array(steps * n);
+  const runoff = cellRunoff(n, p, P, E, steps);
   const pc = new Float64Array(steps);
   const ec = new Float64Array(steps);
-  for (let c = 0; c < n; c++) {
-    for (let t = 0; t < steps; t++) {
-      pc[t] = P[t * n + c]!;
-      ec[t] = E[t * n + c]!;
-    }
-    const cp = cellParams(p, c);
-    const q = runGr4(cp, pc, ec, initialState(cp.X1, cp.X3)).Q;
-    for (let t = 0; t < steps; t++) runoff[t * n + c] = q[t]!;
-  }
   const routed = routeLrWithGradient(net, runoff, steps, p.llr, dt, new Float64Array(n), gQ);
   const grad = {
     X1: new Float64Array(n),
@@ -100,6 +80,29 @@ export function gr4LrWithGradient(
     grad.X4[c] = g.X4;
   }
   return { q: routed.q, gradient: grad };
+}
+
+/** GR4J runoff of every cell (step-major), each from airGR's default initial state. */
+function cellRunoff(
+  n: number,
+  p: Gr4LrParams,
+  P: ArrayLike<number>,
+  E: ArrayLike<number>,
+  steps: number,
+): Float64Array {
+  const runoff = new Float64Array(steps * n);
+  const pc = new Float64Array(steps);
+  const ec = new Float64Array(steps);
+  for (let c = 0; c < n; c++) {
+    for (let t = 0; t < steps; t++) {
+      pc[t] = P[t * n + c]!;
+      ec[t] = E[t * n + c]!;
+    }
+    const cp = cellParams(p, c);
+    const q = runGr4(cp, pc, ec, initialState(cp.X1, cp.X3)).Q;
+    for (let t = 0; t < steps; t++) runoff[t * n + c] = q[t]!;
+  }
+  return runoff;
 }
 
 function checkSizes(p: Gr4LrParams, n: number, forcing: number, steps: number): void {

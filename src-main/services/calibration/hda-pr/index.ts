@@ -2,10 +2,36 @@ import { FieldcalError } from '../../../../src-shared/ipc';
 import { kge, nse } from '../../metrics/series';
 import { gr4LrWithGradient, runGr4Lr, type Gr4LrParams } from '../../physics/gr4lr';
 import type { RoutingNetwork } from '../../physics/routing/lr';
+import type { SmashDataset } from '../../datasets/smashDataset';
 import { Adam, buildMlp, mlpBackward, mlpForward, type Mlp } from './mlp';
 
 /** Order of the learned parameters: GR4J's X1..X4, then lr's llr. */
 export const HDA_PR_PARAMETERS = ['X1', 'X2', 'X3', 'X4', 'llr'] as const;
+
+/**
+ * Bounds of X1..X4 and llr for daily GR4J + lr on ~1 km cells: GR4J's ranges widened for small
+ * cells (Perrin et al. 2003 give catchment-scale ranges), X2 as Perrin et al., llr in minutes.
+ */
+export const HDA_PR_BOUNDS = { lower: [10, -5, 10, 0.5, 1], upper: [2000, 3, 1000, 4, 2000] } as const;
+
+/** The problem of a loaded smash-layout dataset on a daily step. */
+export function problemFromDataset(
+  ds: SmashDataset,
+  bounds: { lower: readonly number[]; upper: readonly number[] } = HDA_PR_BOUNDS,
+): HdaPrProblem {
+  return {
+    net: ds.net,
+    steps: ds.dates.length,
+    dt: 86400,
+    P: ds.P,
+    E: ds.E,
+    descriptors: ds.descriptors,
+    nDescriptors: ds.descriptorNames.length,
+    gauges: ds.gauges,
+    lower: [...bounds.lower],
+    upper: [...bounds.upper],
+  };
+}
 
 /** A regionalization problem: the model on a catchment, its forcing, descriptors and gauges. */
 export interface HdaPrProblem {

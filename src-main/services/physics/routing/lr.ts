@@ -1,17 +1,6 @@
 import { FieldcalError } from '../../../../src-shared/ipc';
+import { D8_OFFSETS } from '../../grid/flowdir';
 import type { ParameterSpec } from '../structure';
-
-/** D8 offsets [dRow, dCol] for direction 0..7 = N, NE, E, SE, S, SW, W, NW (grid/flowdir's convention). */
-const OFFSETS: ReadonlyArray<readonly [number, number]> = [
-  [-1, 0],
-  [-1, 1],
-  [0, 1],
-  [1, 1],
-  [1, 0],
-  [1, -1],
-  [0, -1],
-  [-1, -1],
-];
 
 /** The routing parameter of `lr`, with smash's default and bounds. */
 export const LLR: ParameterSpec = {
@@ -57,7 +46,7 @@ export function buildNetwork(opts: {
   for (let i = 0; i < rows * cols; i++) {
     const c = id[i]!;
     if (c < 0 || dir[i]! < 0) continue;
-    const [dr, dc] = OFFSETS[dir[i]!]!;
+    const [dr, dc] = D8_OFFSETS[dir[i]!]!;
     const r = Math.floor(i / cols) + dr;
     const k = (i % cols) + dc;
     if (r < 0 || r >= rows || k < 0 || k >= cols) continue;

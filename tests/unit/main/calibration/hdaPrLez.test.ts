@@ -2,15 +2,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadSmashDataset, type SmashDataset } from '../../../../src-main/services/datasets/smashDataset';
 import {
   gaugeScores,
+  HDA_PR_BOUNDS,
+  problemFromDataset,
   leaveOneGaugeOut,
   trainHdaPr,
   type HdaPrProblem,
 } from '../../../../src-main/services/calibration/hda-pr';
 import { runGr4Lr } from '../../../../src-main/services/physics/gr4lr';
 
-// GR4J bounds widened for 1 km² cells, llr in minutes (daily step); X2 range as Perrin et al. 2003
-const LOWER = [10, -5, 10, 0.5, 1];
-const UPPER = [2000, 3, 1000, 4, 2000];
+const { lower: LOWER, upper: UPPER } = HDA_PR_BOUNDS;
 let ds: SmashDataset;
 let problem: HdaPrProblem;
 
@@ -22,18 +22,7 @@ beforeAll(async () => {
     end: new Date('2013-07-31T00:00:00Z'),
     crs: 'EPSG:2154',
   });
-  problem = {
-    net: ds.net,
-    steps: ds.dates.length,
-    dt: 86400,
-    P: ds.P,
-    E: ds.E,
-    descriptors: ds.descriptors,
-    nDescriptors: ds.descriptorNames.length,
-    gauges: ds.gauges,
-    lower: LOWER,
-    upper: UPPER,
-  };
+  problem = problemFromDataset(ds);
 });
 
 describe('HDA-PR on the Lez (real discharge at three gauges, 2012-08-01 .. 2013-07-31, no warm-up as in smash)', () => {
