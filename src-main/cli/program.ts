@@ -5,6 +5,7 @@ import { startServer } from '../server/server';
 import { addInspectCommand } from './inspect';
 import { addEvaluateCommand } from './evaluate';
 import { addDemoCommand } from './demo';
+import { addCalibrateCommand } from './calibrate';
 import { isLoopback } from '../server/auth';
 import { createServices } from '../services';
 import { artifactFile } from '../services/project/services';
@@ -116,6 +117,7 @@ export function buildCli(): Command {
   addInspectCommand(program);
   addEvaluateCommand(program);
   addDemoCommand(program);
+  addCalibrateCommand(program);
   return program;
 }
 
