@@ -50,7 +50,8 @@ export function gr4LrWithGradient(
   E: ArrayLike<number>,
   steps: number,
   dt: number,
-  gQ: ArrayLike<number>,
+  /** dL/dQ per cell and step, or a function computing it from the discharge of this same run. */
+  gQ: ArrayLike<number> | ((q: Float64Array) => ArrayLike<number>),
 ) {
   const n = net.cells;
   checkSizes(p, n, P.length, steps);

@@ -1,6 +1,6 @@
 import { FieldcalError } from '../../../../src-shared/ipc';
 import { gr4WithGradient } from '../../physics/gr4/adjoint';
-import { initialState, runGr4 } from '../../physics/gr4/forward';
+import { initialState } from '../../physics/gr4/forward';
 import { GR4J } from '../../physics/gr4/structure';
 import { bfgsBox } from './bfgs';
 
@@ -15,8 +15,7 @@ export interface LumpedGr4Calibration {
 /**
  * Calibrates lumped GR4J by minimising 1 - NSE with box-constrained BFGS on the exact adjoint
  * gradient: dL/dQ_t = 2 (Q_t - O_t) / Σ(O - Ō)² over the observed steps after the warm-up (Nash &
- * Sutcliffe 1970), chained through the model. Each evaluation is one forward run plus one
- * forward-and-adjoint run.
+ * Sutcliffe 1970), chained through the model. Each evaluation is one forward-and-adjoint run.
  */
 export function calibrateGr4Gradient(opts: {
   P: ArrayLike<number>;
@@ -52,16 +51,18 @@ export function calibrateGr4Gradient(opts: {
   const defaults = GR4J.parameters;
   const fg = (x: Float64Array) => {
     const p = { X1: x[0]!, X2: x[1]!, X3: x[2]!, X4: x[3]! };
-    const q = runGr4(p, P, E, initialState(p.X1, p.X3)).Q;
-    const gQ = new Float64Array(P.length);
     let num = 0;
-    for (let t = warmup; t < P.length; t++) {
-      const o = obs[t - warmup]!;
-      if (!Number.isFinite(o)) continue;
-      num += (q[t]! - o) ** 2;
-      gQ[t] = (2 * (q[t]! - o)) / den;
-    }
-    const { gradient: g } = gr4WithGradient(p, P, E, initialState(p.X1, p.X3), gQ);
+    // one forward run: dL/dQ comes from the outputs of the gradient run itself
+    const { gradient: g } = gr4WithGradient(p, P, E, initialState(p.X1, p.X3), ({ Q }) => {
+      const gQ = new Float64Array(P.length);
+      for (let t = warmup; t < P.length; t++) {
+        const o = obs[t - warmup]!;
+        if (!Number.isFinite(o)) continue;
+        num += (Q[t]! - o) ** 2;
+        gQ[t] = (2 * (Q[t]! - o)) / den;
+      }
+      return gQ;
+    });
     // the initial stores are 0.3 X1 and 0.5 X3 (airGR)
     return { f: num / den, g: Float64Array.from([g.X1 + 0.3 * g.S0, g.X2, g.X3 + 0.5 * g.R0, g.X4]) };
   };

@@ -125,19 +125,22 @@ export function trainHdaPr(
   };
   for (let it = 0; it < opts.iterations; it++) {
     const { params, acts } = mapParameters(mlp, pb);
-    const q = runGr4Lr(pb.net, params, pb.P, pb.E, pb.steps, pb.dt);
-    const gQ = new Float64Array(pb.steps * cells);
     let j = 0;
-    pb.gauges.forEach((g, k) => {
-      let num = 0;
-      for (let t = opts.warmup; t < pb.steps; t++) {
-        const o = g.obs[t]!;
-        if (!Number.isFinite(o)) continue;
-        const e = q[t * cells + g.cell]! - o;
-        num += e * e;
-        gQ[t * cells + g.cell]! += (2 * e) / dens[k]! / pb.gauges.length;
-      }
-      j += num / dens[k]! / pb.gauges.length;
+    // one forward run: the objective and dJ/dQ come from the discharge of the gradient run itself
+    const { gradient } = gr4LrWithGradient(pb.net, params, pb.P, pb.E, pb.steps, pb.dt, (q) => {
+      const gQ = new Float64Array(pb.steps * cells);
+      pb.gauges.forEach((g, k) => {
+        let num = 0;
+        for (let t = opts.warmup; t < pb.steps; t++) {
+          const o = g.obs[t]!;
+          if (!Number.isFinite(o)) continue;
+          const e = q[t * cells + g.cell]! - o;
+          num += e * e;
+          gQ[t * cells + g.cell]! += (2 * e) / dens[k]! / pb.gauges.length;
+        }
+        j += num / dens[k]! / pb.gauges.length;
+      });
+      return gQ;
     });
     history.push(j);
     onIteration?.(it, j);
@@ -147,7 +150,6 @@ export function trainHdaPr(
         weights: mlp.weights.map((w) => Float64Array.from(w)),
         biases: mlp.biases.map((b) => Float64Array.from(b)),
       };
-    const { gradient } = gr4LrWithGradient(pb.net, params, pb.P, pb.E, pb.steps, pb.dt, gQ);
     // dJ/d(sigmoid output) = dJ/dparam x (upper - lower)
     const gOut = new Float64Array(cells * 5);
     HDA_PR_PARAMETERS.forEach((name, k) => {

@@ -52,7 +52,7 @@ export function gr4WithGradient(
   P: ArrayLike<number>,
   E: ArrayLike<number>,
   state: Gr4State,
-  gQ: ArrayLike<number>,
+  gQOrLoss: ArrayLike<number> | ((outputs: Gr4Outputs) => ArrayLike<number>),
   gAE?: ArrayLike<number>,
 ): { outputs: Gr4Outputs; gradient: Gr4Gradient } {
   checkGr4Inputs(p, P, E);
@@ -88,6 +88,8 @@ export function gr4WithGradient(
     outputs.Exch[t] = step[3]!;
   }
   Object.assign(state, work);
+  // a loss given as a function sees this forward run's outputs: no second forward run for dL/dQ
+  const gQ = typeof gQOrLoss === 'function' ? gQOrLoss(outputs) : gQOrLoss;
 
   const A = p.X1;
   let gX1 = 0;

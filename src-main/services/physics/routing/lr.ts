@@ -141,7 +141,7 @@ export function routeLrWithGradient(
   llr: ArrayLike<number>,
   dt: number,
   h0: Float64Array,
-  gQ: ArrayLike<number>,
+  gQOrLoss: ArrayLike<number> | ((q: Float64Array) => ArrayLike<number>),
 ) {
   const n = net.cells;
   const hTape = new Float64Array(steps * n);
@@ -164,6 +164,7 @@ export function routeLrWithGradient(
       if (d >= 0) qup[base + d]! += qc;
     }
   }
+  const gQ = typeof gQOrLoss === 'function' ? gQOrLoss(q) : gQOrLoss;
   const gRunoff = new Float64Array(steps * n);
   const gLlr = new Float64Array(n);
   let gh = new Float64Array(n); // adjoint of the level after the step
