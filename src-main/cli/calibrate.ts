@@ -94,10 +94,8 @@ async function calibrateGridded(dataset: string, cfgInput: unknown, configName: 
     );
   const ds = await loadSmashDataset({
     dir: dataset,
-    flowdir: 'France_flwdir.tif',
     start: new Date(`${cfg.period.warmupStart ?? cfg.period.start}T00:00:00Z`),
     end: new Date(`${cfg.period.end}T00:00:00Z`),
-    crs: 'EPSG:2154',
   });
   checkConfigAgainstData(cfg, {
     first: ds.dates[0]!,

@@ -28,10 +28,8 @@ export function addDemoCommand(program: Command): void {
       const started = performance.now();
       const ds = await loadSmashDataset({
         dir: join(defaultPaths().sampleData, 'lez'),
-        flowdir: 'France_flwdir.tif',
         start: new Date('2012-08-01T00:00:00Z'),
         end: new Date('2013-07-31T00:00:00Z'),
-        crs: 'EPSG:2154',
       });
       const problem = problemFromDataset(ds);
       const bar = progressBar('hda-pr', o.iterations, { json: o.json });

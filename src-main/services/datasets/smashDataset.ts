@@ -22,6 +22,21 @@ export interface SmashDataset {
   gauges: Array<{ code: string; cell: number; areaKm2: number | null; obs: Float64Array }>;
 }
 
+/** The flow-direction raster of a smash-layout folder: its only top-level GeoTIFF. */
+async function findFlowdir(dir: string): Promise<string> {
+  const tifs = (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isFile() && /\.tiff?$/i.test(e.name))
+    .map((e) => e.name);
+  if (tifs.length !== 1) {
+    throw new FieldcalError(
+      'VALIDATION',
+      `${dir}: expected one flow-direction GeoTIFF at the top level, found ${tifs.length ? tifs.join(', ') : 'none'}`,
+      { file: dir, field: 'flowdir' },
+    );
+  }
+  return tifs[0]!;
+}
+
 /** Values of a field on the catchment's active cells (the catchment grid lies on the field's grid). */
 function onCells(
   values: Float64Array,
@@ -47,25 +62,31 @@ function onCells(
  */
 export async function loadSmashDataset(opts: {
   dir: string;
-  flowdir: string;
+  /** Flow-direction GeoTIFF in `dir`; by default the one GeoTIFF at the folder's top level. */
+  flowdir?: string | undefined;
   start: Date;
   end: Date;
-  crs: string;
+  /** CRS of files that carry none; by default the flow-direction file's EPSG code. */
+  crs?: string | undefined;
 }): Promise<SmashDataset> {
-  const fd = await GeoTiffRaster.open(join(opts.dir, opts.flowdir));
-  const flow = decodeD8(
-    gridOfRaster(fd.info, opts.crs),
-    await fd.readBandValues(0),
-    'auto',
-    join(opts.dir, opts.flowdir),
-  );
+  const flowFile = join(opts.dir, opts.flowdir ?? (await findFlowdir(opts.dir)));
+  const fd = await GeoTiffRaster.open(flowFile);
+  const crs = opts.crs ?? (fd.info.crs.epsg !== null ? `EPSG:${fd.info.crs.epsg}` : null);
+  if (!crs) {
+    await fd.close();
+    throw new FieldcalError('VALIDATION', `${flowFile} has no EPSG code; give the dataset's CRS`, {
+      file: flowFile,
+      field: 'crs',
+    });
+  }
+  const flow = decodeD8(gridOfRaster(fd.info, crs), await fd.readBandValues(0), 'auto', flowFile);
   await fd.close();
   const gaugeList = await readSmashGauges(opts.dir);
   const catchment = delineateCatchment(flow, gaugeList);
   const g = catchment.grid;
   const net = buildNetwork({ rows: g.rows, cols: g.cols, dir: catchment.dir, mask: g.mask, cellSizeM: g.dx });
-  const prcp = await openFolderStack(join(opts.dir, 'prcp'), { crs: opts.crs });
-  const pet = await openFolderStack(join(opts.dir, 'pet'), { crs: opts.crs });
+  const prcp = await openFolderStack(join(opts.dir, 'prcp'), { crs });
+  const pet = await openFolderStack(join(opts.dir, 'pet'), { crs });
   const offsets = (s: Stack) => {
     const r = Math.round((s.grid.y0 - g.y0) / g.dy);
     const c = Math.round((g.x0 - s.grid.x0) / g.dx);
