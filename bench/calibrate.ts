@@ -2,7 +2,7 @@ import { sceUa } from '../src-main/services/calibration/sce-ua';
 import { calibrateGr4Gradient } from '../src-main/services/calibration/gradient/gr4Lumped';
 import { initialState, runGr4 } from '../src-main/services/physics/gr4/forward';
 import { nse } from '../src-main/services/metrics';
-import { readBasinObs } from '../tests/helpers/airgr';
+import { airgrReferencePeriod } from '../tests/helpers/airgr';
 import { machine } from './stats';
 
 /**
@@ -12,16 +12,10 @@ import { machine } from './stats';
  * The paper-size twin timings of issue 6 (dpl, hda-pr, sce-ua per 100 runs) need those methods first.
  */
 export async function calibrateBench(): Promise<Record<string, unknown>> {
-  const d = readBasinObs();
-  const i0 = d.dates.indexOf('1989-01-01');
-  const i1 = d.dates.indexOf('1990-01-01');
-  const i2 = d.dates.indexOf('1999-12-31');
-  const P = d.P.subarray(i0, i2 + 1);
-  const E = d.E.subarray(i0, i2 + 1);
-  const obs = d.Qmm.subarray(i1, i2 + 1);
+  const { P, E, obs, warmup } = airgrReferencePeriod();
   const f = (x: Float64Array) => {
     const p = { X1: x[0]!, X2: x[1]!, X3: x[2]!, X4: x[3]! };
-    return 1 - nse(obs, runGr4(p, P, E, initialState(p.X1, p.X3)).Q.subarray(i1 - i0)).value;
+    return 1 - nse(obs, runGr4(p, P, E, initialState(p.X1, p.X3)).Q.subarray(warmup)).value;
   };
   const runs: Array<Record<string, number>> = [];
   for (const seed of [1, 2, 3]) {
@@ -41,7 +35,7 @@ export async function calibrateBench(): Promise<Record<string, unknown>> {
   const grad: Array<Record<string, number>> = [];
   for (let k = 0; k < 5; k++) {
     const t = performance.now();
-    const r = calibrateGr4Gradient({ P, E, obs, warmup: i1 - i0 });
+    const r = calibrateGr4Gradient({ P, E, obs, warmup });
     grad.push({
       seconds: +((performance.now() - t) / 1000).toFixed(3),
       evaluations: r.evaluations,

@@ -23,3 +23,18 @@ export function readBasinObs(path = 'tests/fixtures/airgr-L0123001/L0123001_Basi
   });
   return out;
 }
+
+/** airGR's reference set-up on L0123001: run 1990-01-01 .. 1999-12-31 after a 1989 warm-up. */
+export function airgrReferencePeriod() {
+  const d = readBasinObs();
+  const i0 = d.dates.indexOf('1989-01-01');
+  const i1 = d.dates.indexOf('1990-01-01');
+  const i2 = d.dates.indexOf('1999-12-31');
+  return {
+    P: d.P.subarray(i0, i2 + 1),
+    E: d.E.subarray(i0, i2 + 1),
+    /** Observed Qmm over the run period (after the warm-up). */
+    obs: d.Qmm.subarray(i1, i2 + 1),
+    warmup: i1 - i0,
+  };
+}

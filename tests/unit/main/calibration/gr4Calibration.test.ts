@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { sceUa } from '../../../../src-main/services/calibration/sce-ua';
 import { initialState, runGr4 } from '../../../../src-main/services/physics/gr4/forward';
 import { nse } from '../../../../src-main/services/metrics';
-import { readBasinObs } from '../../../helpers/airgr';
+import { airgrReferencePeriod } from '../../../helpers/airgr';
 import { calibrateGr4Gradient } from '../../../../src-main/services/calibration/gradient/gr4Lumped';
 
 /** Standard test functions with known global optima (Duan et al. 1993). */
@@ -53,16 +53,10 @@ describe('SCE-UA', () => {
   });
 
   it("calibrates GR4J on airGR L0123001 (1990-1999, warm-up 1989) to NSE >= 0.7988, airGR's own result", () => {
-    const d = readBasinObs();
-    const i0 = d.dates.indexOf('1989-01-01');
-    const i1 = d.dates.indexOf('1990-01-01');
-    const i2 = d.dates.indexOf('1999-12-31');
-    const P = d.P.subarray(i0, i2 + 1);
-    const E = d.E.subarray(i0, i2 + 1);
-    const obs = d.Qmm.subarray(i1, i2 + 1);
+    const { P, E, obs, warmup } = airgrReferencePeriod();
     const objective = (x: Float64Array) => {
       const p = { X1: x[0]!, X2: x[1]!, X3: x[2]!, X4: x[3]! };
-      const q = runGr4(p, P, E, initialState(p.X1, p.X3)).Q.subarray(i1 - i0);
+      const q = runGr4(p, P, E, initialState(p.X1, p.X3)).Q.subarray(warmup);
       return 1 - nse(obs, q).value;
     };
     // bounds wide enough to hold airGR's optimum (X1 257, X2 1.01, X3 88, X4 2.21)
@@ -75,16 +69,7 @@ describe('SCE-UA', () => {
 
 describe('gradient calibration (BFGS on the exact adjoint)', () => {
   it('calibrates GR4J on L0123001 to NSE >= 0.7988 in a few dozen evaluations', () => {
-    const d = readBasinObs();
-    const i0 = d.dates.indexOf('1989-01-01');
-    const i1 = d.dates.indexOf('1990-01-01');
-    const i2 = d.dates.indexOf('1999-12-31');
-    const r = calibrateGr4Gradient({
-      P: d.P.subarray(i0, i2 + 1),
-      E: d.E.subarray(i0, i2 + 1),
-      obs: d.Qmm.subarray(i1, i2 + 1),
-      warmup: i1 - i0,
-    });
+    const r = calibrateGr4Gradient(airgrReferencePeriod());
     expect(r.nse).toBeGreaterThanOrEqual(0.7988);
     expect(r.converged).toBe(true);
     expect(r.evaluations).toBeLessThan(60);
