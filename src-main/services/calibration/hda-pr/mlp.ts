@@ -104,6 +104,18 @@ export class Adam {
     this.v = params.map((p) => new Float64Array(p.length));
   }
 
+  /** The optimiser's state (moments and step count), JSON-serialisable for checkpoints. */
+  state(): { m: number[][]; v: number[][]; t: number } {
+    return { m: this.m.map((a) => Array.from(a)), v: this.v.map((a) => Array.from(a)), t: this.t };
+  }
+
+  /** Restores a state saved by {@link state}. */
+  restore(s: { m: number[][]; v: number[][]; t: number }): void {
+    s.m.forEach((a, k) => this.m[k]!.set(a));
+    s.v.forEach((a, k) => this.v[k]!.set(a));
+    this.t = s.t;
+  }
+
   step(params: Float64Array[], grads: Float64Array[]): void {
     this.t++;
     const c1 = 1 - this.b1 ** this.t;

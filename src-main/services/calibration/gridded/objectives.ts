@@ -1,0 +1,143 @@
+import type { StepView, Vic3lLoss } from '../../physics/vic3l';
+
+/** Gridded objectives on a target output over a step range. */
+export type GriddedObjective = 'spatial-rmse' | 'cell-mse';
+
+/**
+ * A loss on one output of vic3l over steps [t0, t1), accumulated step by step in the forward pass
+ * and differentiated in the reverse pass (a {@link Vic3lLoss}). Cells are the model's cells (or the
+ * subset `cells` maps into, for minibatches); `obs(t, c)` is the target, NaN where missing.
+ *
+ * - spatial-rmse: the bias-accounting objective, RMSE across cells at each step averaged over
+ *   steps (Dembélé et al. 2020, WRR 56, eq. 6; as used by Sun et al. 2024).
+ * - cell-mse: mean squared error over all cells and steps.
+ */
+export class TargetLoss implements Vic3lLoss {
+  private sse: Float64Array;
+  private count: Int32Array;
+  value = 0;
+
+  constructor(
+    private readonly kind: GriddedObjective,
+    private readonly output: 'ET',
+    private readonly t0: number,
+    private readonly t1: number,
+    private readonly obs: (t: number, c: number) => number,
+    private readonly cells: number,
+  ) {
+    this.sse = new Float64Array(t1 - t0);
+    this.count = new Int32Array(t1 - t0);
+  }
+
+  forward(t: number, out: Pick<StepView, "ET">): void {
+    if (t < this.t0 || t >= this.t1) return;
+    const s = out[this.output];
+    let e = 0;
+    let n = 0;
+    for (let c = 0; c < this.cells; c++) {
+      const o = this.obs(t, c);
+      if (Number.isNaN(o)) continue;
+      const d = s[c]! - o;
+      e += d * d;
+      n++;
+    }
+    this.sse[t - this.t0] = e;
+    this.count[t - this.t0] = n;
+  }
+
+  afterForward(): void {
+    this.value = this.compute();
+  }
+
+  private compute(): number {
+    if (this.kind === 'cell-mse') {
+      let e = 0;
+      let n = 0;
+      for (let k = 0; k < this.sse.length; k++) {
+        e += this.sse[k]!;
+        n += this.count[k]!;
+      }
+      return n ? e / n : 0;
+    }
+    let sum = 0;
+    let steps = 0;
+    for (let k = 0; k < this.sse.length; k++) {
+      if (!this.count[k]) continue;
+      sum += Math.sqrt(this.sse[k]! / this.count[k]!);
+      steps++;
+    }
+    return steps ? sum / steps : 0;
+  }
+
+  backward(t: number, out: StepView, g: StepView): void {
+    if (t < this.t0 || t >= this.t1) return;
+    const k = t - this.t0;
+    const n = this.count[k]!;
+    if (!n) return;
+    let scale: number;
+    if (this.kind === 'cell-mse') {
+      let total = 0;
+      for (let j = 0; j < this.count.length; j++) total += this.count[j]!;
+      scale = 2 / total;
+    } else {
+      let steps = 0;
+      for (let j = 0; j < this.count.length; j++) if (this.count[j]) steps++;
+      const r = Math.sqrt(this.sse[k]! / n);
+      if (r === 0) return;
+      // d/ds of sqrt(Σ d² / n) / steps
+      scale = 1 / (steps * n * r);
+    }
+    const s = out[this.output];
+    const gs = g[this.output];
+    for (let c = 0; c < this.cells; c++) {
+      const o = this.obs(t, c);
+      if (Number.isNaN(o)) continue;
+      gs[c] = scale * (s[c]! - o);
+    }
+  }
+}
+
+/**
+ * Range penalty L_R = L_ub + L_lb of Sun et al. 2024 (eq. 2): excess of generated values over the
+ * upper bound plus shortfall under the lower bound, averaged over all generated values. Returns
+ * the value and adds its gradient to `grad` (same layout as `values`: [parameters][cells]).
+ */
+export function rangePenalty(
+  values: ArrayLike<number>[],
+  lower: readonly number[],
+  upper: readonly number[],
+  grad?: Float64Array[],
+): number {
+  let n = 0;
+  for (const v of values) n += v.length;
+  if (!n) return 0;
+  let sum = 0;
+  values.forEach((v, k) => {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i]!;
+      if (x > upper[k]!) {
+        sum += x - upper[k]!;
+        if (grad) grad[k]![i]! += 1 / n;
+      } else if (x < lower[k]!) {
+        sum += lower[k]! - x;
+        if (grad) grad[k]![i]! -= 1 / n;
+      }
+    }
+  });
+  return sum / n;
+}
+
+/** The objective of a forward run's target output `sim` (step-major, steps from 0) over [t0, t1). */
+export function objectiveOf(
+  kind: GriddedObjective,
+  sim: Float64Array,
+  obs: Float64Array,
+  t0: number,
+  t1: number,
+  cells: number,
+): number {
+  const loss = new TargetLoss(kind, 'ET', t0, t1, (t, c) => obs[t * cells + c]!, cells);
+  for (let t = t0; t < t1; t++) loss.forward(t, { ET: sim.subarray(t * cells, (t + 1) * cells) } as StepView);
+  loss.afterForward();
+  return loss.value;
+}

@@ -1,0 +1,94 @@
+import { FieldcalError } from '../../../../src-shared/ipc';
+import { VIC3L, VIC3L_PARAMS, type Vic3lParamName } from '../../physics/vic3l';
+
+export type FloatArray = Float64Array | Float32Array;
+
+/** Step ranges [start, end) of the periods of a run; warm-up precedes training. */
+export interface Periods {
+  warmup: [number, number];
+  train: [number, number];
+  valid: [number, number];
+  test: [number, number];
+}
+export type PeriodName = 'train' | 'valid' | 'test';
+
+/**
+ * A gridded calibration problem: vic3l on the active cells of a rows x cols grid, its forcing,
+ * standardised descriptors and a gridded target (ET), with the periods of the run.
+ */
+export interface GriddedProblem {
+  rows: number;
+  cols: number;
+  /** Active cells (1) of the grid, row-major; the model runs on active cells only, in row-major order. */
+  mask: Uint8Array;
+  cells: number;
+  steps: number;
+  /** Step-major [steps x cells] over active cells: P and PET mm/step, T °C (optional). */
+  forcing: { P: FloatArray; PET: FloatArray; T?: FloatArray };
+  descriptorNames: string[];
+  /** Cell-major [cells x descriptors], standardised (zero mean, unit variance over active cells). */
+  descriptors: Float64Array;
+  /** Observed target, step-major [steps x cells], NaN where missing. */
+  target: { name: 'ET'; obs: Float64Array };
+  periods: Periods;
+  /** Parameters that are calibrated, with their bounds; the others stay at the structure default. */
+  calibrated: Vic3lParamName[];
+  lower: number[];
+  upper: number[];
+  /** Step length in days. */
+  dt: number;
+}
+
+/** Structure defaults of vic3l (VIC3L table), for uncalibrated parameters and the default run. */
+export const defaultValue = (name: Vic3lParamName): number =>
+  VIC3L.parameters.find((p) => p.name === name)!.default;
+
+/** Full parameter fields from calibrated ones ([calibrated.length][cells]); others at their defaults. */
+export function fullParams(
+  pr: GriddedProblem,
+  fields: ArrayLike<number>[],
+): Record<Vic3lParamName, Float64Array> {
+  const out = {} as Record<Vic3lParamName, Float64Array>;
+  for (const name of VIC3L_PARAMS) {
+    const k = pr.calibrated.indexOf(name);
+    out[name] = k >= 0 ? Float64Array.from(fields[k]!) : new Float64Array(pr.cells).fill(defaultValue(name));
+  }
+  return out;
+}
+
+/** Default-parameter fields of the calibrated parameters. */
+export const defaultFields = (pr: GriddedProblem): Float64Array[] =>
+  pr.calibrated.map((n) => new Float64Array(pr.cells).fill(defaultValue(n)));
+
+/** Checks the problem's shapes and periods; typed errors name the field. */
+export function checkProblem(pr: GriddedProblem): void {
+  const fail = (field: string, message: string) => {
+    throw new FieldcalError('VALIDATION', message, { field });
+  };
+  if (pr.mask.length !== pr.rows * pr.cols) fail('mask', `mask has ${pr.mask.length} cells, grid ${pr.rows} x ${pr.cols}`);
+  const active = pr.mask.reduce((a, b) => a + b, 0);
+  if (active !== pr.cells) fail('mask', `mask has ${active} active cells, problem says ${pr.cells}`);
+  if (pr.descriptors.length !== pr.cells * pr.descriptorNames.length)
+    fail('descriptors', `descriptors hold ${pr.descriptors.length} values, expected ${pr.cells} x ${pr.descriptorNames.length}`);
+  if (pr.target.obs.length !== pr.steps * pr.cells)
+    fail('target', `target holds ${pr.target.obs.length} values, expected ${pr.steps} x ${pr.cells}`);
+  const order: Array<keyof Periods> = ['warmup', 'train', 'valid', 'test'];
+  let prev = 0;
+  for (const k of order) {
+    const [a, b] = pr.periods[k];
+    if (!(Number.isInteger(a) && Number.isInteger(b) && a >= prev && b >= a && b <= pr.steps))
+      fail(`periods.${k}`, `period ${k} [${a}, ${b}) is outside the data (0 .. ${pr.steps}) or out of order`);
+    if (k !== 'warmup' && k !== 'valid' && b === a) fail(`periods.${k}`, `period ${k} is empty`);
+    prev = b;
+  }
+  if (pr.calibrated.length === 0) fail('parameters', 'no parameter is calibrated');
+  pr.calibrated.forEach((name, k) => {
+    const spec = VIC3L.parameters.find((p) => p.name === name);
+    if (!spec) fail('parameters', `vic3l has no parameter ${name}`);
+    const lo = pr.lower[k]!;
+    const hi = pr.upper[k]!;
+    if (!(hi > lo)) fail(`bounds.${name}`, `bounds of ${name} reversed or empty (${lo} .. ${hi})`);
+    if (lo < spec!.bounds[0] || hi > spec!.bounds[1])
+      fail(`bounds.${name}`, `bounds of ${name} (${lo} .. ${hi}) exceed vic3l's valid range ${spec!.bounds[0]} .. ${spec!.bounds[1]}`);
+  });
+}

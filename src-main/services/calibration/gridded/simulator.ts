@@ -1,0 +1,59 @@
+import {
+  runVic3l,
+  vic3lWithGradient,
+  VIC3L_PARAMS,
+  type Vic3lForcing,
+  type Vic3lParamName,
+} from '../../physics/vic3l';
+import type { GriddedProblem } from './problem';
+import { TargetLoss, type GriddedObjective } from './objectives';
+
+/** Full parameter fields, one array per vic3l parameter. */
+export type ParamFields = Record<Vic3lParamName, Float64Array>;
+
+/**
+ * Runs the problem's model for the calibration methods: whole-domain forward runs and
+ * objective + exact gradient. {@link LocalSimulator} runs on the calling thread; the worker pool
+ * (jobs/modelPool) spreads cells over threads behind the same interface.
+ */
+export interface Simulator {
+  /** The target output (ET) over steps [0, t1), step-major [t1 x cells]. */
+  run(params: ParamFields, t1: number): Float64Array;
+  /** Objective on the target over [t0, t1) and its gradient with respect to every parameter field. */
+  lossGrad(params: ParamFields, kind: GriddedObjective, t0: number, t1: number): { f: number; g: ParamFields };
+  close(): void;
+}
+
+/** The problem's forcing over steps [0, t1) (views, no copy). */
+export function forcingUntil(pr: GriddedProblem, t1: number): Vic3lForcing {
+  const k = t1 * pr.cells;
+  const cut = (a: ArrayLike<number>) => (a as Float64Array).subarray(0, k);
+  const { P, PET, T } = pr.forcing;
+  return { P: cut(P), PET: cut(PET), T: T && cut(T) };
+}
+
+export class LocalSimulator implements Simulator {
+  constructor(private readonly pr: GriddedProblem) {}
+
+  run(params: ParamFields, t1: number): Float64Array {
+    const out = runVic3l(params, forcingUntil(this.pr, t1), t1, {
+      dt: this.pr.dt,
+      outputs: ['ET'],
+    }).outputs.ET!;
+    return out as Float64Array;
+  }
+
+  lossGrad(params: ParamFields, kind: GriddedObjective, t0: number, t1: number) {
+    const n = this.pr.cells;
+    const obs = this.pr.target.obs;
+    const loss = new TargetLoss(kind, 'ET', t0, t1, (t, c) => obs[t * n + c]!, n);
+    const { gradient } = vic3lWithGradient(params, forcingUntil(this.pr, t1), t1, loss, {
+      dt: this.pr.dt,
+    });
+    const g = {} as ParamFields;
+    for (const name of VIC3L_PARAMS) g[name] = gradient[name];
+    return { f: loss.value, g };
+  }
+
+  close(): void {}
+}
