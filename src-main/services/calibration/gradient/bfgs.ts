@@ -131,7 +131,9 @@ export function lbfgsBox(
   const n = lower.length;
   for (let i = 0; i < n; i++) {
     if (!(upper[i]! > lower[i]!))
-      throw new FieldcalError('VALIDATION', `bounds of parameter ${i} are reversed or empty`, { field: `bounds[${i}]` });
+      throw new FieldcalError('VALIDATION', `bounds of parameter ${i} are reversed or empty`, {
+        field: `bounds[${i}]`,
+      });
     if (!(x0[i]! > lower[i]! && x0[i]! < upper[i]!))
       throw new FieldcalError('VALIDATION', `start of parameter ${i} must lie strictly inside its bounds`, {
         field: `x0[${i}]`,

@@ -91,7 +91,9 @@ export function evaluateFields(
   });
   const out: Evaluation = { periods, summary, sim: et };
   if (truth) {
-    out.parameterCorrelation = Object.fromEntries(pr.calibrated.map((name, k) => [name, cc(truth[k]!, fields[k]!).value]));
+    out.parameterCorrelation = Object.fromEntries(
+      pr.calibrated.map((name, k) => [name, cc(truth[k]!, fields[k]!).value]),
+    );
   }
   return out;
 }

@@ -15,7 +15,10 @@ export function coefficientsPerParameter(pr: GriddedProblem, kind: TransferKind)
 }
 
 /** Bounds of the coefficient vector searched by SCE-UA ([parameters x coefficients], row-major). */
-export function coefficientBounds(pr: GriddedProblem, kind: TransferKind): { lower: number[]; upper: number[] } {
+export function coefficientBounds(
+  pr: GriddedProblem,
+  kind: TransferKind,
+): { lower: number[]; upper: number[] } {
   const m = coefficientsPerParameter(pr, kind);
   const lower: number[] = [];
   const upper: number[] = [];
@@ -34,7 +37,11 @@ export function coefficientBounds(pr: GriddedProblem, kind: TransferKind): { low
 }
 
 /** Parameter fields [calibrated][cells] from a coefficient vector. */
-export function applyTransfer(pr: GriddedProblem, kind: TransferKind, coef: ArrayLike<number>): Float64Array[] {
+export function applyTransfer(
+  pr: GriddedProblem,
+  kind: TransferKind,
+  coef: ArrayLike<number>,
+): Float64Array[] {
   const nd = pr.descriptorNames.length;
   const m = coefficientsPerParameter(pr, kind);
   return pr.calibrated.map((_, k) => {

@@ -29,7 +29,7 @@ export class TargetLoss implements Vic3lLoss {
     this.count = new Int32Array(t1 - t0);
   }
 
-  forward(t: number, out: Pick<StepView, "ET">): void {
+  forward(t: number, out: Pick<StepView, 'ET'>): void {
     if (t < this.t0 || t >= this.t1) return;
     const s = out[this.output];
     let e = 0;

@@ -65,11 +65,15 @@ export function checkProblem(pr: GriddedProblem): void {
   const fail = (field: string, message: string) => {
     throw new FieldcalError('VALIDATION', message, { field });
   };
-  if (pr.mask.length !== pr.rows * pr.cols) fail('mask', `mask has ${pr.mask.length} cells, grid ${pr.rows} x ${pr.cols}`);
+  if (pr.mask.length !== pr.rows * pr.cols)
+    fail('mask', `mask has ${pr.mask.length} cells, grid ${pr.rows} x ${pr.cols}`);
   const active = pr.mask.reduce((a, b) => a + b, 0);
   if (active !== pr.cells) fail('mask', `mask has ${active} active cells, problem says ${pr.cells}`);
   if (pr.descriptors.length !== pr.cells * pr.descriptorNames.length)
-    fail('descriptors', `descriptors hold ${pr.descriptors.length} values, expected ${pr.cells} x ${pr.descriptorNames.length}`);
+    fail(
+      'descriptors',
+      `descriptors hold ${pr.descriptors.length} values, expected ${pr.cells} x ${pr.descriptorNames.length}`,
+    );
   if (pr.target.obs.length !== pr.steps * pr.cells)
     fail('target', `target holds ${pr.target.obs.length} values, expected ${pr.steps} x ${pr.cells}`);
   const order: Array<keyof Periods> = ['warmup', 'train', 'valid', 'test'];
@@ -89,6 +93,9 @@ export function checkProblem(pr: GriddedProblem): void {
     const hi = pr.upper[k]!;
     if (!(hi > lo)) fail(`bounds.${name}`, `bounds of ${name} reversed or empty (${lo} .. ${hi})`);
     if (lo < spec!.bounds[0] || hi > spec!.bounds[1])
-      fail(`bounds.${name}`, `bounds of ${name} (${lo} .. ${hi}) exceed vic3l's valid range ${spec!.bounds[0]} .. ${spec!.bounds[1]}`);
+      fail(
+        `bounds.${name}`,
+        `bounds of ${name} (${lo} .. ${hi}) exceed vic3l's valid range ${spec!.bounds[0]} .. ${spec!.bounds[1]}`,
+      );
   });
 }

@@ -20,7 +20,12 @@ export interface Simulator {
   /** The target output (ET) over steps [0, t1), step-major [t1 x cells]. */
   run(params: ParamFields, t1: number): Float64Array;
   /** Objective on the target over [t0, t1) and its gradient with respect to every parameter field. */
-  lossGrad(params: ParamFields, kind: GriddedObjective, t0: number, t1: number): { f: number; g: ParamFields };
+  lossGrad(
+    params: ParamFields,
+    kind: GriddedObjective,
+    t0: number,
+    t1: number,
+  ): { f: number; g: ParamFields };
   close(): void;
 }
 

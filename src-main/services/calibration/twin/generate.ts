@@ -85,12 +85,26 @@ export const oudinPet = (re: number, t: number) => (t + 5 > 0 ? (re / 2.45) * ((
  * Everything follows from the seed.
  */
 export function makeTwin(options: Partial<TwinOptions> = {}): Twin {
-  const o: TwinOptions = { ...TWIN_DEFAULTS, ...options, years: { ...TWIN_DEFAULTS.years, ...options.years } };
+  const o: TwinOptions = {
+    ...TWIN_DEFAULTS,
+    ...options,
+    years: { ...TWIN_DEFAULTS.years, ...options.years },
+  };
   const { rows, cols } = o;
-  if (!(Number.isInteger(rows) && Number.isInteger(cols) && rows >= 4 && cols >= 4 && rows * cols <= 1_000_000))
-    throw new FieldcalError('VALIDATION', `twin grid must be at least 4 x 4 and at most 1e6 cells (got ${rows} x ${cols})`, {
-      field: 'grid',
-    });
+  if (!(
+    Number.isInteger(rows) &&
+    Number.isInteger(cols) &&
+    rows >= 4 &&
+    cols >= 4 &&
+    rows * cols <= 1_000_000
+  ))
+    throw new FieldcalError(
+      'VALIDATION',
+      `twin grid must be at least 4 x 4 and at most 1e6 cells (got ${rows} x ${cols})`,
+      {
+        field: 'grid',
+      },
+    );
   for (const [k, v] of Object.entries(o.years))
     if (!(Number.isInteger(v) && v >= (k === 'warmup' ? 0 : 1) && v <= 50))
       throw new FieldcalError('VALIDATION', `twin years.${k} must be an integer of years (got ${v})`, {
@@ -118,11 +132,16 @@ export function makeTwin(options: Partial<TwinOptions> = {}): Twin {
   const scales = [4, 2, 3, 3, 1.5, 2.5].map((s) => s * Math.max(1, Math.min(rows, cols) / 17));
   const fullFields = scales.map((s) => correlatedField(rows, cols, s, gauss));
   // slope follows the elevation gradient; clay is partly anti-correlated with sand
-  fullFields[1] = standardise(Float64Array.from(fullFields[1]!, (v, i) => 0.5 * v + 0.5 * Math.abs(fullFields[0]![i]!)));
-  fullFields[3] = standardise(Float64Array.from(fullFields[3]!, (v, i) => 0.6 * v - 0.6 * fullFields[2]![i]!));
+  fullFields[1] = standardise(
+    Float64Array.from(fullFields[1]!, (v, i) => 0.5 * v + 0.5 * Math.abs(fullFields[0]![i]!)),
+  );
+  fullFields[3] = standardise(
+    Float64Array.from(fullFields[3]!, (v, i) => 0.6 * v - 0.6 * fullFields[2]![i]!),
+  );
   const desc = fullFields.map(onCells);
   const descriptors = new Float64Array(cells * desc.length);
-  for (let c = 0; c < cells; c++) for (let j = 0; j < desc.length; j++) descriptors[c * desc.length + j] = desc[j]![c]!;
+  for (let c = 0; c < cells; c++)
+    for (let j = 0; j < desc.length; j++) descriptors[c * desc.length + j] = desc[j]![c]!;
 
   // hidden non-linear transfer function: sigmoid of a sparse quadratic form in the descriptors
   const truthAll = {} as ParamFields;
@@ -203,5 +222,11 @@ export function makeTwin(options: Partial<TwinOptions> = {}): Twin {
     upper: o.calibrated.map((n) => VIC3L.parameters.find((p) => p.name === n)!.bounds[1]),
     dt: 1,
   };
-  return { problem, truth: o.calibrated.map((n) => truthAll[n]), etTrue, options: o, startDate: '2001-01-01' };
+  return {
+    problem,
+    truth: o.calibrated.map((n) => truthAll[n]),
+    etTrue,
+    options: o,
+    startDate: '2001-01-01',
+  };
 }
