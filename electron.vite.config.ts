@@ -21,6 +21,8 @@ export default defineConfig({
         input: {
           index: resolve(__dirname, 'src-main/index.ts'),
           cli: resolve(__dirname, 'src-main/cli/index.ts'),
+          // worker threads (model blocks and jobs) start from their own entry
+          worker: resolve(__dirname, 'src-main/services/jobs/worker.ts'),
         },
       },
     },

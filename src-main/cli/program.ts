@@ -6,6 +6,7 @@ import { addInspectCommand } from './inspect';
 import { addEvaluateCommand } from './evaluate';
 import { addDemoCommand } from './demo';
 import { addCalibrateCommand } from './calibrate';
+import { addTwinCommands } from './twin';
 import { isLoopback } from '../server/auth';
 import { createServices } from '../services';
 import { artifactFile } from '../services/project/services';
@@ -118,6 +119,7 @@ export function buildCli(): Command {
   addEvaluateCommand(program);
   addDemoCommand(program);
   addCalibrateCommand(program);
+  addTwinCommands(program);
   return program;
 }
 

@@ -14,7 +14,7 @@ export type GriddedObjective = 'spatial-rmse' | 'cell-mse';
  */
 export class TargetLoss implements Vic3lLoss {
   private sse: Float64Array;
-  private count: Int32Array;
+  private count: Float64Array;
   value = 0;
 
   constructor(
@@ -24,9 +24,11 @@ export class TargetLoss implements Vic3lLoss {
     private readonly t1: number,
     private readonly obs: (t: number, c: number) => number,
     private readonly cells: number,
+    /** Replaces the per-step sums by domain totals (a cell block of a worker pool), before the value. */
+    private readonly reduce?: (sse: Float64Array, count: Float64Array) => void,
   ) {
     this.sse = new Float64Array(t1 - t0);
-    this.count = new Int32Array(t1 - t0);
+    this.count = new Float64Array(t1 - t0);
   }
 
   forward(t: number, out: Pick<StepView, 'ET'>): void {
@@ -46,6 +48,7 @@ export class TargetLoss implements Vic3lLoss {
   }
 
   afterForward(): void {
+    this.reduce?.(this.sse, this.count);
     this.value = this.compute();
   }
 

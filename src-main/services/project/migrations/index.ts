@@ -1,4 +1,5 @@
 import m001 from './001_initial.sql?raw';
+import m002 from './002_checkpoints.sql?raw';
 
 /** One schema step. `version` is what `PRAGMA user_version` holds after it has run. */
 export interface Migration {
@@ -8,7 +9,10 @@ export interface Migration {
 }
 
 /** Every migration in order; add one file and one line here to change the schema. */
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: '001_initial', sql: m001 }];
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: '001_initial', sql: m001 },
+  { version: 2, name: '002_checkpoints', sql: m002 },
+];
 
 /** The schema version this build writes. Files with a higher version are refused, never downgraded. */
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

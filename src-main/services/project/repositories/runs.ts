@@ -182,4 +182,36 @@ export class RunsRepo extends Repo {
     if (!row) throw notFound('artifact', id);
     return toArtifact(row);
   }
+
+  /** Replaces the run's checkpoint in one transaction: the previous one stays until the new one is committed. */
+  saveCheckpoint(runId: number, iteration: number, state: unknown): void {
+    this.tx(() => {
+      this.get(runId);
+      this.db
+        .prepare(
+          `INSERT INTO run_checkpoints (run_id, iteration, state_json, saved_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT (run_id) DO UPDATE SET iteration = excluded.iteration, state_json = excluded.state_json,
+             saved_at = excluded.saved_at`,
+        )
+        .run(runId, iteration, JSON.stringify(state), nowIso());
+    });
+  }
+
+  /** The run's latest checkpoint, or null. */
+  checkpoint(runId: number): { iteration: number; state: unknown; savedAt: string } | null {
+    const row = this.db
+      .prepare('SELECT iteration, state_json, saved_at FROM run_checkpoints WHERE run_id = ?')
+      .get(runId) as { iteration: number; state_json: string; saved_at: string } | undefined;
+    return row
+      ? { iteration: row.iteration, state: JSON.parse(row.state_json), savedAt: row.saved_at }
+      : null;
+  }
+
+  /** Updates the stored options of a run (the resolved config, with defaults filled). */
+  setOptions(runId: number, options: Record<string, unknown>): void {
+    this.tx(() => {
+      this.get(runId);
+      this.db.prepare('UPDATE runs SET options_json = ? WHERE id = ?').run(JSON.stringify(options), runId);
+    });
+  }
 }

@@ -1,0 +1,212 @@
+import type { Worker } from 'node:worker_threads';
+import { resolve } from 'node:path';
+import { FieldcalError, type JobProgress, type RunRecord } from '../../../src-shared/ipc';
+import type { AppEvents } from '../events';
+import type { ProjectStore } from '../project/store';
+import type { JobMessage, JobResult, JobWorkerData } from './jobWorker';
+import { parseJobSpec, type JobSpec } from './specs';
+import { startWorker } from './workerEntry';
+
+interface Active {
+  runId: number;
+  worker: Worker;
+  cancel: Int32Array;
+}
+
+interface Pending {
+  runId: number;
+  spec: JobSpec;
+  outDir: string;
+  resume: unknown;
+}
+
+/** What the host stores in a run's options: the resolved spec and where its outputs go. */
+export interface StoredJob {
+  spec: JobSpec;
+  outDir: string;
+}
+
+/**
+ * The job service's engine: every calibration runs in its own worker thread (never on the main
+ * loop), jobs queue beyond `concurrency`, progress streams as `jobs.onProgress` events, checkpoints
+ * are stored in the project as they arrive, and the run's row follows its life (queued, running,
+ * succeeded / failed / cancelled; interrupted when the process died, resumable from its checkpoint).
+ */
+export class JobHost {
+  private readonly queue: Pending[] = [];
+  private readonly active = new Map<number, Active>();
+  private readonly waiters = new Map<number, Array<(r: RunRecord) => void>>();
+  private readonly results = new Map<number, JobResult>();
+  private readonly listeners = new Set<(p: JobProgress) => void>();
+
+  constructor(
+    private readonly store: ProjectStore,
+    private readonly events?: AppEvents,
+    private readonly concurrency = 1,
+  ) {}
+
+  /** Validates a job (typed errors name the field; nothing is recorded when it is refused), records its run and queues it. */
+  submit(input: unknown, o: { outDir: string | ((runId: number) => string); name?: string }): RunRecord {
+    const spec = parseJobSpec(input);
+    const run = this.store.transaction(() => {
+      const r = this.store.runs.create({
+        name: o.name ?? `${spec.kind} ${spec.method}`,
+        method: spec.method,
+        options: {},
+        seed: spec.seed,
+      });
+      // each run writes into its own folder, which may be named after its id
+      const outDir = resolve(typeof o.outDir === 'function' ? o.outDir(r.id) : o.outDir);
+      this.store.runs.setOptions(r.id, { spec, outDir } satisfies StoredJob as unknown as Record<
+        string,
+        unknown
+      >);
+      return this.store.runs.get(r.id);
+    });
+    this.queue.push({
+      runId: run.id,
+      spec,
+      outDir: (run.options as unknown as StoredJob).outDir,
+      resume: null,
+    });
+    this.pump();
+    return run;
+  }
+
+  /** Resumes an interrupted run from its last checkpoint (or from the start when it has none). */
+  resume(runId: number): RunRecord {
+    const run = this.store.runs.get(runId);
+    if (run.status !== 'interrupted')
+      throw new FieldcalError('CONFLICT', `run ${runId} is ${run.status}; only interrupted runs resume`, {
+        id: runId,
+        status: run.status,
+      });
+    const stored = run.options as unknown as StoredJob;
+    const spec = parseJobSpec(stored.spec, `run ${runId} options`);
+    const cp = this.store.runs.checkpoint(runId);
+    this.queue.push({ runId, spec, outDir: stored.outDir, resume: cp?.state ?? null });
+    this.pump();
+    return run;
+  }
+
+  /** Cancels a queued or running job; a running one stops at its next iteration and keeps its results so far. */
+  cancel(runId: number): boolean {
+    const q = this.queue.findIndex((p) => p.runId === runId);
+    if (q >= 0) {
+      this.queue.splice(q, 1);
+      this.finish(runId, () => this.store.runs.setStatus(runId, 'cancelled'));
+      return true;
+    }
+    const a = this.active.get(runId);
+    if (!a) return false;
+    Atomics.store(a.cancel, 0, 1);
+    return true;
+  }
+
+  /** Resolves with the run's record once it has finished (whatever the outcome). */
+  wait(runId: number): Promise<RunRecord> {
+    const run = this.store.runs.get(runId);
+    if (!this.active.has(runId) && !this.queue.some((p) => p.runId === runId)) return Promise.resolve(run);
+    return new Promise((res) => this.waiters.set(runId, [...(this.waiters.get(runId) ?? []), res]));
+  }
+
+  /** The result a finished job reported in this process. */
+  result(runId: number): JobResult | undefined {
+    return this.results.get(runId);
+  }
+
+  onProgress(listener: (p: JobProgress) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Stops every job (their runs become interrupted when the project is next opened, or cancelled here). */
+  async close(): Promise<void> {
+    for (const p of this.queue.splice(0))
+      this.finish(p.runId, () => this.store.runs.setStatus(p.runId, 'cancelled'));
+    await Promise.all([...this.active.values()].map((a) => a.worker.terminate()));
+  }
+
+  private pump(): void {
+    while (this.active.size < this.concurrency && this.queue.length) this.start(this.queue.shift()!);
+  }
+
+  private start(p: Pending): void {
+    this.store.runs.setStatus(p.runId, 'running');
+    const cancel = new Int32Array(new SharedArrayBuffer(4));
+    const data: JobWorkerData = {
+      role: 'job',
+      runId: p.runId,
+      spec: p.spec,
+      outDir: p.outDir,
+      cancel: cancel.buffer as SharedArrayBuffer,
+      resume: p.resume,
+    };
+    const worker = startWorker({ workerData: data });
+    this.active.set(p.runId, { runId: p.runId, worker, cancel });
+    let settled = false;
+    worker.on('message', (m: JobMessage) => {
+      if (m.type === 'progress') {
+        const pr: JobProgress = {
+          runId: p.runId,
+          phase: m.progress.phase,
+          iteration: m.progress.iteration,
+          total: m.progress.total || null,
+          objective: Number.isFinite(m.progress.objective) ? m.progress.objective : null,
+          losses: {
+            ...(m.progress.losses ?? {}),
+            ...(m.progress.valid !== undefined && Number.isFinite(m.progress.valid)
+              ? { valid: m.progress.valid }
+              : {}),
+          },
+          etaSeconds: m.progress.etaSeconds ?? null,
+          message: null,
+        };
+        for (const l of this.listeners) l(pr);
+        this.events?.emit('jobs.onProgress', pr);
+      } else if (m.type === 'checkpoint') {
+        this.store.runs.saveCheckpoint(p.runId, m.iteration, m.state);
+      } else if (m.type === 'result') {
+        settled = true;
+        this.results.set(p.runId, m.result);
+        this.finish(p.runId, () =>
+          this.store.transaction(() => {
+            this.store.runs.addMetrics(p.runId, m.result.metrics);
+            for (const a of m.result.artifacts) this.store.runs.addArtifact({ runId: p.runId, ...a });
+            this.store.runs.setStatus(p.runId, m.result.cancelled ? 'cancelled' : 'succeeded');
+          }),
+        );
+      } else if (m.type === 'error') {
+        settled = true;
+        this.finish(p.runId, () =>
+          this.store.runs.setStatus(p.runId, 'failed', `${m.error.code}: ${m.error.message}`),
+        );
+      }
+    });
+    worker.on('error', (e) => {
+      if (settled) return;
+      settled = true;
+      this.finish(p.runId, () => this.store.runs.setStatus(p.runId, 'failed', `worker error: ${e.message}`));
+    });
+    worker.on('exit', (code) => {
+      if (!settled) {
+        settled = true;
+        this.finish(p.runId, () =>
+          this.store.runs.setStatus(p.runId, 'failed', `worker exited with code ${code}`),
+        );
+      }
+    });
+  }
+
+  private finish(runId: number, record: () => unknown): void {
+    try {
+      record();
+    } finally {
+      this.active.delete(runId);
+      const run = this.store.runs.get(runId);
+      for (const w of this.waiters.get(runId) ?? []) w(run);
+      this.waiters.delete(runId);
+      this.pump();
+    }
+  }
+}

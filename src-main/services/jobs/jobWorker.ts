@@ -1,0 +1,202 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parentPort } from 'node:worker_threads';
+import { FieldcalError, type Grid, type RunMetric } from '../../../src-shared/ipc';
+import { defaultSimulation, evaluateFields, toGrid, type Evaluation } from '../calibration/gridded/evaluate';
+import type { MethodProgress } from '../calibration/gridded/context';
+import type { GriddedProblem } from '../calibration/gridded/problem';
+import { LocalSimulator, type Simulator } from '../calibration/gridded/simulator';
+import { runGriddedMethod } from '../calibration/registry';
+import { makeTwin } from '../calibration/twin/generate';
+import { writeFileAtomic } from '../common/atomicFile';
+import { exportFields } from '../rasters/writeGeoTiff';
+import { writeGriddedReport } from '../report/gridReport';
+import { VIC3L } from '../physics/vic3l';
+import { ModelPool } from './modelPool';
+import type { JobSpec } from './specs';
+
+/** What a job worker receives at start. */
+export interface JobWorkerData {
+  role: 'job';
+  runId: number;
+  spec: JobSpec;
+  outDir: string;
+  /** Int32 flag set to 1 by the host to cancel. */
+  cancel: SharedArrayBuffer;
+  resume: unknown;
+}
+
+/** Messages a job worker sends to its host. */
+export type JobMessage =
+  | { type: 'progress'; progress: MethodProgress & { phase: string; etaSeconds?: number } }
+  | { type: 'checkpoint'; iteration: number; state: unknown }
+  | { type: 'result'; result: JobResult }
+  | { type: 'error'; error: { code: string; message: string; details?: Record<string, unknown> } };
+
+export interface JobResult {
+  cancelled: boolean;
+  metrics: RunMetric[];
+  artifacts: Array<{ kind: string; path: string; sizeBytes: number; checksum: string }>;
+  evaluation: Omit<Evaluation, 'sim'>;
+  truthEvaluation?: Omit<Evaluation, 'sim'>;
+  info: Record<string, unknown>;
+  seconds: number;
+}
+
+/** The synthetic twin's grid: 0.25° cells over the Huaihe region (the GAN-PO paper's domain), WGS 84. */
+export const twinGrid = (pr: GriddedProblem): Grid => ({
+  crs: 'EPSG:4326',
+  x0: 112,
+  y0: 36.5,
+  dx: 0.25,
+  dy: -0.25,
+  rows: pr.rows,
+  cols: pr.cols,
+  mask: pr.mask,
+});
+
+const post = (m: JobMessage) => parentPort!.postMessage(m);
+
+/** Metrics rows of an evaluation: per period, then the test-period summary table and parameter correlations. */
+export function evaluationMetrics(ev: Omit<Evaluation, 'sim'>, target = 'ET'): RunMetric[] {
+  const rows: RunMetric[] = [];
+  for (const [period, m] of Object.entries(ev.periods))
+    for (const [metric, value] of Object.entries(m)) rows.push({ period, target, metric, value });
+  const s = ev.summary;
+  for (const [metric, value] of [
+    ['pct_cc_above_0.75', s.pctCcAbove075],
+    ['pct_kge_above_0.6', s.pctKgeAbove06],
+    ['pct_rmse_reduced', s.pctRmseReduced],
+    ['mean_eof', s.meanEof],
+    ['mean_ssim', s.meanSsim],
+  ] as const)
+    rows.push({ period: 'test', target: `${target}-summary`, metric, value });
+  for (const [name, r] of Object.entries(ev.parameterCorrelation ?? {}))
+    rows.push({ period: 'all', target: `parameter:${name}`, metric: 'cc_with_truth', value: r });
+  return rows;
+}
+
+/** Runs the job described by the worker data, posting progress, checkpoints and the result. */
+export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
+  let sim: Simulator | null = null;
+  try {
+    const t0 = performance.now();
+    const cancel = new Int32Array(d.cancel);
+    const spec = d.spec;
+    post({
+      type: 'progress',
+      progress: { phase: 'preparing', iteration: 0, total: 0, objective: Number.NaN },
+    });
+    const twin = makeTwin({ ...spec.twin });
+    const pr = twin.problem;
+    sim = spec.threads === 1 ? new LocalSimulator(pr) : await ModelPool.create(pr, spec.threads || undefined);
+    const start = performance.now();
+    let last = 0;
+    const r = runGriddedMethod(pr, spec.method, spec.options, spec.seed, {
+      sim,
+      cancelled: () => Atomics.load(cancel, 0) === 1,
+      progress: (p) => {
+        const now = performance.now();
+        if (now - last < 250 && p.iteration < p.total) return;
+        last = now;
+        const eta =
+          p.iteration > 0 && p.total > 0
+            ? ((now - start) / 1000 / p.iteration) * (p.total - p.iteration)
+            : undefined;
+        post({ type: 'progress', progress: { ...p, phase: 'calibrating', etaSeconds: eta } });
+      },
+      checkpoint: (state) =>
+        post({ type: 'checkpoint', iteration: (state as { iteration: number }).iteration, state }),
+      resume: d.resume ?? undefined,
+    });
+    const cancelled = Atomics.load(cancel, 0) === 1;
+    post({
+      type: 'progress',
+      progress: { phase: 'evaluating', iteration: 0, total: 0, objective: Number.NaN },
+    });
+    const simDefault = defaultSimulation(pr, sim);
+    const { sim: et, ...evaluation } = evaluateFields(pr, sim, r.fields, simDefault, twin.truth);
+    const { sim: _etTruth, ...truthEvaluation } = evaluateFields(pr, sim, twin.truth, simDefault, twin.truth);
+    // outputs: one GeoTIFF per calibrated parameter (and the hidden truth), the report, result.json
+    await mkdir(d.outDir, { recursive: true });
+    const grid = twinGrid(pr);
+    const full = (a: Float64Array) => toGrid(pr, a, 1);
+    const tifs = await exportFields({
+      dir: d.outDir,
+      grid,
+      nodata: -9999,
+      layout: 'per-field',
+      fields: [
+        ...pr.calibrated.map((name, k) => ({ name, data: nanTo(full(r.fields[k]!), -9999) })),
+        ...pr.calibrated.map((name, k) => ({
+          name: `truth_${name}`,
+          data: nanTo(full(twin.truth[k]!), -9999),
+        })),
+      ],
+    });
+    const [s0, s1] = pr.periods.test;
+    const n = pr.cells;
+    const dates = Array.from({ length: s1 - s0 }, (_, i) => new Date(Date.UTC(2001, 0, 1 + s0 + i)));
+    const report = await writeGriddedReport({
+      dir: join(d.outDir, 'report'),
+      title: `Twin experiment: ${spec.method} on vic3l, ${pr.rows} x ${pr.cols}`,
+      description: `Identical twin (seed ${spec.twin.seed}, noise ${spec.twin.noise}); ${spec.method} calibrated on ${
+        pr.periods.train[1] - pr.periods.train[0]
+      } training days; test period shown against the default-parameter run.`,
+      obs: toGrid(pr, pr.target.obs.subarray(s0 * n, s1 * n), s1 - s0),
+      sim: toGrid(pr, et.subarray(s0 * n, s1 * n), s1 - s0),
+      simDefault: toGrid(pr, simDefault.subarray(s0 * n, s1 * n), s1 - s0),
+      dates,
+      grid: { rows: pr.rows, cols: pr.cols, mask: pr.mask },
+      units: 'mm/d',
+      mapSteps: [Math.floor((s1 - s0) / 2)],
+      parameters: pr.calibrated.map((name, k) => ({
+        name,
+        values: full(r.fields[k]!),
+        units: VIC3L.parameters.find((p) => p.name === name)!.unit,
+      })),
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const resultJson = join(d.outDir, 'result.json');
+    await writeFileAtomic(resultJson, (tmp) =>
+      writeFile(
+        tmp,
+        `${JSON.stringify({ runId: d.runId, spec, info: r.info, evaluation, truthEvaluation, seconds }, null, 2)}\n`,
+      ),
+    );
+    const artifacts = [];
+    for (const [kind, path] of [
+      ...tifs.map((t) => ['parameter-geotiff', t.path] as const),
+      ...report.files.map((p) => [p.endsWith('index.html') ? 'report' : 'report-file', p] as const),
+      ['result', resultJson] as const,
+    ]) {
+      const bytes = await readFile(path);
+      artifacts.push({
+        kind,
+        path,
+        sizeBytes: bytes.length,
+        checksum: createHash('sha256').update(bytes).digest('hex'),
+      });
+    }
+    post({
+      type: 'result',
+      result: {
+        cancelled,
+        metrics: evaluationMetrics(evaluation),
+        artifacts,
+        evaluation,
+        truthEvaluation,
+        info: r.info,
+        seconds,
+      },
+    });
+  } catch (err) {
+    const e = err instanceof FieldcalError ? err : new FieldcalError('INTERNAL', (err as Error).message);
+    post({ type: 'error', error: { code: e.code, message: e.message, details: e.details } });
+  } finally {
+    sim?.close();
+  }
+}
+
+const nanTo = (a: Float64Array, v: number) => Float64Array.from(a, (x) => (Number.isFinite(x) ? x : v));

@@ -1,0 +1,206 @@
+import { availableParallelism } from 'node:os';
+import type { Worker } from 'node:worker_threads';
+import { FieldcalError } from '../../../src-shared/ipc';
+import type { GriddedObjective } from '../calibration/gridded/objectives';
+import type { GriddedProblem } from '../calibration/gridded/problem';
+import type { ParamFields, Simulator } from '../calibration/gridded/simulator';
+import { VIC3L_PARAMS } from '../physics/vic3l';
+import { startWorker } from './workerEntry';
+
+/** Control slots shared with the model workers (Int32Array over a SharedArrayBuffer). */
+export const CTRL = {
+  /** Command sequence number: workers wait for it to change. */
+  seq: 0,
+  /** 1 = run, 2 = loss + gradient, 3 = exit. */
+  cmd: 1,
+  t0: 2,
+  t1: 3,
+  /** 0 = spatial-rmse, 1 = cell-mse. */
+  kind: 4,
+  /** Workers done with the current command. */
+  done: 5,
+  /** Barrier between the forward and reverse passes: arrivals and generation. */
+  arrived: 6,
+  generation: 7,
+  /** Non-zero when a worker failed; its message is posted to the pool. */
+  failed: 8,
+  size: 16,
+} as const;
+
+/** What a model worker receives at start. */
+export interface ModelWorkerData {
+  role: 'model';
+  index: number;
+  workers: number;
+  cells: number;
+  steps: number;
+  dt: number;
+  c0: number;
+  c1: number;
+  shared: {
+    ctrl: SharedArrayBuffer;
+    P: SharedArrayBuffer;
+    PET: SharedArrayBuffer;
+    T: SharedArrayBuffer | null;
+    obs: SharedArrayBuffer;
+    params: SharedArrayBuffer;
+    out: SharedArrayBuffer;
+    grad: SharedArrayBuffer;
+    partial: SharedArrayBuffer;
+    value: SharedArrayBuffer;
+  };
+}
+
+const sharedCopy = (a: ArrayLike<number>) => {
+  const sab = new SharedArrayBuffer(a.length * 8);
+  new Float64Array(sab).set(a);
+  return sab;
+};
+
+/**
+ * Spreads the problem's cells over worker threads: every forward run and every gradient runs on
+ * all threads at once, each on its own block of cells, and the caller blocks (Atomics.wait) until
+ * they finish, so the methods keep a synchronous model call. Cells of vic3l are independent; the
+ * spatial-RMSE objective couples them per step, which the workers settle at a barrier between the
+ * forward and reverse passes (partial sums added in worker order: deterministic for a thread count).
+ */
+export class ModelPool implements Simulator {
+  private readonly workers: Worker[] = [];
+  private readonly ctrl: Int32Array;
+  private readonly params: Float64Array;
+  private readonly out: Float64Array;
+  private readonly grad: Float64Array;
+  private readonly value: Float64Array;
+  private error: Error | null = null;
+
+  static threadsDefault(): number {
+    return Math.max(1, availableParallelism());
+  }
+
+  private constructor(
+    private readonly pr: GriddedProblem,
+    threads = ModelPool.threadsDefault(),
+  ) {
+    const n = pr.cells;
+    const w = Math.max(1, Math.min(threads, n));
+    const shared = {
+      ctrl: new SharedArrayBuffer(CTRL.size * 4),
+      P: sharedCopy(pr.forcing.P),
+      PET: sharedCopy(pr.forcing.PET),
+      T: pr.forcing.T ? sharedCopy(pr.forcing.T) : null,
+      obs: sharedCopy(pr.target.obs),
+      params: new SharedArrayBuffer(VIC3L_PARAMS.length * n * 8),
+      out: new SharedArrayBuffer(pr.steps * n * 8),
+      grad: new SharedArrayBuffer(VIC3L_PARAMS.length * n * 8),
+      partial: new SharedArrayBuffer(w * pr.steps * 2 * 8),
+      value: new SharedArrayBuffer(8),
+    };
+    this.ctrl = new Int32Array(shared.ctrl);
+    this.params = new Float64Array(shared.params);
+    this.out = new Float64Array(shared.out);
+    this.grad = new Float64Array(shared.grad);
+    this.value = new Float64Array(shared.value);
+    for (let i = 0; i < w; i++) {
+      const data: ModelWorkerData = {
+        role: 'model',
+        index: i,
+        workers: w,
+        cells: n,
+        steps: pr.steps,
+        dt: pr.dt,
+        c0: Math.floor((i * n) / w),
+        c1: Math.floor(((i + 1) * n) / w),
+        shared,
+      };
+      const worker = startWorker({ workerData: data });
+      worker.on('message', (m: { error?: string }) => {
+        if (m.error) this.error = new FieldcalError('INTERNAL', `model worker ${i}: ${m.error}`);
+      });
+      worker.on('error', (e) => (this.error = e));
+      this.workers.push(worker);
+    }
+  }
+
+  /**
+   * Starts a pool and resolves once every worker has loaded and copied its cells: workers boot
+   * through the event loop, which the blocking model calls would otherwise starve.
+   */
+  static async create(pr: GriddedProblem, threads = ModelPool.threadsDefault()): Promise<ModelPool> {
+    const pool = new ModelPool(pr, threads);
+    await Promise.all(
+      pool.workers.map(
+        (w, i) =>
+          new Promise<void>((res, rej) => {
+            const onMessage = (m: { ready?: boolean; error?: string }) => {
+              if (m.ready) {
+                w.off('message', onMessage);
+                res();
+              } else if (m.error) rej(new FieldcalError('INTERNAL', `model worker ${i}: ${m.error}`));
+            };
+            w.on('message', onMessage);
+            w.once('error', rej);
+            w.once('exit', (code) =>
+              rej(new FieldcalError('INTERNAL', `model worker ${i} exited (${code}) while starting`)),
+            );
+          }),
+      ),
+    ).catch((e: unknown) => {
+      pool.close();
+      throw e;
+    });
+    return pool;
+  }
+
+  get threads(): number {
+    return this.workers.length;
+  }
+
+  private command(cmd: number, t0: number, t1: number, kind: number): void {
+    const c = this.ctrl;
+    Atomics.store(c, CTRL.done, 0);
+    Atomics.store(c, CTRL.cmd, cmd);
+    Atomics.store(c, CTRL.t0, t0);
+    Atomics.store(c, CTRL.t1, t1);
+    Atomics.store(c, CTRL.kind, kind);
+    Atomics.add(c, CTRL.seq, 1);
+    Atomics.notify(c, CTRL.seq);
+    for (;;) {
+      const done = Atomics.load(c, CTRL.done);
+      if (done >= this.workers.length) break;
+      if (Atomics.load(c, CTRL.failed)) break;
+      Atomics.wait(c, CTRL.done, done, 1000);
+      if (this.error) break;
+    }
+    if (Atomics.load(c, CTRL.failed) || this.error) {
+      throw this.error ?? new FieldcalError('INTERNAL', 'a model worker failed');
+    }
+  }
+
+  private setParams(params: ParamFields): void {
+    const n = this.pr.cells;
+    VIC3L_PARAMS.forEach((name, k) => this.params.set(params[name], k * n));
+  }
+
+  run(params: ParamFields, t1: number): Float64Array {
+    this.setParams(params);
+    this.command(1, 0, t1, 0);
+    return Float64Array.from(this.out.subarray(0, t1 * this.pr.cells));
+  }
+
+  lossGrad(params: ParamFields, kind: GriddedObjective, t0: number, t1: number) {
+    this.setParams(params);
+    this.command(2, t0, t1, kind === 'cell-mse' ? 1 : 0);
+    const n = this.pr.cells;
+    const g = {} as ParamFields;
+    VIC3L_PARAMS.forEach((name, k) => (g[name] = Float64Array.from(this.grad.subarray(k * n, (k + 1) * n))));
+    return { f: this.value[0]!, g };
+  }
+
+  close(): void {
+    Atomics.store(this.ctrl, CTRL.cmd, 3);
+    Atomics.add(this.ctrl, CTRL.seq, 1);
+    Atomics.notify(this.ctrl, CTRL.seq);
+    for (const w of this.workers) void w.terminate();
+    this.workers.length = 0;
+  }
+}

@@ -1,0 +1,96 @@
+import { parentPort } from 'node:worker_threads';
+import { TargetLoss } from '../calibration/gridded/objectives';
+import { runVic3l, vic3lWithGradient, VIC3L_PARAMS, type Vic3lParamName } from '../physics/vic3l';
+import { CTRL, type ModelWorkerData } from './modelPool';
+
+/** A model worker's loop: waits for a command, runs its block of cells, reports done. */
+export function modelWorkerLoop(d: ModelWorkerData): void {
+  const ctrl = new Int32Array(d.shared.ctrl);
+  const n = d.cells;
+  const m = d.c1 - d.c0;
+  const steps = d.steps;
+  // this worker's cells of the forcing and target, step-major [steps x m]
+  const take = (sab: SharedArrayBuffer) => {
+    const all = new Float64Array(sab);
+    const v = new Float64Array(steps * m);
+    for (let t = 0; t < steps; t++) v.set(all.subarray(t * n + d.c0, t * n + d.c1), t * m);
+    return v;
+  };
+  const P = take(d.shared.P);
+  const PET = take(d.shared.PET);
+  const T = d.shared.T ? take(d.shared.T) : undefined;
+  const obs = take(d.shared.obs);
+  const params = new Float64Array(d.shared.params);
+  const out = new Float64Array(d.shared.out);
+  const grad = new Float64Array(d.shared.grad);
+  const partial = new Float64Array(d.shared.partial);
+  const value = new Float64Array(d.shared.value);
+  let seq = Atomics.load(ctrl, CTRL.seq);
+  parentPort?.postMessage({ ready: true });
+  for (;;) {
+    Atomics.wait(ctrl, CTRL.seq, seq);
+    seq = Atomics.load(ctrl, CTRL.seq);
+    const cmd = Atomics.load(ctrl, CTRL.cmd);
+    if (cmd === 3) return;
+    try {
+      const t0 = Atomics.load(ctrl, CTRL.t0);
+      const t1 = Atomics.load(ctrl, CTRL.t1);
+      const p = {} as Record<Vic3lParamName, Float64Array>;
+      VIC3L_PARAMS.forEach((name, k) => (p[name] = params.slice(k * n + d.c0, k * n + d.c1)));
+      const forcing = { P: P.subarray(0, t1 * m), PET: PET.subarray(0, t1 * m), T: T?.subarray(0, t1 * m) };
+      if (cmd === 1) {
+        const et = runVic3l(p, forcing, t1, { dt: d.dt, outputs: ['ET'] }).outputs.ET!;
+        for (let t = 0; t < t1; t++) out.set(et.subarray(t * m, (t + 1) * m), t * n + d.c0);
+      } else {
+        const kind = Atomics.load(ctrl, CTRL.kind) === 1 ? 'cell-mse' : 'spatial-rmse';
+        const loss = new TargetLoss(
+          kind,
+          'ET',
+          t0,
+          t1,
+          (t, c) => obs[t * m + c]!,
+          m,
+          (sse, count) => {
+            // publish this block's per-step sums, wait for every block, then use the domain totals
+            const base = d.index * steps * 2;
+            for (let k = 0; k < sse.length; k++) {
+              partial[base + 2 * (t0 + k)] = sse[k]!;
+              partial[base + 2 * (t0 + k) + 1] = count[k]!;
+            }
+            barrier(ctrl, d.workers);
+            for (let k = 0; k < sse.length; k++) {
+              let s = 0;
+              let c = 0;
+              for (let w = 0; w < d.workers; w++) {
+                s += partial[w * steps * 2 + 2 * (t0 + k)]!;
+                c += partial[w * steps * 2 + 2 * (t0 + k) + 1]!;
+              }
+              sse[k] = s;
+              count[k] = c;
+            }
+          },
+        );
+        const { gradient } = vic3lWithGradient(p, forcing, t1, loss, { dt: d.dt });
+        VIC3L_PARAMS.forEach((name, k) => grad.set(gradient[name], k * n + d.c0));
+        if (d.index === 0) value[0] = loss.value;
+      }
+    } catch (err) {
+      Atomics.store(ctrl, CTRL.failed, 1);
+      parentPort?.postMessage({ error: (err as Error).message });
+    }
+    Atomics.add(ctrl, CTRL.done, 1);
+    Atomics.notify(ctrl, CTRL.done);
+  }
+}
+
+/** A reusable barrier over the arrival counter and a generation number. */
+function barrier(ctrl: Int32Array, parties: number): void {
+  const gen = Atomics.load(ctrl, CTRL.generation);
+  if (Atomics.add(ctrl, CTRL.arrived, 1) + 1 === parties) {
+    Atomics.store(ctrl, CTRL.arrived, 0);
+    Atomics.add(ctrl, CTRL.generation, 1);
+    Atomics.notify(ctrl, CTRL.generation);
+  } else {
+    while (Atomics.load(ctrl, CTRL.generation) === gen) Atomics.wait(ctrl, CTRL.generation, gen, 1000);
+  }
+}
