@@ -7,6 +7,7 @@ import { addEvaluateCommand } from './evaluate';
 import { addDemoCommand } from './demo';
 import { addCalibrateCommand } from './calibrate';
 import { addTwinCommands } from './twin';
+import { addSimulateCommands } from './simulate';
 import { isLoopback } from '../server/auth';
 import { createServices } from '../services';
 import { artifactFile } from '../services/project/services';
@@ -120,6 +121,7 @@ export function buildCli(): Command {
   addDemoCommand(program);
   addCalibrateCommand(program);
   addTwinCommands(program);
+  addSimulateCommands(program);
   return program;
 }
 

@@ -1,13 +1,9 @@
 import type { AppInfo, ServiceImpls } from '../../src-shared/ipc';
 import { createAppInfoService, type AppPaths } from './app-info';
 import { AppEvents } from './events';
-import {
-  createDatasetsService,
-  createExportService,
-  createJobsService,
-  createProjectService,
-} from './project/services';
+import { createDatasetsService, createExportService, createProjectService } from './project/services';
 import { ProjectSession } from './project/session';
+import { createJobsService } from './jobs/service';
 
 export interface ServiceContainer {
   impls: ServiceImpls;
@@ -24,12 +20,21 @@ export function createServices(opts: {
 }): ServiceContainer {
   const events = new AppEvents();
   const session = new ProjectSession(events);
+  const jobs = createJobsService(session, events);
   const impls: ServiceImpls = {
     appInfo: createAppInfoService({ ...opts, session }),
     project: createProjectService(session),
     datasets: createDatasetsService(session),
-    jobs: createJobsService(session),
+    jobs: jobs.impl,
     export: createExportService(session),
   };
-  return { impls, events, session, dispose: () => session.close() };
+  return {
+    impls,
+    events,
+    session,
+    dispose: () => {
+      void jobs.close();
+      session.close();
+    },
+  };
 }

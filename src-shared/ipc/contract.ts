@@ -73,6 +73,11 @@ export const contract = {
   jobs: {
     list: method(args({ status: z.enum(RUN_STATUSES).optional() }), z.array(runRecordSchema)),
     get: method(args({ id }), runDetailSchema),
+    /** Queues a calibration job (validated in full before anything is recorded); outputs go next to the project. */
+    submit: method(args({ spec: z.record(z.string(), z.unknown()) }), runRecordSchema),
+    cancel: method(args({ id }), z.object({ cancelled: z.boolean() })),
+    /** Resumes an interrupted run from its last checkpoint. */
+    resume: method(args({ id }), runRecordSchema),
   },
   export: {
     artifacts: method(args({ runId: id }), z.array(artifactRecordSchema)),

@@ -22,7 +22,13 @@ export const validArgs: { [S in ServiceName]: { [M in MethodName<S>]: MethodInpu
     layers: {},
     setLayer: { id: 1, visible: true, opacity: 0.5 },
   },
-  jobs: { list: { status: 'running' }, get: { id: 1 } },
+  jobs: {
+    list: { status: 'running' },
+    get: { id: 1 },
+    submit: { spec: { kind: 'twin', method: 'ann' } },
+    cancel: { id: 1 },
+    resume: { id: 1 },
+  },
   export: { artifacts: { runId: 1 }, copyArtifact: { id: 1, destination: '/tmp/out.tif', overwrite: false } },
 };
 

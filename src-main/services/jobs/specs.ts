@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { FieldcalError } from '../../../src-shared/ipc';
 import { griddedOptions, GRIDDED_METHOD_NAMES, type GriddedMethod } from '../calibration/registry';
 import { VIC3L_PARAMS } from '../physics/vic3l';
+import { issuePath } from '../calibration/gridded/options';
 
 /**
  * A twin-experiment job: build the synthetic case (twin/generate.ts) and calibrate it with one
@@ -52,10 +53,7 @@ export type JobSpec = TwinJobSpec;
 export function parseJobSpec(input: unknown, source = 'job'): JobSpec {
   const r = twinJobSchema.safeParse(input);
   if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => ({
-    path: i.path.map(String).join('.') || '(root)',
-    message: i.message,
-  }));
+  const issues = r.error.issues.map((i) => ({ path: issuePath(i), message: i.message }));
   throw new FieldcalError(
     'VALIDATION',
     `${source}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,

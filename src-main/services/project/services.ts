@@ -96,14 +96,6 @@ export function createDatasetsService(session: ProjectSession): ServiceImpl<'dat
   };
 }
 
-/** The jobs service: runs recorded in the project, with their metrics and artifacts. */
-export function createJobsService(session: ProjectSession): ServiceImpl<'jobs'> {
-  return {
-    list: ({ status }) => session.require('jobs.list').runs.list(status),
-    get: ({ id }) => session.require('jobs.get').runs.detail(id),
-  };
-}
-
 /** SHA-256 of a file, streamed. */
 export async function sha256File(path: string): Promise<string> {
   return (await fingerprint(path)).checksum;

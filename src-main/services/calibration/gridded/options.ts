@@ -9,8 +9,15 @@ export function parseOptions<S extends z.ZodType>(method: string, schema: S, inp
   const r = schema.safeParse(input ?? {});
   if (r.success) return r.data;
   const i = r.error.issues[0]!;
-  const field = i.path.map(String).join('.') || '(root)';
+  const field = issuePath(i);
   throw new FieldcalError('VALIDATION', `${method} options: ${field}: ${i.message}`, {
     field: `options.${field}`,
   });
+}
+
+/** The dotted path of a zod issue; an unknown key is named itself (not its parent). */
+export function issuePath(i: z.core.$ZodIssue): string {
+  const path = i.path.map(String);
+  if (i.code === 'unrecognized_keys' && i.keys.length) path.push(i.keys[0]!);
+  return path.join('.') || '(root)';
 }
