@@ -4,12 +4,39 @@ import { initialState, runGr4 } from '../src-main/services/physics/gr4/forward';
 import { nse } from '../src-main/services/metrics';
 import { airgrReferencePeriod } from '../tests/helpers/airgr';
 import { machine } from './stats';
+import { makeTwin } from '../src-main/services/calibration/twin/generate';
+import { LocalSimulator, type Simulator } from '../src-main/services/calibration/gridded/simulator';
+import { runGriddedMethod } from '../src-main/services/calibration/registry';
+import { ModelPool } from '../src-main/services/jobs/modelPool';
+
+/** Seconds per unit of work of each gridded method on the paper-size twin, with a given simulator. */
+function twinTimings(sim: Simulator, pr: ReturnType<typeof makeTwin>['problem']) {
+  const ctx = { sim, progress: () => undefined, cancelled: () => false };
+  const time = (f: () => void) => {
+    const t = performance.now();
+    f();
+    return (performance.now() - t) / 1000;
+  };
+  const dplEpochs = 3;
+  const dpl = time(() => runGriddedMethod(pr, 'dpl', { epochs: dplEpochs }, 1, ctx));
+  const annIterations = 20;
+  const ann = time(() => runGriddedMethod(pr, 'ann', { iterations: annIterations, validEvery: 10 }, 1, ctx));
+  const sceRuns = 300;
+  const sce = time(() => runGriddedMethod(pr, 'sce-ua', { maxRuns: sceRuns }, 1, ctx));
+  return {
+    dpl_seconds_per_epoch: +(dpl / dplEpochs).toFixed(3),
+    hda_pr_ann_seconds_per_epoch: +(ann / annIterations).toFixed(3),
+    sce_ua_seconds_per_100_model_runs: +((100 * sce) / sceRuns).toFixed(3),
+  };
+}
 
 /**
  * GR4J on airGR's L0123001 (1990-1999, warm-up 1989, NSE on Qmm) calibrated by SCE-UA, next to
  * airGR's Calibration_Michel on the same machine kind (../shared/PEERS.md: NSE 0.7988, 0.13 s, 234 runs).
  * `gradient_bfgs` counts an evaluation as two model runs (forward with tape, then the reverse pass).
- * The paper-size twin timings of issue 6 (dpl, hda-pr, sce-ua per 100 runs) need those methods first.
+ * Then the paper-size twin (24 x 17 cells, 1 + 2 + 2 + 1 years, vic3l, ET): seconds per epoch of
+ * dpl and per iteration (full-batch epoch) of the hda-pr-style ANN, seconds per 100 model runs of
+ * SCE-UA, on one thread and on the worker-thread model pool.
  */
 export async function calibrateBench(): Promise<Record<string, unknown>> {
   const { P, E, obs, warmup } = airgrReferencePeriod();
@@ -43,8 +70,25 @@ export async function calibrateBench(): Promise<Record<string, unknown>> {
       nse: +r.nse.toFixed(5),
     });
   }
+  const twin = makeTwin({});
+  const pr = twin.problem;
+  const local = twinTimings(new LocalSimulator(pr), pr);
+  const pool = await ModelPool.create(pr);
+  const pooled = twinTimings(pool, pr);
+  const threads = pool.threads;
+  pool.close();
   return {
     machine: machine(),
+    twin_paper_size: {
+      grid: `${pr.rows} x ${pr.cols}`,
+      active_cells: pr.cells,
+      train_steps: pr.periods.train[1] - pr.periods.train[0],
+      warmup_steps: pr.periods.warmup[1],
+      one_thread: local,
+      [`model_pool_${threads}_threads`]: pooled,
+      notes:
+        'dpl epoch = every cell batch x every 30-day training window (180-day warm-up each); ann epoch = one full-batch forward + adjoint over warm-up and training; sce-ua model run = one forward run over warm-up and training',
+    },
     gr4j_L0123001_sce_ua: runs,
     gr4j_L0123001_gradient_bfgs: grad,
     airgr_calibration_michel: { nse: 0.7988, seconds: 0.13, model_runs: 234, source: '../shared/PEERS.md' },
