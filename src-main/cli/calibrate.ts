@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { FieldcalError } from '../../src-shared/ipc';
 import { boundsFor, checkConfigAgainstData, parseRunConfig } from '../services/calibration/config';
 import { calibrateGr4Gradient } from '../services/calibration/gradient/gr4Lumped';
@@ -17,6 +19,7 @@ import { loadSmashDataset } from '../services/datasets/smashDataset';
 import { kge, nse } from '../services/metrics/series';
 import { initialState, runGr4 } from '../services/physics/gr4/forward';
 import { progressBar } from './progress';
+import { openOrCreateProject } from './twin';
 
 const GR4_NAMES = ['X1', 'X2', 'X3', 'X4'] as const;
 const GR4_LUMPED_BOUNDS = { lower: [10, -5, 10, 0.5], upper: [2500, 5, 1000, 10] };
@@ -119,6 +122,55 @@ async function calibrateGridded(dataset: string, cfgInput: unknown, configName: 
   };
 }
 
+/**
+ * Records a finished calibration in a project, in one transaction: the run with its resolved config
+ * and seed, its metrics (per gauge for gridded runs) and its result file.
+ */
+function recordCalibration(
+  project: string,
+  dataset: string,
+  out: { config: { method: string; seed: number }; metrics: { calibration: Record<string, unknown> } },
+  resultFile: string | null,
+): void {
+  const store = openOrCreateProject(project);
+  try {
+    store.transaction(() => {
+      const run = store.runs.create({
+        name: `calibrate ${out.config.method} ${basename(dataset)}`,
+        method: out.config.method,
+        options: { dataset, config: out.config },
+        seed: out.config.seed,
+      });
+      store.runs.setStatus(run.id, 'running');
+      const cal = out.metrics.calibration;
+      const rows =
+        typeof cal.nse === 'number'
+          ? [
+              { period: 'calibration', target: 'Q', metric: 'nse', value: cal.nse },
+              { period: 'calibration', target: 'Q', metric: 'kge', value: cal.kge as number },
+            ]
+          : Object.entries(cal as Record<string, { nse: number; kge: number }>).flatMap(([code, m]) => [
+              { period: 'calibration', target: code, metric: 'nse', value: m.nse },
+              { period: 'calibration', target: code, metric: 'kge', value: m.kge },
+            ]);
+      store.runs.addMetrics(run.id, rows);
+      if (resultFile) {
+        const bytes = readFileSync(resultFile);
+        store.runs.addArtifact({
+          runId: run.id,
+          kind: 'result',
+          path: resultFile,
+          sizeBytes: bytes.length,
+          checksum: createHash('sha256').update(bytes).digest('hex'),
+        });
+      }
+      store.runs.setStatus(run.id, 'succeeded');
+    });
+  } finally {
+    store.close();
+  }
+}
+
 /** `fieldcal calibrate --dataset PATH [--method NAME] [--config run.json] [--out DIR] [--json]`. */
 export function addCalibrateCommand(program: Command): void {
   program
@@ -130,9 +182,20 @@ export function addCalibrateCommand(program: Command): void {
     .option('--method <name>', 'sce-ua | gradient | hda-pr (overrides the config)')
     .option('--config <file>', 'run config JSON (strict: unknown keys are refused)')
     .option('--out <dir>', 'folder for result.json')
+    .option(
+      '--project <file>',
+      'record the run (config, seed, metrics, result file) in this project (created if missing)',
+    )
     .option('--json', 'print the result as one JSON object on stdout')
     .action(
-      async (o: { dataset: string; method?: string; config?: string; out?: string; json?: boolean }) => {
+      async (o: {
+        dataset: string;
+        method?: string;
+        config?: string;
+        out?: string;
+        project?: string;
+        json?: boolean;
+      }) => {
         const started = performance.now();
         const cfgInput = await readConfig(o.config, o.method);
         const st = await stat(o.dataset).catch(() => null);
@@ -146,12 +209,13 @@ export function addCalibrateCommand(program: Command): void {
           ? await calibrateGridded(o.dataset, cfgInput, name, !!o.json)
           : await calibrateLumped(o.dataset, cfgInput, name, !!o.json);
         const out = { ...result, seconds: +((performance.now() - started) / 1000).toFixed(2) };
+        let resultFile: string | null = null;
         if (o.out) {
           await mkdir(resolve(o.out), { recursive: true });
-          await writeFileAtomic(join(resolve(o.out), 'result.json'), (tmp) =>
-            writeFile(tmp, `${JSON.stringify(out, null, 2)}\n`),
-          );
+          resultFile = join(resolve(o.out), 'result.json');
+          await writeFileAtomic(resultFile, (tmp) => writeFile(tmp, `${JSON.stringify(out, null, 2)}\n`));
         }
+        if (o.project) recordCalibration(resolve(o.project), resolve(o.dataset), out, resultFile);
         process.stdout.write(
           o.json
             ? `${JSON.stringify(out)}\n`

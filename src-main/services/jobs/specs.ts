@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { FieldcalError } from '../../../src-shared/ipc';
 import { griddedOptions, GRIDDED_METHOD_NAMES, type GriddedMethod } from '../calibration/registry';
-import { VIC3L_PARAMS } from '../physics/vic3l';
+import { VIC3L, VIC3L_PARAMS } from '../physics/vic3l';
 import { issuePath } from '../calibration/gridded/options';
 
 /**
@@ -33,12 +33,31 @@ export const twinJobSchema = z
           .array(z.enum(VIC3L_PARAMS))
           .min(1)
           .default([...VIC3L_PARAMS]),
+        /** Search bounds overriding vic3l's (inside them); the truth always comes from vic3l's ranges. */
+        bounds: z
+          .partialRecord(z.enum(VIC3L_PARAMS), z.strictObject({ lower: z.number(), upper: z.number() }))
+          .default({}),
       })
       .prefault({}),
     /** Model threads (0: one per core). */
     threads: z.number().int().min(0).max(256).default(0),
   })
   .superRefine((s, ctx) => {
+    for (const [name, b] of Object.entries(s.twin.bounds)) {
+      const [lo, hi] = VIC3L.parameters.find((p) => p.name === name)!.bounds;
+      if (!(b.upper > b.lower))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['twin', 'bounds', name],
+          message: `bounds reversed or empty (${b.lower} .. ${b.upper})`,
+        });
+      else if (b.lower < lo || b.upper > hi)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['twin', 'bounds', name],
+          message: `bounds ${b.lower} .. ${b.upper} leave vic3l's valid range ${lo} .. ${hi}`,
+        });
+    }
     try {
       s.options = griddedOptions(s.method, s.options);
     } catch (e) {

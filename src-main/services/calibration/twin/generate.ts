@@ -18,6 +18,8 @@ export interface TwinOptions {
   latitude: number;
   /** Parameters to calibrate (default: the seven of the paper). */
   calibrated: Vic3lParamName[];
+  /** Search bounds overriding vic3l's for some parameters. */
+  bounds?: Partial<Record<Vic3lParamName, { lower: number; upper: number }>>;
 }
 
 export const TWIN_DEFAULTS: TwinOptions = {
@@ -218,8 +220,12 @@ export function makeTwin(options: Partial<TwinOptions> = {}): Twin {
     target: { name: 'ET', obs },
     periods: { warmup: [0, w], train: [w, tr], valid: [tr, va], test: [va, steps] },
     calibrated: [...o.calibrated],
-    lower: o.calibrated.map((n) => VIC3L.parameters.find((p) => p.name === n)!.bounds[0]),
-    upper: o.calibrated.map((n) => VIC3L.parameters.find((p) => p.name === n)!.bounds[1]),
+    lower: o.calibrated.map(
+      (n) => o.bounds?.[n]?.lower ?? VIC3L.parameters.find((p) => p.name === n)!.bounds[0],
+    ),
+    upper: o.calibrated.map(
+      (n) => o.bounds?.[n]?.upper ?? VIC3L.parameters.find((p) => p.name === n)!.bounds[1],
+    ),
     dt: 1,
   };
   return {

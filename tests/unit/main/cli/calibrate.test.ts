@@ -7,6 +7,7 @@ import { CONFIG_PARAMETERS } from '../../../../src-main/services/calibration/con
 import { LLR } from '../../../../src-main/services/physics/routing/lr';
 import { runCli } from '../../../helpers/cli';
 import { tempDir } from '../../../helpers/tmp';
+import { ProjectStore } from '../../../../src-main/services/project/store';
 
 const BASIN = 'tests/fixtures/airgr-L0123001/L0123001_BasinObs.csv';
 const PERIOD = { warmupStart: '1989-01-01', start: '1990-01-01', end: '1999-12-31' };
@@ -69,5 +70,31 @@ describe('fieldcal calibrate and the run config', () => {
       expect(res.config.method).toBe(method);
       expect(res.metrics.calibration.nse).toBeGreaterThanOrEqual(0.7988);
     }
+  });
+
+  it('records the run in a project with its config, seed, metrics and result file', () => {
+    const tmp = tempDir();
+    const project = join(tmp.dir, 'runs.fieldcal');
+    const r = withConfig({ period: PERIOD, seed: 5 }, [
+      '--dataset',
+      BASIN,
+      '--method',
+      'gradient',
+      '--project',
+      project,
+      '--out',
+      join(tmp.dir, 'out'),
+      '--json',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const store = ProjectStore.open({ path: project });
+    const [run] = store.runs.list();
+    expect(run).toMatchObject({ method: 'gradient', status: 'succeeded', seed: 5 });
+    const d = store.runs.detail(run!.id);
+    expect(d.metrics.find((m) => m.metric === 'nse')!.value).toBeGreaterThanOrEqual(0.7988);
+    expect(d.artifacts.map((a) => a.kind)).toEqual(['result']);
+    expect((d.options as { config: { period: unknown } }).config.period).toEqual(PERIOD);
+    store.close();
+    tmp.cleanup();
   });
 });

@@ -1,3 +1,4 @@
+import { LATEST_SCHEMA_VERSION } from '../../../../src-main/services/project/migrations';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import type { IpcMain, IpcMainInvokeEvent } from 'electron';
@@ -103,7 +104,10 @@ describe('contract validation through the Electron handler layer', () => {
     expect(r).toMatchObject({ ok: false, error: { code: 'NO_PROJECT' } });
     const path = join(tmp.dir, 'p.fieldcal');
     const created = await dispatch(services.impls, 'project', 'create', { path });
-    expect(created).toMatchObject({ ok: true, value: { path, schemaVersion: 1, counts: { runs: 0 } } });
+    expect(created).toMatchObject({
+      ok: true,
+      value: { path, schemaVersion: LATEST_SCHEMA_VERSION, counts: { runs: 0 } },
+    });
     expect(await dispatch(services.impls, 'datasets', 'list', {})).toEqual({ ok: true, value: [] });
     expect(await dispatch(services.impls, 'jobs', 'get', { id: 99 })).toMatchObject({
       ok: false,

@@ -56,6 +56,8 @@ describe('job specs', () => {
       [{ kind: 'twin', method: 'dpl', options: { epochs: -2 } }, 'options.epochs'],
       [{ kind: 'twin', method: 'sce-ua', options: { maxruns: 10 } }, 'options.maxruns'],
       [{ kind: 'twin', method: 'ann', twin: { calibrated: ['b', 'X1'] } }, 'twin.calibrated.1'],
+      [{ kind: 'twin', method: 'ann', twin: { bounds: { d2: { lower: 1, upper: 0.5 } } } }, 'twin.bounds.d2'],
+      [{ kind: 'twin', method: 'ann', twin: { bounds: { b: { lower: 0, upper: 3 } } } }, 'twin.bounds.b'],
     ];
     for (const [spec, field] of cases) {
       const e = refusal(spec);

@@ -44,11 +44,16 @@ describe('project store', () => {
       'gauges',
       'layers',
       'project_meta',
+      'run_checkpoints',
       'run_metrics',
       'runs',
       'study_areas',
     ]);
-    expect(s.info()).toMatchObject({ name: 'Lez study', schemaVersion: 1, counts: { datasets: 0, runs: 0 } });
+    expect(s.info()).toMatchObject({
+      name: 'Lez study',
+      schemaVersion: LATEST_SCHEMA_VERSION,
+      counts: { datasets: 0, runs: 0 },
+    });
     s.close();
     // reopening keeps everything
     const again = ProjectStore.open({ path });
