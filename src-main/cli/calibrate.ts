@@ -19,7 +19,7 @@ import { loadSmashDataset } from '../services/datasets/smashDataset';
 import { kge, nse } from '../services/metrics/series';
 import { initialState, runGr4 } from '../services/physics/gr4/forward';
 import { progressBar } from './progress';
-import { openOrCreateProject } from './twin';
+import { openOrCreateProject, runJobCli } from './twin';
 
 const GR4_NAMES = ['X1', 'X2', 'X3', 'X4'] as const;
 const GR4_LUMPED_BOUNDS = { lower: [10, -5, 10, 0.5], upper: [2500, 5, 1000, 10] };
@@ -179,7 +179,10 @@ export function addCalibrateCommand(program: Command): void {
       'calibrate GR4J on a lumped basin CSV (sce-ua, gradient) or GR4J + lr on a smash-layout folder (hda-pr)',
     )
     .requiredOption('--dataset <path>', 'basin CSV (date, P, E, Qmm) or smash-layout folder')
-    .option('--method <name>', 'sce-ua | gradient | hda-pr (overrides the config)')
+    .option(
+      '--method <name>',
+      'sce-ua | gradient | hda-pr; on a folder with an et/ stack also ann | dpl (vic3l against ET; the config is then a job: {"dataset": {"start", "end"}, "split", "calibrated", "bounds", "options", "seed"})',
+    )
     .option('--config <file>', 'run config JSON (strict: unknown keys are refused)')
     .option('--out <dir>', 'folder for result.json')
     .option(
@@ -205,6 +208,25 @@ export function addCalibrateCommand(program: Command): void {
             field: 'dataset',
           });
         const name = o.config ?? 'run config';
+        // a folder with an ET stack and a gridded method: vic3l against ET, as a job in a worker thread
+        const method = o.method ?? (cfgInput as { method?: string }).method;
+        if (st.isDirectory() && method && method !== 'hda-pr') {
+          const { method: _m, ...job } = cfgInput as Record<string, unknown>;
+          const out = resolve(o.out ?? 'fieldcal-calibrate');
+          await runJobCli(
+            {
+              kind: 'gridded',
+              ...job,
+              method,
+              dataset: { ...(job.dataset as object), path: resolve(o.dataset) },
+            },
+            out,
+            o.project,
+            !!o.json,
+            started,
+          );
+          return;
+        }
         const result = st.isDirectory()
           ? await calibrateGridded(o.dataset, cfgInput, name, !!o.json)
           : await calibrateLumped(o.dataset, cfgInput, name, !!o.json);

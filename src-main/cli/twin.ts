@@ -74,6 +74,27 @@ async function readJson(path: string): Promise<Record<string, unknown>> {
   }
 }
 
+/** Submits one job to a host on a project (created if missing), runs it to its end and prints the result. */
+export async function runJobCli(
+  spec: Record<string, unknown>,
+  out: string,
+  project: string | undefined,
+  json: boolean,
+  started: number,
+): Promise<void> {
+  const store = openOrCreateProject(resolve(project ?? join(out, 'runs.fieldcal')));
+  const host = new JobHost(store);
+  try {
+    const run = host.submit(spec, { outDir: (id) => join(out, `run-${id}`) });
+    if (!json) process.stderr.write(`run ${run.id} recorded in ${store.path}\n`);
+    const done = await runToEnd(host, run, json);
+    report(store, host, done, json, started);
+  } finally {
+    await host.close();
+    store.close();
+  }
+}
+
 /** `fieldcal twin` and `fieldcal resume`. */
 export function addTwinCommands(program: Command): void {
   program
@@ -88,6 +109,12 @@ export function addTwinCommands(program: Command): void {
     )
     .option('--options <json>', 'method options as inline JSON (strict)')
     .option('--seed <n>', 'seed of the method', (v) => Number(v))
+    .option(
+      '--dataset <dir>',
+      "build the twin on a smash-layout folder's forcing and descriptors (with --start, --end)",
+    )
+    .option('--start <date>', 'first day of the dataset period (YYYY-MM-DD)')
+    .option('--end <date>', 'last day of the dataset period (YYYY-MM-DD)')
     .option('--out <dir>', 'output folder', 'fieldcal-twin')
     .option(
       '--project <file>',
@@ -97,6 +124,9 @@ export function addTwinCommands(program: Command): void {
     .action(
       async (o: {
         method: string;
+        dataset?: string;
+        start?: string;
+        end?: string;
         config?: string;
         options?: string;
         seed?: number;
@@ -123,18 +153,16 @@ export function addTwinCommands(program: Command): void {
           ...(options ? { options } : {}),
           ...(o.seed !== undefined ? { seed: o.seed } : {}),
         };
-        const out = resolve(o.out);
-        const store = openOrCreateProject(resolve(o.project ?? join(out, 'runs.fieldcal')));
-        const host = new JobHost(store);
-        try {
-          const run = host.submit(spec, { outDir: (id) => join(out, `run-${id}`) });
-          if (!o.json) process.stderr.write(`run ${run.id} recorded in ${store.path}\n`);
-          const done = await runToEnd(host, run, !!o.json);
-          report(store, host, done, !!o.json, started);
-        } finally {
-          await host.close();
-          store.close();
-        }
+        const dataset = o.dataset
+          ? { path: resolve(o.dataset), start: o.start, end: o.end }
+          : (cfg.dataset as Record<string, unknown> | undefined);
+        await runJobCli(
+          { ...spec, ...(dataset ? { dataset } : {}) },
+          resolve(o.out),
+          o.project,
+          !!o.json,
+          started,
+        );
       },
     );
 

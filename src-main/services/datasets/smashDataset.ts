@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FieldcalError } from '../../../src-shared/ipc';
 import { delineateCatchment, type Catchment } from '../grid/catchment';
@@ -16,6 +16,9 @@ export interface SmashDataset {
   /** Step-major [steps x cells], mm per step. */
   P: Float64Array;
   E: Float64Array;
+  /** Optional stacks on the same steps and cells: air temperature (°C, temp/) and observed ET (mm per step, et/, NaN missing). */
+  T?: Float64Array;
+  ET?: Float64Array;
   descriptorNames: string[];
   /** Cell-major [cells x descriptors], standardised over the active cells. */
   descriptors: Float64Array;
@@ -130,6 +133,32 @@ export async function loadSmashDataset(opts: {
     P.set(pv, t * catchment.cells);
     E.set(ev, t * catchment.cells);
   }
+  // optional stacks: temperature (complete) and evapotranspiration (the gridded target, gaps allowed)
+  const optional = async (sub: string, complete: boolean) => {
+    const st = await stat(join(opts.dir, sub)).catch(() => null);
+    if (!st?.isDirectory()) return undefined;
+    const stack = await openFolderStack(join(opts.dir, sub), { crs });
+    const [r, c] = offsets(stack);
+    const idx = indexOf(stack);
+    const out = new Float64Array(steps * catchment.cells);
+    for (let t = 0; t < steps; t++) {
+      const i = idx.get(dates[t]!.getTime());
+      const v =
+        i === undefined
+          ? new Float64Array(catchment.cells).fill(Number.NaN)
+          : onCells(await stack.read(i), stack.grid.cols, catchment, r, c);
+      if (complete && v.some((x) => !Number.isFinite(x)))
+        throw new FieldcalError(
+          'INCONSISTENT_DATA',
+          `${sub} has no value on ${dates[t]!.toISOString().slice(0, 10)} in a catchment cell`,
+          { file: join(opts.dir, sub), field: sub },
+        );
+      out.set(v, t * catchment.cells);
+    }
+    return out;
+  };
+  const T = await optional('temp', true);
+  const ET = await optional('et', false);
   const names = (await readdir(join(opts.dir, 'descriptor'))).filter((f) => /\.tiff?$/i.test(f)).sort();
   const descriptors = new Float64Array(catchment.cells * names.length);
   for (const [k, name] of names.entries()) {
@@ -163,6 +192,8 @@ export async function loadSmashDataset(opts: {
     dates,
     P,
     E,
+    ...(T ? { T } : {}),
+    ...(ET ? { ET } : {}),
     descriptorNames: names.map((n) => n.replace(/\.tiff?$/i, '')),
     descriptors,
     gauges,

@@ -9,6 +9,13 @@ import type { GriddedProblem } from '../calibration/gridded/problem';
 import { LocalSimulator, type Simulator } from '../calibration/gridded/simulator';
 import { runGriddedMethod } from '../calibration/registry';
 import { makeTwin } from '../calibration/twin/generate';
+import {
+  baseOfDataset,
+  defaultSplit,
+  griddedProblemFromDataset,
+  periodsOf,
+} from '../calibration/gridded/fromDataset';
+import { loadSmashDataset } from '../datasets/smashDataset';
 import { writeFileAtomic } from '../common/atomicFile';
 import { exportFields } from '../rasters/writeGeoTiff';
 import { writeGriddedReport } from '../report/gridReport';
@@ -39,7 +46,7 @@ export interface JobResult {
   metrics: RunMetric[];
   artifacts: Array<{ kind: string; path: string; sizeBytes: number; checksum: string }>;
   evaluation: Omit<Evaluation, 'sim'>;
-  truthEvaluation?: Omit<Evaluation, 'sim'>;
+  truthEvaluation?: Omit<Evaluation, 'sim'> | undefined;
   info: Record<string, unknown>;
   seconds: number;
 }
@@ -88,8 +95,7 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
       type: 'progress',
       progress: { phase: 'preparing', iteration: 0, total: 0, objective: Number.NaN },
     });
-    const twin = makeTwin({ ...spec.twin });
-    const pr = twin.problem;
+    const { pr, truth, grid, dates: allDates, title, description } = await buildProblem(spec);
     sim = spec.threads === 1 ? new LocalSimulator(pr) : await ModelPool.create(pr, spec.threads || undefined);
     const start = performance.now();
     let last = 0;
@@ -116,11 +122,10 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
       progress: { phase: 'evaluating', iteration: 0, total: 0, objective: Number.NaN },
     });
     const simDefault = defaultSimulation(pr, sim);
-    const { sim: et, ...evaluation } = evaluateFields(pr, sim, r.fields, simDefault, twin.truth);
-    const { sim: _etTruth, ...truthEvaluation } = evaluateFields(pr, sim, twin.truth, simDefault, twin.truth);
+    const { sim: et, ...evaluation } = evaluateFields(pr, sim, r.fields, simDefault, truth);
+    const truthEvaluation = truth ? withoutSim(evaluateFields(pr, sim, truth, simDefault, truth)) : undefined;
     // outputs: one GeoTIFF per calibrated parameter (and the hidden truth), the report, result.json
     await mkdir(d.outDir, { recursive: true });
-    const grid = twinGrid(pr);
     const full = (a: Float64Array) => toGrid(pr, a, 1);
     const tifs = await exportFields({
       dir: d.outDir,
@@ -129,21 +134,16 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
       layout: 'per-field',
       fields: [
         ...pr.calibrated.map((name, k) => ({ name, data: nanTo(full(r.fields[k]!), -9999) })),
-        ...pr.calibrated.map((name, k) => ({
-          name: `truth_${name}`,
-          data: nanTo(full(twin.truth[k]!), -9999),
-        })),
+        ...(truth ?? []).map((f, k) => ({ name: `truth_${pr.calibrated[k]!}`, data: nanTo(full(f), -9999) })),
       ],
     });
     const [s0, s1] = pr.periods.test;
     const n = pr.cells;
-    const dates = Array.from({ length: s1 - s0 }, (_, i) => new Date(Date.UTC(2001, 0, 1 + s0 + i)));
+    const dates = allDates.slice(s0, s1);
     const report = await writeGriddedReport({
       dir: join(d.outDir, 'report'),
-      title: `Twin experiment: ${spec.method} on vic3l, ${pr.rows} x ${pr.cols}`,
-      description: `Identical twin (seed ${spec.twin.seed}, noise ${spec.twin.noise}); ${spec.method} calibrated on ${
-        pr.periods.train[1] - pr.periods.train[0]
-      } training days; test period shown against the default-parameter run.`,
+      title: `${title}: ${spec.method} on vic3l`,
+      description: `${description} ${spec.method} calibrated on ${pr.periods.train[1] - pr.periods.train[0]} training steps; test period against the default-parameter run.`,
       obs: toGrid(pr, pr.target.obs.subarray(s0 * n, s1 * n), s1 - s0),
       sim: toGrid(pr, et.subarray(s0 * n, s1 * n), s1 - s0),
       simDefault: toGrid(pr, simDefault.subarray(s0 * n, s1 * n), s1 - s0),
@@ -197,6 +197,64 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
   } finally {
     sim?.close();
   }
+}
+
+const withoutSim = (e: Evaluation): Omit<Evaluation, 'sim'> => {
+  const { sim: _sim, ...rest } = e;
+  return rest;
+};
+
+/** The problem a job calibrates, its truth (twins), output grid and step dates. */
+async function buildProblem(spec: JobSpec): Promise<{
+  pr: GriddedProblem;
+  truth: Float64Array[] | undefined;
+  grid: Grid;
+  dates: Date[];
+  title: string;
+  description: string;
+}> {
+  if (spec.kind === 'twin' && !spec.dataset) {
+    const twin = makeTwin({ ...spec.twin });
+    const pr = twin.problem;
+    return {
+      pr,
+      truth: twin.truth,
+      grid: twinGrid(pr),
+      dates: Array.from({ length: pr.steps }, (_, i) => new Date(Date.UTC(2001, 0, 1 + i))),
+      title: `Twin experiment ${pr.rows} x ${pr.cols}`,
+      description: `Identical twin on synthetic weather and descriptors (seed ${spec.twin.seed}, noise ${spec.twin.noise}).`,
+    };
+  }
+  const ds = await loadSmashDataset({
+    dir: spec.dataset!.path,
+    start: new Date(`${spec.dataset!.start}T00:00:00Z`),
+    end: new Date(`${spec.dataset!.end}T00:00:00Z`),
+    crs: spec.dataset!.crs,
+    flowdir: spec.dataset!.flowdir,
+  });
+  const steps = ds.dates.length;
+  const sp = spec.split ?? defaultSplit(steps);
+  const grid = { ...ds.catchment.grid, mask: ds.catchment.grid.mask };
+  if (spec.kind === 'twin') {
+    const base = { ...baseOfDataset(ds), periods: periodsOf(sp, steps) };
+    const twin = makeTwin({ ...spec.twin, base });
+    return {
+      pr: twin.problem,
+      truth: twin.truth,
+      grid,
+      dates: ds.dates,
+      title: `Twin experiment on ${spec.dataset!.path}`,
+      description: `Identical twin on the forcing and descriptors of ${spec.dataset!.path} (seed ${spec.twin.seed}, noise ${spec.twin.noise}).`,
+    };
+  }
+  return {
+    pr: griddedProblemFromDataset(ds, sp, spec.calibrated, spec.bounds),
+    truth: undefined,
+    grid,
+    dates: ds.dates,
+    title: `Calibration on ${spec.dataset.path}`,
+    description: `vic3l against the observed ET stack of ${spec.dataset.path}, ${spec.dataset.start} .. ${spec.dataset.end}.`,
+  };
 }
 
 const nanTo = (a: Float64Array, v: number) => Float64Array.from(a, (x) => (Number.isFinite(x) ? x : v));

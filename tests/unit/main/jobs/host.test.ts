@@ -38,6 +38,7 @@ function refusal(spec: unknown): FieldcalError {
 describe('job specs', () => {
   it('fill their defaults (the paper-size twin) and are stored with the run', () => {
     const s = parseJobSpec({ kind: 'twin', method: 'sce-ua' });
+    if (s.kind !== 'twin') throw new Error('kind');
     expect(s.twin).toMatchObject({
       rows: 17,
       cols: 24,
@@ -58,6 +59,21 @@ describe('job specs', () => {
       [{ kind: 'twin', method: 'ann', twin: { calibrated: ['b', 'X1'] } }, 'twin.calibrated.1'],
       [{ kind: 'twin', method: 'ann', twin: { bounds: { d2: { lower: 1, upper: 0.5 } } } }, 'twin.bounds.d2'],
       [{ kind: 'twin', method: 'ann', twin: { bounds: { b: { lower: 0, upper: 3 } } } }, 'twin.bounds.b'],
+      [{ kind: 'gridded', method: 'ann' }, 'dataset'],
+      [
+        { kind: 'gridded', method: 'ann', dataset: { path: 'x', start: '2012-01-01', end: '2011-01-01' } },
+        'dataset.end',
+      ],
+      [
+        {
+          kind: 'gridded',
+          method: 'ann',
+          dataset: { path: 'x', start: '2012-01-01', end: '2013-01-01' },
+          split: { warmup: 1, train: 0, valid: 0, test: 1 },
+        },
+        'split.train',
+      ],
+      [{ kind: 'lumped', method: 'ann' }, 'kind'],
     ];
     for (const [spec, field] of cases) {
       const e = refusal(spec);

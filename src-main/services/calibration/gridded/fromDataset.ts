@@ -1,0 +1,78 @@
+import { FieldcalError } from '../../../../src-shared/ipc';
+import type { SmashDataset } from '../../datasets/smashDataset';
+import { VIC3L, type Vic3lParamName } from '../../physics/vic3l';
+import type { GriddedProblem, Periods } from './problem';
+import { checkProblem } from './problem';
+
+/** Lengths (steps) of warm-up, training, validation and test, in that order from the first step. */
+export interface Split {
+  warmup: number;
+  train: number;
+  valid: number;
+  test: number;
+}
+
+/** A split of `steps` into 25 % warm-up, 35 % training, 20 % validation and 20 % test. */
+export function defaultSplit(steps: number): Split {
+  const warmup = Math.floor(0.25 * steps);
+  const train = Math.floor(0.35 * steps);
+  const valid = Math.floor(0.2 * steps);
+  return { warmup, train, valid, test: steps - warmup - train - valid };
+}
+
+/** Step ranges of a split; refuses a split longer than the data. */
+export function periodsOf(split: Split, steps: number): Periods {
+  const total = split.warmup + split.train + split.valid + split.test;
+  if (total > steps)
+    throw new FieldcalError('VALIDATION', `the periods need ${total} steps, the data has ${steps}`, {
+      field: 'split',
+    });
+  const a = split.warmup;
+  const b = a + split.train;
+  const c = b + split.valid;
+  return { warmup: [0, a], train: [a, b], valid: [b, c], test: [c, c + split.test] };
+}
+
+/** The part of a smash-layout dataset a gridded problem needs: the catchment's cells, forcing and descriptors. */
+export function baseOfDataset(ds: SmashDataset) {
+  const g = ds.catchment.grid;
+  return {
+    rows: g.rows,
+    cols: g.cols,
+    mask: Uint8Array.from(g.mask!),
+    cells: ds.catchment.cells,
+    steps: ds.dates.length,
+    forcing: { P: ds.P, PET: ds.E, ...(ds.T ? { T: ds.T } : {}) },
+    descriptorNames: ds.descriptorNames,
+    descriptors: ds.descriptors,
+  };
+}
+
+/**
+ * vic3l calibrated against a dataset's observed ET stack (et/) on its catchment's cells, daily;
+ * bounds default to vic3l's and may be narrowed.
+ */
+export function griddedProblemFromDataset(
+  ds: SmashDataset,
+  split: Split,
+  calibrated: Vic3lParamName[],
+  bounds: Partial<Record<Vic3lParamName, { lower: number; upper: number }>> = {},
+): GriddedProblem {
+  if (!ds.ET)
+    throw new FieldcalError('VALIDATION', 'the dataset has no et/ stack to calibrate against', {
+      field: 'dataset',
+    });
+  const base = baseOfDataset(ds);
+  const spec = (n: Vic3lParamName) => VIC3L.parameters.find((p) => p.name === n)!;
+  const pr: GriddedProblem = {
+    ...base,
+    target: { name: 'ET', obs: ds.ET },
+    periods: periodsOf(split, base.steps),
+    calibrated,
+    lower: calibrated.map((n) => bounds[n]?.lower ?? spec(n).bounds[0]),
+    upper: calibrated.map((n) => bounds[n]?.upper ?? spec(n).bounds[1]),
+    dt: 1,
+  };
+  checkProblem(pr);
+  return pr;
+}
