@@ -2,28 +2,115 @@ import type { z } from 'zod';
 import { FieldcalError } from '../../../../src-shared/ipc';
 import { vic3lWithGradient } from '../../physics/vic3l';
 import { Adam, buildMlp, mlpBackward, mlpForward } from '../hda-pr/mlp';
-import {
-  descriptorRows,
-  fullParamsFor,
-  netFields,
-  restoreNet,
-  shuffle,
-  snapshot,
-  validObjective,
-  type NetState,
-} from '../gridded/network';
-import { rangePenalty, TargetLoss } from '../gridded/objectives';
-import type { GriddedProblem } from '../gridded/problem';
+import { descriptorRows, fullParamsFor, shuffle } from '../gridded/network';
+import { objectiveOf, rangePenalty, TargetLoss } from '../gridded/objectives';
+import { fullParams, type GriddedProblem } from '../gridded/problem';
 import type { MethodContext, MethodResult } from '../gridded/context';
 import { mulberry32 } from '../random';
+import { buildLstm, lstmBackward, lstmForward, lstmParams } from './lstm';
 import type { dplOptions } from './options';
 
+/** A parameter network: outputs in (0, 1) for a set of cells, and its backward pass. */
+interface Encoder {
+  params: Float64Array[];
+  forward(cells: number[]): { out: Float64Array; backward(gOut: Float64Array): Float64Array[] };
+}
+
+/** g_A: an MLP from each cell's standardised descriptors. */
+function descriptorEncoder(pr: GriddedProblem, hidden: number[], seed: number): Encoder {
+  const net = buildMlp([pr.descriptorNames.length, ...hidden, pr.calibrated.length], seed);
+  return {
+    params: [...net.weights, ...net.biases],
+    forward(cells) {
+      const m = cells.length;
+      const { out, acts } = mlpForward(net, descriptorRows(pr, cells), m);
+      return {
+        out,
+        backward: (g) => {
+          const { gw, gb } = mlpBackward(net, acts, g, m);
+          return [...gw, ...gb];
+        },
+      };
+    },
+  };
+}
+
 /**
- * dPL g_A (Tsai et al. 2021, Nat. Commun. 12): a network maps each cell's descriptors to its
- * parameters and trains through the differentiable model with Adam on minibatches of cells x
- * windows of the training period, each window preceded by a warm-up run from half-full stores;
- * loss = objective on the window + range penalty L_R (Sun et al. 2024 eq. 2); the epoch with the
- * best validation objective is kept.
+ * g_z: an LSTM reading, for each cell, `history` steps from the start of the training period of
+ * its forcing (P, PET, T when given) and observed target (0 where missing), each standardised over
+ * the domain, with the cell's descriptors appended to every step.
+ */
+function historyEncoder(pr: GriddedProblem, hidden: number, history: number, seed: number): Encoder {
+  const [t0, t1] = pr.periods.train;
+  const L = Math.min(history, t1 - t0);
+  const n = pr.cells;
+  const nd = pr.descriptorNames.length;
+  const series = [pr.forcing.P, pr.forcing.PET, ...(pr.forcing.T ? [pr.forcing.T] : []), pr.target.obs];
+  const stats = series.map((a) => {
+    let s = 0;
+    let s2 = 0;
+    let c = 0;
+    for (let t = t0; t < t0 + L; t++)
+      for (let i = 0; i < n; i++) {
+        const v = a[t * n + i]!;
+        if (!Number.isFinite(v)) continue;
+        s += v;
+        s2 += v * v;
+        c++;
+      }
+    const mean = c ? s / c : 0;
+    return { mean, sd: Math.sqrt(Math.max(c ? s2 / c - mean * mean : 0, 0)) || 1 };
+  });
+  const nIn = series.length + nd;
+  const net = buildLstm(nIn, hidden, pr.calibrated.length, seed);
+  return {
+    params: lstmParams(net),
+    forward(cells) {
+      const m = cells.length;
+      const x = new Float64Array(m * L * nIn);
+      cells.forEach((c, i) => {
+        for (let t = 0; t < L; t++) {
+          const o = (i * L + t) * nIn;
+          series.forEach((a, v) => {
+            const val = a[(t0 + t) * n + c]!;
+            x[o + v] = Number.isFinite(val) ? (val - stats[v]!.mean) / stats[v]!.sd : 0;
+          });
+          for (let j = 0; j < nd; j++) x[o + series.length + j] = pr.descriptors[c * nd + j]!;
+        }
+      });
+      const tape = lstmForward(net, x, m, L);
+      return { out: tape.out, backward: (g) => lstmBackward(net, tape, g) };
+    },
+  };
+}
+
+/** Network outputs ([cells x k] in (0, 1)) to parameter fields inside the bounds. */
+function toFields(pr: GriddedProblem, out: Float64Array, m: number): Float64Array[] {
+  const k = pr.calibrated.length;
+  return pr.calibrated.map((_, j) =>
+    Float64Array.from(
+      { length: m },
+      (_, i) => pr.lower[j]! + (pr.upper[j]! - pr.lower[j]!) * out[i * k + j]!,
+    ),
+  );
+}
+
+interface DplState {
+  params: number[][];
+  adam: ReturnType<Adam['state']>;
+  iteration: number;
+  best: { valid: number; params: number[][]; iteration: number } | null;
+  rng: number;
+}
+
+/**
+ * dPL (Tsai et al. 2021, Nat. Commun. 12): a network (g_A from descriptors, or g_z, an LSTM over
+ * each cell's history) gives every cell its parameters and trains through the differentiable model
+ * with Adam on minibatches of cells x windows of the training period, each window preceded by a
+ * warm-up run from half-full stores; loss = objective on the window + range penalty L_R (Sun et
+ * al. 2024 eq. 2); the epoch with the best validation objective is kept. Checkpoints after each
+ * epoch hold the weights, Adam's moments and the generator state, so a resumed run ends where an
+ * uninterrupted one does.
  */
 export function dpl(
   pr: GriddedProblem,
@@ -34,8 +121,9 @@ export function dpl(
   const k = pr.calibrated.length;
   const n = pr.cells;
   const all = Array.from({ length: n }, (_, c) => c);
-  const net = buildMlp([pr.descriptorNames.length, ...o.hidden, k], seed);
-  const adam = new Adam([...net.weights, ...net.biases], o.learningRate);
+  const enc =
+    o.g === 'z' ? historyEncoder(pr, o.lstmHidden, o.history, seed) : descriptorEncoder(pr, o.hidden, seed);
+  const adam = new Adam(enc.params, o.learningRate);
   const [tr0, tr1] = pr.periods.train;
   const windows: number[] = [];
   for (let s = tr0; s + o.window <= tr1; s += o.window) windows.push(s);
@@ -43,94 +131,111 @@ export function dpl(
     throw new FieldcalError('VALIDATION', `training period is shorter than one ${o.window}-step window`, {
       field: 'periods.train',
     });
+  const perStep = o.windowsPerStep ?? (o.g === 'z' ? windows.length : 1);
+  const snap = () => enc.params.map((a) => Array.from(a));
+  const restore = (p: number[][]) => p.forEach((a, i) => enc.params[i]!.set(a));
   let epoch = 0;
-  let best: NetState['best'] = null;
+  let best: DplState['best'] = null;
   let rngState = seed ^ 0x5bd1e995;
-  const saved = ctx.resume as NetState | undefined;
+  const saved = ctx.resume as DplState | undefined;
   if (saved) {
-    restoreNet(net, saved);
+    restore(saved.params);
     adam.restore(saved.adam);
     epoch = saved.iteration;
     best = saved.best;
-    rngState = saved.rng!;
+    rngState = saved.rng;
   }
   const { P, PET, T } = pr.forcing;
+  const valid = () => {
+    const [v0, v1] = pr.periods.valid;
+    if (v1 <= v0) return Number.NaN;
+    const et = ctx.sim.run(fullParams(pr, toFields(pr, enc.forward(all).out, n)), v1);
+    return objectiveOf(o.objective, et, pr.target.obs, v0, v1, n);
+  };
   let lastTrain = Number.NaN;
   while (epoch < o.epochs && !ctx.cancelled()) {
     const rand = mulberry32(rngState);
     rngState = Math.floor(rand() * 2 ** 32);
     const order = shuffle(all.slice(), rand);
-    const batches: number[][] = [];
-    for (let i = 0; i < n; i += o.batchCells) batches.push(order.slice(i, i + o.batchCells));
-    const pairs = shuffle(
-      batches.flatMap((b) => windows.map((w) => [b, w] as const)),
-      rand,
-    );
+    const steps: Array<{ cells: number[]; windows: number[] }> = [];
+    for (let i = 0; i < n; i += o.batchCells) {
+      const cells = order.slice(i, i + o.batchCells);
+      const ws = shuffle(windows.slice(), rand);
+      for (let w = 0; w < ws.length; w += perStep) steps.push({ cells, windows: ws.slice(w, w + perStep) });
+    }
+    shuffle(steps, rand);
     let sum = 0;
-    for (const [cellsB, ws] of pairs) {
-      const s0 = Math.max(0, ws - o.warmup);
-      const len = ws + o.window - s0;
-      const m = cellsB.length;
-      const sub = (a: ArrayLike<number>) => {
-        const v = new Float64Array(len * m);
-        for (let t = 0; t < len; t++)
-          for (let i = 0; i < m; i++) v[t * m + i] = a[(s0 + t) * n + cellsB[i]!]!;
-        return v;
-      };
-      const { out, acts } = mlpForward(net, descriptorRows(pr, cellsB), m);
-      const fields = netFields(pr, out, cellsB);
-      const loss = new TargetLoss(
-        o.objective,
-        'ET',
-        ws - s0,
-        len,
-        (t, i) => pr.target.obs[(s0 + t) * n + cellsB[i]!]!,
-        m,
-      );
+    let terms = 0;
+    for (const step of steps) {
+      const m = step.cells.length;
+      const f = enc.forward(step.cells);
+      const fields = toFields(pr, f.out, m);
       const params = fullParamsFor(pr, fields, m);
-      const { gradient } = vic3lWithGradient(
-        params,
-        { P: sub(P), PET: sub(PET), T: T && sub(T) },
-        len,
-        loss,
-        {
-          dt: pr.dt,
-        },
-      );
-      const gFields = pr.calibrated.map((name) => Float64Array.from(gradient[name]));
-      const lr = rangePenalty(fields, pr.lower, pr.upper, gFields);
+      const gFields = pr.calibrated.map(() => new Float64Array(m));
+      for (const ws of step.windows) {
+        const s0 = Math.max(0, ws - o.warmup);
+        const len = ws + o.window - s0;
+        const sub = (a: ArrayLike<number>) => {
+          const v = new Float64Array(len * m);
+          for (let t = 0; t < len; t++)
+            for (let i = 0; i < m; i++) v[t * m + i] = a[(s0 + t) * n + step.cells[i]!]!;
+          return v;
+        };
+        const loss = new TargetLoss(
+          o.objective,
+          'ET',
+          ws - s0,
+          len,
+          (t, i) => pr.target.obs[(s0 + t) * n + step.cells[i]!]!,
+          m,
+        );
+        const { gradient } = vic3lWithGradient(
+          params,
+          { P: sub(P), PET: sub(PET), T: T && sub(T) },
+          len,
+          loss,
+          {
+            dt: pr.dt,
+          },
+        );
+        pr.calibrated.forEach((name, j) => {
+          for (let i = 0; i < m; i++) gFields[j]![i]! += gradient[name][i]! / step.windows.length;
+        });
+        sum += loss.value;
+        terms++;
+      }
+      sum += rangePenalty(fields, pr.lower, pr.upper, gFields);
       const gOut = new Float64Array(m * k);
       pr.calibrated.forEach((_, j) => {
         const span = pr.upper[j]! - pr.lower[j]!;
         for (let i = 0; i < m; i++) gOut[i * k + j] = gFields[j]![i]! * span;
       });
-      const { gw, gb } = mlpBackward(net, acts, gOut, m);
-      adam.step([...net.weights, ...net.biases], [...gw, ...gb]);
-      sum += loss.value + lr;
+      adam.step(enc.params, f.backward(gOut));
     }
     epoch++;
-    lastTrain = sum / pairs.length;
-    const valid = validObjective(pr, net, all, o.objective, ctx);
-    if (!best || valid < best.valid) best = { valid, ...snapshot(net), iteration: epoch };
-    ctx.progress({ iteration: epoch, total: o.epochs, objective: lastTrain, valid });
+    lastTrain = sum / terms;
+    const v = valid();
+    if (!best || v < best.valid) best = { valid: v, params: snap(), iteration: epoch };
+    ctx.progress({ iteration: epoch, total: o.epochs, objective: lastTrain, valid: v });
     ctx.checkpoint?.({
-      ...snapshot(net),
+      params: snap(),
       adam: adam.state(),
       iteration: epoch,
       best,
       rng: rngState,
-    } satisfies NetState);
+    } satisfies DplState);
   }
-  if (best && Number.isFinite(best.valid)) restoreNet(net, best);
-  const { out } = mlpForward(net, descriptorRows(pr, all), n);
+  if (best && Number.isFinite(best.valid)) restore(best.params);
   return {
-    fields: netFields(pr, out, all),
+    fields: toFields(pr, enc.forward(all).out, n),
     info: {
+      g: o.g,
       epochs: epoch,
       bestEpoch: best?.iteration ?? epoch,
       bestValid: best?.valid ?? null,
       lastTrain,
       windows: windows.length,
+      windowsPerStep: perStep,
     },
   };
 }
