@@ -3,6 +3,7 @@ import { rastersBench } from './rasters';
 import { metricsBench } from './metrics';
 import { modelBench } from './model';
 import { calibrateBench } from './calibrate';
+import { trainStepBench } from './trainStep';
 
 /** Every benchmark by name; adding one is one file plus one line here. */
 export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -11,4 +12,5 @@ export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   metrics: metricsBench,
   model: modelBench,
   calibrate: calibrateBench,
+  'train-step': trainStepBench,
 };

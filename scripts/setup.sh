@@ -54,6 +54,24 @@ node -e "require('better-sqlite3')" 2>/dev/null || {
   npm rebuild better-sqlite3 --loglevel=error
 }
 
+# Native kernels (cpu-native backend): oneDNN from Debian, built from source here. Without them
+# the app runs on tfjs's JavaScript `cpu` backend and says so (`fieldcal info`).
+if [ ! -f /usr/include/oneapi/dnnl/dnnl.hpp ] || ! command -v g++ >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing libdnnl-dev g++ make with apt-get (native kernels)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libdnnl-dev g++ make >/dev/null ||
+      say "could not install libdnnl-dev: the cpu-native backend will be unavailable"
+  else
+    say "libdnnl-dev (oneDNN) is not installed: install it (sudo apt-get install libdnnl-dev) for the cpu-native backend"
+  fi
+fi
+if scripts/build-native.sh; then
+  say "native kernels ready (cpu-native backend)"
+else
+  say "native kernels NOT built (see above): Fieldcal runs on the JavaScript cpu backend"
+fi
+
 say "building (electron-vite)"
 npx electron-vite build --logLevel warn 2>&1 | grep -v -E 'annotation that Rollup|comment will be removed|^\s*$|^"|^ \*|^in "node_modules' >&2 || true
 [ -f out/main/cli.js ] && [ -f out/renderer/index.html ] || { echo "setup: build failed" >&2; exit 1; }

@@ -1,8 +1,12 @@
 import { availableParallelism } from 'node:os';
 import type * as TfModule from '@tensorflow/tfjs';
+import { loadAddon, registerCpuNative } from './cpuNative';
 
-/** Backends in the order they are tried. `cpu` (tfjs's JavaScript kernels) always loads. */
-export const BACKEND_LADDER = ['tensorflow-gpu', 'tensorflow', 'cpu'] as const;
+/**
+ * Backends in the order they are tried. `cpu-native` is tfjs's CPU backend with convolutions and
+ * matrix products on oneDNN (native/); `cpu` (tfjs's JavaScript kernels) always loads.
+ */
+export const BACKEND_LADDER = ['tensorflow-gpu', 'tensorflow', 'cpu-native', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_LADDER)[number];
 
 export interface ComputeStatus {
@@ -22,6 +26,12 @@ export function requestedBackend(env: NodeJS.ProcessEnv = process.env): BackendC
   if (!v) return null;
   if ((BACKEND_LADDER as readonly string[]).includes(v)) return v as BackendChoice;
   throw new Error(`FIELDCAL_BACKEND=${v} is not one of ${BACKEND_LADDER.join(', ')}`);
+}
+
+/** Threads of the native kernels: FIELDCAL_THREADS, else one per core. */
+export function nativeThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.FIELDCAL_THREADS);
+  return Number.isInteger(n) && n > 0 ? n : availableParallelism();
 }
 
 async function tryNative(pkg: string): Promise<string | null> {
@@ -46,6 +56,18 @@ async function init(prefer: BackendChoice | null): Promise<{ tf: Tf; status: Com
       tried.push({ backend: 'cpu', ok: true, reason: null });
       break;
     }
+    if (choice === 'cpu-native') {
+      const { addon, reason } = loadAddon();
+      if (addon) {
+        registerCpuNative(tf, addon, nativeThreads());
+        if (await tf.setBackend('cpu-native')) {
+          tried.push({ backend: 'cpu-native', ok: true, reason: null });
+          break;
+        }
+      }
+      tried.push({ backend: 'cpu-native', ok: false, reason: reason ?? 'backend did not initialise' });
+      continue;
+    }
     const reason = await tryNative(
       choice === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node',
     );
@@ -57,8 +79,8 @@ async function init(prefer: BackendChoice | null): Promise<{ tf: Tf; status: Com
   }
   await tf.ready();
   const backend = tf.getBackend();
-  // tfjs's JavaScript kernels run on the calling thread only.
-  const threads = backend === 'cpu' ? 1 : availableParallelism();
+  // tfjs's JavaScript kernels run on the calling thread only; oneDNN on its OpenMP threads.
+  const threads = backend === 'cpu' ? 1 : backend === 'cpu-native' ? nativeThreads() : availableParallelism();
   return { tf, status: { backend, threads, tfjsVersion: tf.version.tfjs, tried } };
 }
 

@@ -1,0 +1,385 @@
+// Fieldcal native kernels: tfjs's heaviest CPU kernels on oneDNN (Intel/UXL oneDNN 2.x, Debian's
+// libdnnl), called through N-API on the CPU backend's own Float32Arrays (no copies). Layouts are
+// tfjs's: activations NHWC, filters HWIO, matmul operands row-major with optional transposes.
+// Primitives are cached by shape, so a training loop pays their creation once.
+#include <node_api.h>
+#include <omp.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+namespace {
+
+dnnl::engine& eng() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+struct Cached {
+  dnnl::primitive prim;
+  memory::desc src, wei, dst;
+  // weights reordered into the primitive's preferred layout when it is not tfjs's
+  bool reorderWei = false;
+  memory::desc userWei;
+  bool reorderSrc = false;
+  memory::desc userSrc;
+  bool reorderDst = false;
+  memory::desc userDst;
+};
+
+std::mutex cacheMutex;
+std::unordered_map<std::string, std::shared_ptr<Cached>> cache;
+
+#define CHECK(call)                                                   \
+  do {                                                                \
+    napi_status s_ = (call);                                          \
+    if (s_ != napi_ok) {                                              \
+      napi_throw_error(env, "FIELDCAL_NATIVE", "N-API call failed");  \
+      return nullptr;                                                 \
+    }                                                                 \
+  } while (0)
+
+float* f32(napi_env env, napi_value v, size_t* len) {
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  napi_value ab;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset) != napi_ok ||
+      type != napi_float32_array)
+    return nullptr;
+  if (len) *len = length;
+  return static_cast<float*>(data);
+}
+
+std::vector<int64_t> ints(napi_env env, napi_value arr) {
+  uint32_t n = 0;
+  napi_get_array_length(env, arr, &n);
+  std::vector<int64_t> out(n);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    napi_get_element(env, arr, i, &e);
+    int64_t x = 0;
+    napi_get_value_int64(env, e, &x);
+    out[i] = x;
+  }
+  return out;
+}
+
+std::string key(const char* op, const std::vector<int64_t>& v) {
+  std::ostringstream s;
+  s << op;
+  for (auto x : v) s << ',' << x;
+  return s.str();
+}
+
+// Runs `prim` with user buffers, reordering into and out of the primitive's layouts when needed.
+void execute(const Cached& c, int srcArg, float* src, int weiArg, float* wei, int dstArg, float* dst) {
+  dnnl::stream strm(eng());
+  memory srcUser(c.reorderSrc ? c.userSrc : c.src, eng(), src);
+  memory weiUser(c.reorderWei ? c.userWei : c.wei, eng(), wei);
+  memory dstUser(c.reorderDst ? c.userDst : c.dst, eng(), dst);
+  memory srcM = srcUser, weiM = weiUser, dstM = dstUser;
+  if (c.reorderSrc) {
+    srcM = memory(c.src, eng());
+    dnnl::reorder(srcUser, srcM).execute(strm, srcUser, srcM);
+  }
+  if (c.reorderWei) {
+    weiM = memory(c.wei, eng());
+    dnnl::reorder(weiUser, weiM).execute(strm, weiUser, weiM);
+  }
+  if (c.reorderDst) dstM = memory(c.dst, eng());
+  c.prim.execute(strm, {{srcArg, srcM}, {weiArg, weiM}, {dstArg, dstM}});
+  if (c.reorderDst) dnnl::reorder(dstM, dstUser).execute(strm, dstM, dstUser);
+  strm.wait();
+}
+
+// conv(mode, x, xShape[N,H,W,C], w, wShape[KH,KW,IC,OC], y, yShape[N,OH,OW,OC], [sh,sw,dh,dw,pt,pb,pl,pr])
+// mode 0: y = conv(x, w); 1: x = dconv/dx given dy (y) and w; 2: w = dconv/dw given x and dy (y).
+napi_value Conv(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value a[8];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  if (argc < 8) {
+    napi_throw_type_error(env, "FIELDCAL_NATIVE", "conv needs 8 arguments");
+    return nullptr;
+  }
+  int32_t mode = 0;
+  napi_get_value_int32(env, a[0], &mode);
+  float* x = f32(env, a[1], nullptr);
+  float* w = f32(env, a[3], nullptr);
+  float* y = f32(env, a[5], nullptr);
+  if (!x || !w || !y) {
+    napi_throw_type_error(env, "FIELDCAL_NATIVE", "conv operands must be Float32Arrays");
+    return nullptr;
+  }
+  auto xs = ints(env, a[2]), ws = ints(env, a[4]), ys = ints(env, a[6]), p = ints(env, a[7]);
+  std::vector<int64_t> all = {mode};
+  all.insert(all.end(), xs.begin(), xs.end());
+  all.insert(all.end(), ws.begin(), ws.end());
+  all.insert(all.end(), ys.begin(), ys.end());
+  all.insert(all.end(), p.begin(), p.end());
+  std::string k = key("conv", all);
+  std::shared_ptr<Cached> c;
+  try {
+    {
+      std::lock_guard<std::mutex> lock(cacheMutex);
+      auto it = cache.find(k);
+      if (it != cache.end()) c = it->second;
+    }
+    if (!c) {
+      c = std::make_shared<Cached>();
+      memory::dims src = {xs[0], xs[3], xs[1], xs[2]};
+      memory::dims wei = {ws[3], ws[2], ws[0], ws[1]};
+      memory::dims dst = {ys[0], ys[3], ys[1], ys[2]};
+      memory::dims strides = {p[0], p[1]}, dil = {p[2] - 1, p[3] - 1}, padL = {p[4], p[6]}, padR = {p[5], p[7]};
+      auto weiAny = memory::desc(wei, dt::f32, tag::any);
+      auto srcUser = memory::desc(src, dt::f32, tag::nhwc);
+      auto weiUser = memory::desc(wei, dt::f32, tag::hwio);
+      auto dstUser = memory::desc(dst, dt::f32, tag::nhwc);
+      // activations stay in tfjs's NHWC (no reorder of the big tensors); only weights may be reordered
+      dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                         srcUser, weiAny, dstUser, strides, dil, padL, padR);
+      dnnl::convolution_forward::primitive_desc fpd(fd, eng());
+      if (mode == 0) {
+        c->prim = dnnl::convolution_forward(fpd);
+        c->src = srcUser;
+        c->wei = fpd.weights_desc();
+        c->dst = dstUser;
+      } else if (mode == 1) {
+        dnnl::convolution_backward_data::desc bd(dnnl::algorithm::convolution_direct, srcUser, weiAny, dstUser,
+                                                 strides, dil, padL, padR);
+        dnnl::convolution_backward_data::primitive_desc bpd(bd, eng(), fpd);
+        c->prim = dnnl::convolution_backward_data(bpd);
+        c->src = dstUser;  // input of this primitive: diff_dst
+        c->wei = bpd.weights_desc();
+        c->dst = srcUser;  // output: diff_src
+      } else {
+        dnnl::convolution_backward_weights::desc bd(dnnl::algorithm::convolution_direct, srcUser, weiAny, dstUser,
+                                                    strides, dil, padL, padR);
+        dnnl::convolution_backward_weights::primitive_desc bpd(bd, eng(), fpd);
+        c->prim = dnnl::convolution_backward_weights(bpd);
+        c->src = srcUser;
+        c->wei = dstUser;  // diff_dst, in the weights slot of execute()
+        c->dst = bpd.diff_weights_desc();
+        c->userDst = weiUser;
+        c->reorderDst = c->dst != weiUser;
+      }
+      if (mode != 2) {
+        c->userWei = weiUser;
+        c->reorderWei = c->wei != weiUser;
+      }
+      std::lock_guard<std::mutex> lock(cacheMutex);
+      cache[k] = c;
+    }
+    if (mode == 0)
+      execute(*c, DNNL_ARG_SRC, x, DNNL_ARG_WEIGHTS, w, DNNL_ARG_DST, y);
+    else if (mode == 1)
+      execute(*c, DNNL_ARG_DIFF_DST, y, DNNL_ARG_WEIGHTS, w, DNNL_ARG_DIFF_SRC, x);
+    else
+      execute(*c, DNNL_ARG_SRC, x, DNNL_ARG_DIFF_DST, y, DNNL_ARG_DIFF_WEIGHTS, w);
+  } catch (const dnnl::error& e) {
+    napi_throw_error(env, "FIELDCAL_NATIVE_UNSUPPORTED", e.what());
+    return nullptr;
+  }
+  return nullptr;
+}
+
+// matmul(a, [batchA, rowsA, colsA], b, [batchB, rowsB, colsB], transposeA, transposeB, out [batch, M, N])
+napi_value MatMul(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value a[7];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  if (argc < 7) {
+    napi_throw_type_error(env, "FIELDCAL_NATIVE", "matmul needs 7 arguments");
+    return nullptr;
+  }
+  float* A = f32(env, a[0], nullptr);
+  float* B = f32(env, a[2], nullptr);
+  float* C = f32(env, a[6], nullptr);
+  if (!A || !B || !C) {
+    napi_throw_type_error(env, "FIELDCAL_NATIVE", "matmul operands must be Float32Arrays");
+    return nullptr;
+  }
+  auto as = ints(env, a[1]), bs = ints(env, a[3]);
+  bool ta = false, tb = false;
+  napi_get_value_bool(env, a[4], &ta);
+  napi_get_value_bool(env, a[5], &tb);
+  int64_t M = ta ? as[2] : as[1], K = ta ? as[1] : as[2], N = tb ? bs[1] : bs[2];
+  int64_t batch = std::max(as[0], bs[0]);
+  std::string k = key("mm", {as[0], as[1], as[2], bs[0], bs[1], bs[2], ta, tb});
+  try {
+    std::shared_ptr<Cached> c;
+    {
+      std::lock_guard<std::mutex> lock(cacheMutex);
+      auto it = cache.find(k);
+      if (it != cache.end()) c = it->second;
+    }
+    if (!c) {
+      c = std::make_shared<Cached>();
+      // a stored [batch, rows, cols]; as an M x K operand its strides swap when transposed
+      // a batch of 1 broadcasts (oneDNN matmul broadcasts dimensions of size 1)
+      memory::dims aStr = ta ? memory::dims{M * K, 1, M} : memory::dims{M * K, K, 1};
+      memory::dims bStr = tb ? memory::dims{K * N, 1, K} : memory::dims{K * N, N, 1};
+      c->src = memory::desc({as[0], M, K}, dt::f32, aStr);
+      c->wei = memory::desc({bs[0], K, N}, dt::f32, bStr);
+      c->dst = memory::desc({batch, M, N}, dt::f32, tag::abc);
+      dnnl::matmul::desc md(c->src, c->wei, c->dst);
+      dnnl::matmul::primitive_desc pd(md, eng());
+      c->prim = dnnl::matmul(pd);
+      std::lock_guard<std::mutex> lock(cacheMutex);
+      cache[k] = c;
+    }
+    execute(*c, DNNL_ARG_SRC, A, DNNL_ARG_WEIGHTS, B, DNNL_ARG_DST, C);
+  } catch (const dnnl::error& e) {
+    napi_throw_error(env, "FIELDCAL_NATIVE_UNSUPPORTED", e.what());
+    return nullptr;
+  }
+  return nullptr;
+}
+
+// binary(op, a, aStrides, b, bStrides, out, outShape): out = a (op) b with broadcasting, where the
+// strides (in elements) are 0 along broadcast dimensions. op: 0 add, 1 sub, 2 mul, 3 div.
+napi_value Binary(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value a[7];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  int32_t op = 0;
+  napi_get_value_int32(env, a[0], &op);
+  float* A = f32(env, a[1], nullptr);
+  float* B = f32(env, a[3], nullptr);
+  float* C = f32(env, a[5], nullptr);
+  if (!A || !B || !C) {
+    napi_throw_type_error(env, "FIELDCAL_NATIVE", "binary operands must be Float32Arrays");
+    return nullptr;
+  }
+  auto as = ints(env, a[2]), bs = ints(env, a[4]), shape = ints(env, a[6]);
+  const int nd = static_cast<int>(shape.size());
+  int64_t inner = nd ? shape[nd - 1] : 1;
+  int64_t outer = 1;
+  for (int d = 0; d + 1 < nd; d++) outer *= shape[d];
+  const int64_t sa = nd ? as[nd - 1] : 0, sb = nd ? bs[nd - 1] : 0;
+#pragma omp parallel for schedule(static) if (outer * inner > 32768)
+  for (int64_t o = 0; o < outer; o++) {
+    // offsets of this row in a and b
+    int64_t rem = o, oa = 0, ob = 0;
+    for (int d = nd - 2; d >= 0; d--) {
+      int64_t i = rem % shape[d];
+      rem /= shape[d];
+      oa += i * as[d];
+      ob += i * bs[d];
+    }
+    const float* pa = A + oa;
+    const float* pb = B + ob;
+    float* pc = C + o * inner;
+    switch (op) {
+      case 0:
+        for (int64_t i = 0; i < inner; i++) pc[i] = pa[i * sa] + pb[i * sb];
+        break;
+      case 1:
+        for (int64_t i = 0; i < inner; i++) pc[i] = pa[i * sa] - pb[i * sb];
+        break;
+      case 2:
+        for (int64_t i = 0; i < inner; i++) pc[i] = pa[i * sa] * pb[i * sb];
+        break;
+      default:
+        for (int64_t i = 0; i < inner; i++) pc[i] = pa[i * sa] / pb[i * sb];
+    }
+  }
+  return nullptr;
+}
+
+// reduceSum(x, outer, reduce, inner, out): out[o, i] = sum_r x[o, r, i] (accumulated in double).
+napi_value ReduceSum(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value a[5];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  float* X = f32(env, a[0], nullptr);
+  float* Y = f32(env, a[4], nullptr);
+  int64_t outer = 0, red = 0, inner = 0;
+  napi_get_value_int64(env, a[1], &outer);
+  napi_get_value_int64(env, a[2], &red);
+  napi_get_value_int64(env, a[3], &inner);
+  if (!X || !Y) {
+    napi_throw_type_error(env, "FIELDCAL_NATIVE", "reduce operands must be Float32Arrays");
+    return nullptr;
+  }
+  if (inner == 1) {
+#pragma omp parallel for schedule(static) if (outer * red > 32768)
+    for (int64_t o = 0; o < outer; o++) {
+      double s = 0;
+      const float* p = X + o * red;
+      for (int64_t r = 0; r < red; r++) s += p[r];
+      Y[o] = static_cast<float>(s);
+    }
+    return nullptr;
+  }
+  for (int64_t o = 0; o < outer; o++) {
+    std::vector<double> acc(inner, 0.0);
+    const float* base = X + o * red * inner;
+    int nt = omp_get_max_threads();
+    std::vector<std::vector<double>> part(nt, std::vector<double>(inner, 0.0));
+#pragma omp parallel if (red * inner > 32768)
+    {
+      auto& mine = part[omp_get_thread_num()];
+#pragma omp for schedule(static)
+      for (int64_t r = 0; r < red; r++) {
+        const float* p = base + r * inner;
+        for (int64_t i = 0; i < inner; i++) mine[i] += p[i];
+      }
+    }
+    for (auto& p : part)
+      for (int64_t i = 0; i < inner; i++) acc[i] += p[i];
+    for (int64_t i = 0; i < inner; i++) Y[o * inner + i] = static_cast<float>(acc[i]);
+  }
+  return nullptr;
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  int32_t n = 1;
+  napi_get_value_int32(env, a[0], &n);
+  if (n > 0) omp_set_num_threads(n);
+  napi_value r;
+  napi_create_int32(env, omp_get_max_threads(), &r);
+  return r;
+}
+
+napi_value Info(napi_env env, napi_callback_info) {
+  const dnnl_version_t* v = dnnl_version();
+  std::ostringstream s;
+  s << "oneDNN " << v->major << '.' << v->minor << '.' << v->patch << " (" << v->cpu_runtime << ")";
+  napi_value r;
+  napi_create_string_utf8(env, s.str().c_str(), NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,122 @@
+import type * as TfModule from '@tensorflow/tfjs';
+
+type Tf = typeof TfModule;
+type T = TfModule.Tensor;
+
+/**
+ * The GAN-PO reference networks (Sun, Pan & Duan 2024, tables S1 and S2, at the sizes of
+ * ../shared/bench/reference_torch.py): a U-Net generator (encoder 32-64-128-256 with
+ * conv-BatchNorm-LeakyReLU blocks, transposed-convolution decoder with skip connections, sigmoid
+ * output) and a DCGAN discriminator (64-128-256, 3 x 3 kernels, stride 2, LeakyReLU 0.2, a final
+ * 4 x 4 convolution to one value). Channels-last, as tfjs.
+ */
+export const GAN_SIZES = { H: 32, W: 32, CA: 6, CP: 7, CF: 7 } as const;
+
+function block(
+  tf: Tf,
+  x: TfModule.SymbolicTensor,
+  filters: number,
+  strides: number,
+): TfModule.SymbolicTensor {
+  const c = tf.layers
+    .conv2d({ filters, kernelSize: 3, strides, padding: 'same' })
+    .apply(x) as TfModule.SymbolicTensor;
+  const b = tf.layers
+    .batchNormalization({ momentum: 0.9, epsilon: 1e-5 })
+    .apply(c) as TfModule.SymbolicTensor;
+  return tf.layers.leakyReLU({ alpha: 0.2 }).apply(b) as TfModule.SymbolicTensor;
+}
+
+export function unetGenerator(tf: Tf, s = GAN_SIZES): TfModule.LayersModel {
+  const input = tf.input({ shape: [s.H, s.W, s.CA] });
+  const e1 = block(tf, input, 32, 1);
+  const e2 = block(tf, e1, 64, 2);
+  const e3 = block(tf, e2, 128, 2);
+  const e4 = block(tf, e3, 256, 2);
+  const up = (x: TfModule.SymbolicTensor, filters: number) =>
+    tf.layers
+      .conv2dTranspose({ filters, kernelSize: 3, strides: 2, padding: 'same' })
+      .apply(x) as TfModule.SymbolicTensor;
+  const cat = (a: TfModule.SymbolicTensor, b: TfModule.SymbolicTensor) =>
+    tf.layers.concatenate({ axis: -1 }).apply([a, b]) as TfModule.SymbolicTensor;
+  const d3 = block(tf, cat(up(e4, 128), e3), 128, 1);
+  const d2 = block(tf, cat(up(d3, 64), e2), 64, 1);
+  const d1 = block(tf, cat(up(d2, 32), e1), 32, 1);
+  const out = tf.layers
+    .conv2d({ filters: s.CP, kernelSize: 1, activation: 'sigmoid' })
+    .apply(d1) as TfModule.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: out });
+}
+
+export function dcganDiscriminator(tf: Tf, s = GAN_SIZES): TfModule.LayersModel {
+  const input = tf.input({ shape: [s.H, s.W, s.CF + 1] });
+  let x = tf.layers
+    .conv2d({ filters: 64, kernelSize: 3, strides: 2, padding: 'same' })
+    .apply(input) as TfModule.SymbolicTensor;
+  x = tf.layers.leakyReLU({ alpha: 0.2 }).apply(x) as TfModule.SymbolicTensor;
+  x = block(tf, x, 128, 2);
+  x = block(tf, x, 256, 2);
+  const out = tf.layers.conv2d({ filters: 1, kernelSize: s.H / 8 }).apply(x) as TfModule.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: out });
+}
+
+/**
+ * One GAN-PO training step as reference_torch.py times it: a linear stand-in for the physics
+ * (ET = Σ_channels parameter band 0 x forcing), one discriminator update with the least-squares
+ * GAN loss (Mao et al. 2017), then one generator update with the least-squares loss + 30 x L1
+ * (Sun et al. 2024, eq. 1 and section 2.1); Adam(1e-4, β1 = 0.5). Returns the two losses.
+ */
+export function ganStep(
+  tf: Tf,
+  g: TfModule.LayersModel,
+  d: TfModule.LayersModel,
+  opt: { g: TfModule.Optimizer; d: TfModule.Optimizer },
+  data: { attrs: T; forcing: T; obs: T },
+): { dLoss: number; gLoss: number } {
+  const et = () => {
+    const p = g.apply(data.attrs, { training: true }) as T;
+    const band0 = tf.slice(p, [0, 0, 0, 0], [-1, -1, -1, 1]);
+    return tf.sum(tf.mul(band0, data.forcing), -1, true);
+  };
+  const dOf = (x: T) => d.apply(tf.concat([data.forcing, x], -1), { training: true }) as T;
+  const dLoss = opt.d.minimize(
+    () => {
+      const fake = tf.tidy(() => et());
+      const real = tf.mean(tf.square(tf.sub(dOf(data.obs), 1)));
+      const l = tf.add(real, tf.mean(tf.square(dOf(fake))));
+      return l as TfModule.Scalar;
+    },
+    true,
+    d.trainableWeights.map((w) => w.read() as TfModule.Variable),
+  )!;
+  const gLoss = opt.g.minimize(
+    () => {
+      const e = et();
+      const adv = tf.mean(tf.square(tf.sub(dOf(e), 1)));
+      return tf.add(adv, tf.mul(30, tf.mean(tf.abs(tf.sub(e, data.obs))))) as TfModule.Scalar;
+    },
+    true,
+    g.trainableWeights.map((w) => w.read() as TfModule.Variable),
+  )!;
+  const out = { dLoss: dLoss.dataSync()[0]!, gLoss: gLoss.dataSync()[0]! };
+  tf.dispose([dLoss, gLoss]);
+  return out;
+}
+
+/** The paper's LSTM surrogate step of reference_torch.py: LSTM(14 -> hidden) over a sequence, last state -> dense(1), MSE, Adam(1e-3). */
+export function lstmSurrogate(tf: Tf, inputs = 14, hidden = 128, seq = 30): TfModule.Sequential {
+  const m = tf.sequential();
+  m.add(tf.layers.lstm({ units: hidden, inputShape: [seq, inputs] }));
+  m.add(tf.layers.dense({ units: 1 }));
+  return m;
+}
+
+export function lstmStep(tf: Tf, m: TfModule.Sequential, opt: TfModule.Optimizer, x: T, y: T): number {
+  const l = opt.minimize(
+    () => tf.mean(tf.square(tf.sub(m.apply(x, { training: true }) as T, y))) as TfModule.Scalar,
+    true,
+  )!;
+  const v = l.dataSync()[0]!;
+  l.dispose();
+  return v;
+}

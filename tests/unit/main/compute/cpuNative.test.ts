@@ -1,0 +1,272 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type * as TfModule from '@tensorflow/tfjs';
+import { getTf, initCompute } from '../../../../src-main/services/compute';
+import { loadAddon } from '../../../../src-main/services/compute/cpuNative';
+import {
+  dcganDiscriminator,
+  ganStep,
+  lstmStep,
+  lstmSurrogate,
+  unetGenerator,
+  GAN_SIZES,
+} from '../../../../src-main/services/calibration/gan-po/networks';
+import { mulberry32 } from '../../../../src-main/services/calibration/random';
+
+type Tf = typeof TfModule;
+type T = TfModule.Tensor;
+let tf: Tf;
+const native = loadAddon();
+// where the set-up script builds the addon (CI, developer machines) it must load: no silent skip there
+const required = !!process.env.CI || !!process.env.FIELDCAL_REQUIRE_NATIVE;
+
+beforeAll(async () => {
+  await initCompute();
+  tf = getTf();
+});
+
+/** Runs `f` on a backend and returns plain arrays, disposing everything it made. */
+function on(backend: string, f: () => T | T[]): number[][] {
+  tf.setBackend(backend);
+  return tf.tidy(() => {
+    const r = f();
+    return (Array.isArray(r) ? r : [r]).map((t) => Array.from(t.dataSync()));
+  });
+}
+
+function expectClose(a: number[][], b: number[][], rel: number, what: string) {
+  expect(a.length).toBe(b.length);
+  a.forEach((x, k) => {
+    const scale = Math.max(1e-6, ...b[k]!.map(Math.abs));
+    let worst = 0;
+    x.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - b[k]![i]!) / scale)));
+    expect(worst, `${what} output ${k}`).toBeLessThan(rel);
+  });
+}
+
+describe('cpu-native backend (oneDNN kernels)', () => {
+  it('loads where it was built, and is the default backend then', () => {
+    if (required) expect(native.addon, native.reason ?? '').not.toBeNull();
+    if (!native.addon) return;
+    expect(native.addon.info()).toMatch(/^oneDNN 2\./);
+    expect(tf.getBackend()).toBe(process.env.FIELDCAL_BACKEND === 'cpu' ? 'cpu' : 'cpu-native');
+  });
+
+  it.skipIf(!native.addon)(
+    'convolutions agree with the JavaScript kernels on random shapes (forward and both gradients)',
+    () => {
+      const rand = mulberry32(2024);
+      const pick = <V>(v: V[]) => v[Math.floor(rand() * v.length)]!;
+      for (let trial = 0; trial < 24; trial++) {
+        const n = pick([1, 2, 3]);
+        const h = pick([5, 7, 8, 11, 16]);
+        const w = pick([5, 6, 9, 13]);
+        const cin = pick([1, 3, 4, 8]);
+        const cout = pick([1, 2, 5, 16]);
+        const k = pick([1, 2, 3, 4]);
+        const stride = pick([1, 2, 3]);
+        const dil = stride === 1 ? pick([1, 2]) : 1;
+        const pad = pick(['same', 'valid'] as const);
+        if (pad === 'valid' && (h < (k - 1) * dil + 1 || w < (k - 1) * dil + 1)) continue;
+        const seed = trial * 7 + 1; // tfjs treats seed 0 as "unseeded"
+        const f = () => {
+          const x = tf.randomNormal([n, h, w, cin], 0, 1, 'float32', seed) as TfModule.Tensor4D;
+          const filt = tf.randomNormal([k, k, cin, cout], 0, 1, 'float32', seed + 1) as TfModule.Tensor4D;
+          const y = tf.conv2d(x, filt, stride, pad, 'NHWC', dil);
+          const wts = tf.randomNormal(y.shape, 0, 1, 'float32', seed + 2);
+          const bias = tf.randomNormal([cout], 0, 1, 'float32', seed + 3);
+          const fused = tf.fused.conv2d({
+            x,
+            filter: filt,
+            strides: stride,
+            pad,
+            dilations: dil,
+            bias,
+            activation: 'relu',
+          });
+          // tfjs has no gradient for dilated convolutions: those are checked forward only
+          if (dil > 1) return [y, fused];
+          const [gx, gf] = tf.grads((a: T, b: T) =>
+            tf.sum(
+              tf.mul(
+                tf.conv2d(a as TfModule.Tensor4D, b as TfModule.Tensor4D, stride, pad, 'NHWC', dil),
+                wts,
+              ),
+            ),
+          )([x, filt]);
+          return [y, fused, gx!, gf!];
+        };
+        expectClose(
+          on('cpu-native', f),
+          on('cpu', f),
+          1e-4,
+          `conv n${n} ${h}x${w}x${cin}->${cout} k${k} s${stride} d${dil} ${pad}`,
+        );
+      }
+      tf.setBackend('cpu-native');
+    },
+  );
+
+  it.skipIf(!native.addon)(
+    'transposed convolutions, matrix products (transposes, batches, broadcast) and fused matmul agree',
+    () => {
+      const f = () => {
+        const x = tf.randomNormal([2, 8, 8, 16], 0, 1, 'float32', 1) as TfModule.Tensor4D;
+        const w = tf.randomNormal([3, 3, 8, 16], 0, 1, 'float32', 2) as TfModule.Tensor4D;
+        const up = tf.conv2dTranspose(x, w, [2, 16, 16, 8], 2, 'same');
+        const out: T[] = [up];
+        for (const [ta, tb] of [
+          [false, false],
+          [true, false],
+          [false, true],
+          [true, true],
+        ] as const) {
+          const a = tf.randomNormal(ta ? [3, 7, 5] : [3, 5, 7], 0, 1, 'float32', 3);
+          const b = tf.randomNormal(tb ? [3, 4, 7] : [3, 7, 4], 0, 1, 'float32', 4);
+          out.push(tf.matMul(a, b, ta, tb));
+          const a2 = tf.randomNormal(ta ? [9, 6] : [6, 9], 0, 1, 'float32', 5);
+          const b2 = tf.randomNormal(tb ? [11, 9] : [9, 11], 0, 1, 'float32', 6);
+          out.push(tf.matMul(a2, b2, ta, tb));
+        }
+        // batch broadcast: one matrix against a batch
+        out.push(
+          tf.matMul(
+            tf.randomNormal([1, 5, 6], 0, 1, 'float32', 7),
+            tf.randomNormal([4, 6, 3], 0, 1, 'float32', 8),
+          ),
+        );
+        out.push(
+          tf.fused.matMul({
+            a: tf.randomNormal([10, 12], 0, 1, 'float32', 9) as TfModule.Tensor2D,
+            b: tf.randomNormal([12, 6], 0, 1, 'float32', 10) as TfModule.Tensor2D,
+            bias: tf.randomNormal([6], 0, 1, 'float32', 11),
+            activation: 'leakyrelu',
+            leakyreluAlpha: 0.2,
+          }),
+        );
+        return out;
+      };
+      expectClose(on('cpu-native', f), on('cpu', f), 1e-4, 'products');
+      tf.setBackend('cpu-native');
+    },
+  );
+
+  it.skipIf(!native.addon)(
+    'element-wise, reduction, split, tile and comparison kernels agree, with broadcasting',
+    () => {
+      const f = () => {
+        const a = tf.randomNormal([4, 5, 6, 7], 0, 1, 'float32', 21);
+        const c = tf.randomNormal([7], 1, 0.1, 'float32', 22);
+        const r = tf.randomNormal([4, 1, 6, 1], 1, 0.1, 'float32', 23);
+        return [
+          tf.add(a, c),
+          tf.sub(r, a),
+          tf.mul(a, r),
+          tf.div(a, c),
+          tf.mul(a, 3),
+          tf.sum(a, [0, 1, 2]),
+          tf.mean(a, [2, 3], true),
+          tf.sum(a),
+          tf.sum(a, [0, 2]), // not contiguous: the JavaScript kernel
+          ...tf.split(a, [2, 4, 1], 3),
+          ...tf.split(a, 2, 0),
+          tf.tile(tf.randomNormal([2, 1, 3], 0, 1, 'float32', 24), [2, 3, 2]),
+          tf.cast(tf.greater(a, 0.1), 'float32'),
+          tf.cast(tf.lessEqual(a, r), 'float32'),
+          tf.where(tf.greater(a, 0), a, tf.neg(a)),
+          tf.leakyRelu(a, 0.2),
+        ];
+      };
+      expectClose(on('cpu-native', f), on('cpu', f), 1e-5, 'element-wise');
+      tf.setBackend('cpu-native');
+    },
+  );
+
+  it.skipIf(!native.addon)(
+    'three training steps of both reference networks give the same losses on cpu-native and cpu',
+    () => {
+      // the reference architectures at reduced batch (4 days, 40 sequences) so the JavaScript backend finishes
+      const losses = (backend: string) => {
+        tf.setBackend(backend);
+        return tf.tidy(() => {
+          const g = unetGenerator(tf);
+          const d = dcganDiscriminator(tf);
+          // identical initial weights on both backends
+          const init = (m: TfModule.LayersModel, seed: number) =>
+            m.setWeights(
+              m.getWeights().map((w, i) => tf.randomNormal(w.shape, 0, 0.05, 'float32', seed + i)),
+            );
+          init(g, 100);
+          init(d, 200);
+          const opt = { g: tf.train.adam(1e-4, 0.5, 0.999), d: tf.train.adam(1e-4, 0.5, 0.999) };
+          const S = GAN_SIZES;
+          const data = {
+            attrs: tf.randomNormal([1, S.H, S.W, S.CA], 0, 1, 'float32', 1),
+            forcing: tf.randomNormal([4, S.H, S.W, S.CF], 0, 1, 'float32', 2),
+            obs: tf.randomNormal([4, S.H, S.W, 1], 0, 1, 'float32', 3),
+          };
+          const gan = [0, 1, 2].flatMap(() => Object.values(ganStep(tf, g, d, opt, data)));
+          const m = lstmSurrogate(tf);
+          init(m, 300);
+          const o2 = tf.train.adam(1e-3);
+          const x = tf.randomNormal([40, 30, 14], 0, 1, 'float32', 4);
+          const y = tf.randomNormal([40, 1], 0, 1, 'float32', 5);
+          const lstm = [0, 1, 2].map(() => lstmStep(tf, m, o2, x, y));
+          opt.g.dispose();
+          opt.d.dispose();
+          o2.dispose();
+          return [...gan, ...lstm];
+        });
+      };
+      const a = losses('cpu-native');
+      const b = losses('cpu');
+      a.forEach((v, i) =>
+        expect(Math.abs(v - b[i]!) / Math.abs(b[i]!), `loss ${i}: ${v} vs ${b[i]}`).toBeLessThan(1e-3),
+      );
+      tf.setBackend('cpu-native');
+    },
+    300_000,
+  );
+
+  it.skipIf(!native.addon)(
+    'leaks neither tensors nor native memory over 1,000 training steps of a small net',
+    () => {
+      tf.setBackend('cpu-native');
+      const model = tf.sequential();
+      model.add(
+        tf.layers.conv2d({
+          inputShape: [8, 8, 3],
+          filters: 8,
+          kernelSize: 3,
+          padding: 'same',
+          activation: 'relu',
+        }),
+      );
+      model.add(tf.layers.batchNormalization());
+      model.add(tf.layers.flatten());
+      model.add(tf.layers.dense({ units: 4 }));
+      const opt = tf.train.adam(1e-3);
+      const x = tf.randomNormal([16, 8, 8, 3], 0, 1, 'float32', 1);
+      const y = tf.randomNormal([16, 4], 0, 1, 'float32', 2);
+      const step = () => {
+        const l = opt.minimize(
+          () => tf.mean(tf.square(tf.sub(model.apply(x, { training: true }) as T, y))) as TfModule.Scalar,
+          true,
+        )!;
+        l.dispose();
+      };
+      for (let i = 0; i < 50; i++) step();
+      const tensors = tf.memory().numTensors;
+      global.gc?.();
+      const rss0 = process.memoryUsage().rss;
+      for (let i = 0; i < 1000; i++) step();
+      global.gc?.();
+      expect(tf.memory().numTensors).toBe(tensors);
+      // RSS may grow by allocator noise, not by the ~1 MB per step a leaked buffer set would cost
+      expect(process.memoryUsage().rss - rss0).toBeLessThan(64 * 2 ** 20);
+      tf.dispose([x, y]);
+      opt.dispose();
+      model.dispose();
+    },
+    300_000,
+  );
+});
