@@ -177,6 +177,7 @@ export function addSimulateCommands(program: Command): void {
         const wanted = arts.filter(
           (a) =>
             a.kind === 'parameter-geotiff' ||
+            a.kind === 'simulation-geotiff' ||
             a.kind === 'report' ||
             a.kind === 'report-file' ||
             a.kind === 'result',

@@ -57,7 +57,7 @@ export const twinGrid = (pr: GriddedProblem): Grid => ({
   x0: 112,
   y0: 36.5,
   dx: 0.25,
-  dy: -0.25,
+  dy: 0.25,
   rows: pr.rows,
   cols: pr.cols,
   mask: pr.mask,
@@ -137,6 +137,18 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
         ...(truth ?? []).map((f, k) => ({ name: `truth_${pr.calibrated[k]!}`, data: nanTo(full(f), -9999) })),
       ],
     });
+    // the simulated target over every period: one band per step, its date as the band description
+    const simulated = await exportFields({
+      dir: d.outDir,
+      grid,
+      nodata: -9999,
+      layout: 'multiband',
+      multibandName: `simulated_${pr.target.name}.tif`,
+      fields: allDates.map((date, t) => ({
+        name: date.toISOString().slice(0, 10),
+        data: nanTo(toGrid(pr, et.subarray(t * pr.cells, (t + 1) * pr.cells), 1), -9999),
+      })),
+    });
     const [s0, s1] = pr.periods.test;
     const n = pr.cells;
     const dates = allDates.slice(s0, s1);
@@ -168,6 +180,7 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
     const artifacts = [];
     for (const [kind, path] of [
       ...tifs.map((t) => ['parameter-geotiff', t.path] as const),
+      ...simulated.map((t) => ['simulation-geotiff', t.path] as const),
       ...report.files.map((p) => [p.endsWith('index.html') ? 'report' : 'report-file', p] as const),
       ['result', resultJson] as const,
     ]) {

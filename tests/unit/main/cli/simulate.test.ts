@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runCli } from '../../../helpers/cli';
 import { tempDir } from '../../../helpers/tmp';
@@ -78,6 +79,19 @@ describe('fieldcal twin, export', () => {
     expect(t.status, t.stderr).toBe(0);
     const res = JSON.parse(t.stdout) as { project: string; run: { id: number; status: string } };
     expect(res.run.status).toBe('succeeded');
+    // GDAL reads the outputs as written: the twin grid's geotransform, one simulated band per day
+    const runDir = join(tmp.dir, 'tw', `run-${res.run.id}`);
+    const g = spawnSync('gdalinfo', ['-json', join(runDir, 'd2.tif')], { encoding: 'utf8' });
+    expect(g.status, g.stderr).toBe(0);
+    expect(g.stderr).not.toMatch(/Warning/);
+    expect((JSON.parse(g.stdout) as { geoTransform: number[] }).geoTransform).toEqual([
+      112, 0.25, 0, 36.5, 0, -0.25,
+    ]);
+    const sim = JSON.parse(
+      spawnSync('gdalinfo', ['-json', join(runDir, 'simulated_ET.tif')], { encoding: 'utf8' }).stdout,
+    ) as { bands: Array<{ description: string }> };
+    expect(sim.bands).toHaveLength(4 * 365);
+    expect(sim.bands[0]!.description).toBe('2001-01-01');
     const e = runCli([
       'export',
       '--project',

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type * as TfModule from '@tensorflow/tfjs';
 import { getTf, initCompute } from '../../../../src-main/services/compute';
-import { loadAddon } from '../../../../src-main/services/compute/cpuNative';
+import { loadAddon, registerCpuNative } from '../../../../src-main/services/compute/cpuNative';
 import {
   dcganDiscriminator,
   ganStep,
@@ -22,6 +22,8 @@ const required = !!process.env.CI || !!process.env.FIELDCAL_REQUIRE_NATIVE;
 beforeAll(async () => {
   await initCompute();
   tf = getTf();
+  // with FIELDCAL_BACKEND=cpu the ladder never registers cpu-native: register it for these comparisons
+  if (native.addon && !tf.findBackend('cpu-native')) registerCpuNative(tf, native.addon, 2);
 });
 
 /** Runs `f` on a backend and returns plain arrays, disposing everything it made. */
