@@ -213,10 +213,14 @@ export async function writeGeoTiff(opts: WriteGeoTiffOptions): Promise<WrittenGe
   if (opts.bands.length === 0)
     throw new FieldcalError('VALIDATION', 'No bands to write', { path: opts.path });
   if (!(opts.grid.dx > 0 && opts.grid.dy > 0))
-    throw new FieldcalError('VALIDATION', `cell sizes must be positive (dx ${opts.grid.dx}, dy ${opts.grid.dy})`, {
-      path: opts.path,
-      field: 'grid',
-    });
+    throw new FieldcalError(
+      'VALIDATION',
+      `cell sizes must be positive (dx ${opts.grid.dx}, dy ${opts.grid.dy})`,
+      {
+        path: opts.path,
+        field: 'grid',
+      },
+    );
   const { buffer, crs } = encode(opts);
   const bytes = await writeFileAtomic(opts.path, (tmp) => writeFile(tmp, buffer), opts.overwrite ?? true);
   return { path: opts.path, bytes, crs };
