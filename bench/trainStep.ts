@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type * as TfModule from '@tensorflow/tfjs';
 import { getTf, initCompute, nativeThreads } from '../src-main/services/compute';
 import { loadAddon } from '../src-main/services/compute/cpuNative';
+import { fusedAdam } from '../src-main/services/compute/fusedAdam';
 import {
   dcganDiscriminator,
   ganStep,
@@ -41,7 +42,7 @@ function time(tf: Tf, steps: number, warmup: number, step: () => void) {
 function gan(tf: Tf, steps: number, warmup: number) {
   const g = unetGenerator(tf);
   const d = dcganDiscriminator(tf);
-  const opt = { g: tf.train.adam(1e-4, 0.5, 0.999), d: tf.train.adam(1e-4, 0.5, 0.999) };
+  const opt = { g: fusedAdam(tf, 1e-4, 0.5, 0.999), d: fusedAdam(tf, 1e-4, 0.5, 0.999) };
   const data = {
     attrs: tf.randomNormal([1, S.H, S.W, S.CA]),
     forcing: tf.randomNormal([32, S.H, S.W, S.CF]),
@@ -57,7 +58,7 @@ function gan(tf: Tf, steps: number, warmup: number) {
 
 function lstm(tf: Tf, steps: number, warmup: number) {
   const m = lstmSurrogate(tf);
-  const opt = tf.train.adam(1e-3);
+  const opt = fusedAdam(tf, 1e-3);
   const x = tf.randomNormal([400, 30, 14]);
   const y = tf.randomNormal([400, 1]);
   const r = time(tf, steps, warmup, () => lstmStep(tf, m, opt, x, y));
@@ -70,7 +71,8 @@ function lstm(tf: Tf, steps: number, warmup: number) {
  * `npm run bench -- train-step`: the two training steps of ../shared/bench/reference_torch.py (copied
  * as bench/reference_torch.py) on every available backend, and PyTorch's own timing in the same run
  * when /usr/bin/python3 has torch; prints ours / PyTorch per step. tfjs's JavaScript `cpu` backend
- * runs the LSTM step; its GAN step (~124 s, issue 7) only with FIELDCAL_BENCH_JS_GAN=1.
+ * runs the LSTM step; its GAN step (~124 s, issue 7) only with FIELDCAL_BENCH_JS_GAN=1. Adam is the
+ * fused one-kernel-per-variable update (compute/fusedAdam.ts), as PyTorch's Adam fuses its update.
  */
 export async function trainStepBench(): Promise<Record<string, unknown>> {
   const threads = nativeThreads();

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type * as TfModule from '@tensorflow/tfjs';
 import { getTf, initCompute } from '../../../../src-main/services/compute';
 import { loadAddon, registerCpuNative } from '../../../../src-main/services/compute/cpuNative';
+import { fusedAdam } from '../../../../src-main/services/compute/fusedAdam';
 import {
   dcganDiscriminator,
   ganStep,
@@ -199,7 +200,7 @@ describe('cpu-native backend (oneDNN kernels)', () => {
             );
           init(g, 100);
           init(d, 200);
-          const opt = { g: tf.train.adam(1e-4, 0.5, 0.999), d: tf.train.adam(1e-4, 0.5, 0.999) };
+          const opt = { g: fusedAdam(tf, 1e-4, 0.5, 0.999), d: fusedAdam(tf, 1e-4, 0.5, 0.999) };
           const S = GAN_SIZES;
           const data = {
             attrs: tf.randomNormal([1, S.H, S.W, S.CA], 0, 1, 'float32', 1),
@@ -209,7 +210,7 @@ describe('cpu-native backend (oneDNN kernels)', () => {
           const gan = [0, 1, 2].flatMap(() => Object.values(ganStep(tf, g, d, opt, data)));
           const m = lstmSurrogate(tf);
           init(m, 300);
-          const o2 = tf.train.adam(1e-3);
+          const o2 = fusedAdam(tf, 1e-3);
           const x = tf.randomNormal([40, 30, 14], 0, 1, 'float32', 4);
           const y = tf.randomNormal([40, 1], 0, 1, 'float32', 5);
           const lstm = [0, 1, 2].map(() => lstmStep(tf, m, o2, x, y));
@@ -229,6 +230,25 @@ describe('cpu-native backend (oneDNN kernels)', () => {
     300_000,
   );
 
+  it("the fused Adam update equals tfjs's Adam over several steps (1e-6)", () => {
+    const run = (make: () => TfModule.Optimizer) =>
+      tf.tidy(() => {
+        const w = tf.variable(tf.randomNormal([5, 3], 0, 1, 'float32', 31));
+        const x = tf.randomNormal([8, 5], 0, 1, 'float32', 32);
+        const y = tf.randomNormal([8, 3], 0, 1, 'float32', 33);
+        const opt = make();
+        for (let i = 0; i < 5; i++)
+          opt.minimize(() => tf.mean(tf.square(tf.sub(tf.matMul(x, w), y))) as TfModule.Scalar);
+        const out = Array.from(w.dataSync());
+        opt.dispose();
+        w.dispose();
+        return out;
+      });
+    const a = run(() => fusedAdam(tf, 0.01, 0.5, 0.999));
+    const b = run(() => tf.train.adam(0.01, 0.5, 0.999));
+    a.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThan(1e-6));
+  });
+
   it.skipIf(!native.addon)(
     'leaks neither tensors nor native memory over 1,000 training steps of a small net',
     () => {
@@ -246,7 +266,7 @@ describe('cpu-native backend (oneDNN kernels)', () => {
       model.add(tf.layers.batchNormalization());
       model.add(tf.layers.flatten());
       model.add(tf.layers.dense({ units: 4 }));
-      const opt = tf.train.adam(1e-3);
+      const opt = fusedAdam(tf, 1e-3);
       const x = tf.randomNormal([16, 8, 8, 3], 0, 1, 'float32', 1);
       const y = tf.randomNormal([16, 4], 0, 1, 'float32', 2);
       const step = () => {
