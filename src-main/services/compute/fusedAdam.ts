@@ -46,20 +46,18 @@ export function fusedAdam(
         }
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
-        const [nv, nm, nv2] = tf
-          .engine()
-          .runKernel(
-            KERNEL,
-            { value, m, v, g } as unknown as TfModule.NamedTensorMap,
-            {
-              lr: learningRate,
-              b1: beta1,
-              b2: beta2,
-              eps: epsilon,
-              c1,
-              c2,
-            } as unknown as TfModule.NamedAttrMap,
-          ) as TfModule.Tensor[];
+        const [nv, nm, nv2] = tf.engine().runKernel(
+          KERNEL,
+          { value, m, v, g } as unknown as TfModule.NamedTensorMap,
+          {
+            lr: learningRate,
+            b1: beta1,
+            b2: beta2,
+            eps: epsilon,
+            c1,
+            c2,
+          } as unknown as TfModule.NamedAttrMap,
+        ) as TfModule.Tensor[];
         value.assign(nv!);
         m.assign(nm!);
         v.assign(nv2!);
