@@ -351,6 +351,30 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
     }
     return strides;
   };
+  /**
+   * Merges adjacent dimensions that both operands walk contiguously (or both broadcast), so the
+   * native loop runs over long rows instead of one row per element.
+   */
+  const collapse = (shape: number[], sa: number[], sb: number[]): [number[], number[], number[]] => {
+    const cs: number[] = [];
+    const ca: number[] = [];
+    const cb: number[] = [];
+    for (let d = 0; d < shape.length; d++) {
+      if (shape[d] === 1) continue;
+      const k = cs.length - 1;
+      const merge = k >= 0 && ca[k] === sa[d]! * shape[d]! && cb[k] === sb[d]! * shape[d]!;
+      if (merge) {
+        cs[k]! *= shape[d]!;
+        ca[k] = sa[d]!;
+        cb[k] = sb[d]!;
+      } else {
+        cs.push(shape[d]!);
+        ca.push(sa[d]!);
+        cb.push(sb[d]!);
+      }
+    }
+    return cs.length ? [cs, ca, cb] : [[1], [0], [0]];
+  };
   (['Add', 'Sub', 'Multiply', 'RealDiv'] as const).forEach((name, op) =>
     reg(name, ({ inputs, backend }) => {
       const b = backend as CpuBackend;
@@ -361,15 +385,12 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
       if (shape.length > 8) return null;
       const out = new Float32Array(size(shape));
       if (out.length === 0) return b.makeTensorInfo(shape, 'float32', out);
-      addon.binary(
-        op as 0 | 1 | 2 | 3,
-        vals(b, A),
-        broadcastStrides(A.shape, shape),
-        vals(b, B),
-        broadcastStrides(B.shape, shape),
-        out,
+      const [cs, ca, cb] = collapse(
         shape,
+        broadcastStrides(A.shape, shape),
+        broadcastStrides(B.shape, shape),
       );
+      addon.binary(op as 0 | 1 | 2 | 3, vals(b, A), ca, vals(b, B), cb, out, cs);
       return b.makeTensorInfo(shape, 'float32', out);
     }),
   );
