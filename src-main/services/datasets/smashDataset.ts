@@ -19,6 +19,8 @@ export interface SmashDataset {
   /** Optional stacks on the same steps and cells: air temperature (°C, temp/) and observed ET (mm per step, et/, NaN missing). */
   T?: Float64Array;
   ET?: Float64Array;
+  /** Observed top-layer soil moisture (m³/m³, sm/, NaN missing). */
+  SM?: Float64Array;
   descriptorNames: string[];
   /** Cell-major [cells x descriptors], standardised over the active cells. */
   descriptors: Float64Array;
@@ -159,6 +161,7 @@ export async function loadSmashDataset(opts: {
   };
   const T = await optional('temp', true);
   const ET = await optional('et', false);
+  const SM = await optional('sm', false);
   const names = (await readdir(join(opts.dir, 'descriptor'))).filter((f) => /\.tiff?$/i.test(f)).sort();
   const descriptors = new Float64Array(catchment.cells * names.length);
   for (const [k, name] of names.entries()) {
@@ -194,6 +197,7 @@ export async function loadSmashDataset(opts: {
     E,
     ...(T ? { T } : {}),
     ...(ET ? { ET } : {}),
+    ...(SM ? { SM } : {}),
     descriptorNames: names.map((n) => n.replace(/\.tiff?$/i, '')),
     descriptors,
     gauges,

@@ -5,7 +5,7 @@ import { parentPort } from 'node:worker_threads';
 import { FieldcalError, type Grid, type RunMetric } from '../../../src-shared/ipc';
 import { defaultSimulation, evaluateFields, toGrid, type Evaluation } from '../calibration/gridded/evaluate';
 import type { MethodProgress } from '../calibration/gridded/context';
-import type { GriddedProblem } from '../calibration/gridded/problem';
+import { targetOutput, type GriddedProblem } from '../calibration/gridded/problem';
 import { LocalSimulator, type Simulator } from '../calibration/gridded/simulator';
 import { runGriddedMethod } from '../calibration/registry';
 import { makeTwin } from '../calibration/twin/generate';
@@ -161,7 +161,7 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
       simDefault: toGrid(pr, simDefault.subarray(s0 * n, s1 * n), s1 - s0),
       dates,
       grid: { rows: pr.rows, cols: pr.cols, mask: pr.mask },
-      units: 'mm/d',
+      units: targetOutput(pr.target.name).units,
       mapSteps: [Math.floor((s1 - s0) / 2)],
       parameters: pr.calibrated.map((name, k) => ({
         name,
@@ -196,7 +196,7 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
       type: 'result',
       result: {
         cancelled,
-        metrics: evaluationMetrics(evaluation),
+        metrics: evaluationMetrics(evaluation, pr.target.name),
         artifacts,
         evaluation,
         truthEvaluation,
@@ -261,12 +261,12 @@ async function buildProblem(spec: JobSpec): Promise<{
     };
   }
   return {
-    pr: griddedProblemFromDataset(ds, sp, spec.calibrated, spec.bounds),
+    pr: griddedProblemFromDataset(ds, sp, spec.calibrated, spec.bounds, spec.target),
     truth: undefined,
     grid,
     dates: ds.dates,
     title: `Calibration on ${spec.dataset.path}`,
-    description: `vic3l against the observed ET stack of ${spec.dataset.path}, ${spec.dataset.start} .. ${spec.dataset.end}.`,
+    description: `vic3l against the observed ${spec.target} stack of ${spec.dataset.path}, ${spec.dataset.start} .. ${spec.dataset.end}.`,
   };
 }
 

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { FieldcalError } from '../../../src-shared/ipc';
 import type { GriddedObjective } from '../calibration/gridded/objectives';
-import type { GriddedProblem } from '../calibration/gridded/problem';
+import { targetOutput, type GriddedProblem } from '../calibration/gridded/problem';
 import type { ParamFields, Simulator } from '../calibration/gridded/simulator';
 import { VIC3L_PARAMS } from '../physics/vic3l';
 import { startWorker } from './workerEntry';
@@ -35,6 +35,9 @@ export interface ModelWorkerData {
   cells: number;
   steps: number;
   dt: number;
+  /** The target's vic3l output and scale (gridded/problem.ts targetOutput). */
+  output: 'ET' | 'W1';
+  scale: number;
   c0: number;
   c1: number;
   shared: {
@@ -108,6 +111,7 @@ export class ModelPool implements Simulator {
         cells: n,
         steps: pr.steps,
         dt: pr.dt,
+        ...targetOutput(pr.target.name),
         c0: Math.floor((i * n) / w),
         c1: Math.floor(((i + 1) * n) / w),
         shared,

@@ -39,13 +39,14 @@ export function modelWorkerLoop(d: ModelWorkerData): void {
       VIC3L_PARAMS.forEach((name, k) => (p[name] = params.slice(k * n + d.c0, k * n + d.c1)));
       const forcing = { P: P.subarray(0, t1 * m), PET: PET.subarray(0, t1 * m), T: T?.subarray(0, t1 * m) };
       if (cmd === 1) {
-        const et = runVic3l(p, forcing, t1, { dt: d.dt, outputs: ['ET'] }).outputs.ET!;
-        for (let t = 0; t < t1; t++) out.set(et.subarray(t * m, (t + 1) * m), t * n + d.c0);
+        const y = runVic3l(p, forcing, t1, { dt: d.dt, outputs: [d.output] }).outputs[d.output]!;
+        for (let t = 0; t < t1; t++)
+          for (let i = 0; i < m; i++) out[t * n + d.c0 + i] = d.scale * y[t * m + i]!;
       } else {
         const kind = Atomics.load(ctrl, CTRL.kind) === 1 ? 'cell-mse' : 'spatial-rmse';
         const loss = new TargetLoss(
           kind,
-          'ET',
+          d.output,
           t0,
           t1,
           (t, c) => obs[t * m + c]!,
@@ -69,6 +70,7 @@ export function modelWorkerLoop(d: ModelWorkerData): void {
               count[k] = c;
             }
           },
+          d.scale,
         );
         const { gradient } = vic3lWithGradient(p, forcing, t1, loss, { dt: d.dt });
         VIC3L_PARAMS.forEach((name, k) => grad.set(gradient[name], k * n + d.c0));

@@ -29,6 +29,8 @@ const split = z.strictObject({
   valid: z.number().int().min(0),
   test: z.number().int().min(1),
 });
+/** The observed field: ET (et/ stack, mm/step) or top-layer soil moisture (sm/ stack, m³/m³). */
+const target = z.enum(['ET', 'SM']).default('ET');
 const common = {
   method,
   options: z.record(z.string(), z.unknown()).default({}),
@@ -62,6 +64,7 @@ const twinJob = z.strictObject({
       latitude: z.number().min(-66).max(66).default(33),
       calibrated,
       bounds,
+      target,
     })
     .prefault({}),
   dataset: dataset.optional(),
@@ -76,6 +79,7 @@ const griddedJob = z.strictObject({
   split: split.optional(),
   calibrated,
   bounds,
+  target,
 });
 
 /** Every job kind; strict at every level, defaults filled and stored with the run. */

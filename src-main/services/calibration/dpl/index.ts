@@ -4,7 +4,7 @@ import { vic3lWithGradient } from '../../physics/vic3l';
 import { Adam, buildMlp, mlpBackward, mlpForward } from '../hda-pr/mlp';
 import { descriptorRows, fullParamsFor, shuffle } from '../gridded/network';
 import { objectiveOf, rangePenalty, TargetLoss } from '../gridded/objectives';
-import { fullParams, type GriddedProblem } from '../gridded/problem';
+import { fullParams, targetOutput, type GriddedProblem } from '../gridded/problem';
 import type { MethodContext, MethodResult } from '../gridded/context';
 import { mulberry32 } from '../random';
 import { buildLstm, lstmBackward, lstmForward, lstmParams } from './lstm';
@@ -132,6 +132,7 @@ export function dpl(
       field: 'periods.train',
     });
   const perStep = o.windowsPerStep ?? (o.g === 'z' ? windows.length : 1);
+  const target = targetOutput(pr.target.name);
   const snap = () => enc.params.map((a) => Array.from(a));
   const restore = (p: number[][]) => p.forEach((a, i) => enc.params[i]!.set(a));
   let epoch = 0;
@@ -183,11 +184,13 @@ export function dpl(
         };
         const loss = new TargetLoss(
           o.objective,
-          'ET',
+          target.output,
           ws - s0,
           len,
           (t, i) => pr.target.obs[(s0 + t) * n + step.cells[i]!]!,
           m,
+          undefined,
+          target.scale,
         );
         const { gradient } = vic3lWithGradient(
           params,

@@ -1,7 +1,7 @@
 import { FieldcalError } from '../../../../src-shared/ipc';
 import type { SmashDataset } from '../../datasets/smashDataset';
 import { VIC3L, type Vic3lParamName } from '../../physics/vic3l';
-import type { GriddedProblem, Periods } from './problem';
+import type { GriddedProblem, Periods, TargetName } from './problem';
 import { checkProblem } from './problem';
 
 /** Lengths (steps) of warm-up, training, validation and test, in that order from the first step. */
@@ -57,16 +57,20 @@ export function griddedProblemFromDataset(
   split: Split,
   calibrated: Vic3lParamName[],
   bounds: Partial<Record<Vic3lParamName, { lower: number; upper: number }>> = {},
+  target: TargetName = 'ET',
 ): GriddedProblem {
-  if (!ds.ET)
-    throw new FieldcalError('VALIDATION', 'the dataset has no et/ stack to calibrate against', {
-      field: 'dataset',
-    });
+  const obs = target === 'SM' ? ds.SM : ds.ET;
+  if (!obs)
+    throw new FieldcalError(
+      'VALIDATION',
+      `the dataset has no ${target === 'SM' ? 'sm/' : 'et/'} stack to calibrate against`,
+      { field: 'target' },
+    );
   const base = baseOfDataset(ds);
   const spec = (n: Vic3lParamName) => VIC3L.parameters.find((p) => p.name === n)!;
   const pr: GriddedProblem = {
     ...base,
-    target: { name: 'ET', obs: ds.ET },
+    target: { name: target, obs },
     periods: periodsOf(split, base.steps),
     calibrated,
     lower: calibrated.map((n) => bounds[n]?.lower ?? spec(n).bounds[0]),

@@ -19,27 +19,29 @@ export class TargetLoss implements Vic3lLoss {
 
   constructor(
     private readonly kind: GriddedObjective,
-    private readonly output: 'ET',
+    private readonly output: 'ET' | 'W1',
     private readonly t0: number,
     private readonly t1: number,
     private readonly obs: (t: number, c: number) => number,
     private readonly cells: number,
     /** Replaces the per-step sums by domain totals (a cell block of a worker pool), before the value. */
     private readonly reduce?: (sse: Float64Array, count: Float64Array) => void,
+    /** The target is `scale` x the output (e.g. soil moisture as W1 / layer depth). */
+    private readonly scale = 1,
   ) {
     this.sse = new Float64Array(t1 - t0);
     this.count = new Float64Array(t1 - t0);
   }
 
-  forward(t: number, out: Pick<StepView, 'ET'>): void {
+  forward(t: number, out: Partial<Pick<StepView, 'ET' | 'W1'>>): void {
     if (t < this.t0 || t >= this.t1) return;
-    const s = out[this.output];
+    const s = out[this.output]!;
     let e = 0;
     let n = 0;
     for (let c = 0; c < this.cells; c++) {
       const o = this.obs(t, c);
       if (Number.isNaN(o)) continue;
-      const d = s[c]! - o;
+      const d = this.scale * s[c]! - o;
       e += d * d;
       n++;
     }
@@ -95,7 +97,7 @@ export class TargetLoss implements Vic3lLoss {
     for (let c = 0; c < this.cells; c++) {
       const o = this.obs(t, c);
       if (Number.isNaN(o)) continue;
-      gs[c] = scale * (s[c]! - o);
+      gs[c] = this.scale * scale * (this.scale * s[c]! - o);
     }
   }
 }

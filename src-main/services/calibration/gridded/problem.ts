@@ -1,7 +1,20 @@
 import { FieldcalError } from '../../../../src-shared/ipc';
-import { VIC3L, VIC3L_PARAMS, type Vic3lParamName } from '../../physics/vic3l';
+import { VIC3L, VIC3L_CONSTANTS, VIC3L_PARAMS, type Vic3lParamName } from '../../physics/vic3l';
 
 export type FloatArray = Float64Array | Float32Array;
+
+/** Gridded targets: evapotranspiration (mm/step) or top-layer soil moisture (volumetric, m³/m³). */
+export type TargetName = 'ET' | 'SM';
+
+/**
+ * The vic3l output a target compares with and its scale: ET directly; SM as layer 1's volumetric
+ * water content W1 / (1000 d1) (mm of water over a d1-metre layer).
+ */
+export function targetOutput(name: TargetName): { output: 'ET' | 'W1'; scale: number; units: string } {
+  return name === 'SM'
+    ? { output: 'W1', scale: 1 / (1000 * VIC3L_CONSTANTS.d1), units: 'm³/m³' }
+    : { output: 'ET', scale: 1, units: 'mm/d' };
+}
 
 /** Step ranges [start, end) of the periods of a run; warm-up precedes training. */
 export interface Periods {
@@ -29,7 +42,7 @@ export interface GriddedProblem {
   /** Cell-major [cells x descriptors], standardised (zero mean, unit variance over active cells). */
   descriptors: Float64Array;
   /** Observed target, step-major [steps x cells], NaN where missing. */
-  target: { name: 'ET'; obs: Float64Array };
+  target: { name: TargetName; obs: Float64Array };
   periods: Periods;
   /** Parameters that are calibrated, with their bounds; the others stay at the structure default. */
   calibrated: Vic3lParamName[];

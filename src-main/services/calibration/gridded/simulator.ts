@@ -5,7 +5,7 @@ import {
   type Vic3lForcing,
   type Vic3lParamName,
 } from '../../physics/vic3l';
-import type { GriddedProblem } from './problem';
+import { targetOutput, type GriddedProblem } from './problem';
 import { TargetLoss, type GriddedObjective } from './objectives';
 
 /** Full parameter fields, one array per vic3l parameter. */
@@ -41,17 +41,19 @@ export class LocalSimulator implements Simulator {
   constructor(private readonly pr: GriddedProblem) {}
 
   run(params: ParamFields, t1: number): Float64Array {
+    const { output, scale } = targetOutput(this.pr.target.name);
     const out = runVic3l(params, forcingUntil(this.pr, t1), t1, {
       dt: this.pr.dt,
-      outputs: ['ET'],
-    }).outputs.ET!;
-    return out as Float64Array;
+      outputs: [output],
+    }).outputs[output]!;
+    return scale === 1 ? (out as Float64Array) : Float64Array.from(out, (v) => v * scale);
   }
 
   lossGrad(params: ParamFields, kind: GriddedObjective, t0: number, t1: number) {
     const n = this.pr.cells;
     const obs = this.pr.target.obs;
-    const loss = new TargetLoss(kind, 'ET', t0, t1, (t, c) => obs[t * n + c]!, n);
+    const { output, scale } = targetOutput(this.pr.target.name);
+    const loss = new TargetLoss(kind, output, t0, t1, (t, c) => obs[t * n + c]!, n, undefined, scale);
     const { gradient } = vic3lWithGradient(params, forcingUntil(this.pr, t1), t1, loss, {
       dt: this.pr.dt,
     });

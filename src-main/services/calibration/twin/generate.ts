@@ -1,7 +1,7 @@
 import { FieldcalError } from '../../../../src-shared/ipc';
 import { gaussianFilter } from '../../metrics/spatial';
 import { runVic3l, VIC3L, VIC3L_PARAMS, type Vic3lParamName } from '../../physics/vic3l';
-import { defaultValue, type GriddedProblem } from '../gridded/problem';
+import { defaultValue, targetOutput, type GriddedProblem, type TargetName } from '../gridded/problem';
 import type { ParamFields } from '../gridded/simulator';
 import { mulberry32, normalGenerator } from '../random';
 
@@ -20,6 +20,8 @@ export interface TwinOptions {
   calibrated: Vic3lParamName[];
   /** Search bounds overriding vic3l's for some parameters. */
   bounds?: Partial<Record<Vic3lParamName, { lower: number; upper: number }>>;
+  /** The observed field: ET (default) or top-layer soil moisture. */
+  target?: TargetName;
   /**
    * A real dataset's grid, forcing and descriptors to build the twin on (instead of the synthetic
    * weather and descriptors), with the step split of its periods.
@@ -263,7 +265,9 @@ export function makeTwin(options: Partial<TwinOptions> = {}): Twin {
   // parameters left uncalibrated keep their defaults in the truth too: the twin stays identical
   for (const name of VIC3L_PARAMS)
     if (!o.calibrated.includes(name)) truthAll[name] = new Float64Array(cells).fill(defaultValue(name));
-  const etTrue = runVic3l(truthAll, forcing, steps, { outputs: ['ET'] }).outputs.ET! as Float64Array;
+  const target = targetOutput(o.target ?? 'ET');
+  const raw = runVic3l(truthAll, forcing, steps, { outputs: [target.output] }).outputs[target.output]!;
+  const etTrue = Float64Array.from(raw, (v) => v * target.scale);
   let meanEt = 0;
   for (const v of etTrue) meanEt += v;
   meanEt /= etTrue.length;
@@ -279,7 +283,7 @@ export function makeTwin(options: Partial<TwinOptions> = {}): Twin {
     forcing,
     descriptorNames: [...base.descriptorNames],
     descriptors,
-    target: { name: 'ET', obs },
+    target: { name: o.target ?? 'ET', obs },
     periods: base.periods,
     calibrated: [...o.calibrated],
     lower: o.calibrated.map(
