@@ -17,6 +17,8 @@ const LEZ = resolve('resources/sample-data/lez');
 const dir = mkdtempSync(join(tmpdir(), 'fieldcal-etds-'));
 const data = join(dir, 'lez-et');
 const split = { warmup: 90, train: 130, valid: 70, test: 75 };
+let westHalf: unknown;
+let crs: string;
 
 beforeAll(async () => {
   mkdirSync(data);
@@ -33,6 +35,21 @@ beforeAll(async () => {
   });
   const g = ds.catchment.grid;
   const n = ds.catchment.cells;
+  crs = g.crs!;
+  const xm = g.x0 + Math.floor(g.cols / 2) * g.dx;
+  const y1 = g.y0 - g.rows * g.dy;
+  westHalf = {
+    type: 'Polygon',
+    coordinates: [
+      [
+        [g.x0, g.y0],
+        [xm, g.y0],
+        [xm, y1],
+        [g.x0, y1],
+        [g.x0, g.y0],
+      ],
+    ],
+  };
   for (let t = 0; t < ds.dates.length; t++) {
     const full = new Float64Array(g.rows * g.cols).fill(-9999);
     let k = 0;
@@ -126,5 +143,58 @@ describe('fieldcal calibrate on a smash-layout folder with an et/ stack', () => 
     );
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/dataset\.end: end is before start/);
+  });
+
+  it('calibrates only the cells inside a drawn study area, and refuses one that misses the data', () => {
+    const cli = (job: unknown, out: string) => {
+      const cfg = join(dir, `${out}.json`);
+      writeFileSync(cfg, JSON.stringify(job));
+      return spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '--import',
+          './scripts/raw-loader.mjs',
+          'src-main/cli/index.ts',
+          'calibrate',
+          '--dataset',
+          data,
+          '--method',
+          'ann',
+          '--config',
+          cfg,
+          '--out',
+          join(dir, out),
+          '--json',
+        ],
+        { encoding: 'utf8', timeout: 300_000 },
+      );
+    };
+    const dataset = { start: '2012-08-01', end: '2013-07-31' };
+    const r = cli(
+      { dataset, split, options: { iterations: 5, validEvery: 5 }, studyArea: { geometry: westHalf, crs } },
+      'west',
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const cells = (JSON.parse(r.stdout) as { evaluation: { summary: { cells: number } } }).evaluation.summary
+      .cells;
+    expect(cells).toBeGreaterThan(0);
+    expect(cells).toBeLessThan(171);
+    const away = {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [0, 0],
+          [1, 0],
+          [1, 1],
+          [0, 1],
+          [0, 0],
+        ],
+      ],
+    };
+    const bad = cli({ dataset, split, studyArea: { geometry: away, crs } }, 'away');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stdout + bad.stderr).toMatch(/study area covers none/);
   });
 });

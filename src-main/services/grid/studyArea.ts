@@ -135,3 +135,27 @@ export function gridFromPolygon(geojson: GeoJsonLike, geojsonCrs: string, spec: 
     );
   return { ...grid, mask };
 }
+
+/**
+ * The cells of a grid whose centre lies inside a drawn polygon (GeoJSON in `geojsonCrs`,
+ * EPSG:4326 by default as RFC 7946 says), as a mask over rows x cols; the grid's own mask is kept.
+ */
+export function cellsInside(grid: Grid, geojson: GeoJsonLike, geojsonCrs = 'EPSG:4326'): Uint8Array {
+  if (!grid.crs)
+    throw new FieldcalError('VALIDATION', 'the grid has no CRS to place the study area on', { field: 'crs' });
+  const t = transformer(geojsonCrs, grid.crs);
+  const polys = polygonsOf(geojson).map((rings) => rings.map((r) => densify(r).map(([x, y]) => t(x, y))));
+  if (polys.length === 0)
+    throw new FieldcalError('VALIDATION', 'The study area has no polygon', { field: 'studyArea' });
+  const mask = new Uint8Array(grid.rows * grid.cols);
+  for (let r = 0; r < grid.rows; r++) {
+    const y = grid.y0 - (r + 0.5) * grid.dy;
+    for (let c = 0; c < grid.cols; c++) {
+      const i = r * grid.cols + c;
+      if (grid.mask && !grid.mask[i]) continue;
+      const x = grid.x0 + (c + 0.5) * grid.dx;
+      if (polys.some((p) => inside(x, y, p))) mask[i] = 1;
+    }
+  }
+  return mask;
+}

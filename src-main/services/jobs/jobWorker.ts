@@ -5,7 +5,8 @@ import { parentPort } from 'node:worker_threads';
 import { FieldcalError, type Grid, type RunMetric } from '../../../src-shared/ipc';
 import { defaultSimulation, evaluateFields, toGrid, type Evaluation } from '../calibration/gridded/evaluate';
 import type { MethodProgress } from '../calibration/gridded/context';
-import { targetOutput, type GriddedProblem } from '../calibration/gridded/problem';
+import { restrictProblem, targetOutput, type GriddedProblem } from '../calibration/gridded/problem';
+import { cellsInside } from '../grid/studyArea';
 import { LocalSimulator, type Simulator } from '../calibration/gridded/simulator';
 import { runGriddedMethod } from '../calibration/registry';
 import { makeTwin } from '../calibration/twin/generate';
@@ -248,22 +249,40 @@ async function buildProblem(spec: JobSpec): Promise<{
   const steps = ds.dates.length;
   const sp = spec.split ?? defaultSplit(steps);
   const grid = { ...ds.catchment.grid, mask: ds.catchment.grid.mask };
+  // a drawn study area keeps the dataset's cells whose centre lies inside it
+  const keep = spec.studyArea ? cellsInside(grid, spec.studyArea.geometry, spec.studyArea.crs) : null;
+  const area = (pr: GriddedProblem) => (keep ? restrictProblem(pr, keep) : pr);
   if (spec.kind === 'twin') {
-    const base = { ...baseOfDataset(ds), periods: periodsOf(sp, steps) };
+    const whole = { ...baseOfDataset(ds), periods: periodsOf(sp, steps) };
+    const cut = area({
+      ...whole,
+      target: { name: 'ET', obs: new Float64Array(steps * whole.cells) },
+      calibrated: [],
+      lower: [],
+      upper: [],
+      dt: 1,
+    });
+    const base = {
+      ...whole,
+      mask: cut.mask,
+      cells: cut.cells,
+      forcing: cut.forcing,
+      descriptors: cut.descriptors,
+    };
     const twin = makeTwin({ ...spec.twin, base });
     return {
       pr: twin.problem,
       truth: twin.truth,
-      grid,
+      grid: { ...grid, mask: twin.problem.mask },
       dates: ds.dates,
       title: `Twin experiment on ${spec.dataset!.path}`,
       description: `Identical twin on the forcing and descriptors of ${spec.dataset!.path} (seed ${spec.twin.seed}, noise ${spec.twin.noise}).`,
     };
   }
   return {
-    pr: griddedProblemFromDataset(ds, sp, spec.calibrated, spec.bounds, spec.target),
+    pr: area(griddedProblemFromDataset(ds, sp, spec.calibrated, spec.bounds, spec.target)),
     truth: undefined,
-    grid,
+    grid: { ...grid, mask: keep ? Uint8Array.from(grid.mask!, (v, i) => (v && keep[i] ? 1 : 0)) : grid.mask },
     dates: ds.dates,
     title: `Calibration on ${spec.dataset.path}`,
     description: `vic3l against the observed ${spec.target} stack of ${spec.dataset.path}, ${spec.dataset.start} .. ${spec.dataset.end}.`,

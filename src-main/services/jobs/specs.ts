@@ -22,6 +22,11 @@ const dataset = z.strictObject({
   crs: z.string().min(1).optional(),
   flowdir: z.string().min(1).optional(),
 });
+/** A drawn study area: GeoJSON (Polygon, MultiPolygon, Feature or FeatureCollection) and its CRS; cells whose centre lies inside are calibrated. */
+const studyArea = z.strictObject({
+  geometry: z.looseObject({ type: z.string() }),
+  crs: z.string().min(1).default('EPSG:4326'),
+});
 /** Steps of warm-up, training, validation and test from the first step (default 25/35/20/20 % of the data). */
 const split = z.strictObject({
   warmup: z.number().int().min(0),
@@ -69,6 +74,7 @@ const twinJob = z.strictObject({
     .prefault({}),
   dataset: dataset.optional(),
   split: split.optional(),
+  studyArea: studyArea.optional(),
 });
 
 /** A gridded calibration against a dataset's observed ET stack (et/). */
@@ -77,6 +83,9 @@ const griddedJob = z.strictObject({
   ...common,
   dataset,
   split: split.optional(),
+  studyArea: studyArea.optional(),
+  /** The model structure of gridded jobs (the one with a gridded ET / SM target). */
+  structure: z.literal('vic3l').default('vic3l'),
   calibrated,
   bounds,
   target,

@@ -112,3 +112,44 @@ export function checkProblem(pr: GriddedProblem): void {
       );
   });
 }
+
+/**
+ * The problem restricted to the active cells of `keep` (a mask over rows x cols, inside the
+ * problem's mask): forcing, descriptors and observations subset; typed error when nothing is left.
+ */
+export function restrictProblem(pr: GriddedProblem, keep: Uint8Array): GriddedProblem {
+  const idx: number[] = [];
+  let k = 0;
+  for (let i = 0; i < pr.mask.length; i++) {
+    if (!pr.mask[i]) continue;
+    if (keep[i]) idx.push(k);
+    k++;
+  }
+  if (!idx.length)
+    throw new FieldcalError('VALIDATION', "the study area covers none of the dataset's active cells", {
+      field: 'studyArea',
+    });
+  const m = idx.length;
+  const sub = <A extends Float64Array | Float32Array>(a: A): A => {
+    const out = new (a.constructor as { new (n: number): A })(pr.steps * m);
+    for (let t = 0; t < pr.steps; t++)
+      for (let j = 0; j < m; j++) out[t * m + j] = a[t * pr.cells + idx[j]!]!;
+    return out;
+  };
+  const nd = pr.descriptorNames.length;
+  const descriptors = new Float64Array(m * nd);
+  idx.forEach((c, j) => descriptors.set(pr.descriptors.subarray(c * nd, (c + 1) * nd), j * nd));
+  const mask = Uint8Array.from(pr.mask, (v, i) => (v && keep[i] ? 1 : 0));
+  return {
+    ...pr,
+    mask,
+    cells: m,
+    forcing: {
+      P: sub(pr.forcing.P),
+      PET: sub(pr.forcing.PET),
+      ...(pr.forcing.T ? { T: sub(pr.forcing.T) } : {}),
+    },
+    descriptors,
+    target: { name: pr.target.name, obs: sub(pr.target.obs) },
+  };
+}
