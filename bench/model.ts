@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { gr4WithGradient } from '../src-main/services/physics/gr4/adjoint';
 import { gr4Step, initialState, unitHydrographs } from '../src-main/services/physics/gr4/forward';
-import { runVic3l, vic3lWithGradient, VIC3L, type Vic3lParams } from '../src-main/services/physics/vic3l';
+import { runVic3l, vic3lWithGradient } from '../src-main/services/physics/vic3l';
 import { readBasinObs } from '../tests/helpers/airgr';
-import { machine } from './stats';
+import { machine, shiftedVic3lCase } from './stats';
 
 const SIZES = [
   [24, 17, 730, 'paper_24x17_x_730'],
@@ -65,21 +65,8 @@ function vic3lBench(d: ReturnType<typeof readBasinObs>, base: number) {
   const out: Record<string, unknown> = {};
   for (const [cols, rows, steps, label] of SIZES) {
     const cells = cols * rows;
-    const P = new Float32Array(cells * steps);
-    const PET = new Float32Array(cells * steps);
-    const T = new Float32Array(cells * steps);
-    for (let t = 0; t < steps; t++) {
-      for (let c = 0; c < cells; c++) {
-        const k = base + t + (c % 400);
-        P[t * cells + c] = d.P[k]!;
-        PET[t * cells + c] = d.E[k]!;
-        T[t * cells + c] = d.T[k]!;
-      }
-    }
-    const params = Object.fromEntries(
-      VIC3L.parameters.map((p) => [p.name, new Float64Array(cells).fill(p.default)]),
-    ) as unknown as Vic3lParams;
-    const forcing = { P, PET, T };
+    const { forcing, params } = shiftedVic3lCase(d, base, cells, steps, 400);
+    const { P, PET, T } = forcing;
     // warm the JIT on the first 30 steps so the timing is the steady state, not compilation
     const warm = (a: Float32Array) => a.subarray(0, 30 * cells);
     runVic3l(params, { P: warm(P), PET: warm(PET), T: warm(T) }, 30, {

@@ -1,3 +1,5 @@
+import { VIC3L, type Vic3lParams } from '../src-main/services/physics/vic3l';
+
 /** Median of a list of numbers. */
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -19,4 +21,32 @@ export async function timeRuns(n: number, fn: () => unknown): Promise<number[]> 
 /** Machine facts printed with every benchmark. */
 export function machine(): Record<string, unknown> {
   return { node: process.versions.node, platform: process.platform, arch: process.arch };
+}
+
+/**
+ * Step-major Float32 forcing for `cells` cells: the airGR L0123001 series from `base`, shifted by
+ * (cell mod `spread`) days per cell so cells differ; and vic3l's default parameters per cell.
+ */
+export function shiftedVic3lCase(
+  d: { P: Float64Array; E: Float64Array; T: Float64Array },
+  base: number,
+  cells: number,
+  steps: number,
+  spread: number,
+) {
+  const P = new Float32Array(cells * steps);
+  const PET = new Float32Array(cells * steps);
+  const T = new Float32Array(cells * steps);
+  for (let t = 0; t < steps; t++) {
+    for (let c = 0; c < cells; c++) {
+      const k = base + t + (c % spread);
+      P[t * cells + c] = d.P[k]!;
+      PET[t * cells + c] = d.E[k]!;
+      T[t * cells + c] = d.T[k]!;
+    }
+  }
+  const params = Object.fromEntries(
+    VIC3L.parameters.map((p) => [p.name, new Float64Array(cells).fill(p.default)]),
+  ) as unknown as Vic3lParams;
+  return { forcing: { P, PET, T }, params };
 }

@@ -12,14 +12,9 @@ import {
   lstmSurrogate,
   unetGenerator,
 } from '../src-main/services/calibration/gan-po/networks';
-import { machine } from './stats';
+import { machine, median } from './stats';
 
 type Tf = typeof TfModule;
-
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 function time(tf: Tf, steps: number, warmup: number, step: () => void) {
   for (let i = 0; i < warmup; i++) step();

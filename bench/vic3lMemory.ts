@@ -1,6 +1,7 @@
 // Child process of the model bench: a 10-year daily vic3l run of 10,000 cells, forward and exact
 // gradient of an ET loss, reporting its own peak memory. Run alone so its RSS is its own.
-import { vic3lWithGradient, VIC3L } from '../src-main/services/physics/vic3l';
+import { vic3lWithGradient } from '../src-main/services/physics/vic3l';
+import { shiftedVic3lCase } from './stats';
 import { readBasinObs } from '../tests/helpers/airgr';
 
 const cells = 10_000;
@@ -8,20 +9,8 @@ const steps = 3650;
 const d = readBasinObs();
 const base = d.dates.indexOf('1985-01-01');
 // forcing stored as Float32 (the product's precision for inputs): real L0123001 series shifted per cell
-const P = new Float32Array(cells * steps);
-const PET = new Float32Array(cells * steps);
-const T = new Float32Array(cells * steps);
-for (let t = 0; t < steps; t++) {
-  for (let c = 0; c < cells; c++) {
-    const k = base + t + (c % 200);
-    P[t * cells + c] = d.P[k]!;
-    PET[t * cells + c] = d.E[k]!;
-    T[t * cells + c] = d.T[k]!;
-  }
-}
-const params = Object.fromEntries(
-  VIC3L.parameters.map((p) => [p.name, new Float64Array(cells).fill(p.default)]),
-) as unknown as Parameters<typeof vic3lWithGradient>[0];
+const { forcing, params } = shiftedVic3lCase(d, base, cells, steps, 200);
+const { P, PET, T } = forcing;
 const forcingBytes = P.byteLength + PET.byteLength + T.byteLength;
 const rssBefore = process.memoryUsage().rss;
 const t0 = performance.now();

@@ -4,7 +4,12 @@ import { basename, join, resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { FieldcalError } from '../../src-shared/ipc';
-import { boundsFor, checkConfigAgainstData, parseRunConfig } from '../services/calibration/config';
+import {
+  boundsFor,
+  checkConfigAgainstData,
+  parseRunConfig,
+  type RunConfig,
+} from '../services/calibration/config';
 import { calibrateGr4Gradient } from '../services/calibration/gradient/gr4Lumped';
 import {
   HDA_PR_BOUNDS,
@@ -86,15 +91,8 @@ async function calibrateLumped(dataset: string, cfgInput: unknown, configName: s
   };
 }
 
-/** hda-pr on a smash-layout folder. */
-async function calibrateGridded(dataset: string, cfgInput: unknown, configName: string, json: boolean) {
-  const cfg = parseRunConfig(cfgInput, configName);
-  if (cfg.method !== 'hda-pr')
-    throw new FieldcalError(
-      'VALIDATION',
-      `${cfg.method} on gridded datasets needs transfer functions, not built yet; use hda-pr`,
-      { field: 'method' },
-    );
+/** A smash-layout folder over a run config's period (warm-up included), checked against the config. */
+export async function loadDatasetForConfig(dataset: string, cfg: RunConfig) {
   const ds = await loadSmashDataset({
     dir: dataset,
     start: new Date(`${cfg.period.warmupStart ?? cfg.period.start}T00:00:00Z`),
@@ -105,6 +103,13 @@ async function calibrateGridded(dataset: string, cfgInput: unknown, configName: 
     last: ds.dates.at(-1)!,
     gauges: ds.gauges.map((g) => g.code),
   });
+  return ds;
+}
+
+/** hda-pr on a smash-layout folder. */
+async function calibrateGridded(dataset: string, cfgInput: unknown, configName: string, json: boolean) {
+  const cfg = parseRunConfig(cfgInput, configName);
+  const ds = await loadDatasetForConfig(dataset, cfg);
   const problem = problemFromDataset(ds, boundsFor(cfg, HDA_PR_PARAMETERS, HDA_PR_BOUNDS));
   if (cfg.gauges) problem.gauges = problem.gauges.filter((g) => cfg.gauges!.includes(g.code));
   const warmup = ds.dates.findIndex((x) => x.toISOString().slice(0, 10) === cfg.period.start);

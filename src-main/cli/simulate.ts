@@ -6,8 +6,8 @@ import { FieldcalError } from '../../src-shared/ipc';
 import { checkConfigAgainstData, parseRunConfig } from '../services/calibration/config';
 import { HDA_PR_PARAMETERS } from '../services/calibration/hda-pr';
 import { writeFileAtomic } from '../services/common/atomicFile';
+import { loadDatasetForConfig } from './calibrate';
 import { readLumpedCsv } from '../services/datasets/lumpedCsv';
-import { loadSmashDataset } from '../services/datasets/smashDataset';
 import { kge, nse } from '../services/metrics/series';
 import { initialState, runGr4 } from '../services/physics/gr4/forward';
 import { runGr4Lr } from '../services/physics/gr4lr';
@@ -69,16 +69,7 @@ async function simulateLumped(dataset: string, paramsArg: string, cfgInput: Reco
 /** GR4J + lr on a smash-layout folder with parameter GeoTIFFs (X1..X4, llr) on the catchment grid. */
 async function simulateGridded(dataset: string, paramsDir: string, cfgInput: Record<string, unknown>) {
   const cfg = parseRunConfig({ method: 'hda-pr', ...cfgInput }, 'run config');
-  const ds = await loadSmashDataset({
-    dir: dataset,
-    start: new Date(`${cfg.period.warmupStart ?? cfg.period.start}T00:00:00Z`),
-    end: new Date(`${cfg.period.end}T00:00:00Z`),
-  });
-  checkConfigAgainstData(cfg, {
-    first: ds.dates[0]!,
-    last: ds.dates.at(-1)!,
-    gauges: ds.gauges.map((g) => g.code),
-  });
+  const ds = await loadDatasetForConfig(dataset, cfg);
   const g = ds.catchment.grid;
   const params = {} as Record<(typeof HDA_PR_PARAMETERS)[number], Float64Array>;
   for (const name of HDA_PR_PARAMETERS) {

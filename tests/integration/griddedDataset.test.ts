@@ -67,38 +67,37 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** `fieldcal calibrate --dataset <the ET folder> --method M --config <job> --out <dir>/<out> [--json]`. */
+function calibrate(method: string, job: unknown, out: string, json = true) {
+  const cfg = join(dir, `${out}.json`);
+  writeFileSync(cfg, JSON.stringify(job));
+  const args = ['calibrate', '--dataset', data, '--method', method, '--config', cfg, '--out', join(dir, out)];
+  return spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--import',
+      './scripts/raw-loader.mjs',
+      'src-main/cli/index.ts',
+      ...args,
+      ...(json ? ['--json'] : []),
+    ],
+    { encoding: 'utf8', timeout: 300_000 },
+  );
+}
+
 describe('fieldcal calibrate on a smash-layout folder with an et/ stack', () => {
   it('runs vic3l against the ET stack as a recorded job and improves on the default parameters', () => {
-    const cfg = join(dir, 'job.json');
-    writeFileSync(
-      cfg,
-      JSON.stringify({
+    const r = calibrate(
+      'ann',
+      {
         dataset: { start: '2012-08-01', end: '2013-07-31' },
         split,
         options: { iterations: 60, validEvery: 10 },
         seed: 3,
-      }),
-    );
-    const r = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--import',
-        './scripts/raw-loader.mjs',
-        'src-main/cli/index.ts',
-        'calibrate',
-        '--dataset',
-        data,
-        '--method',
-        'ann',
-        '--config',
-        cfg,
-        '--out',
-        join(dir, 'out'),
-        '--json',
-      ],
-      { encoding: 'utf8', timeout: 300_000 },
+      },
+      'out',
     );
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as {
@@ -119,60 +118,15 @@ describe('fieldcal calibrate on a smash-layout folder with an et/ stack', () => 
   });
 
   it('refuses a period outside the data before the job starts', () => {
-    const cfg = join(dir, 'bad.json');
-    writeFileSync(cfg, JSON.stringify({ dataset: { start: '2012-08-01', end: '2012-07-31' } }));
-    const r = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        '--import',
-        './scripts/raw-loader.mjs',
-        'src-main/cli/index.ts',
-        'calibrate',
-        '--dataset',
-        data,
-        '--method',
-        'dpl',
-        '--config',
-        cfg,
-        '--out',
-        join(dir, 'bad'),
-      ],
-      { encoding: 'utf8', timeout: 60_000 },
-    );
+    const r = calibrate('dpl', { dataset: { start: '2012-08-01', end: '2012-07-31' } }, 'bad', false);
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/dataset\.end: end is before start/);
   });
 
   it('calibrates only the cells inside a drawn study area, and refuses one that misses the data', () => {
-    const cli = (job: unknown, out: string) => {
-      const cfg = join(dir, `${out}.json`);
-      writeFileSync(cfg, JSON.stringify(job));
-      return spawnSync(
-        process.execPath,
-        [
-          '--import',
-          'tsx',
-          '--import',
-          './scripts/raw-loader.mjs',
-          'src-main/cli/index.ts',
-          'calibrate',
-          '--dataset',
-          data,
-          '--method',
-          'ann',
-          '--config',
-          cfg,
-          '--out',
-          join(dir, out),
-          '--json',
-        ],
-        { encoding: 'utf8', timeout: 300_000 },
-      );
-    };
     const dataset = { start: '2012-08-01', end: '2013-07-31' };
-    const r = cli(
+    const r = calibrate(
+      'ann',
       { dataset, split, options: { iterations: 5, validEvery: 5 }, studyArea: { geometry: westHalf, crs } },
       'west',
     );
@@ -193,7 +147,7 @@ describe('fieldcal calibrate on a smash-layout folder with an et/ stack', () => 
         ],
       ],
     };
-    const bad = cli({ dataset, split, studyArea: { geometry: away, crs } }, 'away');
+    const bad = calibrate('ann', { dataset, split, studyArea: { geometry: away, crs } }, 'away');
     expect(bad.status).not.toBe(0);
     expect(bad.stdout + bad.stderr).toMatch(/study area covers none/);
   });

@@ -16,7 +16,3 @@ export const STRUCTURES: Readonly<Record<string, ModelStructure>> = {
 export const ROUTING: Readonly<Record<string, readonly ParameterSpec[]>> = {
   lr: [LLR],
 };
-
-/** The structure called `name`, or undefined. */
-export const structureNamed = (name: string): ModelStructure | undefined =>
-  Object.hasOwn(STRUCTURES, name) ? STRUCTURES[name] : undefined;

@@ -2,9 +2,9 @@ import type { z } from 'zod';
 import { FieldcalError } from '../../../../src-shared/ipc';
 import { vic3lWithGradient } from '../../physics/vic3l';
 import { Adam, buildMlp, mlpBackward, mlpForward } from '../hda-pr/mlp';
-import { descriptorRows, fullParamsFor, shuffle } from '../gridded/network';
-import { objectiveOf, rangePenalty, TargetLoss } from '../gridded/objectives';
-import { fullParams, targetOutput, type GriddedProblem } from '../gridded/problem';
+import { descriptorRows, fullParamsFor, netFields, shuffle, validObjective } from '../gridded/network';
+import { rangePenalty, TargetLoss } from '../gridded/objectives';
+import { targetOutput, type GriddedProblem } from '../gridded/problem';
 import type { MethodContext, MethodResult } from '../gridded/context';
 import { mulberry32 } from '../random';
 import { buildLstm, lstmBackward, lstmForward, lstmParams } from './lstm';
@@ -84,17 +84,6 @@ function historyEncoder(pr: GriddedProblem, hidden: number, history: number, see
   };
 }
 
-/** Network outputs ([cells x k] in (0, 1)) to parameter fields inside the bounds. */
-function toFields(pr: GriddedProblem, out: Float64Array, m: number): Float64Array[] {
-  const k = pr.calibrated.length;
-  return pr.calibrated.map((_, j) =>
-    Float64Array.from(
-      { length: m },
-      (_, i) => pr.lower[j]! + (pr.upper[j]! - pr.lower[j]!) * out[i * k + j]!,
-    ),
-  );
-}
-
 interface DplState {
   params: number[][];
   adam: ReturnType<Adam['state']>;
@@ -147,12 +136,6 @@ export function dpl(
     rngState = saved.rng;
   }
   const { P, PET, T } = pr.forcing;
-  const valid = () => {
-    const [v0, v1] = pr.periods.valid;
-    if (v1 <= v0) return Number.NaN;
-    const et = ctx.sim.run(fullParams(pr, toFields(pr, enc.forward(all).out, n)), v1);
-    return objectiveOf(o.objective, et, pr.target.obs, v0, v1, n);
-  };
   let lastTrain = Number.NaN;
   while (epoch < o.epochs && !ctx.cancelled()) {
     const rand = mulberry32(rngState);
@@ -170,7 +153,7 @@ export function dpl(
     for (const step of steps) {
       const m = step.cells.length;
       const f = enc.forward(step.cells);
-      const fields = toFields(pr, f.out, m);
+      const fields = netFields(pr, f.out, m);
       const params = fullParamsFor(pr, fields, m);
       const gFields = pr.calibrated.map(() => new Float64Array(m));
       for (const ws of step.windows) {
@@ -217,7 +200,7 @@ export function dpl(
     }
     epoch++;
     lastTrain = sum / terms;
-    const v = valid();
+    const v = validObjective(pr, enc.forward(all).out, o.objective, ctx);
     if (!best || v < best.valid) best = { valid: v, params: snap(), iteration: epoch };
     ctx.progress({ iteration: epoch, total: o.epochs, objective: lastTrain, valid: v });
     ctx.checkpoint?.({
@@ -230,7 +213,7 @@ export function dpl(
   }
   if (best && Number.isFinite(best.valid)) restore(best.params);
   return {
-    fields: toFields(pr, enc.forward(all).out, n),
+    fields: netFields(pr, enc.forward(all).out, n),
     info: {
       g: o.g,
       epochs: epoch,

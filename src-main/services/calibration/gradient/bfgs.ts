@@ -12,6 +12,50 @@ const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
 const logit = (u: number) => Math.log(u / (1 - u));
 
 /**
+ * The sigmoid-mapped box both quasi-Newton methods search in: checks the bounds and the start,
+ * maps z to x = lo + (hi - lo) sigmoid(z), and evaluates f with its gradient chained to z.
+ */
+function sigmoidBox(
+  fg: (x: Float64Array) => { f: number; g: Float64Array },
+  lower: ArrayLike<number>,
+  upper: ArrayLike<number>,
+  x0: ArrayLike<number>,
+) {
+  const n = lower.length;
+  for (let i = 0; i < n; i++) {
+    if (!(upper[i]! > lower[i]!))
+      throw new FieldcalError('VALIDATION', `bounds of parameter ${i} are reversed or empty`, {
+        field: `bounds[${i}]`,
+      });
+    if (!(x0[i]! > lower[i]! && x0[i]! < upper[i]!))
+      throw new FieldcalError('VALIDATION', `start of parameter ${i} must lie strictly inside its bounds`, {
+        field: `x0[${i}]`,
+      });
+  }
+  const span = Float64Array.from({ length: n }, (_, i) => upper[i]! - lower[i]!);
+  const toX = (z: Float64Array) => Float64Array.from(z, (v, i) => lower[i]! + span[i]! * sigmoid(v));
+  const box = {
+    n,
+    evaluations: 0,
+    toX,
+    z0: Float64Array.from({ length: n }, (_, i) => logit((x0[i]! - lower[i]!) / span[i]!)),
+    fz(z: Float64Array) {
+      box.evaluations++;
+      const { f, g } = fg(toX(z));
+      // chain rule through the sigmoid map
+      return {
+        f,
+        g: Float64Array.from(g, (gi, i) => {
+          const s = sigmoid(z[i]!);
+          return gi * span[i]! * s * (1 - s);
+        }),
+      };
+    },
+  };
+  return box;
+}
+
+/**
  * Box-constrained quasi-Newton minimisation: parameters are mapped to the real line by
  * x = lo + (hi - lo) sigmoid(z), and BFGS with an Armijo backtracking line search (Nocedal &
  * Wright, Numerical Optimization, algorithms 6.1 and 3.1) runs on z. `fg` returns the objective
@@ -24,35 +68,13 @@ export function bfgsBox(
   x0: ArrayLike<number>,
   opts: { maxIterations?: number; gtol?: number; ftol?: number } = {},
 ): BfgsResult {
-  const n = lower.length;
-  for (let i = 0; i < n; i++) {
-    if (!(upper[i]! > lower[i]!))
-      throw new FieldcalError('VALIDATION', `bounds of parameter ${i} are reversed or empty`, {
-        field: `bounds[${i}]`,
-      });
-    if (!(x0[i]! > lower[i]! && x0[i]! < upper[i]!))
-      throw new FieldcalError('VALIDATION', `start of parameter ${i} must lie strictly inside its bounds`, {
-        field: `x0[${i}]`,
-      });
-  }
+  const box = sigmoidBox(fg, lower, upper, x0);
+  const { n, toX } = box;
+  const fz = (z: Float64Array) => box.fz(z);
   const maxIt = opts.maxIterations ?? 200;
   const gtol = opts.gtol ?? 1e-9;
   const ftol = opts.ftol ?? 1e-12;
-  const toX = (z: Float64Array) =>
-    Float64Array.from(z, (v, i) => lower[i]! + (upper[i]! - lower[i]!) * sigmoid(v));
-  let evaluations = 0;
-  const fz = (z: Float64Array) => {
-    evaluations++;
-    const x = toX(z);
-    const { f, g } = fg(x);
-    // chain rule through the sigmoid map
-    const gz = Float64Array.from(g, (gi, i) => {
-      const s = sigmoid(z[i]!);
-      return gi * (upper[i]! - lower[i]!) * s * (1 - s);
-    });
-    return { f, g: gz };
-  };
-  let z = Float64Array.from({ length: n }, (_, i) => logit((x0[i]! - lower[i]!) / (upper[i]! - lower[i]!)));
+  let z = box.z0;
   let cur = fz(z);
   // inverse Hessian approximation, starting as the identity
   let H = Float64Array.from({ length: n * n }, (_, k) => (k % (n + 1) === 0 ? 1 : 0));
@@ -106,7 +128,7 @@ export function bfgsBox(
       break;
     }
   }
-  return { x: toX(z), f: cur.f, iterations: it, evaluations, converged };
+  return { x: toX(z), f: cur.f, iterations: it, evaluations: box.evaluations, converged };
 }
 
 /**
@@ -128,40 +150,18 @@ export function lbfgsBox(
     onIteration?: (iteration: number, f: number) => void;
   } = {},
 ): BfgsResult {
-  const n = lower.length;
-  for (let i = 0; i < n; i++) {
-    if (!(upper[i]! > lower[i]!))
-      throw new FieldcalError('VALIDATION', `bounds of parameter ${i} are reversed or empty`, {
-        field: `bounds[${i}]`,
-      });
-    if (!(x0[i]! > lower[i]! && x0[i]! < upper[i]!))
-      throw new FieldcalError('VALIDATION', `start of parameter ${i} must lie strictly inside its bounds`, {
-        field: `x0[${i}]`,
-      });
-  }
+  const box = sigmoidBox(fg, lower, upper, x0);
+  const { n, toX } = box;
+  const fz = (z: Float64Array) => box.fz(z);
   const maxIt = opts.maxIterations ?? 100;
   const mem = opts.memory ?? 10;
   const ftol = opts.ftol ?? 1e-10;
-  const span = Float64Array.from({ length: n }, (_, i) => upper[i]! - lower[i]!);
-  const toX = (z: Float64Array) => Float64Array.from(z, (v, i) => lower[i]! + span[i]! * sigmoid(v));
-  let evaluations = 0;
-  const fz = (z: Float64Array) => {
-    evaluations++;
-    const { f, g } = fg(toX(z));
-    return {
-      f,
-      g: Float64Array.from(g, (gi, i) => {
-        const s = sigmoid(z[i]!);
-        return gi * span[i]! * s * (1 - s);
-      }),
-    };
-  };
   const dot = (a: Float64Array, b: Float64Array) => {
     let s = 0;
     for (let i = 0; i < n; i++) s += a[i]! * b[i]!;
     return s;
   };
-  let z = Float64Array.from({ length: n }, (_, i) => logit((x0[i]! - lower[i]!) / span[i]!));
+  let z = box.z0;
   let cur = fz(z);
   const S: Float64Array[] = [];
   const Y: Float64Array[] = [];
@@ -222,5 +222,5 @@ export function lbfgsBox(
       break;
     }
   }
-  return { x: toX(z), f: cur.f, iterations: it, evaluations, converged };
+  return { x: toX(z), f: cur.f, iterations: it, evaluations: box.evaluations, converged };
 }

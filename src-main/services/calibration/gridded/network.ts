@@ -1,15 +1,18 @@
 import type { z } from 'zod';
-import { type Adam, mlpForward, type Mlp } from '../hda-pr/mlp';
+import type { Adam, Mlp } from '../hda-pr/mlp';
 import type { MethodContext } from './context';
 import { objectiveOf } from './objectives';
 import type { objectiveSchema } from './options';
 import { fullParams, type GriddedProblem } from './problem';
 
 /** Network output (sigmoid, [cells x k]) to parameter fields inside the bounds. */
-export function netFields(pr: GriddedProblem, out: Float64Array, rows: number[]): Float64Array[] {
+export function netFields(pr: GriddedProblem, out: Float64Array, cells: number): Float64Array[] {
   const k = pr.calibrated.length;
   return pr.calibrated.map((_, j) =>
-    Float64Array.from(rows, (_, i) => pr.lower[j]! + (pr.upper[j]! - pr.lower[j]!) * out[i * k + j]!),
+    Float64Array.from(
+      { length: cells },
+      (_, i) => pr.lower[j]! + (pr.upper[j]! - pr.lower[j]!) * out[i * k + j]!,
+    ),
   );
 }
 
@@ -42,15 +45,14 @@ export function restoreNet(net: Mlp, s: { weights: number[][]; biases: number[][
 /** Validation objective of a network over the validation period (forward from the start). */
 export function validObjective(
   pr: GriddedProblem,
-  net: Mlp,
-  all: number[],
+  /** The network's output for every cell ([cells x k] in (0, 1)). */
+  out: Float64Array,
   kind: z.output<typeof objectiveSchema>,
   ctx: MethodContext,
 ) {
   const [v0, v1] = pr.periods.valid;
   if (v1 <= v0) return Number.NaN;
-  const { out } = mlpForward(net, descriptorRows(pr, all), all.length);
-  const et = ctx.sim.run(fullParams(pr, netFields(pr, out, all)), v1);
+  const et = ctx.sim.run(fullParams(pr, netFields(pr, out, pr.cells)), v1);
   return objectiveOf(kind, et, pr.target.obs, v0, v1, pr.cells);
 }
 

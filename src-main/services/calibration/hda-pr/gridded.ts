@@ -42,7 +42,7 @@ export function annRegionalization(
   let last = Number.NaN;
   for (; it < o.iterations && !ctx.cancelled();) {
     const { out, acts } = mlpForward(net, x, pr.cells);
-    const fields = netFields(pr, out, all);
+    const fields = netFields(pr, out, pr.cells);
     const { f, g } = ctx.sim.lossGrad(fullParams(pr, fields), o.objective, t0, t1);
     const gOut = new Float64Array(pr.cells * k);
     pr.calibrated.forEach((name, j) => {
@@ -55,7 +55,7 @@ export function annRegionalization(
     last = f;
     let valid: number | undefined;
     if (it % o.validEvery === 0 || it === o.iterations) {
-      valid = validObjective(pr, net, all, o.objective, ctx);
+      valid = validObjective(pr, mlpForward(net, x, pr.cells).out, o.objective, ctx);
       if (!best || valid < best.valid) best = { valid, ...snapshot(net), iteration: it };
     }
     ctx.progress({ iteration: it, total: o.iterations, objective: f, valid });
@@ -64,7 +64,7 @@ export function annRegionalization(
   if (best && Number.isFinite(best.valid)) restoreNet(net, best);
   const { out } = mlpForward(net, x, pr.cells);
   return {
-    fields: netFields(pr, out, all),
+    fields: netFields(pr, out, pr.cells),
     info: {
       iterations: it,
       bestIteration: best?.iteration ?? it,
