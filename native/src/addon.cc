@@ -7,6 +7,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -346,6 +348,193 @@ napi_value ReduceSum(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+double num(napi_env env, napi_value v) {
+  double d = 0;
+  napi_get_value_double(env, v, &d);
+  return d;
+}
+
+// Column sums of an [M, C] row-major matrix of per-row terms, in double, with one partial row
+// per thread (deterministic for a thread count): out[k * C + c] = sum_m term_k(m, c), k < K.
+template <int K, class Term>
+void columnSums(int64_t M, int64_t C, Term term, std::vector<double>& out) {
+  const int nt = (M * C > 32768) ? omp_get_max_threads() : 1;
+  std::vector<double> part(static_cast<size_t>(nt) * K * C, 0.0);
+#pragma omp parallel num_threads(nt)
+  {
+    double* mine = part.data() + static_cast<size_t>(omp_get_thread_num()) * K * C;
+#pragma omp for schedule(static)
+    for (int64_t m = 0; m < M; m++) term(m, mine);
+  }
+  out.assign(static_cast<size_t>(K) * C, 0.0);
+  for (int t = 0; t < nt; t++)
+    for (int64_t i = 0; i < K * C; i++) out[i] += part[static_cast<size_t>(t) * K * C + i];
+}
+
+// batchNormTrain(x, C, gamma, beta, eps, y, mean, variance): batch normalisation in training mode
+// over the rows of channels-last x [M, C] (Ioffe & Szegedy 2015, alg. 1; biased variance as
+// tf.moments): y = gamma (x - mean) / sqrt(variance + eps) + beta. Two passes for the statistics.
+napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value a[8];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  size_t n = 0, nc = 0;
+  float* X = f32(env, a[0], &n);
+  const int64_t C = static_cast<int64_t>(num(env, a[1]));
+  float* G = f32(env, a[2], &nc);
+  float* Bt = f32(env, a[3], nullptr);
+  const double eps = num(env, a[4]);
+  float* Y = f32(env, a[5], nullptr);
+  float* Mean = f32(env, a[6], nullptr);
+  float* Var = f32(env, a[7], nullptr);
+  if (!X || !G || !Bt || !Y || !Mean || !Var || C <= 0 || n % C != 0 || nc != static_cast<size_t>(C)) {
+    napi_throw_type_error(env, "FIELDCAL_NATIVE", "batchNormTrain: bad operands");
+    return nullptr;
+  }
+  const int64_t M = static_cast<int64_t>(n) / C;
+  std::vector<double> s;
+  columnSums<1>(M, C, [&](int64_t m, double* acc) {
+    const float* r = X + m * C;
+    for (int64_t c = 0; c < C; c++) acc[c] += r[c];
+  }, s);
+  std::vector<float> mu(C);
+  for (int64_t c = 0; c < C; c++) mu[c] = static_cast<float>(s[c] / M);
+  columnSums<1>(M, C, [&](int64_t m, double* acc) {
+    const float* r = X + m * C;
+    for (int64_t c = 0; c < C; c++) {
+      const float d = r[c] - mu[c];
+      acc[c] += d * d;
+    }
+  }, s);
+  std::vector<float> scale(C), shift(C);
+  for (int64_t c = 0; c < C; c++) {
+    const double v = s[c] / M;
+    Mean[c] = mu[c];
+    Var[c] = static_cast<float>(v);
+    scale[c] = static_cast<float>(G[c] / std::sqrt(v + eps));
+    shift[c] = Bt[c] - scale[c] * mu[c];
+  }
+#pragma omp parallel for schedule(static) if (M * C > 32768)
+  for (int64_t m = 0; m < M; m++) {
+    const float* r = X + m * C;
+    float* o = Y + m * C;
+    for (int64_t c = 0; c < C; c++) o[c] = r[c] * scale[c] + shift[c];
+  }
+  return nullptr;
+}
+
+// batchNormGrad(x, dy, C, gamma, mean, variance, eps, dx, dgamma, dbeta): the gradient of
+// batchNormTrain through the batch statistics (Ioffe & Szegedy 2015, section 3):
+// dbeta = sum dy, dgamma = sum dy xhat, dx = gamma / sigma (dy - dbeta / M - xhat dgamma / M).
+napi_value BatchNormGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value a[10];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  size_t n = 0, ndy = 0, nc = 0;
+  float* X = f32(env, a[0], &n);
+  float* DY = f32(env, a[1], &ndy);
+  const int64_t C = static_cast<int64_t>(num(env, a[2]));
+  float* G = f32(env, a[3], &nc);
+  float* Mean = f32(env, a[4], nullptr);
+  float* Var = f32(env, a[5], nullptr);
+  const double eps = num(env, a[6]);
+  float* DX = f32(env, a[7], nullptr);
+  float* DG = f32(env, a[8], nullptr);
+  float* DB = f32(env, a[9], nullptr);
+  if (!X || !DY || !G || !Mean || !Var || !DX || !DG || !DB || C <= 0 || n % C != 0 || ndy != n ||
+      nc != static_cast<size_t>(C)) {
+    napi_throw_type_error(env, "FIELDCAL_NATIVE", "batchNormGrad: bad operands");
+    return nullptr;
+  }
+  const int64_t M = static_cast<int64_t>(n) / C;
+  std::vector<double> s;
+  columnSums<2>(M, C, [&](int64_t m, double* acc) {
+    const float* r = X + m * C;
+    const float* d = DY + m * C;
+    for (int64_t c = 0; c < C; c++) {
+      acc[c] += d[c];
+      acc[C + c] += d[c] * (r[c] - Mean[c]);
+    }
+  }, s);
+  // dx = k1 dy - k2 x + k0 per channel
+  std::vector<float> k1(C), k2(C), k0(C);
+  for (int64_t c = 0; c < C; c++) {
+    const double inv = 1.0 / std::sqrt(static_cast<double>(Var[c]) + eps);
+    const double a1 = G[c] * inv;
+    const double a2 = a1 * inv * inv * s[C + c] / M;
+    DB[c] = static_cast<float>(s[c]);
+    DG[c] = static_cast<float>(s[C + c] * inv);
+    k1[c] = static_cast<float>(a1);
+    k2[c] = static_cast<float>(a2);
+    k0[c] = static_cast<float>(-a1 * s[c] / M + a2 * Mean[c]);
+  }
+#pragma omp parallel for schedule(static) if (M * C > 32768)
+  for (int64_t m = 0; m < M; m++) {
+    const float* r = X + m * C;
+    const float* d = DY + m * C;
+    float* o = DX + m * C;
+    for (int64_t c = 0; c < C; c++) o[c] = k1[c] * d[c] - k2[c] * r[c] + k0[c];
+  }
+  return nullptr;
+}
+
+// leakyRelu(x, alpha, y): y = x > 0 ? x : alpha x (Maas et al. 2013); leakyReluGrad(x, dy, alpha, dx):
+// dx = x > 0 ? dy : alpha dy, as tfjs's LeakyRelu gradient.
+napi_value LeakyRelu(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value a[4];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  const bool grad = argc == 4;
+  size_t n = 0, m = 0, k = 0;
+  float* X = f32(env, a[0], &n);
+  float* DY = grad ? f32(env, a[1], &k) : nullptr;
+  const float alpha = static_cast<float>(num(env, a[grad ? 2 : 1]));
+  float* Y = f32(env, a[grad ? 3 : 2], &m);
+  if (!X || !Y || m != n || (grad && (!DY || k != n))) {
+    napi_throw_type_error(env, "FIELDCAL_NATIVE", "leakyRelu: bad operands");
+    return nullptr;
+  }
+  const int64_t N = static_cast<int64_t>(n);
+  // branch-free forms, so the loops vectorise (activations' signs are random: branches mispredict)
+  if (grad) {
+    const float* __restrict x = X;
+    const float* __restrict dy = DY;
+    float* __restrict dx = Y;
+#pragma omp parallel for schedule(static) if (N > 65536)
+    for (int64_t i = 0; i < N; i++) dx[i] = dy[i] * (x[i] > 0.0f ? 1.0f : alpha);
+  } else {
+    const float* __restrict x = X;
+    float* __restrict y = Y;
+#pragma omp parallel for schedule(static) if (N > 65536)
+    for (int64_t i = 0; i < N; i++) y[i] = std::max(x[i], 0.0f) + alpha * std::min(x[i], 0.0f);
+  }
+  return nullptr;
+}
+
+// copyRows(src, srcStride, srcOffset, dst, dstStride, dstOffset, rows, width): dst[r * dstStride +
+// dstOffset + j] = src[r * srcStride + srcOffset + j] for j < width: concatenation, split and slice
+// along one axis as block copies.
+napi_value CopyRows(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value a[8];
+  CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
+  size_t ns = 0, nd = 0;
+  float* S = f32(env, a[0], &ns);
+  float* D = f32(env, a[3], &nd);
+  const int64_t ss = static_cast<int64_t>(num(env, a[1])), so = static_cast<int64_t>(num(env, a[2]));
+  const int64_t ds = static_cast<int64_t>(num(env, a[4])), dof = static_cast<int64_t>(num(env, a[5]));
+  const int64_t rows = static_cast<int64_t>(num(env, a[6])), w = static_cast<int64_t>(num(env, a[7]));
+  if (!S || !D || rows < 0 || w < 0 || so < 0 || dof < 0 ||
+      (rows > 0 && (static_cast<size_t>((rows - 1) * ss + so + w) > ns ||
+                    static_cast<size_t>((rows - 1) * ds + dof + w) > nd))) {
+    napi_throw_type_error(env, "FIELDCAL_NATIVE", "copyRows: bad operands or out of range");
+    return nullptr;
+  }
+#pragma omp parallel for schedule(static) if (rows * w > 65536)
+  for (int64_t r = 0; r < rows; r++) std::memcpy(D + r * ds + dof, S + r * ss + so, sizeof(float) * w);
+  return nullptr;
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
@@ -373,6 +562,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormTrain", nullptr, BatchNormTrain, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormGrad", nullptr, BatchNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"leakyRelu", nullptr, LeakyRelu, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"copyRows", nullptr, CopyRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as TfModule from '@tensorflow/tfjs';
+import { registerFusedGradients } from './fusedLayers';
 
 type Tf = typeof TfModule;
 type TensorInfo = TfModule.TensorInfo;
@@ -39,6 +40,40 @@ export interface NativeAddon {
     shape: number[],
   ): void;
   reduceSum(x: Float32Array, outer: number, reduce: number, inner: number, out: Float32Array): void;
+  batchNormTrain(
+    x: Float32Array,
+    channels: number,
+    gamma: Float32Array,
+    beta: Float32Array,
+    epsilon: number,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+  ): void;
+  batchNormGrad(
+    x: Float32Array,
+    dy: Float32Array,
+    channels: number,
+    gamma: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    epsilon: number,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+  ): void;
+  leakyRelu(x: Float32Array, alpha: number, y: Float32Array): void;
+  leakyRelu(x: Float32Array, dy: Float32Array, alpha: number, dx: Float32Array): void;
+  copyRows(
+    src: Float32Array,
+    srcStride: number,
+    srcOffset: number,
+    dst: Float32Array,
+    dstStride: number,
+    dstOffset: number,
+    rows: number,
+    width: number,
+  ): void;
   setThreads(n: number): number;
   info(): string;
 }
@@ -97,6 +132,7 @@ const NATIVE_KERNELS = [
   'LessEqual',
   'Select',
   'LeakyRelu',
+  'Concat',
 ];
 
 /**
@@ -377,31 +413,44 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
       return b.makeTensorInfo(shape, 'float32', out);
     }),
   );
-  // sums and means over a contiguous run of axes (batch-norm statistics, loss means)
+  // sums and means over any axes: one native pass per run of adjacent reduced axes, innermost first
   const reduce = (mean: boolean) =>
     (({ inputs, backend, attrs }) => {
       const b = backend as CpuBackend;
       const x = inputs.x as TensorInfo;
       if (!f32(x)) return null;
       const a = attrs as { axis: number | number[]; keepDims: boolean };
-      const axes = [...tf.util.parseAxisParam(a.axis, x.shape)].sort((p, q) => p - q);
-      if (axes.some((v, i) => i > 0 && v !== axes[i - 1]! + 1)) return null;
-      const first = axes[0] ?? 0;
-      const last = axes.length ? axes[axes.length - 1]! : -1;
-      const outer = size(x.shape.slice(0, first));
-      const red = axes.length ? size(x.shape.slice(first, last + 1)) : 1;
-      const inner = size(x.shape.slice(last + 1));
+      const axes = tf.util.parseAxisParam(a.axis, x.shape);
       const shape = a.keepDims
         ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d))
         : x.shape.filter((_, i) => !axes.includes(i));
-      const out = new Float32Array(outer * inner);
-      addon.reduceSum(vals(b, x), outer, red, inner, out);
+      // runs of dimensions, each all-reduced or all-kept: [extent, reduced]
+      const runs: Array<[number, boolean]> = [];
+      x.shape.forEach((d, i) => {
+        const r = axes.includes(i);
+        const last = runs[runs.length - 1];
+        if (last && last[1] === r) last[0] *= d;
+        else runs.push([d, r]);
+      });
+      let src = vals(b, x);
+      let red = 1;
+      for (let k = runs.length - 1; k >= 0; k--) {
+        if (!runs[k]![1]) continue;
+        const outer = size(runs.slice(0, k).map((r) => r[0]));
+        const inner = size(runs.slice(k + 1).map((r) => r[0]));
+        const out = new Float32Array(outer * inner);
+        addon.reduceSum(src, outer, runs[k]![0], inner, out);
+        red *= runs[k]![0];
+        runs[k]![0] = 1;
+        src = out;
+      }
+      const out = src === vals(b, x) ? src.slice() : src;
       if (mean && red > 0) for (let i = 0; i < out.length; i++) out[i]! /= red;
       return b.makeTensorInfo(shape, 'float32', out);
     }) as (args: Parameters<KernelFunc>[0]) => TensorInfo | null;
   reg('Sum', reduce(false));
   reg('Mean', reduce(true));
-  // SplitV as block copies (tfjs's JavaScript kernel slices element by element)
+  // SplitV and Concat as native block copies (tfjs's JavaScript kernels copy element by element)
   tf.registerKernel({
     kernelName: 'SplitV',
     backendName: 'cpu-native',
@@ -425,13 +474,36 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
       return sizes.map((n) => {
         const shape = [...x.shape];
         shape[axis] = n;
-        const out = new Float32Array(outer * n * inner);
         const len = n * inner;
-        for (let o = 0; o < outer; o++) out.set(src.subarray(o * row + off, o * row + off + len), o * len);
+        const out = new Float32Array(outer * len);
+        addon.copyRows(src, row, off, out, len, 0, outer, len);
         off += len;
         return b.makeTensorInfo(shape, 'float32', out);
       });
     },
+  });
+  reg('Concat', ({ inputs, backend, attrs }) => {
+    const b = backend as CpuBackend;
+    const xs = Object.values(inputs) as TensorInfo[];
+    if (xs.length === 0 || !xs.every(f32)) return null;
+    const rank = xs[0]!.shape.length;
+    const axis = tf.util.parseAxisParam((attrs as { axis: number }).axis, xs[0]!.shape)[0]!;
+    const shape = [...xs[0]!.shape];
+    shape[axis] = 0;
+    for (const x of xs) {
+      if (x.shape.length !== rank || x.shape.some((d, i) => i !== axis && d !== shape[i])) return null;
+      shape[axis] += x.shape[axis]!;
+    }
+    const outer = size(shape.slice(0, axis));
+    const row = size(shape.slice(axis));
+    const out = new Float32Array(outer * row);
+    let off = 0;
+    for (const x of xs) {
+      const w = size(x.shape.slice(axis));
+      if (w > 0) addon.copyRows(vals(b, x), w, 0, out, row, off, outer, w);
+      off += w;
+    }
+    return b.makeTensorInfo(shape, 'float32', out);
   });
 
   // Tile by block copies of the innermost dimension
@@ -494,13 +566,8 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
     const b = backend as CpuBackend;
     const x = inputs.x as TensorInfo;
     if (!f32(x)) return null;
-    const alpha = (attrs as { alpha: number }).alpha;
-    const v = vals(b, x);
-    const out = new Float32Array(v.length);
-    for (let i = 0; i < v.length; i++) {
-      const z = v[i]!;
-      out[i] = z > 0 ? z : alpha * z;
-    }
+    const out = new Float32Array(size(x.shape));
+    addon.leakyRelu(vals(b, x), (attrs as { alpha: number }).alpha, out);
     return b.makeTensorInfo([...x.shape], 'float32', out);
   });
   reg('Select', ({ inputs, backend }) => {
@@ -515,5 +582,73 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
     const out = new Float32Array(tv.length);
     for (let i = 0; i < out.length; i++) out[i] = cv[i] ? tv[i]! : ev[i]!;
     return b.makeTensorInfo([...t.shape], 'float32', out);
+  });
+  registerFusedKernels(tf, addon, vals);
+  registerFusedGradients(tf);
+}
+
+/**
+ * Kernels with no tfjs counterpart, used by compute/fusedLayers.ts where the active backend has them:
+ * batch normalisation in training mode as one forward and one backward pass (FieldcalBatchNormTrain,
+ * FieldcalBatchNormGrad) and the LeakyReLU gradient as one pass (FieldcalLeakyReluGrad).
+ */
+function registerFusedKernels(
+  tf: Tf,
+  addon: NativeAddon,
+  vals: (b: CpuBackend, t: TensorInfo) => Float32Array,
+): void {
+  const kernel = (
+    name: string,
+    fn: (
+      b: CpuBackend,
+      inputs: Record<string, TensorInfo>,
+      attrs: Record<string, number>,
+    ) => TensorInfo | TensorInfo[],
+  ) =>
+    tf.registerKernel({
+      kernelName: name,
+      backendName: 'cpu-native',
+      kernelFunc: ({ inputs, backend, attrs }) =>
+        fn(backend as CpuBackend, inputs as Record<string, TensorInfo>, attrs as Record<string, number>),
+    });
+  kernel('FieldcalBatchNormTrain', (b, { x, gamma, beta }, { epsilon }) => {
+    const c = x!.shape[x!.shape.length - 1]!;
+    const y = new Float32Array(vals(b, x!).length);
+    const mean = new Float32Array(c);
+    const variance = new Float32Array(c);
+    addon.batchNormTrain(vals(b, x!), c, vals(b, gamma!), vals(b, beta!), epsilon!, y, mean, variance);
+    return [
+      b.makeTensorInfo([...x!.shape], 'float32', y),
+      b.makeTensorInfo([c], 'float32', mean),
+      b.makeTensorInfo([c], 'float32', variance),
+    ];
+  });
+  kernel('FieldcalBatchNormGrad', (b, { x, dy, gamma, mean, variance }, { epsilon }) => {
+    const c = x!.shape[x!.shape.length - 1]!;
+    const dx = new Float32Array(vals(b, x!).length);
+    const dgamma = new Float32Array(c);
+    const dbeta = new Float32Array(c);
+    addon.batchNormGrad(
+      vals(b, x!),
+      vals(b, dy!),
+      c,
+      vals(b, gamma!),
+      vals(b, mean!),
+      vals(b, variance!),
+      epsilon!,
+      dx,
+      dgamma,
+      dbeta,
+    );
+    return [
+      b.makeTensorInfo([...x!.shape], 'float32', dx),
+      b.makeTensorInfo([c], 'float32', dgamma),
+      b.makeTensorInfo([c], 'float32', dbeta),
+    ];
+  });
+  kernel('FieldcalLeakyReluGrad', (b, { x, dy }, { alpha }) => {
+    const dx = new Float32Array(vals(b, x!).length);
+    addon.leakyRelu(vals(b, x!), vals(b, dy!), alpha!, dx);
+    return b.makeTensorInfo([...x!.shape], 'float32', dx);
   });
 }

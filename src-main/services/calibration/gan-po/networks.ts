@@ -1,4 +1,5 @@
 import type * as TfModule from '@tensorflow/tfjs';
+import { batchNormalization } from '../../compute/fusedLayers';
 
 type Tf = typeof TfModule;
 type T = TfModule.Tensor;
@@ -21,9 +22,7 @@ function block(
   const c = tf.layers
     .conv2d({ filters, kernelSize: 3, strides, padding: 'same' })
     .apply(x) as TfModule.SymbolicTensor;
-  const b = tf.layers
-    .batchNormalization({ momentum: 0.9, epsilon: 1e-5 })
-    .apply(c) as TfModule.SymbolicTensor;
+  const b = batchNormalization(tf, { momentum: 0.9, epsilon: 1e-5 }).apply(c) as TfModule.SymbolicTensor;
   return tf.layers.leakyReLU({ alpha: 0.2 }).apply(b) as TfModule.SymbolicTensor;
 }
 

@@ -3,6 +3,7 @@ import type * as TfModule from '@tensorflow/tfjs';
 import { getTf, initCompute } from '../../../../src-main/services/compute';
 import { loadAddon, registerCpuNative } from '../../../../src-main/services/compute/cpuNative';
 import { fusedAdam } from '../../../../src-main/services/compute/fusedAdam';
+import { batchNormalization } from '../../../../src-main/services/compute/fusedLayers';
 import {
   dcganDiscriminator,
   ganStep,
@@ -39,7 +40,7 @@ function on(backend: string, f: () => T | T[]): number[][] {
 function expectClose(a: number[][], b: number[][], rel: number, what: string) {
   expect(a.length).toBe(b.length);
   a.forEach((x, k) => {
-    const scale = Math.max(1e-6, ...b[k]!.map(Math.abs));
+    const scale = b[k]!.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-6);
     let worst = 0;
     x.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - b[k]![i]!) / scale)));
     expect(worst, `${what} output ${k}`).toBeLessThan(rel);
@@ -154,7 +155,7 @@ describe('cpu-native backend (oneDNN kernels)', () => {
   );
 
   it.skipIf(!native.addon)(
-    'element-wise, reduction, split, tile and comparison kernels agree, with broadcasting',
+    'element-wise, reduction, split, concat, tile and comparison kernels agree, with broadcasting',
     () => {
       const f = () => {
         const a = tf.randomNormal([4, 5, 6, 7], 0, 1, 'float32', 21);
@@ -169,7 +170,12 @@ describe('cpu-native backend (oneDNN kernels)', () => {
           tf.sum(a, [0, 1, 2]),
           tf.mean(a, [2, 3], true),
           tf.sum(a),
-          tf.sum(a, [0, 2]), // not contiguous: the JavaScript kernel
+          tf.sum(a, [0, 2]), // not adjacent: one native pass per run of axes
+          tf.sum(a, [0, 3]),
+          tf.mean(a, [1, 3], true),
+          tf.concat([a, tf.slice(a, [0, 0, 0, 1], [-1, -1, -1, 3]), a], 3),
+          tf.concat([a, tf.slice(a, [0, 0, 0, 0], [2, -1, -1, -1])], 0),
+          tf.concat([r, r], 2),
           ...tf.split(a, [2, 4, 1], 3),
           ...tf.split(a, 2, 0),
           tf.tile(tf.randomNormal([2, 1, 3], 0, 1, 'float32', 24), [2, 3, 2]),
@@ -177,11 +183,65 @@ describe('cpu-native backend (oneDNN kernels)', () => {
           tf.cast(tf.lessEqual(a, r), 'float32'),
           tf.where(tf.greater(a, 0), a, tf.neg(a)),
           tf.leakyRelu(a, 0.2),
+          // the LeakyReLU gradient (one fused kernel on cpu-native, tfjs's greater/where/mul on cpu)
+          tf.grad((v: T) => tf.sum(tf.mul(tf.leakyRelu(v, 0.3), r)))(a),
         ];
       };
       expectClose(on('cpu-native', f), on('cpu', f), 1e-5, 'element-wise');
       tf.setBackend('cpu-native');
     },
+  );
+
+  it.skipIf(!native.addon)(
+    "the fused batch normalisation agrees with tfjs's layer: output, moving statistics and gradients",
+    () => {
+      const rand = mulberry32(77);
+      // rank 4 and 2, odd channel counts, and sizes above the kernels' multithreading threshold
+      for (const shape of [
+        [3, 5, 7, 13],
+        [32, 16, 16, 64],
+        [50, 3],
+        [2, 9, 9, 1],
+      ]) {
+        const seed = Math.floor(rand() * 1000) + 1;
+        const run = () => {
+          const layer = batchNormalization(tf, { momentum: 0.9, epsilon: 1e-5 });
+          layer.build([null, ...shape.slice(1)]);
+          const c = shape[shape.length - 1]!;
+          layer.setWeights([
+            tf.randomUniform([c], 0.5, 2, 'float32', seed),
+            tf.randomNormal([c], 0, 1, 'float32', seed + 1),
+            tf.randomNormal([c], 0, 1, 'float32', seed + 2),
+            tf.randomUniform([c], 0.5, 2, 'float32', seed + 3),
+          ]);
+          const x = tf.randomNormal(shape, 2, 3, 'float32', seed + 4);
+          const wts = tf.randomNormal(shape, 0, 1, 'float32', seed + 5);
+          const [gamma, beta] = layer.trainableWeights.map((v) => v.read());
+          const loss = () => tf.sum(tf.mul(layer.apply(x, { training: true }) as T, wts)) as TfModule.Scalar;
+          const { value, grads } = tf.variableGrads(loss, [
+            gamma as TfModule.Variable,
+            beta as TfModule.Variable,
+          ]);
+          const gx = tf.grad((v: T) => tf.sum(tf.mul(layer.apply(v, { training: true }) as T, wts)))(x);
+          return [
+            layer.apply(x, { training: true }) as T,
+            layer.apply(x, { training: false }) as T,
+            value,
+            gx,
+            ...Object.values(grads),
+            ...layer.getWeights().slice(2), // moving mean and variance after three training passes
+          ];
+        };
+        expectClose(on('cpu-native', run), on('cpu', run), 1e-4, `batch norm [${shape}]`);
+      }
+      tf.setBackend('cpu-native');
+      // saved as tfjs's own layer: a model with it round-trips through JSON to a standard BatchNormalization
+      const m = tf.sequential({ layers: [batchNormalization(tf, { inputShape: [4] })] });
+      const json = m.toJSON(null, false) as { config: { layers: Array<{ class_name: string }> } };
+      expect(json.config.layers[0]!.class_name).toBe('BatchNormalization');
+      m.dispose();
+    },
+    120_000,
   );
 
   it.skipIf(!native.addon)(
@@ -263,6 +323,9 @@ describe('cpu-native backend (oneDNN kernels)', () => {
           activation: 'relu',
         }),
       );
+      // the fused kernels (batch norm, LeakyReLU gradient) and tfjs's own batch norm
+      model.add(batchNormalization(tf, {}));
+      model.add(tf.layers.leakyReLU({ alpha: 0.2 }));
       model.add(tf.layers.batchNormalization());
       model.add(tf.layers.flatten());
       model.add(tf.layers.dense({ units: 4 }));
