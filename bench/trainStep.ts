@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type * as TfModule from '@tensorflow/tfjs';
 import { getTf, initCompute, nativeThreads } from '../src-main/services/compute';
+import { poolOf } from '../src-main/services/compute/bufferPool';
 import { loadAddon } from '../src-main/services/compute/cpuNative';
 import { fusedAdam } from '../src-main/services/compute/fusedAdam';
 import {
@@ -68,6 +69,8 @@ function lstm(tf: Tf, steps: number, warmup: number) {
  * when /usr/bin/python3 has torch; prints ours / PyTorch per step. tfjs's JavaScript `cpu` backend
  * runs the LSTM step; its GAN step (~124 s, issue 7) only with FIELDCAL_BENCH_JS_GAN=1. Adam is the
  * fused one-kernel-per-variable update (compute/fusedAdam.ts), as PyTorch's Adam fuses its update.
+ * Runs with 64 MB semi-spaces (package.json's bench script), as the job workers that train
+ * (jobs/workerEntry.ts JOB_WORKER_YOUNG_MB).
  */
 export async function trainStepBench(): Promise<Record<string, unknown>> {
   const threads = nativeThreads();
@@ -83,6 +86,13 @@ export async function trainStepBench(): Promise<Record<string, unknown>> {
       'gan-step': gan(tf, 7, 2),
       'lstm-step': lstm(tf, 7, 2),
     };
+    const pool = poolOf(tf.backend());
+    if (pool)
+      results['cpu-native'].buffer_pool = {
+        hits: pool.hits,
+        misses: pool.misses,
+        kept_mb: +(pool.pooledBytes / 2 ** 20).toFixed(1),
+      };
   } else results['cpu-native'] = { unavailable: native.reason };
   await tf.setBackend('cpu');
   results.cpu = {

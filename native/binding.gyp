@@ -3,7 +3,7 @@
     {
       "target_name": "fieldcal_native",
       "sources": ["src/addon.cc"],
-      "cflags_cc": ["-O3", "-std=c++17", "-fopenmp", "-fexceptions"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fopenmp", "-fexceptions", "-fno-trapping-math"],
       "cflags_cc!": ["-fno-exceptions"],
       "libraries": ["-ldnnl", "-fopenmp"],
       "defines": ["NAPI_VERSION=8"]

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as TfModule from '@tensorflow/tfjs';
+import { poolOf, pooledBackendClass } from './bufferPool';
 import { registerFusedGradients } from './fusedLayers';
 
 type Tf = typeof TfModule;
@@ -64,6 +65,30 @@ export interface NativeAddon {
   ): void;
   leakyRelu(x: Float32Array, alpha: number, y: Float32Array): void;
   leakyRelu(x: Float32Array, dy: Float32Array, alpha: number, dx: Float32Array): void;
+  lstmForward(
+    x: Float32Array,
+    dims: [number, number, number, number],
+    kernel: Float32Array,
+    recurrentKernel: Float32Array,
+    bias: Float32Array,
+    hs: Float32Array,
+    cs: Float32Array,
+    gates: Float32Array,
+  ): void;
+  lstmBackward(
+    x: Float32Array,
+    dims: [number, number, number, number, number],
+    kernel: Float32Array,
+    recurrentKernel: Float32Array,
+    hs: Float32Array,
+    cs: Float32Array,
+    gates: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    dKernel: Float32Array,
+    dRecurrentKernel: Float32Array,
+    dBias: Float32Array,
+  ): void;
   copyRows(
     src: Float32Array,
     srcStride: number,
@@ -76,6 +101,12 @@ export interface NativeAddon {
   ): void;
   setThreads(n: number): number;
   info(): string;
+}
+
+/** Bytes of recycled tensor memory the backend keeps: FIELDCAL_POOL_MB, else 512 MB. */
+export function poolBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const mb = Number(env.FIELDCAL_POOL_MB);
+  return (Number.isFinite(mb) && mb >= 0 ? mb : 512) * 2 ** 20;
 }
 
 /** Finds and loads native/build/Release/fieldcal_native.node (or FIELDCAL_NATIVE_ADDON); the reason when it cannot. */
@@ -143,12 +174,15 @@ const NATIVE_KERNELS = [
  */
 export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, priority = 0): void {
   const cpu = tf.findBackend('cpu') as unknown as { constructor: new () => TfModule.KernelBackend };
-  tf.registerBackend('cpu-native', () => new cpu.constructor(), priority);
+  const Backend = pooledBackendClass(cpu.constructor, poolBytes());
+  tf.registerBackend('cpu-native', () => new Backend(), priority);
   addon.setThreads(threads);
   const js = (name: string) => tf.getKernel(name, 'cpu')!.kernelFunc;
   for (const k of tf.getKernelsForBackend('cpu'))
     if (!NATIVE_KERNELS.includes(k.kernelName)) tf.registerKernel({ ...k, backendName: 'cpu-native' });
   const vals = (b: CpuBackend, t: TensorInfo) => b.data.get(t.dataId).values as Float32Array;
+  /** An output array the kernel writes in full (recycled from the backend's pool). */
+  const alloc = (b: CpuBackend, n: number) => poolOf(b)?.take(n) ?? new Float32Array(n);
   const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
   const f32 = (t: TensorInfo) => t.dtype === 'float32';
   /** Native attempt, else the JavaScript kernel with the same arguments. */
@@ -192,7 +226,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
     const ci = convInfo(x.shape, filter.shape, attrs);
     if (!ci || !f32(x) || !f32(filter)) return null;
     const outShape = [ci.batchSize, ci.outHeight, ci.outWidth, ci.outChannels];
-    const out = new Float32Array(size(outShape));
+    const out = alloc(b, size(outShape));
     addon.conv(
       0,
       vals(b, x),
@@ -283,7 +317,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
     // tfjs's backprop kernels have no dilation attribute: their convolution is undilated
     const ci = convInfo(inShape, filter.shape, { ...a, dilations: 1 });
     if (!ci || !f32(dy) || !f32(filter)) return null;
-    const dx = new Float32Array(size(inShape));
+    const dx = alloc(b, size(inShape));
     addon.conv(
       1,
       dx,
@@ -304,7 +338,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
     const fShape = a.filterShape as [number, number, number, number];
     const ci = convInfo(x.shape, fShape, { ...a, dilations: 1 });
     if (!ci || !f32(x) || !f32(dy)) return null;
-    const dw = new Float32Array(size(fShape));
+    const dw = alloc(b, size(fShape));
     addon.conv(2, vals(b, x), [...x.shape], dw, [...fShape], vals(b, dy), [...dy.shape], convParams(ci));
     return b.makeTensorInfo([...fShape], 'float32', dw);
   });
@@ -328,7 +362,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
     const N = tb ? bs[1]! : bs[2]!;
     if (K !== K2) return null;
     const batch = Math.max(as[0]!, bs[0]!);
-    const out = new Float32Array(batch * M * N);
+    const out = alloc(b, batch * M * N);
     addon.matmul(vals(b, A), as, vals(b, B), bs, ta, tb, out);
     // same output rank as tfjs's kernel: [M, N] for two matrices, else [batch, M, N]
     const shape = A.shape.length === 2 && B.shape.length === 2 ? [M, N] : [batch, M, N];
@@ -402,7 +436,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
       if (!f32(A) || !f32(B)) return null;
       const shape = tf.backend_util.assertAndGetBroadcastShape(A.shape, B.shape);
       if (shape.length > 8) return null;
-      const out = new Float32Array(size(shape));
+      const out = alloc(b, size(shape));
       if (out.length === 0) return b.makeTensorInfo(shape, 'float32', out);
       const [cs, ca, cb] = collapse(
         shape,
@@ -438,7 +472,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
         if (!runs[k]![1]) continue;
         const outer = size(runs.slice(0, k).map((r) => r[0]));
         const inner = size(runs.slice(k + 1).map((r) => r[0]));
-        const out = new Float32Array(outer * inner);
+        const out = alloc(b, outer * inner);
         addon.reduceSum(src, outer, runs[k]![0], inner, out);
         red *= runs[k]![0];
         runs[k]![0] = 1;
@@ -475,7 +509,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
         const shape = [...x.shape];
         shape[axis] = n;
         const len = n * inner;
-        const out = new Float32Array(outer * len);
+        const out = alloc(b, outer * len);
         addon.copyRows(src, row, off, out, len, 0, outer, len);
         off += len;
         return b.makeTensorInfo(shape, 'float32', out);
@@ -496,7 +530,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
     }
     const outer = size(shape.slice(0, axis));
     const row = size(shape.slice(axis));
-    const out = new Float32Array(outer * row);
+    const out = alloc(b, outer * row);
     let off = 0;
     for (const x of xs) {
       const w = size(x.shape.slice(axis));
@@ -514,7 +548,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
     const reps = (attrs as { reps: number[] }).reps;
     const shape = x.shape.map((d, i) => d * reps[i]!);
     const src = vals(b, x);
-    const out = new Float32Array(size(shape));
+    const out = alloc(b, size(shape));
     const nd = x.shape.length;
     if (nd === 0) {
       out.set(src);
@@ -566,7 +600,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
     const b = backend as CpuBackend;
     const x = inputs.x as TensorInfo;
     if (!f32(x)) return null;
-    const out = new Float32Array(size(x.shape));
+    const out = alloc(b, size(x.shape));
     addon.leakyRelu(vals(b, x), (attrs as { alpha: number }).alpha, out);
     return b.makeTensorInfo([...x.shape], 'float32', out);
   });
@@ -579,7 +613,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
     const cv = b.data.get(c.dataId).values as ArrayLike<number>;
     const tv = vals(b, t);
     const ev = vals(b, e);
-    const out = new Float32Array(tv.length);
+    const out = alloc(b, tv.length);
     for (let i = 0; i < out.length; i++) out[i] = cv[i] ? tv[i]! : ev[i]!;
     return b.makeTensorInfo([...t.shape], 'float32', out);
   });
@@ -590,13 +624,15 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
 /**
  * Kernels with no tfjs counterpart, used by compute/fusedLayers.ts where the active backend has them:
  * batch normalisation in training mode as one forward and one backward pass (FieldcalBatchNormTrain,
- * FieldcalBatchNormGrad) and the LeakyReLU gradient as one pass (FieldcalLeakyReluGrad).
+ * FieldcalBatchNormGrad), the LeakyReLU gradient as one pass (FieldcalLeakyReluGrad), and a whole LSTM
+ * layer over a sequence with its back-propagation through time (FieldcalLstm, FieldcalLstmGrad).
  */
 function registerFusedKernels(
   tf: Tf,
   addon: NativeAddon,
   vals: (b: CpuBackend, t: TensorInfo) => Float32Array,
 ): void {
+  const take = (b: CpuBackend, n: number) => poolOf(b)?.take(n) ?? new Float32Array(n);
   const kernel = (
     name: string,
     fn: (
@@ -613,9 +649,9 @@ function registerFusedKernels(
     });
   kernel('FieldcalBatchNormTrain', (b, { x, gamma, beta }, { epsilon }) => {
     const c = x!.shape[x!.shape.length - 1]!;
-    const y = new Float32Array(vals(b, x!).length);
-    const mean = new Float32Array(c);
-    const variance = new Float32Array(c);
+    const y = take(b, vals(b, x!).length);
+    const mean = take(b, c);
+    const variance = take(b, c);
     addon.batchNormTrain(vals(b, x!), c, vals(b, gamma!), vals(b, beta!), epsilon!, y, mean, variance);
     return [
       b.makeTensorInfo([...x!.shape], 'float32', y),
@@ -625,9 +661,9 @@ function registerFusedKernels(
   });
   kernel('FieldcalBatchNormGrad', (b, { x, dy, gamma, mean, variance }, { epsilon }) => {
     const c = x!.shape[x!.shape.length - 1]!;
-    const dx = new Float32Array(vals(b, x!).length);
-    const dgamma = new Float32Array(c);
-    const dbeta = new Float32Array(c);
+    const dx = take(b, vals(b, x!).length);
+    const dgamma = take(b, c);
+    const dbeta = take(b, c);
     addon.batchNormGrad(
       vals(b, x!),
       vals(b, dy!),
@@ -647,8 +683,61 @@ function registerFusedKernels(
     ];
   });
   kernel('FieldcalLeakyReluGrad', (b, { x, dy }, { alpha }) => {
-    const dx = new Float32Array(vals(b, x!).length);
+    const dx = take(b, vals(b, x!).length);
     addon.leakyRelu(vals(b, x!), vals(b, dy!), alpha!, dx);
     return b.makeTensorInfo([...x!.shape], 'float32', dx);
   });
+  const lstmDims = (x: TensorInfo, recurrentKernel: TensorInfo) =>
+    [x.shape[0]!, x.shape[1]!, x.shape[2]!, recurrentKernel.shape[0]!] as [number, number, number, number];
+  kernel('FieldcalLstm', (b, { x, kernel: w, recurrentKernel: u, bias }, { returnSequences }) => {
+    const [B, T, I, H] = lstmDims(x!, u!);
+    const hs = take(b, B * T * H);
+    const cs = take(b, B * T * H);
+    const gates = take(b, B * T * 5 * H);
+    addon.lstmForward(vals(b, x!), [B, T, I, H], vals(b, w!), vals(b, u!), vals(b, bias!), hs, cs, gates);
+    let y: Float32Array;
+    if (returnSequences) {
+      y = take(b, hs.length);
+      y.set(hs);
+    } else {
+      y = take(b, B * H);
+      addon.copyRows(hs, T * H, (T - 1) * H, y, H, 0, B, H);
+    }
+    return [
+      b.makeTensorInfo(returnSequences ? [B, T, H] : [B, H], 'float32', y),
+      b.makeTensorInfo([B, T, H], 'float32', hs),
+      b.makeTensorInfo([B, T, H], 'float32', cs),
+      b.makeTensorInfo([B, T, 5 * H], 'float32', gates),
+    ];
+  });
+  kernel(
+    'FieldcalLstmGrad',
+    (b, { x, kernel: w, recurrentKernel: u, hs, cs, gates, dy }, { returnSequences }) => {
+      const [B, T, I, H] = lstmDims(x!, u!);
+      const dx = take(b, B * T * I);
+      const dw = take(b, I * 4 * H);
+      const du = take(b, H * 4 * H);
+      const db = take(b, 4 * H);
+      addon.lstmBackward(
+        vals(b, x!),
+        [B, T, I, H, returnSequences ? 1 : 0],
+        vals(b, w!),
+        vals(b, u!),
+        vals(b, hs!),
+        vals(b, cs!),
+        vals(b, gates!),
+        vals(b, dy!),
+        dx,
+        dw,
+        du,
+        db,
+      );
+      return [
+        b.makeTensorInfo([B, T, I], 'float32', dx),
+        b.makeTensorInfo([I, 4 * H], 'float32', dw),
+        b.makeTensorInfo([H, 4 * H], 'float32', du),
+        b.makeTensorInfo([4 * H], 'float32', db),
+      ];
+    },
+  );
 }

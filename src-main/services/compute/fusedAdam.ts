@@ -1,4 +1,5 @@
 import type * as TfModule from '@tensorflow/tfjs';
+import { poolOf } from './bufferPool';
 
 type Tf = typeof TfModule;
 
@@ -99,9 +100,11 @@ export function registerAdamKernel(tf: Tf): void {
         const vv = b.data.get(v!.dataId).values;
         const gv = b.data.get(g!.dataId).values;
         const n = pv.length;
-        const np = new Float32Array(n);
-        const nm = new Float32Array(n);
-        const nv = new Float32Array(n);
+        // outputs written in full: recycled arrays on cpu-native
+        const take = (k: number) => poolOf(backend)?.take(k) ?? new Float32Array(k);
+        const np = take(n);
+        const nm = take(n);
+        const nv = take(n);
         for (let i = 0; i < n; i++) {
           const gi = gv[i]!;
           const mi = a.b1 * mv[i]! + (1 - a.b1) * gi;

@@ -10,6 +10,8 @@ export const FUSED = {
   batchNormTrain: 'FieldcalBatchNormTrain',
   batchNormGrad: 'FieldcalBatchNormGrad',
   leakyReluGrad: 'FieldcalLeakyReluGrad',
+  lstm: 'FieldcalLstm',
+  lstmGrad: 'FieldcalLstmGrad',
 } as const;
 
 const hasKernel = (tf: Tf, name: string) => tf.getKernel(name, tf.getBackend()) !== undefined;
@@ -38,6 +40,23 @@ export function registerFusedGradients(tf: Tf): void {
           attrs as unknown as TfModule.NamedAttrMap,
         ) as Tensor[];
       return { x: () => dx!, gamma: () => dgamma!, beta: () => dbeta! };
+    },
+  });
+  tf.registerGradient({
+    kernelName: FUSED.lstm,
+    inputsToSave: ['x', 'kernel', 'recurrentKernel'],
+    outputsToSave: [false, true, true, true],
+    gradFunc: (dys, saved, attrs) => {
+      const dy = (dys as Tensor[])[0]!;
+      const [x, kernel, recurrentKernel, hs, cs, gates] = saved as Tensor[];
+      const [dx, dk, drk, db] = tf
+        .engine()
+        .runKernel(
+          FUSED.lstmGrad,
+          { x: x!, kernel: kernel!, recurrentKernel: recurrentKernel!, hs: hs!, cs: cs!, gates: gates!, dy },
+          attrs as unknown as TfModule.NamedAttrMap,
+        ) as Tensor[];
+      return { x: () => dx!, kernel: () => dk!, recurrentKernel: () => drk!, bias: () => db! };
     },
   });
   const leaky = tf.getGradient('LeakyRelu');
@@ -128,4 +147,85 @@ function fusedBatchNormClass(tf: Tf): LayerClass {
 /** `tf.layers.batchNormalization` whose training pass is fused on backends that have the kernels. */
 export function batchNormalization(tf: Tf, config: BatchNormArgs): Layer {
   return new (fusedBatchNormClass(tf))(config);
+}
+
+interface LstmFields {
+  stateful: boolean;
+  goBackwards: boolean;
+  returnState: boolean;
+  returnSequences: boolean;
+  cell: {
+    units: number;
+    useBias: boolean;
+    dropout: number;
+    recurrentDropout: number;
+    activation: { getClassName(): string };
+    recurrentActivation: { getClassName(): string };
+    kernel: TfModule.LayerVariable;
+    recurrentKernel: TfModule.LayerVariable;
+    bias: TfModule.LayerVariable;
+  };
+}
+
+type LstmArgs = Parameters<Tf['layers']['lstm']>[0];
+type LstmClass = new (config: LstmArgs) => Layer;
+const lstmClasses = new WeakMap<Tf, LstmClass>();
+
+function fusedLstmClass(tf: Tf): LstmClass {
+  const known = lstmClasses.get(tf);
+  if (known) return known;
+  const Base = tf.layers.lstm({ units: 1 }).constructor as LstmClass;
+  /**
+   * tfjs's LSTM layer (same weights, config and class name) whose whole sequence runs as one fused
+   * kernel, with back-propagation through time as one more, where the active backend has them and
+   * the layer is the plain case: sigmoid gates and tanh, bias, no dropout, masks, initial or returned
+   * states, not stateful or backwards. tfjs's step-by-step RNN (~140 kernels per step) otherwise.
+   */
+  class FusedLstm extends Base {
+    static className = 'LSTM';
+
+    override call(inputs: Tensor | Tensor[], kwargs: TfModule.serialization.ConfigDict): Tensor | Tensor[] {
+      const me = this as unknown as LstmFields;
+      const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+      const c = me.cell;
+      const fused =
+        (!Array.isArray(inputs) || inputs.length === 1) &&
+        kwargs.mask == null &&
+        kwargs.initialState == null &&
+        !me.stateful &&
+        !me.goBackwards &&
+        !me.returnState &&
+        c.useBias &&
+        !c.dropout &&
+        !c.recurrentDropout &&
+        c.activation.getClassName() === 'tanh' &&
+        c.recurrentActivation.getClassName() === 'sigmoid' &&
+        x.rank === 3 &&
+        x.dtype === 'float32' &&
+        hasKernel(tf, FUSED.lstm);
+      if (!fused) return super.call(inputs, kwargs);
+      return tf.tidy(
+        () =>
+          (
+            tf.engine().runKernel(
+              FUSED.lstm,
+              {
+                x,
+                kernel: c.kernel.read(),
+                recurrentKernel: c.recurrentKernel.read(),
+                bias: c.bias.read(),
+              },
+              { returnSequences: me.returnSequences },
+            ) as Tensor[]
+          )[0]!,
+      );
+    }
+  }
+  lstmClasses.set(tf, FusedLstm);
+  return FusedLstm;
+}
+
+/** `tf.layers.lstm` whose sequence runs as one fused kernel on backends that have it. */
+export function lstm(tf: Tf, config: LstmArgs): Layer {
+  return new (fusedLstmClass(tf))(config);
 }

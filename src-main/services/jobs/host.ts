@@ -5,7 +5,7 @@ import type { AppEvents } from '../events';
 import type { ProjectStore } from '../project/store';
 import type { JobMessage, JobResult, JobWorkerData } from './jobWorker';
 import { parseJobSpec, type JobSpec } from './specs';
-import { startWorker } from './workerEntry';
+import { JOB_WORKER_YOUNG_MB, startWorker } from './workerEntry';
 
 interface Active {
   runId: number;
@@ -142,7 +142,10 @@ export class JobHost {
       cancel: cancel.buffer as SharedArrayBuffer,
       resume: p.resume,
     };
-    const worker = startWorker({ workerData: data });
+    const worker = startWorker({
+      workerData: data,
+      resourceLimits: { maxYoungGenerationSizeMb: JOB_WORKER_YOUNG_MB },
+    });
     this.active.set(p.runId, { runId: p.runId, worker, cancel });
     let settled = false;
     worker.on('message', (m: JobMessage) => {

@@ -1,5 +1,5 @@
 import type * as TfModule from '@tensorflow/tfjs';
-import { batchNormalization } from '../../compute/fusedLayers';
+import { batchNormalization, lstm } from '../../compute/fusedLayers';
 
 type Tf = typeof TfModule;
 type T = TfModule.Tensor;
@@ -105,7 +105,8 @@ export function ganStep(
 /** The paper's LSTM surrogate step of reference_torch.py: LSTM(14 -> hidden) over a sequence, last state -> dense(1), MSE, Adam(1e-3). */
 export function lstmSurrogate(tf: Tf, inputs = 14, hidden = 128, seq = 30): TfModule.Sequential {
   const m = tf.sequential();
-  m.add(tf.layers.lstm({ units: hidden, inputShape: [seq, inputs] }));
+  // sigmoid gates as PyTorch's nn.LSTM and the paper (tfjs's default would be hard sigmoid)
+  m.add(lstm(tf, { units: hidden, inputShape: [seq, inputs], recurrentActivation: 'sigmoid' }));
   m.add(tf.layers.dense({ units: 1 }));
   return m;
 }

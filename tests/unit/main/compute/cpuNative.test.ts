@@ -3,7 +3,7 @@ import type * as TfModule from '@tensorflow/tfjs';
 import { getTf, initCompute } from '../../../../src-main/services/compute';
 import { loadAddon, registerCpuNative } from '../../../../src-main/services/compute/cpuNative';
 import { fusedAdam } from '../../../../src-main/services/compute/fusedAdam';
-import { batchNormalization } from '../../../../src-main/services/compute/fusedLayers';
+import { batchNormalization, lstm } from '../../../../src-main/services/compute/fusedLayers';
 import {
   dcganDiscriminator,
   ganStep,
@@ -245,6 +245,49 @@ describe('cpu-native backend (oneDNN kernels)', () => {
   );
 
   it.skipIf(!native.addon)(
+    "the fused LSTM agrees with tfjs's step-by-step layer: outputs and gradients of inputs and weights",
+    () => {
+      const rand = mulberry32(99);
+      const pick = <V>(v: V[]) => v[Math.floor(rand() * v.length)]!;
+      for (let trial = 0; trial < 8; trial++) {
+        const [b, t, i, h] = [pick([1, 3, 17]), pick([1, 2, 9]), pick([1, 5, 14]), pick([1, 7, 33])];
+        const returnSequences = trial % 2 === 1;
+        const seed = trial * 10 + 1;
+        const run = () => {
+          const layer = lstm(tf, { units: h, recurrentActivation: 'sigmoid', returnSequences });
+          layer.apply(tf.zeros([1, t, i]));
+          layer.setWeights(
+            layer.getWeights().map((w, k) => tf.randomNormal(w.shape, 0, 0.6, 'float32', seed + k)),
+          );
+          const x = tf.randomNormal([b, t, i], 0, 1, 'float32', seed + 5);
+          const wts = tf.randomNormal(returnSequences ? [b, t, h] : [b, h], 0, 1, 'float32', seed + 6);
+          const loss = () => tf.sum(tf.mul(layer.apply(x, { training: true }) as T, wts)) as TfModule.Scalar;
+          const { value, grads } = tf.variableGrads(
+            loss,
+            layer.trainableWeights.map((v) => v.read() as TfModule.Variable),
+          );
+          const gx = tf.grad((v: T) => tf.sum(tf.mul(layer.apply(v) as T, wts)))(x);
+          return [layer.apply(x) as T, value, gx, ...Object.values(grads)];
+        };
+        expectClose(on('cpu-native', run), on('cpu', run), 1e-4, `lstm b${b} t${t} i${i} h${h}`);
+      }
+      // the cases it leaves to tfjs's layer still run (hard-sigmoid gates, returned states)
+      tf.setBackend('cpu-native');
+      tf.tidy(() => {
+        const x = tf.randomNormal([2, 4, 3], 0, 1, 'float32', 7);
+        expect((lstm(tf, { units: 5 }).apply(x) as T).shape).toEqual([2, 5]);
+        const out = lstm(tf, { units: 5, recurrentActivation: 'sigmoid', returnState: true }).apply(x) as T[];
+        expect(out.map((o) => o.shape)).toEqual([
+          [2, 5],
+          [2, 5],
+          [2, 5],
+        ]);
+      });
+    },
+    120_000,
+  );
+
+  it.skipIf(!native.addon)(
     'three training steps of both reference networks give the same losses on cpu-native and cpu',
     () => {
       // the reference architectures at reduced batch (4 days, 40 sequences) so the JavaScript backend finishes
@@ -329,12 +372,24 @@ describe('cpu-native backend (oneDNN kernels)', () => {
       model.add(tf.layers.batchNormalization());
       model.add(tf.layers.flatten());
       model.add(tf.layers.dense({ units: 4 }));
+      // and the fused LSTM
+      const rnn = tf.sequential({
+        layers: [
+          lstm(tf, { units: 6, inputShape: [5, 3], recurrentActivation: 'sigmoid' }),
+          tf.layers.dense({ units: 4 }),
+        ],
+      });
       const opt = fusedAdam(tf, 1e-3);
       const x = tf.randomNormal([16, 8, 8, 3], 0, 1, 'float32', 1);
+      const xs = tf.randomNormal([16, 5, 3], 0, 1, 'float32', 3);
       const y = tf.randomNormal([16, 4], 0, 1, 'float32', 2);
       const step = () => {
         const l = opt.minimize(
-          () => tf.mean(tf.square(tf.sub(model.apply(x, { training: true }) as T, y))) as TfModule.Scalar,
+          () =>
+            tf.add(
+              tf.mean(tf.square(tf.sub(model.apply(x, { training: true }) as T, y))),
+              tf.mean(tf.square(tf.sub(rnn.apply(xs, { training: true }) as T, y))),
+            ) as TfModule.Scalar,
           true,
         )!;
         l.dispose();
@@ -348,9 +403,10 @@ describe('cpu-native backend (oneDNN kernels)', () => {
       expect(tf.memory().numTensors).toBe(tensors);
       // RSS may grow by allocator noise, not by the ~1 MB per step a leaked buffer set would cost
       expect(process.memoryUsage().rss - rss0).toBeLessThan(64 * 2 ** 20);
-      tf.dispose([x, y]);
+      tf.dispose([x, xs, y]);
       opt.dispose();
       model.dispose();
+      rnn.dispose();
     },
     300_000,
   );
