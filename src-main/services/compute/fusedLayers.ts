@@ -190,8 +190,8 @@ function fusedLstmClass(tf: Tf): LstmClass {
       const c = me.cell;
       const fused =
         (!Array.isArray(inputs) || inputs.length === 1) &&
-        kwargs.mask == null &&
-        kwargs.initialState == null &&
+        !kwargs.mask &&
+        !kwargs.initialState &&
         !me.stateful &&
         !me.goBackwards &&
         !me.returnState &&
