@@ -105,8 +105,20 @@ export function ganStep(
 /** The paper's LSTM surrogate step of reference_torch.py: LSTM(14 -> hidden) over a sequence, last state -> dense(1), MSE, Adam(1e-3). */
 export function lstmSurrogate(tf: Tf, inputs = 14, hidden = 128, seq = 30): TfModule.Sequential {
   const m = tf.sequential();
-  // sigmoid gates as PyTorch's nn.LSTM and the paper (tfjs's default would be hard sigmoid)
-  m.add(lstm(tf, { units: hidden, inputShape: [seq, inputs], recurrentActivation: 'sigmoid' }));
+  // sigmoid gates and U(-1/sqrt(hidden), 1/sqrt(hidden)) weights and biases as PyTorch's nn.LSTM
+  // (torch.nn.LSTM documentation; tfjs's defaults would be hard sigmoid and orthogonal recurrent weights)
+  const k = 1 / Math.sqrt(hidden);
+  const init = () => tf.initializers.randomUniform({ minval: -k, maxval: k });
+  m.add(
+    lstm(tf, {
+      units: hidden,
+      inputShape: [seq, inputs],
+      recurrentActivation: 'sigmoid',
+      kernelInitializer: init(),
+      recurrentInitializer: init(),
+      biasInitializer: init(),
+    }),
+  );
   m.add(tf.layers.dense({ units: 1 }));
   return m;
 }

@@ -254,7 +254,12 @@ describe('cpu-native backend (oneDNN kernels)', () => {
         const returnSequences = trial % 2 === 1;
         const seed = trial * 10 + 1;
         const run = () => {
-          const layer = lstm(tf, { units: h, recurrentActivation: 'sigmoid', returnSequences });
+          const layer = lstm(tf, {
+            units: h,
+            recurrentActivation: 'sigmoid',
+            recurrentInitializer: 'glorotUniform',
+            returnSequences,
+          });
           layer.apply(tf.zeros([1, t, i]));
           layer.setWeights(
             layer.getWeights().map((w, k) => tf.randomNormal(w.shape, 0, 0.6, 'float32', seed + k)),
