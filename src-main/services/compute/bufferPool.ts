@@ -21,6 +21,7 @@ export class BufferPool {
   /** arrays a tensor's data currently holds */
   private readonly live = new WeakSet<Float32Array>();
   private bytes = 0;
+  /** takes of poolable size served from the pool, and those that had to allocate */
   hits = 0;
   misses = 0;
 
@@ -35,9 +36,9 @@ export class BufferPool {
       this.hits++;
       return a;
     }
-    this.misses++;
     const b = new Float32Array(n);
     if (n >= MIN_POOLED) {
+      this.misses++;
       this.owned.add(b);
       this.byBuffer.set(b.buffer, b);
     }
