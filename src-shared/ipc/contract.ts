@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   appInfoSchema,
   artifactRecordSchema,
+  calibrationMethodSchema,
   datasetRecordSchema,
   jobProgressSchema,
   layerRecordSchema,
@@ -78,6 +79,8 @@ export const contract = {
     cancel: method(args({ id }), z.object({ cancelled: z.boolean() })),
     /** Resumes an interrupted run from its last checkpoint. */
     resume: method(args({ id }), runRecordSchema),
+    /** The gridded calibration methods a job may name, with their option defaults. */
+    methods: method(noArgs, z.array(calibrationMethodSchema)),
   },
   export: {
     artifacts: method(args({ runId: id }), z.array(artifactRecordSchema)),
@@ -95,6 +98,8 @@ export const events = {
   },
   jobs: {
     onProgress: jobProgressSchema,
+    /** A run changed status (queued, running, succeeded, failed, cancelled). */
+    onStatus: runRecordSchema,
   },
 } as const;
 

@@ -95,6 +95,17 @@ export const runDetailSchema = runRecordSchema.extend({
 });
 export type RunDetail = z.infer<typeof runDetailSchema>;
 
+/** A gridded calibration method a job may name (calibration/registry.ts). */
+export const calibrationMethodSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  /** Whether it checkpoints, so an interrupted run can resume. */
+  resumable: z.boolean(),
+  /** Its options with their defaults. */
+  defaults: z.record(z.string(), z.unknown()),
+});
+export type CalibrationMethod = z.infer<typeof calibrationMethodSchema>;
+
 /** Progress of a job, streamed as the `jobs.onProgress` event. */
 export const jobProgressSchema = z.object({
   runId: z.number().int(),

@@ -28,6 +28,7 @@ export const validArgs: { [S in ServiceName]: { [M in MethodName<S>]: MethodInpu
     submit: { spec: { kind: 'twin', method: 'ann' } },
     cancel: { id: 1 },
     resume: { id: 1 },
+    methods: {},
   },
   export: { artifacts: { runId: 1 }, copyArtifact: { id: 1, destination: '/tmp/out.tif', overwrite: false } },
 };

@@ -131,8 +131,14 @@ export class JobHost {
     while (this.active.size < this.concurrency && this.queue.length) this.start(this.queue.shift()!);
   }
 
+  /** Tells the renderer (and any listener) that a run's status changed. */
+  private statusChanged(runId: number): void {
+    this.events?.emit('jobs.onStatus', this.store.runs.get(runId));
+  }
+
   private start(p: Pending): void {
     this.store.runs.setStatus(p.runId, 'running');
+    this.statusChanged(p.runId);
     const cancel = new Int32Array(new SharedArrayBuffer(4));
     const data: JobWorkerData = {
       role: 'job',
@@ -207,6 +213,7 @@ export class JobHost {
     } finally {
       this.active.delete(runId);
       const run = this.store.runs.get(runId);
+      this.events?.emit('jobs.onStatus', run);
       for (const w of this.waiters.get(runId) ?? []) w(run);
       this.waiters.delete(runId);
       this.pump();

@@ -3,6 +3,7 @@ import type { ServiceImpl } from '../../../src-shared/ipc';
 import type { AppEvents } from '../events';
 import type { ProjectSession } from '../project/session';
 import type { ProjectStore } from '../project/store';
+import { griddedOptions, GRIDDED_METHOD_NAMES, GRIDDED_METHODS } from '../calibration/registry';
 import { JobHost } from './host';
 
 /** Where a project's run outputs go: `<project>-runs/run-<id>` next to the project file. */
@@ -37,6 +38,13 @@ export function createJobsService(session: ProjectSession, events: AppEvents) {
     },
     cancel: ({ id }) => ({ cancelled: hostFor('jobs.cancel').host.cancel(id) }),
     resume: ({ id }) => hostFor('jobs.resume').host.resume(id),
+    methods: () =>
+      GRIDDED_METHOD_NAMES.map((name) => ({
+        name,
+        description: GRIDDED_METHODS[name].description,
+        resumable: GRIDDED_METHODS[name].resumable,
+        defaults: griddedOptions(name, {}),
+      })),
   };
   return { impl, close: async () => host?.close() };
 }

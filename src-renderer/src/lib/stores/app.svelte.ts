@@ -1,6 +1,8 @@
 import type {
   AppInfo,
+  CalibrationMethod,
   DatasetRecord,
+  JobProgress,
   LayerRecord,
   ProjectInfo,
   RunDetail,
@@ -15,6 +17,10 @@ export class AppState {
   datasets = $state.raw<DatasetRecord[]>([]);
   layers = $state.raw<LayerRecord[]>([]);
   runs = $state.raw<RunRecord[]>([]);
+  /** The gridded calibration methods a job may name. */
+  methods = $state.raw<CalibrationMethod[]>([]);
+  /** The latest progress of each running job, by run id. */
+  progress = $state.raw<Record<number, JobProgress>>({});
   /** The run whose details (metrics, report) are shown. */
   selectedRun = $state.raw<RunDetail | null>(null);
   error = $state<string | null>(null);
@@ -28,12 +34,26 @@ export class AppState {
       this.project = project;
       void this.refreshProjectContent();
     });
+    api.jobs.onProgress((p) => {
+      this.progress = { ...this.progress, [p.runId]: p };
+    });
+    api.jobs.onStatus((run) => {
+      const known = this.runs.some((r) => r.id === run.id);
+      this.runs = known ? this.runs.map((r) => (r.id === run.id ? run : r)) : [...this.runs, run];
+      if (run.status !== 'running' && run.status !== 'queued') {
+        const { [run.id]: _done, ...rest } = this.progress;
+        this.progress = rest;
+        // a finished run's metrics and report are now recorded
+        if (this.selectedRun?.id === run.id) void this.selectRun(run.id);
+      }
+    });
   }
 
   /** Loads everything the shell shows. */
   async load(): Promise<void> {
     await this.guard(async () => {
       this.info = await api.appInfo.get({});
+      this.methods = await api.jobs.methods({});
       this.project = await api.project.current({});
       await this.refreshProjectContent();
     });
@@ -71,6 +91,32 @@ export class AppState {
     await this.guard(async () => {
       const updated = await api.datasets.setLayer({ id, visible });
       this.layers = this.layers.map((l) => (l.id === id ? updated : l));
+    });
+  }
+
+  /** Queues a calibration job; the main process validates the spec in full (typed errors name the field). */
+  async submitJob(spec: Record<string, unknown>): Promise<boolean> {
+    let ok = false;
+    await this.guard(async () => {
+      const run = await api.jobs.submit({ spec });
+      this.runs = [...this.runs.filter((r) => r.id !== run.id), run];
+      ok = true;
+    });
+    return ok;
+  }
+
+  /** Asks a running job to stop at its next iteration boundary. */
+  async cancelJob(id: number): Promise<void> {
+    await this.guard(async () => {
+      await api.jobs.cancel({ id });
+    });
+  }
+
+  /** Resumes an interrupted run from its last checkpoint. */
+  async resumeJob(id: number): Promise<void> {
+    await this.guard(async () => {
+      const run = await api.jobs.resume({ id });
+      this.runs = this.runs.map((r) => (r.id === id ? run : r));
     });
   }
 

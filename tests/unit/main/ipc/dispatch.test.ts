@@ -114,4 +114,16 @@ describe('contract validation through the Electron handler layer', () => {
       error: { code: 'NOT_FOUND', details: { what: 'run', id: 99 } },
     });
   });
+
+  it('lists the calibration methods a job may name, with their option defaults', async () => {
+    const r = (await dispatch(services.impls, 'jobs', 'methods', {})) as {
+      ok: true;
+      value: Array<{ name: string; resumable: boolean; defaults: Record<string, unknown> }>;
+    };
+    expect(r.ok).toBe(true);
+    expect(r.value.map((m) => m.name)).toEqual(['sce-ua', 'gradient', 'ann', 'dpl']);
+    const ann = r.value.find((m) => m.name === 'ann')!;
+    expect(ann).toMatchObject({ resumable: true, defaults: { iterations: 150, hidden: [16, 16] } });
+    expect(r.value.find((m) => m.name === 'sce-ua')!.resumable).toBe(false);
+  });
 });

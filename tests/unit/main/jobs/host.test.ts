@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FieldcalError, type JobProgress } from '../../../../src-shared/ipc';
+import { FieldcalError, type JobProgress, type RunRecord } from '../../../../src-shared/ipc';
 import { AppEvents } from '../../../../src-main/services/events';
 import { JobHost } from '../../../../src-main/services/jobs/host';
 import { parseJobSpec } from '../../../../src-main/services/jobs/specs';
@@ -108,6 +108,13 @@ describe('job host', () => {
     );
     expect(progress.some((p) => p.runId === b.id)).toBe(true);
     expect(seen.some(([k, p]) => k === 'jobs.onProgress' && (p as JobProgress).runId === a.id)).toBe(true);
+    // each status change reaches the event bus: running, then succeeded, in that order per run
+    for (const id of [a.id, b.id]) {
+      const statuses = seen
+        .filter(([k, p]) => k === 'jobs.onStatus' && (p as RunRecord).id === id)
+        .map(([, p]) => (p as RunRecord).status);
+      expect(statuses).toEqual(['running', 'succeeded']);
+    }
     // checkpoints of the resumable method are in the project
     expect(store.runs.checkpoint(a.id)!.iteration).toBe(6);
     expect(store.runs.metrics(a.id).length).toBeGreaterThan(20);
