@@ -39,10 +39,16 @@ export class JobHost {
   private readonly results = new Map<number, JobResult>();
   private readonly listeners = new Set<(p: JobProgress) => void>();
 
+  /**
+   * `keepResults`: how many finished jobs' in-memory results (evaluation tables, info) stay readable
+   * through {@link result}; older ones are dropped so a long-running app does not accumulate them
+   * (everything that lasts is in the project).
+   */
   constructor(
     private readonly store: ProjectStore,
     private readonly events?: AppEvents,
     private readonly concurrency = 1,
+    private readonly keepResults = 8,
   ) {}
 
   /** Validates a job (typed errors name the field; nothing is recorded when it is refused), records its run and queues it. */
@@ -110,7 +116,7 @@ export class JobHost {
     return new Promise((res) => this.waiters.set(runId, [...(this.waiters.get(runId) ?? []), res]));
   }
 
-  /** The result a finished job reported in this process. */
+  /** The result a finished job reported in this process (the last `keepResults` of them). */
   result(runId: number): JobResult | undefined {
     return this.results.get(runId);
   }
@@ -178,6 +184,11 @@ export class JobHost {
       } else if (m.type === 'result') {
         settled = true;
         this.results.set(p.runId, m.result);
+        // a Map iterates in insertion order: drop the oldest beyond the limit
+        for (const id of this.results.keys()) {
+          if (this.results.size <= this.keepResults) break;
+          this.results.delete(id);
+        }
         this.finish(p.runId, () =>
           this.store.transaction(() => {
             this.store.runs.addMetrics(p.runId, m.result.metrics);

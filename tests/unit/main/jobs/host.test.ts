@@ -122,6 +122,21 @@ describe('job host', () => {
     expect(() => host.resume(a.id)).toThrow(/only interrupted runs resume/);
   }, 120_000);
 
+  it('keeps only the last results in memory (the project keeps everything)', async () => {
+    const lean = new JobHost(store, undefined, 1, 1);
+    const opts = { outDir: (id: number) => join(dir, `run-${id}`) };
+    const job = { kind: 'twin', method: 'gradient', twin: small, threads: 1, options: { iterations: 2 } };
+    const a = lean.submit(job, opts);
+    const b = lean.submit(job, opts);
+    expect((await lean.wait(a.id)).status).toBe('succeeded');
+    expect(lean.result(a.id)?.evaluation.periods.test.spatialRmse).toBeGreaterThan(0);
+    expect((await lean.wait(b.id)).status).toBe('succeeded');
+    expect(lean.result(b.id)?.evaluation.periods.test.spatialRmse).toBeGreaterThan(0);
+    expect(lean.result(a.id)).toBeUndefined();
+    expect(store.runs.metrics(a.id).length).toBeGreaterThan(0);
+    await lean.close();
+  }, 120_000);
+
   it('cancels a running job at its next iteration, keeping what it learnt so far', async () => {
     const run = host.submit(
       { kind: 'twin', method: 'dpl', twin: small, threads: 1, options: { epochs: 500, batchCells: 16 } },
