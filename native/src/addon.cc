@@ -87,6 +87,27 @@ std::string key(const char* op, const std::vector<int64_t>& v) {
   return s.str();
 }
 
+// The cached primitive for key `k`, built by `build` on first use.
+template <class Build>
+std::shared_ptr<Cached> cached(const std::string& k, Build build) {
+  {
+    std::lock_guard<std::mutex> lock(cacheMutex);
+    auto it = cache.find(k);
+    if (it != cache.end()) return it->second;
+  }
+  auto c = std::make_shared<Cached>();
+  build(*c);
+  std::lock_guard<std::mutex> lock(cacheMutex);
+  cache[k] = c;
+  return c;
+}
+
+// Throws the typed error the JavaScript side reads as "bad operands" and returns nothing.
+napi_value fail(napi_env env, const char* message) {
+  napi_throw_type_error(env, "FIELDCAL_NATIVE", message);
+  return nullptr;
+}
+
 // Runs `prim` with user buffers, reordering into and out of the primitive's layouts when needed.
 void execute(const Cached& c, int srcArg, float* src, int weiArg, float* wei, int dstArg, float* dst) {
   dnnl::stream strm(eng());
@@ -114,19 +135,13 @@ napi_value Conv(napi_env env, napi_callback_info info) {
   size_t argc = 8;
   napi_value a[8];
   CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
-  if (argc < 8) {
-    napi_throw_type_error(env, "FIELDCAL_NATIVE", "conv needs 8 arguments");
-    return nullptr;
-  }
+  if (argc < 8) return fail(env, "conv needs 8 arguments");
   int32_t mode = 0;
   napi_get_value_int32(env, a[0], &mode);
   float* x = f32(env, a[1], nullptr);
   float* w = f32(env, a[3], nullptr);
   float* y = f32(env, a[5], nullptr);
-  if (!x || !w || !y) {
-    napi_throw_type_error(env, "FIELDCAL_NATIVE", "conv operands must be Float32Arrays");
-    return nullptr;
-  }
+  if (!x || !w || !y) return fail(env, "conv operands must be Float32Arrays");
   auto xs = ints(env, a[2]), ws = ints(env, a[4]), ys = ints(env, a[6]), p = ints(env, a[7]);
   std::vector<int64_t> all = {mode};
   all.insert(all.end(), xs.begin(), xs.end());
@@ -134,15 +149,8 @@ napi_value Conv(napi_env env, napi_callback_info info) {
   all.insert(all.end(), ys.begin(), ys.end());
   all.insert(all.end(), p.begin(), p.end());
   std::string k = key("conv", all);
-  std::shared_ptr<Cached> c;
   try {
-    {
-      std::lock_guard<std::mutex> lock(cacheMutex);
-      auto it = cache.find(k);
-      if (it != cache.end()) c = it->second;
-    }
-    if (!c) {
-      c = std::make_shared<Cached>();
+    auto c = cached(k, [&](Cached& c) {
       memory::dims src = {xs[0], xs[3], xs[1], xs[2]};
       memory::dims wei = {ws[3], ws[2], ws[0], ws[1]};
       memory::dims dst = {ys[0], ys[3], ys[1], ys[2]};
@@ -156,36 +164,34 @@ napi_value Conv(napi_env env, napi_callback_info info) {
                                          srcUser, weiAny, dstUser, strides, dil, padL, padR);
       dnnl::convolution_forward::primitive_desc fpd(fd, eng());
       if (mode == 0) {
-        c->prim = dnnl::convolution_forward(fpd);
-        c->src = srcUser;
-        c->wei = fpd.weights_desc();
-        c->dst = dstUser;
+        c.prim = dnnl::convolution_forward(fpd);
+        c.src = srcUser;
+        c.wei = fpd.weights_desc();
+        c.dst = dstUser;
       } else if (mode == 1) {
         dnnl::convolution_backward_data::desc bd(dnnl::algorithm::convolution_direct, srcUser, weiAny, dstUser,
                                                  strides, dil, padL, padR);
         dnnl::convolution_backward_data::primitive_desc bpd(bd, eng(), fpd);
-        c->prim = dnnl::convolution_backward_data(bpd);
-        c->src = dstUser;  // input of this primitive: diff_dst
-        c->wei = bpd.weights_desc();
-        c->dst = srcUser;  // output: diff_src
+        c.prim = dnnl::convolution_backward_data(bpd);
+        c.src = dstUser;  // input of this primitive: diff_dst
+        c.wei = bpd.weights_desc();
+        c.dst = srcUser;  // output: diff_src
       } else {
         dnnl::convolution_backward_weights::desc bd(dnnl::algorithm::convolution_direct, srcUser, weiAny, dstUser,
                                                     strides, dil, padL, padR);
         dnnl::convolution_backward_weights::primitive_desc bpd(bd, eng(), fpd);
-        c->prim = dnnl::convolution_backward_weights(bpd);
-        c->src = srcUser;
-        c->wei = dstUser;  // diff_dst, in the weights slot of execute()
-        c->dst = bpd.diff_weights_desc();
-        c->userDst = weiUser;
-        c->reorderDst = c->dst != weiUser;
+        c.prim = dnnl::convolution_backward_weights(bpd);
+        c.src = srcUser;
+        c.wei = dstUser;  // diff_dst, in the weights slot of execute()
+        c.dst = bpd.diff_weights_desc();
+        c.userDst = weiUser;
+        c.reorderDst = c.dst != weiUser;
       }
       if (mode != 2) {
-        c->userWei = weiUser;
-        c->reorderWei = c->wei != weiUser;
+        c.userWei = weiUser;
+        c.reorderWei = c.wei != weiUser;
       }
-      std::lock_guard<std::mutex> lock(cacheMutex);
-      cache[k] = c;
-    }
+    });
     if (mode == 0)
       execute(*c, DNNL_ARG_SRC, x, DNNL_ARG_WEIGHTS, w, DNNL_ARG_DST, y);
     else if (mode == 1)
@@ -204,17 +210,11 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
   size_t argc = 7;
   napi_value a[7];
   CHECK(napi_get_cb_info(env, info, &argc, a, nullptr, nullptr));
-  if (argc < 7) {
-    napi_throw_type_error(env, "FIELDCAL_NATIVE", "matmul needs 7 arguments");
-    return nullptr;
-  }
+  if (argc < 7) return fail(env, "matmul needs 7 arguments");
   float* A = f32(env, a[0], nullptr);
   float* B = f32(env, a[2], nullptr);
   float* C = f32(env, a[6], nullptr);
-  if (!A || !B || !C) {
-    napi_throw_type_error(env, "FIELDCAL_NATIVE", "matmul operands must be Float32Arrays");
-    return nullptr;
-  }
+  if (!A || !B || !C) return fail(env, "matmul operands must be Float32Arrays");
   auto as = ints(env, a[1]), bs = ints(env, a[3]);
   bool ta = false, tb = false;
   napi_get_value_bool(env, a[4], &ta);
@@ -223,27 +223,18 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
   int64_t batch = std::max(as[0], bs[0]);
   std::string k = key("mm", {as[0], as[1], as[2], bs[0], bs[1], bs[2], ta, tb});
   try {
-    std::shared_ptr<Cached> c;
-    {
-      std::lock_guard<std::mutex> lock(cacheMutex);
-      auto it = cache.find(k);
-      if (it != cache.end()) c = it->second;
-    }
-    if (!c) {
-      c = std::make_shared<Cached>();
+    auto c = cached(k, [&](Cached& c) {
       // a stored [batch, rows, cols]; as an M x K operand its strides swap when transposed
       // a batch of 1 broadcasts (oneDNN matmul broadcasts dimensions of size 1)
       memory::dims aStr = ta ? memory::dims{M * K, 1, M} : memory::dims{M * K, K, 1};
       memory::dims bStr = tb ? memory::dims{K * N, 1, K} : memory::dims{K * N, N, 1};
-      c->src = memory::desc({as[0], M, K}, dt::f32, aStr);
-      c->wei = memory::desc({bs[0], K, N}, dt::f32, bStr);
-      c->dst = memory::desc({batch, M, N}, dt::f32, tag::abc);
-      dnnl::matmul::desc md(c->src, c->wei, c->dst);
+      c.src = memory::desc({as[0], M, K}, dt::f32, aStr);
+      c.wei = memory::desc({bs[0], K, N}, dt::f32, bStr);
+      c.dst = memory::desc({batch, M, N}, dt::f32, tag::abc);
+      dnnl::matmul::desc md(c.src, c.wei, c.dst);
       dnnl::matmul::primitive_desc pd(md, eng());
-      c->prim = dnnl::matmul(pd);
-      std::lock_guard<std::mutex> lock(cacheMutex);
-      cache[k] = c;
-    }
+      c.prim = dnnl::matmul(pd);
+    });
     execute(*c, DNNL_ARG_SRC, A, DNNL_ARG_WEIGHTS, B, DNNL_ARG_DST, C);
   } catch (const dnnl::error& e) {
     napi_throw_error(env, "FIELDCAL_NATIVE_UNSUPPORTED", e.what());
@@ -263,10 +254,7 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   float* A = f32(env, a[1], nullptr);
   float* B = f32(env, a[3], nullptr);
   float* C = f32(env, a[5], nullptr);
-  if (!A || !B || !C) {
-    napi_throw_type_error(env, "FIELDCAL_NATIVE", "binary operands must be Float32Arrays");
-    return nullptr;
-  }
+  if (!A || !B || !C) return fail(env, "binary operands must be Float32Arrays");
   auto as = ints(env, a[2]), bs = ints(env, a[4]), shape = ints(env, a[6]);
   const int nd = static_cast<int>(shape.size());
   int64_t inner = nd ? shape[nd - 1] : 1;
@@ -314,10 +302,7 @@ napi_value ReduceSum(napi_env env, napi_callback_info info) {
   napi_get_value_int64(env, a[1], &outer);
   napi_get_value_int64(env, a[2], &red);
   napi_get_value_int64(env, a[3], &inner);
-  if (!X || !Y) {
-    napi_throw_type_error(env, "FIELDCAL_NATIVE", "reduce operands must be Float32Arrays");
-    return nullptr;
-  }
+  if (!X || !Y) return fail(env, "reduce operands must be Float32Arrays");
   if (inner == 1) {
 #pragma omp parallel for schedule(static) if (outer * red > 32768)
     for (int64_t o = 0; o < outer; o++) {
@@ -388,10 +373,8 @@ napi_value BatchNormTrain(napi_env env, napi_callback_info info) {
   float* Y = f32(env, a[5], nullptr);
   float* Mean = f32(env, a[6], nullptr);
   float* Var = f32(env, a[7], nullptr);
-  if (!X || !G || !Bt || !Y || !Mean || !Var || C <= 0 || n % C != 0 || nc != static_cast<size_t>(C)) {
-    napi_throw_type_error(env, "FIELDCAL_NATIVE", "batchNormTrain: bad operands");
-    return nullptr;
-  }
+  if (!X || !G || !Bt || !Y || !Mean || !Var || C <= 0 || n % C != 0 || nc != static_cast<size_t>(C))
+    return fail(env, "batchNormTrain: bad operands");
   const int64_t M = static_cast<int64_t>(n) / C;
   std::vector<double> s;
   columnSums<1>(M, C, [&](int64_t m, double* acc) {
@@ -443,10 +426,7 @@ napi_value BatchNormGrad(napi_env env, napi_callback_info info) {
   float* DG = f32(env, a[8], nullptr);
   float* DB = f32(env, a[9], nullptr);
   if (!X || !DY || !G || !Mean || !Var || !DX || !DG || !DB || C <= 0 || n % C != 0 || ndy != n ||
-      nc != static_cast<size_t>(C)) {
-    napi_throw_type_error(env, "FIELDCAL_NATIVE", "batchNormGrad: bad operands");
-    return nullptr;
-  }
+      nc != static_cast<size_t>(C)) return fail(env, "batchNormGrad: bad operands");
   const int64_t M = static_cast<int64_t>(n) / C;
   std::vector<double> s;
   columnSums<2>(M, C, [&](int64_t m, double* acc) {
@@ -491,10 +471,7 @@ napi_value LeakyRelu(napi_env env, napi_callback_info info) {
   float* DY = grad ? f32(env, a[1], &k) : nullptr;
   const float alpha = static_cast<float>(num(env, a[grad ? 2 : 1]));
   float* Y = f32(env, a[grad ? 3 : 2], &m);
-  if (!X || !Y || m != n || (grad && (!DY || k != n))) {
-    napi_throw_type_error(env, "FIELDCAL_NATIVE", "leakyRelu: bad operands");
-    return nullptr;
-  }
+  if (!X || !Y || m != n || (grad && (!DY || k != n))) return fail(env, "leakyRelu: bad operands");
   const int64_t N = static_cast<int64_t>(n);
   // branch-free forms, so the loops vectorise (activations' signs are random: branches mispredict)
   if (grad) {
@@ -527,10 +504,8 @@ napi_value CopyRows(napi_env env, napi_callback_info info) {
   const int64_t rows = static_cast<int64_t>(num(env, a[6])), w = static_cast<int64_t>(num(env, a[7]));
   if (!S || !D || rows < 0 || w < 0 || so < 0 || dof < 0 ||
       (rows > 0 && (static_cast<size_t>((rows - 1) * ss + so + w) > ns ||
-                    static_cast<size_t>((rows - 1) * ds + dof + w) > nd))) {
-    napi_throw_type_error(env, "FIELDCAL_NATIVE", "copyRows: bad operands or out of range");
-    return nullptr;
-  }
+                    static_cast<size_t>((rows - 1) * ds + dof + w) > nd)))
+    return fail(env, "copyRows: bad operands or out of range");
 #pragma omp parallel for schedule(static) if (rows * w > 65536)
   for (int64_t r = 0; r < rows; r++) std::memcpy(D + r * ds + dof, S + r * ss + so, sizeof(float) * w);
   return nullptr;
@@ -625,16 +600,11 @@ napi_value LstmForward(napi_env env, napi_callback_info info) {
   float* Hs = f32(env, a[5], &nh);
   float* Cs = f32(env, a[6], &nc);
   float* G = f32(env, a[7], &ng);
-  if (d.size() != 4 || !X || !W || !U || !Bias || !Hs || !Cs || !G) {
-    napi_throw_type_error(env, "FIELDCAL_NATIVE", "lstmForward: bad operands");
-    return nullptr;
-  }
+  if (d.size() != 4 || !X || !W || !U || !Bias || !Hs || !Cs || !G) return fail(env, "lstmForward: bad operands");
   const int64_t B = d[0], T = d[1], I = d[2], H = d[3], G4 = 4 * H, G5 = 5 * H;
   if (B <= 0 || T <= 0 || I <= 0 || H <= 0 || nx != size_t(B * T * I) || nw != size_t(I * G4) ||
-      nu != size_t(H * G4) || nb != size_t(G4) || nh != size_t(B * T * H) || nc != nh || ng != size_t(B * T * G5)) {
-    napi_throw_type_error(env, "FIELDCAL_NATIVE", "lstmForward: operand sizes do not match [B,T,I,H]");
-    return nullptr;
-  }
+      nu != size_t(H * G4) || nb != size_t(G4) || nh != size_t(B * T * H) || nc != nh || ng != size_t(B * T * G5))
+    return fail(env, "lstmForward: operand sizes do not match [B,T,I,H]");
   try {
     // z for every step at once: x W into the first 4H columns of each gates row
     gemm('N', 'N', B * T, G4, I, 1.0f, X, I, W, G4, 0.0f, G, G5);
@@ -675,18 +645,14 @@ napi_value LstmBackward(napi_env env, napi_callback_info info) {
   float* DW = f32(env, a[9], &ndw);
   float* DU = f32(env, a[10], &ndu);
   float* DB = f32(env, a[11], &ndb);
-  if (d.size() != 5 || !X || !W || !U || !Hs || !Cs || !G || !DY || !DX || !DW || !DU || !DB) {
-    napi_throw_type_error(env, "FIELDCAL_NATIVE", "lstmBackward: bad operands");
-    return nullptr;
-  }
+  if (d.size() != 5 || !X || !W || !U || !Hs || !Cs || !G || !DY || !DX || !DW || !DU || !DB)
+    return fail(env, "lstmBackward: bad operands");
   const int64_t B = d[0], T = d[1], I = d[2], H = d[3], G4 = 4 * H, G5 = 5 * H;
   const bool seq = d[4] != 0;
   if (B <= 0 || T <= 0 || I <= 0 || H <= 0 || nx != size_t(B * T * I) || nw != size_t(I * G4) ||
       nu != size_t(H * G4) || nh != size_t(B * T * H) || nc != nh || ng != size_t(B * T * G5) ||
-      ndy != size_t(seq ? B * T * H : B * H) || ndx != nx || ndw != nw || ndu != nu || ndb != size_t(G4)) {
-    napi_throw_type_error(env, "FIELDCAL_NATIVE", "lstmBackward: operand sizes do not match [B,T,I,H]");
-    return nullptr;
-  }
+      ndy != size_t(seq ? B * T * H : B * H) || ndx != nx || ndw != nw || ndu != nu || ndb != size_t(G4))
+    return fail(env, "lstmBackward: operand sizes do not match [B,T,I,H]");
   try {
     std::vector<float> dZ(static_cast<size_t>(B * T * G4));
     std::vector<float> dh(static_cast<size_t>(B * H), 0.0f), dc(static_cast<size_t>(B * H), 0.0f);

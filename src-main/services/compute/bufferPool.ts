@@ -70,12 +70,6 @@ export class BufferPool {
     this.bytes += values.byteLength;
   }
 
-  /** Drops every kept array (memory goes back to the garbage collector). */
-  clear(): void {
-    this.free.clear();
-    this.bytes = 0;
-  }
-
   get pooledBytes(): number {
     return this.bytes;
   }
@@ -93,6 +87,14 @@ interface CpuBackendLike {
 /** The pool of a backend made by {@link pooledBackendClass}, if it is one. */
 export function poolOf(backend: unknown): BufferPool | null {
   return (backend as { pool?: BufferPool }).pool ?? null;
+}
+
+/**
+ * An output array of length n that the kernel writes in full: recycled from the backend's pool when
+ * it has one, else new.
+ */
+export function outputArray(backend: unknown, n: number): Float32Array {
+  return poolOf(backend)?.take(n) ?? new Float32Array(n);
 }
 
 /**

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as TfModule from '@tensorflow/tfjs';
-import { poolOf, pooledBackendClass } from './bufferPool';
+import { outputArray, pooledBackendClass } from './bufferPool';
 import { registerFusedGradients } from './fusedLayers';
 
 type Tf = typeof TfModule;
@@ -181,8 +181,6 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
   for (const k of tf.getKernelsForBackend('cpu'))
     if (!NATIVE_KERNELS.includes(k.kernelName)) tf.registerKernel({ ...k, backendName: 'cpu-native' });
   const vals = (b: CpuBackend, t: TensorInfo) => b.data.get(t.dataId).values as Float32Array;
-  /** An output array the kernel writes in full (recycled from the backend's pool). */
-  const alloc = (b: CpuBackend, n: number) => poolOf(b)?.take(n) ?? new Float32Array(n);
   const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
   const f32 = (t: TensorInfo) => t.dtype === 'float32';
   /** Native attempt, else the JavaScript kernel with the same arguments. */
@@ -226,7 +224,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
     const ci = convInfo(x.shape, filter.shape, attrs);
     if (!ci || !f32(x) || !f32(filter)) return null;
     const outShape = [ci.batchSize, ci.outHeight, ci.outWidth, ci.outChannels];
-    const out = alloc(b, size(outShape));
+    const out = outputArray(b, size(outShape));
     addon.conv(
       0,
       vals(b, x),
@@ -317,7 +315,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
     // tfjs's backprop kernels have no dilation attribute: their convolution is undilated
     const ci = convInfo(inShape, filter.shape, { ...a, dilations: 1 });
     if (!ci || !f32(dy) || !f32(filter)) return null;
-    const dx = alloc(b, size(inShape));
+    const dx = outputArray(b, size(inShape));
     addon.conv(
       1,
       dx,
@@ -338,7 +336,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
     const fShape = a.filterShape as [number, number, number, number];
     const ci = convInfo(x.shape, fShape, { ...a, dilations: 1 });
     if (!ci || !f32(x) || !f32(dy)) return null;
-    const dw = alloc(b, size(fShape));
+    const dw = outputArray(b, size(fShape));
     addon.conv(2, vals(b, x), [...x.shape], dw, [...fShape], vals(b, dy), [...dy.shape], convParams(ci));
     return b.makeTensorInfo([...fShape], 'float32', dw);
   });
@@ -362,7 +360,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
     const N = tb ? bs[1]! : bs[2]!;
     if (K !== K2) return null;
     const batch = Math.max(as[0]!, bs[0]!);
-    const out = alloc(b, batch * M * N);
+    const out = outputArray(b, batch * M * N);
     addon.matmul(vals(b, A), as, vals(b, B), bs, ta, tb, out);
     // same output rank as tfjs's kernel: [M, N] for two matrices, else [batch, M, N]
     const shape = A.shape.length === 2 && B.shape.length === 2 ? [M, N] : [batch, M, N];
@@ -436,7 +434,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
       if (!f32(A) || !f32(B)) return null;
       const shape = tf.backend_util.assertAndGetBroadcastShape(A.shape, B.shape);
       if (shape.length > 8) return null;
-      const out = alloc(b, size(shape));
+      const out = outputArray(b, size(shape));
       if (out.length === 0) return b.makeTensorInfo(shape, 'float32', out);
       const [cs, ca, cb] = collapse(
         shape,
@@ -472,7 +470,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
         if (!runs[k]![1]) continue;
         const outer = size(runs.slice(0, k).map((r) => r[0]));
         const inner = size(runs.slice(k + 1).map((r) => r[0]));
-        const out = alloc(b, outer * inner);
+        const out = outputArray(b, outer * inner);
         addon.reduceSum(src, outer, runs[k]![0], inner, out);
         red *= runs[k]![0];
         runs[k]![0] = 1;
@@ -509,7 +507,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
         const shape = [...x.shape];
         shape[axis] = n;
         const len = n * inner;
-        const out = alloc(b, outer * len);
+        const out = outputArray(b, outer * len);
         addon.copyRows(src, row, off, out, len, 0, outer, len);
         off += len;
         return b.makeTensorInfo(shape, 'float32', out);
@@ -530,7 +528,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
     }
     const outer = size(shape.slice(0, axis));
     const row = size(shape.slice(axis));
-    const out = alloc(b, outer * row);
+    const out = outputArray(b, outer * row);
     let off = 0;
     for (const x of xs) {
       const w = size(x.shape.slice(axis));
@@ -548,7 +546,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
     const reps = (attrs as { reps: number[] }).reps;
     const shape = x.shape.map((d, i) => d * reps[i]!);
     const src = vals(b, x);
-    const out = alloc(b, size(shape));
+    const out = outputArray(b, size(shape));
     const nd = x.shape.length;
     if (nd === 0) {
       out.set(src);
@@ -600,7 +598,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
     const b = backend as CpuBackend;
     const x = inputs.x as TensorInfo;
     if (!f32(x)) return null;
-    const out = alloc(b, size(x.shape));
+    const out = outputArray(b, size(x.shape));
     addon.leakyRelu(vals(b, x), (attrs as { alpha: number }).alpha, out);
     return b.makeTensorInfo([...x.shape], 'float32', out);
   });
@@ -613,7 +611,7 @@ export function registerCpuNative(tf: Tf, addon: NativeAddon, threads: number, p
     const cv = b.data.get(c.dataId).values as ArrayLike<number>;
     const tv = vals(b, t);
     const ev = vals(b, e);
-    const out = alloc(b, tv.length);
+    const out = outputArray(b, tv.length);
     for (let i = 0; i < out.length; i++) out[i] = cv[i] ? tv[i]! : ev[i]!;
     return b.makeTensorInfo([...t.shape], 'float32', out);
   });
@@ -632,7 +630,6 @@ function registerFusedKernels(
   addon: NativeAddon,
   vals: (b: CpuBackend, t: TensorInfo) => Float32Array,
 ): void {
-  const take = (b: CpuBackend, n: number) => poolOf(b)?.take(n) ?? new Float32Array(n);
   const kernel = (
     name: string,
     fn: (
@@ -649,9 +646,9 @@ function registerFusedKernels(
     });
   kernel('FieldcalBatchNormTrain', (b, { x, gamma, beta }, { epsilon }) => {
     const c = x!.shape[x!.shape.length - 1]!;
-    const y = take(b, vals(b, x!).length);
-    const mean = take(b, c);
-    const variance = take(b, c);
+    const y = outputArray(b, vals(b, x!).length);
+    const mean = outputArray(b, c);
+    const variance = outputArray(b, c);
     addon.batchNormTrain(vals(b, x!), c, vals(b, gamma!), vals(b, beta!), epsilon!, y, mean, variance);
     return [
       b.makeTensorInfo([...x!.shape], 'float32', y),
@@ -661,9 +658,9 @@ function registerFusedKernels(
   });
   kernel('FieldcalBatchNormGrad', (b, { x, dy, gamma, mean, variance }, { epsilon }) => {
     const c = x!.shape[x!.shape.length - 1]!;
-    const dx = take(b, vals(b, x!).length);
-    const dgamma = take(b, c);
-    const dbeta = take(b, c);
+    const dx = outputArray(b, vals(b, x!).length);
+    const dgamma = outputArray(b, c);
+    const dbeta = outputArray(b, c);
     addon.batchNormGrad(
       vals(b, x!),
       vals(b, dy!),
@@ -683,7 +680,7 @@ function registerFusedKernels(
     ];
   });
   kernel('FieldcalLeakyReluGrad', (b, { x, dy }, { alpha }) => {
-    const dx = take(b, vals(b, x!).length);
+    const dx = outputArray(b, vals(b, x!).length);
     addon.leakyRelu(vals(b, x!), vals(b, dy!), alpha!, dx);
     return b.makeTensorInfo([...x!.shape], 'float32', dx);
   });
@@ -691,16 +688,16 @@ function registerFusedKernels(
     [x.shape[0]!, x.shape[1]!, x.shape[2]!, recurrentKernel.shape[0]!] as [number, number, number, number];
   kernel('FieldcalLstm', (b, { x, kernel: w, recurrentKernel: u, bias }, { returnSequences }) => {
     const [B, T, I, H] = lstmDims(x!, u!);
-    const hs = take(b, B * T * H);
-    const cs = take(b, B * T * H);
-    const gates = take(b, B * T * 5 * H);
+    const hs = outputArray(b, B * T * H);
+    const cs = outputArray(b, B * T * H);
+    const gates = outputArray(b, B * T * 5 * H);
     addon.lstmForward(vals(b, x!), [B, T, I, H], vals(b, w!), vals(b, u!), vals(b, bias!), hs, cs, gates);
     let y: Float32Array;
     if (returnSequences) {
-      y = take(b, hs.length);
+      y = outputArray(b, hs.length);
       y.set(hs);
     } else {
-      y = take(b, B * H);
+      y = outputArray(b, B * H);
       addon.copyRows(hs, T * H, (T - 1) * H, y, H, 0, B, H);
     }
     return [
@@ -714,10 +711,10 @@ function registerFusedKernels(
     'FieldcalLstmGrad',
     (b, { x, kernel: w, recurrentKernel: u, hs, cs, gates, dy }, { returnSequences }) => {
       const [B, T, I, H] = lstmDims(x!, u!);
-      const dx = take(b, B * T * I);
-      const dw = take(b, I * 4 * H);
-      const du = take(b, H * 4 * H);
-      const db = take(b, 4 * H);
+      const dx = outputArray(b, B * T * I);
+      const dw = outputArray(b, I * 4 * H);
+      const du = outputArray(b, H * 4 * H);
+      const db = outputArray(b, 4 * H);
       addon.lstmBackward(
         vals(b, x!),
         [B, T, I, H, returnSequences ? 1 : 0],

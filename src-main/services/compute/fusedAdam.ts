@@ -1,5 +1,5 @@
 import type * as TfModule from '@tensorflow/tfjs';
-import { poolOf } from './bufferPool';
+import { outputArray } from './bufferPool';
 
 type Tf = typeof TfModule;
 
@@ -101,10 +101,9 @@ export function registerAdamKernel(tf: Tf): void {
         const gv = b.data.get(g!.dataId).values;
         const n = pv.length;
         // outputs written in full: recycled arrays on cpu-native
-        const take = (k: number) => poolOf(backend)?.take(k) ?? new Float32Array(k);
-        const np = take(n);
-        const nm = take(n);
-        const nv = take(n);
+        const np = outputArray(backend, n);
+        const nm = outputArray(backend, n);
+        const nv = outputArray(backend, n);
         for (let i = 0; i < n; i++) {
           const gi = gv[i]!;
           const mi = a.b1 * mv[i]! + (1 - a.b1) * gi;

@@ -92,11 +92,16 @@ interface BatchNormFields {
 }
 
 type LayerClass = new (config: BatchNormArgs) => Layer;
-const classes = new WeakMap<Tf, LayerClass>();
+const classes = new WeakMap<Tf, Map<string, unknown>>();
+/** One subclass per tf instance and layer (made on first use: it derives from the instance's own class). */
+function classFor<C>(tf: Tf, layer: string, make: () => C): C {
+  let m = classes.get(tf);
+  if (!m) classes.set(tf, (m = new Map()));
+  if (!m.has(layer)) m.set(layer, make());
+  return m.get(layer) as C;
+}
 
 function fusedBatchNormClass(tf: Tf): LayerClass {
-  const known = classes.get(tf);
-  if (known) return known;
   const Base = tf.layers.batchNormalization({}).constructor as LayerClass;
   /**
    * tfjs's BatchNormalization (same weights, config and class name, so saved models load as the
@@ -140,13 +145,12 @@ function fusedBatchNormClass(tf: Tf): LayerClass {
       });
     }
   }
-  classes.set(tf, FusedBatchNormalization);
   return FusedBatchNormalization;
 }
 
 /** `tf.layers.batchNormalization` whose training pass is fused on backends that have the kernels. */
 export function batchNormalization(tf: Tf, config: BatchNormArgs): Layer {
-  return new (fusedBatchNormClass(tf))(config);
+  return new (classFor(tf, 'BatchNormalization', () => fusedBatchNormClass(tf)))(config);
 }
 
 interface LstmFields {
@@ -169,11 +173,7 @@ interface LstmFields {
 
 type LstmArgs = Parameters<Tf['layers']['lstm']>[0];
 type LstmClass = new (config: LstmArgs) => Layer;
-const lstmClasses = new WeakMap<Tf, LstmClass>();
-
 function fusedLstmClass(tf: Tf): LstmClass {
-  const known = lstmClasses.get(tf);
-  if (known) return known;
   const Base = tf.layers.lstm({ units: 1 }).constructor as LstmClass;
   /**
    * tfjs's LSTM layer (same weights, config and class name) whose whole sequence runs as one fused
@@ -221,11 +221,10 @@ function fusedLstmClass(tf: Tf): LstmClass {
       );
     }
   }
-  lstmClasses.set(tf, FusedLstm);
   return FusedLstm;
 }
 
 /** `tf.layers.lstm` whose sequence runs as one fused kernel on backends that have it. */
 export function lstm(tf: Tf, config: LstmArgs): Layer {
-  return new (fusedLstmClass(tf))(config);
+  return new (classFor(tf, 'LSTM', () => fusedLstmClass(tf)))(config);
 }

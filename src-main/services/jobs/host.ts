@@ -137,14 +137,9 @@ export class JobHost {
     while (this.active.size < this.concurrency && this.queue.length) this.start(this.queue.shift()!);
   }
 
-  /** Tells the renderer (and any listener) that a run's status changed. */
-  private statusChanged(runId: number): void {
-    this.events?.emit('jobs.onStatus', this.store.runs.get(runId));
-  }
-
   private start(p: Pending): void {
     this.store.runs.setStatus(p.runId, 'running');
-    this.statusChanged(p.runId);
+    this.events?.emit('jobs.onStatus', this.store.runs.get(p.runId));
     const cancel = new Int32Array(new SharedArrayBuffer(4));
     const data: JobWorkerData = {
       role: 'job',

@@ -28,6 +28,12 @@ beforeAll(async () => {
   if (native.addon && !tf.findBackend('cpu-native')) registerCpuNative(tf, native.addon, 2);
 });
 
+/** A seeded choice among values, for random test shapes. */
+function picker(seed: number) {
+  const rand = mulberry32(seed);
+  return <V>(v: V[]) => v[Math.floor(rand() * v.length)]!;
+}
+
 /** Runs `f` on a backend and returns plain arrays, disposing everything it made. */
 function on(backend: string, f: () => T | T[]): number[][] {
   tf.setBackend(backend);
@@ -58,8 +64,7 @@ describe('cpu-native backend (oneDNN kernels)', () => {
   it.skipIf(!native.addon)(
     'convolutions agree with the JavaScript kernels on random shapes (forward and both gradients)',
     () => {
-      const rand = mulberry32(2024);
-      const pick = <V>(v: V[]) => v[Math.floor(rand() * v.length)]!;
+      const pick = picker(2024);
       for (let trial = 0; trial < 24; trial++) {
         const n = pick([1, 2, 3]);
         const h = pick([5, 7, 8, 11, 16]);
@@ -247,8 +252,7 @@ describe('cpu-native backend (oneDNN kernels)', () => {
   it.skipIf(!native.addon)(
     "the fused LSTM agrees with tfjs's step-by-step layer: outputs and gradients of inputs and weights",
     () => {
-      const rand = mulberry32(99);
-      const pick = <V>(v: V[]) => v[Math.floor(rand() * v.length)]!;
+      const pick = picker(99);
       for (let trial = 0; trial < 8; trial++) {
         const [b, t, i, h] = [pick([1, 3, 17]), pick([1, 2, 9]), pick([1, 5, 14]), pick([1, 7, 33])];
         const returnSequences = trial % 2 === 1;
