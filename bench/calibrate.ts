@@ -1,28 +1,31 @@
-import { sceUa } from '../src-main/services/calibration/sce-ua';
-import { calibrateGr4Gradient } from '../src-main/services/calibration/gradient/gr4Lumped';
+import { sceUa } from '../src-main/services/calibration/optim/sceUa';
+import { calibrateGr4Gradient } from '../src-main/services/calibration/methods/gradient/lumped';
 import { initialState, runGr4 } from '../src-main/services/physics/gr4/forward';
 import { nse } from '../src-main/services/metrics';
 import { airgrReferencePeriod } from '../tests/helpers/airgr';
 import { machine } from './stats';
 import { makeTwin } from '../src-main/services/calibration/twin/generate';
 import { LocalSimulator, type Simulator } from '../src-main/services/calibration/gridded/simulator';
-import { runGriddedMethod } from '../src-main/services/calibration/registry';
+import { methodOptions, runMethod } from '../src-main/services/calibration/registry';
+import { computeHandle } from '../src-main/services/compute';
 import { ModelPool } from '../src-main/services/jobs/modelPool';
 
 /** Seconds per unit of work of each gridded method on the paper-size twin, with a given simulator. */
-function twinTimings(sim: Simulator, pr: ReturnType<typeof makeTwin>['problem']) {
-  const ctx = { sim, progress: () => undefined, cancelled: () => false };
-  const time = (f: () => void) => {
+async function twinTimings(sim: Simulator, pr: ReturnType<typeof makeTwin>['problem']) {
+  const ctx = { sim, compute: await computeHandle(), progress: () => undefined, cancelled: () => false };
+  const time = async (f: () => Promise<unknown>) => {
     const t = performance.now();
-    f();
+    await f();
     return (performance.now() - t) / 1000;
   };
+  const run = (method: string, options: Record<string, unknown>) => () =>
+    runMethod('gridded', method, pr, methodOptions(method, 'gridded', options), 1, ctx);
   const dplEpochs = 3;
-  const dpl = time(() => runGriddedMethod(pr, 'dpl', { epochs: dplEpochs }, 1, ctx));
+  const dpl = await time(run('dpl', { epochs: dplEpochs }));
   const annIterations = 20;
-  const ann = time(() => runGriddedMethod(pr, 'ann', { iterations: annIterations, validEvery: 10 }, 1, ctx));
+  const ann = await time(run('ann', { iterations: annIterations, validEvery: 10 }));
   const sceRuns = 300;
-  const sce = time(() => runGriddedMethod(pr, 'sce-ua', { maxRuns: sceRuns }, 1, ctx));
+  const sce = await time(run('sce-ua', { maxRuns: sceRuns }));
   return {
     dpl_seconds_per_epoch: +(dpl / dplEpochs).toFixed(3),
     hda_pr_ann_seconds_per_epoch: +(ann / annIterations).toFixed(3),
@@ -72,9 +75,9 @@ export async function calibrateBench(): Promise<Record<string, unknown>> {
   }
   const twin = makeTwin({});
   const pr = twin.problem;
-  const local = twinTimings(new LocalSimulator(pr), pr);
+  const local = await twinTimings(new LocalSimulator(pr), pr);
   const pool = await ModelPool.create(pr);
-  const pooled = twinTimings(pool, pr);
+  const pooled = await twinTimings(pool, pr);
   const threads = pool.threads;
   pool.close();
   return {

@@ -12,7 +12,7 @@ import {
   lstmStep,
   lstmSurrogate,
   unetGenerator,
-} from '../src-main/services/calibration/gan-po/networks';
+} from '../src-main/services/calibration/nets/ganPo';
 import { machine, median } from './stats';
 
 type Tf = typeof TfModule;

@@ -6,6 +6,7 @@ import { installMenu } from './app/menu';
 import { handleArtifactProtocol, registerArtifactScheme } from './app/artifactProtocol';
 import { forwardEvents, registerIpcHandlers } from './ipc/register';
 import { createServices } from './services';
+import { loadMethodModules } from './services/calibration/registry';
 
 registerArtifactScheme();
 
@@ -21,7 +22,9 @@ if (!app.requestSingleInstanceLock()) {
     }
   });
 
-  void app.whenReady().then(() => {
+  void app.whenReady().then(async () => {
+    // methods added as plugins (FIELDCAL_METHOD_MODULES); a broken one is reported, not fatal
+    await loadMethodModules().catch((err: Error) => console.error(`method modules: ${err.message}`));
     const resources = app.isPackaged ? process.resourcesPath : join(app.getAppPath(), 'resources');
     const services = createServices({
       mode: 'electron',
@@ -35,7 +38,7 @@ if (!app.requestSingleInstanceLock()) {
       impls: services.impls,
       isTrustedSender: (e) => e.senderFrame !== null && isAppUrl(e.senderFrame.url),
     });
-    handleArtifactProtocol(services.session);
+    handleArtifactProtocol(services.artifactFile);
     installMenu(services);
     const win = createMainWindow();
     const stop = forwardEvents(services.events, win.webContents);

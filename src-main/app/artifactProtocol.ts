@@ -1,8 +1,7 @@
 import { protocol } from 'electron';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import type { ProjectSession } from '../services/project/session';
-import { artifactFile } from '../services/project/services';
+import type { ServiceContainer } from '../services';
 
 export const ARTIFACT_SCHEME = 'fieldcal-artifact';
 const TYPES: Record<string, string> = {
@@ -23,11 +22,11 @@ export function registerArtifactScheme(): void {
  * Serves `fieldcal-artifact://run/<runId>/<name>`: a file recorded as an artifact of that run in
  * the open project, nothing else, as a static page without scripts.
  */
-export function handleArtifactProtocol(session: ProjectSession): void {
+export function handleArtifactProtocol(artifactFile: ServiceContainer['artifactFile']): void {
   protocol.handle(ARTIFACT_SCHEME, async (req) => {
     const u = new URL(req.url);
     const m = /^\/(\d+)\/([^/\\]+)$/.exec(decodeURIComponent(u.pathname));
-    const file = u.hostname === 'run' && m ? artifactFile(session, Number(m[1]), m[2]!) : null;
+    const file = u.hostname === 'run' && m ? artifactFile(Number(m[1]), m[2]!) : null;
     const data = file ? await readFile(file).catch(() => null) : null;
     if (!file || !data) return new Response('not found', { status: 404 });
     return new Response(data, {

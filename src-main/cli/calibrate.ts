@@ -1,33 +1,25 @@
 import type { Command } from 'commander';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
-import { FieldcalError } from '../../src-shared/ipc';
+import { FieldcalError, type RunMetric } from '../../src-shared/ipc';
 import {
-  boundsFor,
-  checkConfigAgainstData,
+  configOptions,
+  gaugeProblemForConfig,
+  loadDatasetForConfig,
+  lumpedProblem,
   parseRunConfig,
   type RunConfig,
-} from '../services/calibration/config';
-import { calibrateGr4Gradient } from '../services/calibration/gradient/gr4Lumped';
-import {
-  HDA_PR_BOUNDS,
-  HDA_PR_PARAMETERS,
-  problemFromDataset,
-  trainHdaPr,
-} from '../services/calibration/hda-pr';
-import { sceUa } from '../services/calibration/sce-ua';
+} from '../services/calibration/lumped/config';
+import type { MethodContext } from '../services/calibration/method';
+import { methodNames, methodOf, methodOptions, runMethod } from '../services/calibration/registry';
 import { writeFileAtomic } from '../services/common/atomicFile';
+import { computeHandle } from '../services/compute';
 import { readLumpedCsv } from '../services/datasets/lumpedCsv';
-import { loadSmashDataset } from '../services/datasets/smashDataset';
 import { kge, nse } from '../services/metrics/series';
 import { initialState, runGr4 } from '../services/physics/gr4/forward';
 import { progressBar } from './progress';
-import { openOrCreateProject, runJobCli } from './twin';
-
-const GR4_NAMES = ['X1', 'X2', 'X3', 'X4'] as const;
-const GR4_LUMPED_BOUNDS = { lower: [10, -5, 10, 0.5], upper: [2500, 5, 1000, 10] };
+import { recordedRun } from './record';
+import { runJobCli } from './twin';
 
 async function readConfig(path: string | undefined, method: string | undefined): Promise<unknown> {
   let raw: Record<string, unknown> = {};
@@ -43,137 +35,73 @@ async function readConfig(path: string | undefined, method: string | undefined):
   return method ? { ...raw, method } : raw;
 }
 
-/** Lumped GR4J calibration (sce-ua or gradient) on a basin CSV. */
-async function calibrateLumped(dataset: string, cfgInput: unknown, configName: string, json: boolean) {
-  const cfg = parseRunConfig(cfgInput, configName);
-  if (cfg.method === 'hda-pr')
-    throw new FieldcalError('VALIDATION', 'hda-pr needs a gridded dataset (a smash-layout folder)', {
-      field: 'method',
-    });
-  const d = await readLumpedCsv(dataset);
-  checkConfigAgainstData(cfg, { first: d.dates[0]!, last: d.dates.at(-1)!, gauges: [] });
-  const day = (s: string) => d.dates.findIndex((x) => x.toISOString().slice(0, 10) === s);
-  const i0 = day(cfg.period.warmupStart ?? cfg.period.start);
-  const i1 = day(cfg.period.start);
-  const i2 = day(cfg.period.end);
-  const P = d.P.subarray(i0, i2 + 1);
-  const E = d.E.subarray(i0, i2 + 1);
-  const obs = d.Q.subarray(i1, i2 + 1);
-  const b = boundsFor(cfg, GR4_NAMES, GR4_LUMPED_BOUNDS);
-  let x: number[];
-  if (cfg.method === 'gradient') {
-    const r = calibrateGr4Gradient({ P, E, obs, warmup: i1 - i0, lower: b.lower, upper: b.upper });
-    x = [r.params.X1, r.params.X2, r.params.X3, r.params.X4];
-  } else {
-    const bar = progressBar('sce-ua', 2000, { json });
-    let last = 0;
-    const r = sceUa(
-      (v) => {
-        const p = { X1: v[0]!, X2: v[1]!, X3: v[2]!, X4: v[3]! };
-        return 1 - nse(obs, runGr4(p, P, E, initialState(p.X1, p.X3)).Q.subarray(i1 - i0)).value;
-      },
-      b.lower,
-      b.upper,
-      { seed: cfg.seed },
-      (_, __, runs) => {
-        for (; last < Math.min(runs, 2000); last++) bar.tick();
-      },
-    );
-    bar.stop();
-    x = Array.from(r.best);
-  }
-  const p = { X1: x[0]!, X2: x[1]!, X3: x[2]!, X4: x[3]! };
-  const q = runGr4(p, P, E, initialState(p.X1, p.X3)).Q.subarray(i1 - i0);
-  return {
-    config: cfg,
-    parameters: p,
-    metrics: { calibration: { nse: nse(obs, q).value, kge: kge(obs, q).value } },
-  };
-}
-
-/** A smash-layout folder over a run config's period (warm-up included), checked against the config. */
-export async function loadDatasetForConfig(dataset: string, cfg: RunConfig) {
-  const ds = await loadSmashDataset({
-    dir: dataset,
-    start: new Date(`${cfg.period.warmupStart ?? cfg.period.start}T00:00:00Z`),
-    end: new Date(`${cfg.period.end}T00:00:00Z`),
-  });
-  checkConfigAgainstData(cfg, {
-    first: ds.dates[0]!,
-    last: ds.dates.at(-1)!,
-    gauges: ds.gauges.map((g) => g.code),
-  });
-  return ds;
-}
-
-/** hda-pr on a smash-layout folder. */
-async function calibrateGridded(dataset: string, cfgInput: unknown, configName: string, json: boolean) {
-  const cfg = parseRunConfig(cfgInput, configName);
-  const ds = await loadDatasetForConfig(dataset, cfg);
-  const problem = problemFromDataset(ds, boundsFor(cfg, HDA_PR_PARAMETERS, HDA_PR_BOUNDS));
-  if (cfg.gauges) problem.gauges = problem.gauges.filter((g) => cfg.gauges!.includes(g.code));
-  const warmup = ds.dates.findIndex((x) => x.toISOString().slice(0, 10) === cfg.period.start);
-  const bar = progressBar('hda-pr', cfg.iterations, { json });
-  const r = trainHdaPr(
-    problem,
-    { hidden: [16, 16], iterations: cfg.iterations, learningRate: 0.003, seed: cfg.seed, warmup },
-    () => bar.tick(),
-  );
-  bar.stop();
-  return {
-    config: cfg,
-    parameters: Object.fromEntries(HDA_PR_PARAMETERS.map((k) => [k, Array.from(r.params[k])])),
-    metrics: { calibration: Object.fromEntries(r.scores.map((s) => [s.code, { nse: s.nse, kge: s.kge }])) },
-  };
+interface CalibrateOutput {
+  config: RunConfig;
+  parameters: Record<string, number | number[]>;
+  metrics: { calibration: Record<string, unknown> };
 }
 
 /**
- * Records a finished calibration in a project, in one transaction: the run with its resolved config
- * and seed, its metrics (per gauge for gridded runs) and its result file.
+ * A lumped series (a basin CSV) or gauge discharge on a grid (a smash-layout folder), calibrated
+ * in this process by the registry's runner for that problem kind.
  */
-function recordCalibration(
-  project: string,
+async function calibrateSeries(
+  kind: 'lumped' | 'gauges',
+  method: string,
   dataset: string,
-  out: { config: { method: string; seed: number }; metrics: { calibration: Record<string, unknown> } },
-  resultFile: string | null,
-): void {
-  const store = openOrCreateProject(project);
+  cfg: RunConfig,
+  options: Record<string, unknown>,
+  json: boolean,
+): Promise<CalibrateOutput> {
+  let bar: ReturnType<typeof progressBar> | null = null;
+  const ctx: MethodContext = {
+    compute: await computeHandle(),
+    cancelled: () => false,
+    progress: (p) => {
+      bar ??= progressBar(method, p.total, { json });
+      bar.update(p.iteration);
+    },
+  };
   try {
-    store.transaction(() => {
-      const run = store.runs.create({
-        name: `calibrate ${out.config.method} ${basename(dataset)}`,
-        method: out.config.method,
-        options: { dataset, config: out.config },
-        seed: out.config.seed,
-      });
-      store.runs.setStatus(run.id, 'running');
-      const cal = out.metrics.calibration;
-      const rows =
-        typeof cal.nse === 'number'
-          ? [
-              { period: 'calibration', target: 'Q', metric: 'nse', value: cal.nse },
-              { period: 'calibration', target: 'Q', metric: 'kge', value: cal.kge as number },
-            ]
-          : Object.entries(cal as Record<string, { nse: number; kge: number }>).flatMap(([code, m]) => [
-              { period: 'calibration', target: code, metric: 'nse', value: m.nse },
-              { period: 'calibration', target: code, metric: 'kge', value: m.kge },
-            ]);
-      store.runs.addMetrics(run.id, rows);
-      if (resultFile) {
-        const bytes = readFileSync(resultFile);
-        store.runs.addArtifact({
-          runId: run.id,
-          kind: 'result',
-          path: resultFile,
-          sizeBytes: bytes.length,
-          checksum: createHash('sha256').update(bytes).digest('hex'),
-        });
-      }
-      store.runs.setStatus(run.id, 'succeeded');
-    });
+    if (kind === 'lumped') {
+      const pr = lumpedProblem(await readLumpedCsv(dataset), cfg);
+      const r = await runMethod('lumped', method, pr, options, cfg.seed, ctx);
+      const p = r.parameters as { X1: number; X2: number; X3: number; X4: number };
+      const q = runGr4(p, pr.P, pr.E, initialState(p.X1, p.X3)).Q.subarray(pr.warmup);
+      return {
+        config: cfg,
+        parameters: p,
+        metrics: { calibration: { nse: nse(pr.obs, q).value, kge: kge(pr.obs, q).value } },
+      };
+    }
+    const pr = gaugeProblemForConfig(await loadDatasetForConfig(dataset, cfg), cfg);
+    const r = await runMethod('gauges', method, pr, options, cfg.seed, ctx);
+    return {
+      config: cfg,
+      parameters: Object.fromEntries(Object.entries(r.parameters).map(([k, v]) => [k, Array.from(v)])),
+      metrics: {
+        calibration: Object.fromEntries(r.scores.map((s) => [s.code, { nse: s.nse, kge: s.kge }])),
+      },
+    };
   } finally {
-    store.close();
+    (bar as ReturnType<typeof progressBar> | null)?.stop();
   }
+}
+
+/** Metric rows of a calibration: NSE and KGE of the basin, or at each gauge. */
+function calibrationMetrics(cal: Record<string, unknown>): RunMetric[] {
+  const row = (target: string, metric: string, value: number) => ({
+    period: 'calibration',
+    target,
+    metric,
+    value,
+  });
+  return typeof cal.nse === 'number'
+    ? [row('Q', 'nse', cal.nse), row('Q', 'kge', cal.kge as number)]
+    : Object.entries(cal as Record<string, { nse: number; kge: number }>).flatMap(([code, m]) => [
+        row(code, 'nse', m.nse),
+        row(code, 'kge', m.kge),
+      ]);
 }
 
 /** `fieldcal calibrate --dataset PATH [--method NAME] [--config run.json] [--out DIR] [--json]`. */
@@ -181,12 +109,12 @@ export function addCalibrateCommand(program: Command): void {
   program
     .command('calibrate')
     .description(
-      'calibrate GR4J on a lumped basin CSV (sce-ua, gradient) or GR4J + lr on a smash-layout folder (hda-pr)',
+      'calibrate GR4J on a lumped basin CSV, GR4J + lr on gauge discharge of a smash-layout folder, or vic3l against its et/ or sm/ stack',
     )
     .requiredOption('--dataset <path>', 'basin CSV (date, P, E, Qmm) or smash-layout folder')
     .option(
       '--method <name>',
-      'sce-ua | gradient | hda-pr; on a folder with an et/ stack also ann | dpl (vic3l against ET; the config is then a job: {"dataset": {"start", "end"}, "split", "calibrated", "bounds", "options", "seed"})',
+      `a method of the registry that accepts the dataset (a basin CSV: ${methodNames('lumped').join(' | ')}; gauge discharge on a folder: ${methodNames('gauges').join(' | ')}; a folder with an et/ or sm/ stack: ${methodNames('gridded').join(' | ')}, vic3l as a job whose config is then {"dataset": {"start", "end"}, "split", "calibrated", "bounds", "options", "seed"})`,
     )
     .option('--config <file>', 'run config JSON (strict: unknown keys are refused)')
     .option('--out <dir>', 'folder for result.json')
@@ -213,9 +141,13 @@ export function addCalibrateCommand(program: Command): void {
             field: 'dataset',
           });
         const name = o.config ?? 'run config';
-        // a folder with an ET stack and a gridded method: vic3l against ET, as a job in a worker thread
-        const method = o.method ?? (cfgInput as { method?: string }).method;
-        if (st.isDirectory() && method && method !== 'hda-pr') {
+        const method = (cfgInput as { method?: string }).method;
+        if (!method) throw new FieldcalError('VALIDATION', `${name}: method: required`, { field: 'method' });
+        // the problem kind follows the dataset: a file is a lumped series; a folder is a gridded
+        // target (vic3l against et/ or sm/, as a job in a worker thread) for methods that accept
+        // one, else gauge discharge
+        const kind = !st.isDirectory() ? 'lumped' : methodOf(method).problems.gridded ? 'gridded' : 'gauges';
+        if (kind === 'gridded') {
           const { method: _m, ...job } = cfgInput as Record<string, unknown>;
           const out = resolve(o.out ?? 'fieldcal-calibrate');
           await runJobCli(
@@ -232,17 +164,33 @@ export function addCalibrateCommand(program: Command): void {
           );
           return;
         }
-        const result = st.isDirectory()
-          ? await calibrateGridded(o.dataset, cfgInput, name, !!o.json)
-          : await calibrateLumped(o.dataset, cfgInput, name, !!o.json);
-        const out = { ...result, seconds: +((performance.now() - started) / 1000).toFixed(2) };
-        let resultFile: string | null = null;
-        if (o.out) {
-          await mkdir(resolve(o.out), { recursive: true });
-          resultFile = join(resolve(o.out), 'result.json');
-          await writeFileAtomic(resultFile, (tmp) => writeFile(tmp, `${JSON.stringify(out, null, 2)}\n`));
-        }
-        if (o.project) recordCalibration(resolve(o.project), resolve(o.dataset), out, resultFile);
+        // refused configs and options are refused before anything is recorded
+        const cfg = parseRunConfig(cfgInput, name);
+        methodOf(method, kind);
+        const options = methodOptions(method, kind, configOptions(cfg));
+        const resultFile = o.out ? join(resolve(o.out), 'result.json') : null;
+        const { result: out } = await recordedRun(
+          o.project ? { path: resolve(o.project), create: true } : undefined,
+          {
+            name: `calibrate ${method} ${basename(o.dataset)}`,
+            method,
+            options: { dataset: resolve(o.dataset), config: cfg, options },
+            seed: cfg.seed,
+          },
+          async () => {
+            const r = await calibrateSeries(kind, method, o.dataset, cfg, options, !!o.json);
+            const out = { ...r, seconds: +((performance.now() - started) / 1000).toFixed(2) };
+            if (resultFile) {
+              await mkdir(resolve(o.out!), { recursive: true });
+              await writeFileAtomic(resultFile, (tmp) => writeFile(tmp, `${JSON.stringify(out, null, 2)}\n`));
+            }
+            return out;
+          },
+          (r) => ({
+            metrics: calibrationMetrics(r.metrics.calibration),
+            files: resultFile ? [{ kind: 'result', path: resultFile }] : [],
+          }),
+        );
         process.stdout.write(
           o.json
             ? `${JSON.stringify(out)}\n`

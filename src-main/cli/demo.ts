@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { HDA_PR_PARAMETERS, problemFromDataset, trainHdaPr } from '../services/calibration/hda-pr';
+import { GAUGE_PARAMETERS, gaugeProblemFromDataset } from '../services/calibration/gauges/problem';
+import { trainHdaPr } from '../services/calibration/methods/hda-pr/train';
 import { loadSmashDataset } from '../services/datasets/smashDataset';
 import { defaultPaths } from '../services/paths';
 import { exportFields } from '../services/rasters/writeGeoTiff';
@@ -31,7 +32,7 @@ export function addDemoCommand(program: Command): void {
         start: new Date('2012-08-01T00:00:00Z'),
         end: new Date('2013-07-31T00:00:00Z'),
       });
-      const problem = problemFromDataset(ds);
+      const problem = gaugeProblemFromDataset(ds);
       const bar = progressBar('hda-pr', o.iterations, { json: o.json });
       const r = trainHdaPr(
         problem,
@@ -48,7 +49,7 @@ export function addDemoCommand(program: Command): void {
         return a;
       };
       await mkdir(out, { recursive: true });
-      const fields = HDA_PR_PARAMETERS.map((name) => ({ name, data: onGrid(r.params[name]) }));
+      const fields = GAUGE_PARAMETERS.map((name) => ({ name, data: onGrid(r.params[name]) }));
       const tifs = await exportFields({ dir: out, grid: g, fields, layout: 'per-field' });
       const report = await writeReport(join(out, 'report'), {
         title: 'Fieldcal demo: HDA-PR on the Lez',

@@ -1,14 +1,12 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
 import { FieldcalError, type Grid, type RunMetric } from '../../src-shared/ipc';
 import type { SummaryTable } from '../services/metrics/summary';
-import { ProjectStore } from '../services/project/store';
 import { openStack } from '../services/rasters/open';
 import type { Stack } from '../services/rasters/stack';
 import { writeGriddedReport } from '../services/report/gridReport';
 import { progressBar } from './progress';
+import { recordedRun } from './record';
 
 const sameGrid = (a: Grid, b: Grid) =>
   a.rows === b.rows && a.cols === b.cols && a.x0 === b.x0 && a.y0 === b.y0 && a.dx === b.dx && a.dy === b.dy;
@@ -25,43 +23,21 @@ async function readAt(s: Stack, times: number[], tick: () => void): Promise<Floa
   return out;
 }
 
-/** Stores an evaluation's summary metrics and report files with its run, in one transaction. */
-function recordEvaluation(
-  store: ProjectStore,
-  runId: number,
-  r: { summary: SummaryTable; files: string[] },
-): void {
-  const metrics: RunMetric[] = [
-    ['cells', r.summary.cells],
-    ['pct_cc_above_0.75', r.summary.pctCcAbove075],
-    ['pct_kge_above_0.6', r.summary.pctKgeAbove06],
-    ['pct_rmse_reduced', r.summary.pctRmseReduced],
-    ['mean_eof', r.summary.meanEof],
-    ['mean_ssim', r.summary.meanSsim],
+/** The summary metrics of an evaluation, recorded with its run. */
+function evaluationMetrics(summary: SummaryTable): RunMetric[] {
+  return [
+    ['cells', summary.cells],
+    ['pct_cc_above_0.75', summary.pctCcAbove075],
+    ['pct_kge_above_0.6', summary.pctKgeAbove06],
+    ['pct_rmse_reduced', summary.pctRmseReduced],
+    ['mean_eof', summary.meanEof],
+    ['mean_ssim', summary.meanSsim],
   ].map(([metric, value]) => ({
     period: 'all',
     target: 'grid',
     metric: String(metric),
     value: Number(value),
   }));
-  const files = r.files.map((path) => ({
-    path,
-    size: statSync(path).size,
-    checksum: createHash('sha256').update(readFileSync(path)).digest('hex'),
-  }));
-  store.transaction(() => {
-    store.runs.addMetrics(runId, metrics);
-    for (const f of files) {
-      store.runs.addArtifact({
-        runId,
-        kind: f.path.endsWith('index.html') ? 'report' : 'report-file',
-        path: f.path,
-        sizeBytes: f.size,
-        checksum: f.checksum,
-      });
-    }
-    store.runs.setStatus(runId, 'succeeded');
-  });
 }
 
 interface EvaluateOptions {
@@ -152,28 +128,27 @@ export function addEvaluateCommand(program: Command): void {
     .option('--project <file>', 'record the evaluation as a run in this project (metrics and report)')
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (o: EvaluateOptions) => {
-      // the project opens first: a bad project file fails before any work is done
-      const store = o.project ? ProjectStore.open({ path: o.project }) : null;
-      const run = store?.runs.create({
-        name: `evaluate ${o.sim}`,
-        method: 'evaluate',
-        options: { obs: o.obs, sim: o.sim, default: o.default ?? null, units: o.units },
-        seed: 0,
-      });
-      try {
-        if (store && run) store.runs.setStatus(run.id, 'running');
-        const r = await evaluate(o);
-        if (store && run) recordEvaluation(store, run.id, r);
-        process.stdout.write(
-          o.json
-            ? `${JSON.stringify({ report: r.html, summary: r.summary, runId: run?.id ?? null })}\n`
-            : `Report written to ${r.html}\n`,
-        );
-      } catch (err) {
-        if (store && run) store.runs.setStatus(run.id, 'failed', (err as Error).message);
-        throw err;
-      } finally {
-        store?.close();
-      }
+      const { result: r, runId } = await recordedRun(
+        o.project ? { path: o.project, create: false } : undefined,
+        {
+          name: `evaluate ${o.sim}`,
+          method: 'evaluate',
+          options: { obs: o.obs, sim: o.sim, default: o.default ?? null, units: o.units },
+          seed: 0,
+        },
+        () => evaluate(o),
+        (r) => ({
+          metrics: evaluationMetrics(r.summary),
+          files: r.files.map((path) => ({
+            kind: path.endsWith('index.html') ? 'report' : 'report-file',
+            path,
+          })),
+        }),
+      );
+      process.stdout.write(
+        o.json
+          ? `${JSON.stringify({ report: r.html, summary: r.summary, runId })}\n`
+          : `Report written to ${r.html}\n`,
+      );
     });
 }

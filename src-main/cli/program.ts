@@ -10,6 +10,7 @@ import { addTwinCommands } from './twin';
 import { addSimulateCommands } from './simulate';
 import { isLoopback } from '../server/auth';
 import { createServices } from '../services';
+import { loadMethodModules } from '../services/calibration/registry';
 import { artifactFile } from '../services/project/services';
 import { defaultPaths, rendererDir } from '../services/paths';
 import { existsSync } from 'node:fs';
@@ -128,6 +129,8 @@ export function buildCli(): Command {
 /** Entry point of the `fieldcal` bin. Typed errors print as one line (or JSON) and exit 1. */
 export async function main(argv: string[] = process.argv): Promise<void> {
   try {
+    // methods added as plugins (FIELDCAL_METHOD_MODULES) are known to every command
+    await loadMethodModules();
     await buildCli().parseAsync(argv);
   } catch (err) {
     if (err instanceof FieldcalError) {

@@ -5,11 +5,12 @@ import { SingleBar, Presets } from 'cli-progress';
  * command prints JSON, so `--json` output stays clean and logs stay readable.
  */
 export function progressBar(label: string, total: number, opts: { json?: boolean | undefined } = {}) {
-  if (opts.json || !process.stderr.isTTY) return { tick: () => undefined, stop: () => undefined };
+  if (opts.json || !process.stderr.isTTY)
+    return { tick: () => undefined, update: (_n: number) => undefined, stop: () => undefined };
   const bar = new SingleBar(
     { format: `${label} [{bar}] {value}/{total} {eta_formatted}`, stream: process.stderr, hideCursor: true },
     Presets.shades_classic,
   );
   bar.start(total, 0);
-  return { tick: () => bar.increment(), stop: () => bar.stop() };
+  return { tick: () => bar.increment(), update: (n: number) => bar.update(n), stop: () => bar.stop() };
 }

@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { createHash } from 'node:crypto';
 import { FieldcalError } from '../../src-shared/ipc';
-import { checkConfigAgainstData, parseRunConfig } from '../services/calibration/config';
-import { HDA_PR_PARAMETERS } from '../services/calibration/hda-pr';
+import {
+  checkConfigAgainstData,
+  loadDatasetForConfig,
+  parseRunConfig,
+} from '../services/calibration/lumped/config';
+import { GAUGE_PARAMETERS } from '../services/calibration/gauges/problem';
 import { writeFileAtomic } from '../services/common/atomicFile';
-import { loadDatasetForConfig } from './calibrate';
+import { sha256 } from '../services/common/checksum';
 import { readLumpedCsv } from '../services/datasets/lumpedCsv';
 import { kge, nse } from '../services/metrics/series';
 import { initialState, runGr4 } from '../services/physics/gr4/forward';
@@ -38,7 +41,7 @@ function num(o: Record<string, unknown>, k: string): number {
 
 /** Lumped GR4J with given parameters on a basin CSV over the config's period. */
 async function simulateLumped(dataset: string, paramsArg: string, cfgInput: Record<string, unknown>) {
-  const cfg = parseRunConfig({ method: 'sce-ua', ...cfgInput }, 'run config');
+  const cfg = parseRunConfig(cfgInput, 'run config');
   const raw = await readJsonArg(paramsArg, 'params');
   const src = (raw.parameters as Record<string, unknown> | undefined) ?? raw; // a calibrate result.json works too
   const p = { X1: num(src, 'X1'), X2: num(src, 'X2'), X3: num(src, 'X3'), X4: num(src, 'X4') };
@@ -68,11 +71,11 @@ async function simulateLumped(dataset: string, paramsArg: string, cfgInput: Reco
 
 /** GR4J + lr on a smash-layout folder with parameter GeoTIFFs (X1..X4, llr) on the catchment grid. */
 async function simulateGridded(dataset: string, paramsDir: string, cfgInput: Record<string, unknown>) {
-  const cfg = parseRunConfig({ method: 'hda-pr', ...cfgInput }, 'run config');
+  const cfg = parseRunConfig(cfgInput, 'run config');
   const ds = await loadDatasetForConfig(dataset, cfg);
   const g = ds.catchment.grid;
-  const params = {} as Record<(typeof HDA_PR_PARAMETERS)[number], Float64Array>;
-  for (const name of HDA_PR_PARAMETERS) {
+  const params = {} as Record<(typeof GAUGE_PARAMETERS)[number], Float64Array>;
+  for (const name of GAUGE_PARAMETERS) {
     const path = join(paramsDir, `${name}.tif`);
     const r = await GeoTiffRaster.open(path);
     try {
@@ -184,7 +187,7 @@ export function addSimulateCommands(program: Command): void {
           const bytes = await readFile(a.path).catch(() => null);
           if (!bytes)
             throw new FieldcalError('NOT_FOUND', `${a.path} (artifact ${a.id}) is missing`, { file: a.path });
-          const sum = createHash('sha256').update(bytes).digest('hex');
+          const sum = sha256(bytes);
           if (a.checksum && sum !== a.checksum)
             throw new FieldcalError(
               'INCONSISTENT_DATA',

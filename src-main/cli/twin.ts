@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { FieldcalError, type RunRecord } from '../../src-shared/ipc';
+import { methodNames } from '../services/calibration/registry';
 import { JobHost } from '../services/jobs/host';
 import { ProjectStore } from '../services/project/store';
 import { progressBar } from './progress';
@@ -102,7 +103,7 @@ export function addTwinCommands(program: Command): void {
     .description(
       'identical-twin experiment: synthetic forcing, descriptors and hidden true vic3l parameters; calibrate with one method and score it against the truth',
     )
-    .requiredOption('--method <name>', 'sce-ua | gradient | ann | dpl')
+    .requiredOption('--method <name>', methodNames('gridded').join(' | '))
     .option(
       '--config <file>',
       'job JSON (strict): {"twin": {...}, "options": {...}, "seed": n, "threads": n}',

@@ -1,14 +1,22 @@
 import type { AppInfo, ServiceImpls } from '../../src-shared/ipc';
-import { createAppInfoService, type AppPaths } from './app-info';
+import { createAppInfoService } from './app-info';
 import { AppEvents } from './events';
-import { createDatasetsService, createExportService, createProjectService } from './project/services';
+import {
+  artifactFile,
+  createDatasetsService,
+  createExportService,
+  createProjectService,
+} from './project/services';
 import { ProjectSession } from './project/session';
 import { createJobsService } from './jobs/service';
+import type { AppPaths } from './paths';
 
 export interface ServiceContainer {
   impls: ServiceImpls;
   events: AppEvents;
   session: ProjectSession;
+  /** A file recorded as an artifact of that run in the open project, or null (see project/services). */
+  artifactFile: (runId: number, name: string) => string | null;
   dispose(): void;
 }
 
@@ -32,6 +40,7 @@ export function createServices(opts: {
     impls,
     events,
     session,
+    artifactFile: (runId, name) => artifactFile(session, runId, name),
     dispose: () => {
       void jobs.close();
       session.close();

@@ -2,7 +2,13 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AppPaths } from './app-info';
+
+/** Where the app keeps user data and finds its bundled resources (reported by appInfo.get). */
+export interface AppPaths {
+  userData: string;
+  resources: string;
+  sampleData: string;
+}
 
 /** Root of the installed app: the folder holding package.json (two levels above out/main). */
 export function appRoot(): string {

@@ -11,6 +11,7 @@ import {
   runRecordSchema,
   RUN_STATUSES,
 } from '../types/records';
+import { jobSpecSchema } from '../types/jobs';
 
 /** One method of a service: a strict schema for its single argument object and one for its result. */
 export interface MethodSpec<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
@@ -75,7 +76,7 @@ export const contract = {
     list: method(args({ status: z.enum(RUN_STATUSES).optional() }), z.array(runRecordSchema)),
     get: method(args({ id }), runDetailSchema),
     /** Queues a calibration job (validated in full before anything is recorded); outputs go next to the project. */
-    submit: method(args({ spec: z.record(z.string(), z.unknown()) }), runRecordSchema),
+    submit: method(args({ spec: jobSpecSchema }), runRecordSchema),
     cancel: method(args({ id }), z.object({ cancelled: z.boolean() })),
     /** Resumes an interrupted run from its last checkpoint. */
     resume: method(args({ id }), runRecordSchema),

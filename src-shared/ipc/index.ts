@@ -4,3 +4,4 @@ export * from './wire';
 export * from './client';
 export * from '../types/records';
 export * from '../types/grid';
+export * from '../types/jobs';

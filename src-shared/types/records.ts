@@ -101,7 +101,9 @@ export const calibrationMethodSchema = z.object({
   description: z.string(),
   /** Whether it checkpoints, so an interrupted run can resume. */
   resumable: z.boolean(),
-  /** Its options with their defaults. */
+  /** The problem kinds it accepts: a lumped series, gauge discharge on a grid, a gridded field target. */
+  problems: z.array(z.enum(['lumped', 'gauges', 'gridded'])),
+  /** Its options for a gridded job, with their defaults. */
   defaults: z.record(z.string(), z.unknown()),
 });
 export type CalibrationMethod = z.infer<typeof calibrationMethodSchema>;

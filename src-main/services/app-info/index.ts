@@ -4,14 +4,9 @@ import type { AppInfo, ServiceImpl } from '../../../src-shared/ipc';
 import { initCompute } from '../compute';
 import { LATEST_SCHEMA_VERSION } from '../project/migrations';
 import type { ProjectSession } from '../project/session';
+import type { AppPaths } from '../paths';
 
 const require = createRequire(import.meta.url);
-
-export interface AppPaths {
-  userData: string;
-  resources: string;
-  sampleData: string;
-}
 
 function packageVersion(name: string): string | null {
   try {

@@ -1,71 +1,82 @@
-import type { z } from 'zod';
-import { dpl } from './dpl';
-import { dplOptions } from './dpl/options';
-import { perCellGradient } from './gradient/gridded';
-import { gradientGriddedOptions } from './gradient/griddedOptions';
-import type { MethodContext, MethodResult } from './gridded/context';
+import { pathToFileURL } from 'node:url';
+import { isAbsolute, resolve } from 'node:path';
+import { FieldcalError } from '../../../src-shared/ipc';
 import { parseOptions } from './gridded/options';
-import type { GriddedProblem } from './gridded/problem';
-import { annRegionalization } from './hda-pr/gridded';
-import { annGriddedOptions } from './hda-pr/griddedOptions';
-import { sceUaMpr } from './sce-ua/gridded';
-import { sceUaGriddedOptions } from './sce-ua/griddedOptions';
+import type { MethodDefinition, ProblemKind, ProblemKinds } from './method';
+import { annMethod } from './methods/ann';
+import { dplMethod } from './methods/dpl';
+import { gradientMethod } from './methods/gradient';
+import { hdaPrMethod } from './methods/hda-pr';
+import { sceUaMethod } from './methods/sce-ua';
 
-/** A calibration method on a gridded target: its strict options and its run. */
-export interface GriddedMethodSpec<S extends z.ZodType = z.ZodType> {
-  description: string;
-  options: S;
-  /** Whether it checkpoints and resumes (iterative training loops). */
-  resumable: boolean;
-  run(pr: GriddedProblem, options: z.output<S>, seed: number, ctx: MethodContext): MethodResult;
+/** Every built-in method by its registry key; adding one is one folder (methods/<key>/) plus one line here. */
+export const METHODS: Readonly<Record<string, MethodDefinition>> = {
+  'sce-ua': sceUaMethod,
+  gradient: gradientMethod,
+  ann: annMethod,
+  dpl: dplMethod,
+  'hda-pr': hdaPrMethod,
+};
+
+const registry = new Map<string, MethodDefinition>(Object.entries(METHODS));
+
+/**
+ * Adds a method at run time (a plugin: a module whose import calls this). Job workers and the CLI
+ * load the modules named by FIELDCAL_METHOD_MODULES ({@link loadMethodModules}) so the method is
+ * known in every thread and process.
+ */
+export function registerMethod(key: string, def: MethodDefinition): void {
+  if (!/^[a-z][a-z0-9-]*$/.test(key))
+    throw new FieldcalError('VALIDATION', `method key ${key} must be lower-case letters, digits and -`, {
+      field: 'method',
+    });
+  if (METHODS[key] && METHODS[key] !== def)
+    throw new FieldcalError('VALIDATION', `method ${key} is built in`, { field: 'method' });
+  registry.set(key, def);
 }
 
-const spec = <S extends z.ZodType>(s: GriddedMethodSpec<S>) => s as unknown as GriddedMethodSpec;
-
-/** Every gridded method by name; adding one is one folder plus one entry here. */
-export const GRIDDED_METHODS = {
-  'sce-ua': spec({
-    description: 'SCE-UA (Duan et al. 1992) over MPR transfer-function coefficients',
-    options: sceUaGriddedOptions,
-    resumable: false,
-    run: sceUaMpr,
-  }),
-  gradient: spec({
-    description: 'per-cell parameters by L-BFGS on the exact adjoint gradient',
-    options: gradientGriddedOptions,
-    resumable: false,
-    run: (pr, o, _seed, ctx) => perCellGradient(pr, o, ctx),
-  }),
-  ann: spec({
-    description:
-      'HDA-PR-style regionalization: ANN (or multi-linear) from descriptors, full batch through the adjoint',
-    options: annGriddedOptions,
-    resumable: true,
-    run: annRegionalization,
-  }),
-  dpl: spec({
-    description: 'dPL g_A (Tsai et al. 2021): network from descriptors, minibatches of cells x windows',
-    options: dplOptions,
-    resumable: true,
-    run: dpl,
-  }),
-} satisfies Record<string, GriddedMethodSpec>;
-export type GriddedMethod = keyof typeof GRIDDED_METHODS;
-export const GRIDDED_METHOD_NAMES = Object.keys(GRIDDED_METHODS) as GriddedMethod[];
-
-/** Validates the options of a method (strict, defaults filled): typed errors name the field. */
-export function griddedOptions(method: GriddedMethod, input: unknown): Record<string, unknown> {
-  return parseOptions(method, GRIDDED_METHODS[method].options, input) as Record<string, unknown>;
+/** Imports the method modules listed (path-delimited) in FIELDCAL_METHOD_MODULES; each registers itself. */
+export async function loadMethodModules(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const list = env.FIELDCAL_METHOD_MODULES?.split(process.platform === 'win32' ? ';' : ':') ?? [];
+  for (const m of list.filter(Boolean))
+    await import(/* @vite-ignore */ pathToFileURL(isAbsolute(m) ? m : resolve(m)).href);
 }
 
-/** Runs a gridded method with validated options. */
-export function runGriddedMethod(
-  pr: GriddedProblem,
-  method: GriddedMethod,
-  options: unknown,
+/** Method keys, in registry order; with a kind, those that accept that problem kind. */
+export function methodNames(kind?: ProblemKind): string[] {
+  return [...registry].filter(([, d]) => !kind || d.problems[kind]).map(([k]) => k);
+}
+
+/** A method by key, answering a typed error that lists the known ones. */
+export function methodOf(key: string, kind?: ProblemKind): MethodDefinition {
+  const d = registry.get(key);
+  if (!d || (kind && !d.problems[kind]))
+    throw new FieldcalError(
+      'VALIDATION',
+      `method: ${JSON.stringify(key)} is not ${kind ? `a method for ${kind} problems` : 'a method'} (one of ${methodNames(kind).join(', ')})`,
+      { field: 'method', method: key },
+    );
+  return d;
+}
+
+/** The problem kinds a method accepts. */
+export const kindsOf = (key: string): ProblemKind[] =>
+  (Object.keys(methodOf(key).problems) as ProblemKind[]).filter((k) => methodOf(key).problems[k]);
+
+/** Validates a method's options for a problem kind (strict, defaults filled): typed errors name the field. */
+export function methodOptions(key: string, kind: ProblemKind, input: unknown): Record<string, unknown> {
+  return parseOptions(key, methodOf(key, kind).problems[kind]!.options, input) as Record<string, unknown>;
+}
+
+/** Runs a method on a problem with options already validated by {@link methodOptions} (never re-parsed). */
+export async function runMethod<K extends ProblemKind>(
+  kind: K,
+  key: string,
+  problem: ProblemKinds[K]['problem'],
+  options: Record<string, unknown>,
   seed: number,
-  ctx: MethodContext,
-): MethodResult {
-  const m = GRIDDED_METHODS[method];
-  return m.run(pr, griddedOptions(method, options), seed, ctx);
+  ctx: ProblemKinds[K]['context'],
+): Promise<ProblemKinds[K]['result']> {
+  const r = methodOf(key, kind).problems[kind]!;
+  return r.run(problem, options, seed, ctx);
 }

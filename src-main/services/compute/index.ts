@@ -100,3 +100,16 @@ export function getTf(): Tf {
   if (!state) throw new Error('compute not initialised: await initCompute() first');
   return state.tf;
 }
+
+/** What a method gets of compute: the process's `tf`, the active backend and its threads. */
+export interface ComputeHandle {
+  tf: Tf;
+  backend: string;
+  threads: number;
+}
+
+/** Initialises compute once (see {@link initCompute}) and returns the handle methods use. */
+export async function computeHandle(): Promise<ComputeHandle> {
+  const status = await initCompute();
+  return { tf: getTf(), backend: status.backend, threads: status.threads };
+}

@@ -4,7 +4,7 @@ import { FieldcalError, type JobProgress, type RunRecord } from '../../../src-sh
 import type { AppEvents } from '../events';
 import type { ProjectStore } from '../project/store';
 import type { JobMessage, JobResult, JobWorkerData } from './jobWorker';
-import { parseJobSpec, type JobSpec } from './specs';
+import { checkJobSpec, parseJobSpec, type JobSpec } from './specs';
 import { JOB_WORKER_YOUNG_MB, startWorker } from './workerEntry';
 
 interface Active {
@@ -51,9 +51,20 @@ export class JobHost {
     private readonly keepResults = 8,
   ) {}
 
-  /** Validates a job (typed errors name the field; nothing is recorded when it is refused), records its run and queues it. */
+  /** Validates a job from outside (a file, a test: typed errors name the field; nothing is recorded when it is refused), records its run and queues it. */
   submit(input: unknown, o: { outDir: string | ((runId: number) => string); name?: string }): RunRecord {
-    const spec = parseJobSpec(input);
+    return this.enqueue(parseJobSpec(input), o);
+  }
+
+  /** Queues a spec that already passed src-shared's schema (jobs.submit over IPC): only main's checks run. */
+  submitParsed(spec: JobSpec, o: { outDir: string | ((runId: number) => string); name?: string }): RunRecord {
+    return this.enqueue(checkJobSpec(spec), o);
+  }
+
+  private enqueue(
+    spec: JobSpec,
+    o: { outDir: string | ((runId: number) => string); name?: string },
+  ): RunRecord {
     const run = this.store.transaction(() => {
       const r = this.store.runs.create({
         name: o.name ?? `${spec.kind} ${spec.method}`,

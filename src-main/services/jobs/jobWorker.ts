@@ -1,14 +1,15 @@
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { FieldcalError, type Grid, type RunMetric } from '../../../src-shared/ipc';
 import { defaultSimulation, evaluateFields, toGrid, type Evaluation } from '../calibration/gridded/evaluate';
-import type { MethodProgress } from '../calibration/gridded/context';
+import type { MethodProgress } from '../calibration/method';
 import { restrictProblem, targetOutput, type GriddedProblem } from '../calibration/gridded/problem';
 import { cellsInside } from '../grid/studyArea';
 import { LocalSimulator, type Simulator } from '../calibration/gridded/simulator';
-import { runGriddedMethod } from '../calibration/registry';
+import { loadMethodModules, runMethod } from '../calibration/registry';
+import { artifactOf } from '../common/checksum';
+import { computeHandle } from '../compute';
 import { makeTwin } from '../calibration/twin/generate';
 import {
   baseOfDataset,
@@ -22,7 +23,7 @@ import { exportFields } from '../rasters/writeGeoTiff';
 import { writeGriddedReport } from '../report/gridReport';
 import { VIC3L } from '../physics/vic3l';
 import { ModelPool } from './modelPool';
-import type { JobSpec } from './specs';
+import type { JobSpec } from '../../../src-shared/ipc';
 
 /** What a job worker receives at start. */
 export interface JobWorkerData {
@@ -96,12 +97,17 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
       type: 'progress',
       progress: { phase: 'preparing', iteration: 0, total: 0, objective: Number.NaN },
     });
+    // compute (tfjs and its backend) and plugin methods once per worker, before the problem is built
+    const compute = await computeHandle();
+    await loadMethodModules();
     const { pr, truth, grid, dates: allDates, title, description } = await buildProblem(spec);
     sim = spec.threads === 1 ? new LocalSimulator(pr) : await ModelPool.create(pr, spec.threads || undefined);
     const start = performance.now();
     let last = 0;
-    const r = runGriddedMethod(pr, spec.method, spec.options, spec.seed, {
+    // the spec's options were parsed once when the job was submitted: passed on as they are
+    const r = await runMethod('gridded', spec.method, pr, spec.options, spec.seed, {
       sim,
+      compute,
       cancelled: () => Atomics.load(cancel, 0) === 1,
       progress: (p) => {
         const now = performance.now();
@@ -178,21 +184,14 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
         `${JSON.stringify({ runId: d.runId, spec, info: r.info, evaluation, truthEvaluation, seconds }, null, 2)}\n`,
       ),
     );
-    const artifacts = [];
-    for (const [kind, path] of [
-      ...tifs.map((t) => ['parameter-geotiff', t.path] as const),
-      ...simulated.map((t) => ['simulation-geotiff', t.path] as const),
-      ...report.files.map((p) => [p.endsWith('index.html') ? 'report' : 'report-file', p] as const),
-      ['result', resultJson] as const,
-    ]) {
-      const bytes = await readFile(path);
-      artifacts.push({
-        kind,
-        path,
-        sizeBytes: bytes.length,
-        checksum: createHash('sha256').update(bytes).digest('hex'),
-      });
-    }
+    const artifacts = await Promise.all(
+      [
+        ...tifs.map((t) => ['parameter-geotiff', t.path] as const),
+        ...simulated.map((t) => ['simulation-geotiff', t.path] as const),
+        ...report.files.map((p) => [p.endsWith('index.html') ? 'report' : 'report-file', p] as const),
+        ['result', resultJson] as const,
+      ].map(([kind, path]) => artifactOf(kind, path)),
+    );
     post({
       type: 'result',
       result: {

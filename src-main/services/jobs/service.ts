@@ -3,7 +3,7 @@ import type { ServiceImpl } from '../../../src-shared/ipc';
 import type { AppEvents } from '../events';
 import type { ProjectSession } from '../project/session';
 import type { ProjectStore } from '../project/store';
-import { griddedOptions, GRIDDED_METHOD_NAMES, GRIDDED_METHODS } from '../calibration/registry';
+import { kindsOf, methodNames, methodOf, methodOptions } from '../calibration/registry';
 import { JobHost } from './host';
 
 /** Where a project's run outputs go: `<project>-runs/run-<id>` next to the project file. */
@@ -32,18 +32,19 @@ export function createJobsService(session: ProjectSession, events: AppEvents) {
     get: ({ id }) => session.require('jobs.get').runs.detail(id),
     submit: ({ spec }) => {
       const { host: h, store } = hostFor('jobs.submit');
-      const run = h.submit(spec, { outDir: (id) => runsDir(store, id) });
+      const run = h.submitParsed(spec, { outDir: (id) => runsDir(store, id) });
       session.changed();
       return run;
     },
     cancel: ({ id }) => ({ cancelled: hostFor('jobs.cancel').host.cancel(id) }),
     resume: ({ id }) => hostFor('jobs.resume').host.resume(id),
     methods: () =>
-      GRIDDED_METHOD_NAMES.map((name) => ({
+      methodNames('gridded').map((name) => ({
         name,
-        description: GRIDDED_METHODS[name].description,
-        resumable: GRIDDED_METHODS[name].resumable,
-        defaults: griddedOptions(name, {}),
+        description: methodOf(name).description,
+        resumable: methodOf(name).resumable,
+        problems: kindsOf(name),
+        defaults: methodOptions(name, 'gridded', {}),
       })),
   };
   return { impl, close: async () => host?.close() };

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { FieldcalError, type DatasetRecord, type ServiceImpl } from '../../../src-shared/ipc';
 import { describeSource, fingerprint, quickStatus } from '../datasets/importer';
+import { fileChecksum } from '../common/checksum';
 import { proj4ForEpsg } from '../rasters/crs';
 import type { StoredDataset } from './repositories/datasets';
 import type { ProjectSession } from './session';
@@ -98,7 +99,7 @@ export function createDatasetsService(session: ProjectSession): ServiceImpl<'dat
 
 /** SHA-256 of a file, streamed. */
 export async function sha256File(path: string): Promise<string> {
-  return (await fingerprint(path)).checksum;
+  return (await fileChecksum(path)).checksum;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
-import type { Adam, Mlp } from '../hda-pr/mlp';
-import type { MethodContext } from './context';
+import type { Mlp } from '../nets/mlp';
+import type { Adam } from '../optim/adam';
+import type { GriddedContext } from '../method';
 import { objectiveOf } from './objectives';
 import type { objectiveSchema } from './options';
 import { fullParams, type GriddedProblem } from './problem';
@@ -48,7 +49,7 @@ export function validObjective(
   /** The network's output for every cell ([cells x k] in (0, 1)). */
   out: Float64Array,
   kind: z.output<typeof objectiveSchema>,
-  ctx: MethodContext,
+  ctx: GriddedContext,
 ) {
   const [v0, v1] = pr.periods.valid;
   if (v1 <= v0) return Number.NaN;

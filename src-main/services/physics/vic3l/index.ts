@@ -1,4 +1,4 @@
-import { FieldcalError } from '../../../../src-shared/ipc';
+import { FieldcalError, VIC3L_PARAMETER_NAMES } from '../../../../src-shared/ipc';
 import {
   G_B,
   G_DS,
@@ -24,7 +24,8 @@ import { VIC3L, VIC3L_CONSTANTS, type Vic3lConstants } from './structure';
 export { VIC3L, VIC3L_CONSTANTS } from './structure';
 
 /** The seven calibrated parameter names, in structure-table order. */
-export const VIC3L_PARAMS = ['b', 'Ds', 'Dsmax', 'Ws', 'd2', 'd3', 'expt'] as const;
+// the names and order are part of the job spec (src-shared/types/jobs.ts)
+export const VIC3L_PARAMS = VIC3L_PARAMETER_NAMES;
 export type Vic3lParamName = (typeof VIC3L_PARAMS)[number];
 
 /** One value per cell for each parameter. */

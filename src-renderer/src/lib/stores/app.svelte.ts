@@ -1,4 +1,5 @@
 import type {
+  JobSpecInput,
   AppInfo,
   CalibrationMethod,
   DatasetRecord,
@@ -95,7 +96,7 @@ export class AppState {
   }
 
   /** Queues a calibration job; the main process validates the spec in full (typed errors name the field). */
-  async submitJob(spec: Record<string, unknown>): Promise<boolean> {
+  async submitJob(spec: JobSpecInput): Promise<boolean> {
     let ok = false;
     await this.guard(async () => {
       const run = await api.jobs.submit({ spec });

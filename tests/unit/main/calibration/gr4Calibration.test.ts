@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { sceUa } from '../../../../src-main/services/calibration/sce-ua';
+import { sceUa } from '../../../../src-main/services/calibration/optim/sceUa';
 import { initialState, runGr4 } from '../../../../src-main/services/physics/gr4/forward';
 import { nse } from '../../../../src-main/services/metrics';
 import { airgrReferencePeriod } from '../../../helpers/airgr';
-import { calibrateGr4Gradient } from '../../../../src-main/services/calibration/gradient/gr4Lumped';
+import { calibrateGr4Gradient } from '../../../../src-main/services/calibration/methods/gradient/lumped';
 
 /** Standard test functions with known global optima (Duan et al. 1993). */
 const rosenbrock = (x: Float64Array) => 100 * (x[1]! - x[0]! ** 2) ** 2 + (1 - x[0]!) ** 2;

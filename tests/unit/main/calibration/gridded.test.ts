@@ -8,7 +8,7 @@ import {
 } from '../../../../src-main/services/calibration/gridded/objectives';
 import { checkProblem, fullParams } from '../../../../src-main/services/calibration/gridded/problem';
 import { forcingUntil, LocalSimulator } from '../../../../src-main/services/calibration/gridded/simulator';
-import { griddedOptions } from '../../../../src-main/services/calibration/registry';
+import { methodOptions } from '../../../../src-main/services/calibration/registry';
 import {
   makeTwin,
   oudinPet,
@@ -195,16 +195,16 @@ describe('MPR transfer functions', () => {
 
 describe('method options', () => {
   it('are strict and filled with their defaults (2000 SCE-UA runs as in Sun et al. 2024)', () => {
-    expect(griddedOptions('sce-ua', {})).toMatchObject({
+    expect(methodOptions('sce-ua', 'gridded', {})).toMatchObject({
       maxRuns: 2000,
       transfer: 'sigmoid',
       objective: 'spatial-rmse',
     });
-    expect(griddedOptions('dpl', {})).toMatchObject({ window: 30, batchCells: 64 });
-    expect(() => griddedOptions('dpl', { epoch: 3 })).toThrow(/options: \(root\)|epoch/);
+    expect(methodOptions('dpl', 'gridded', {})).toMatchObject({ window: 30, batchCells: 64 });
+    expect(() => methodOptions('dpl', 'gridded', { epoch: 3 })).toThrow(/options: \(root\)|epoch/);
     let err: unknown;
     try {
-      griddedOptions('ann', { learningRate: -1 });
+      methodOptions('ann', 'gridded', { learningRate: -1 });
     } catch (e) {
       err = e;
     }

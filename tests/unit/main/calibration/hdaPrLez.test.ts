@@ -2,17 +2,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadSmashDataset, type SmashDataset } from '../../../../src-main/services/datasets/smashDataset';
 import {
   gaugeScores,
-  HDA_PR_BOUNDS,
-  problemFromDataset,
-  leaveOneGaugeOut,
-  trainHdaPr,
-  type HdaPrProblem,
-} from '../../../../src-main/services/calibration/hda-pr';
+  GAUGE_BOUNDS,
+  gaugeProblemFromDataset,
+  type GaugeProblem,
+} from '../../../../src-main/services/calibration/gauges/problem';
+import { leaveOneGaugeOut, trainHdaPr } from '../../../../src-main/services/calibration/methods/hda-pr/train';
 import { runGr4Lr } from '../../../../src-main/services/physics/gr4lr';
 
-const { lower: LOWER, upper: UPPER } = HDA_PR_BOUNDS;
+const { lower: LOWER, upper: UPPER } = GAUGE_BOUNDS;
 let ds: SmashDataset;
-let problem: HdaPrProblem;
+let problem: GaugeProblem;
 
 beforeAll(async () => {
   ds = await loadSmashDataset({
@@ -22,7 +21,7 @@ beforeAll(async () => {
     end: new Date('2013-07-31T00:00:00Z'),
     crs: 'EPSG:2154',
   });
-  problem = problemFromDataset(ds);
+  problem = gaugeProblemFromDataset(ds);
 });
 
 describe('HDA-PR on the Lez (real discharge at three gauges, 2012-08-01 .. 2013-07-31, no warm-up as in smash)', () => {

@@ -4,7 +4,7 @@ import {
   lstmBackward,
   lstmForward,
   lstmParams,
-} from '../../../../src-main/services/calibration/dpl/lstm';
+} from '../../../../src-main/services/calibration/nets/lstm';
 import { mulberry32 } from '../../../../src-main/services/calibration/random';
 
 describe('dPL g_z LSTM', () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseRunConfig } from '../../../../src-main/services/calibration/config';
+import { parseRunConfig } from '../../../../src-main/services/calibration/lumped/config';
 import { GR4J } from '../../../../src-main/services/physics/gr4/structure';
-import { CONFIG_PARAMETERS } from '../../../../src-main/services/calibration/config';
+import { CONFIG_PARAMETERS } from '../../../../src-main/services/calibration/lumped/config';
 import { LLR } from '../../../../src-main/services/physics/routing/lr';
 import { runCli } from '../../../helpers/cli';
 import { tempDir } from '../../../helpers/tmp';

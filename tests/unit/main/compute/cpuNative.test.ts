@@ -11,7 +11,7 @@ import {
   lstmSurrogate,
   unetGenerator,
   GAN_SIZES,
-} from '../../../../src-main/services/calibration/gan-po/networks';
+} from '../../../../src-main/services/calibration/nets/ganPo';
 import { mulberry32 } from '../../../../src-main/services/calibration/random';
 
 type Tf = typeof TfModule;

@@ -1,14 +1,15 @@
 import type { z } from 'zod';
-import { FieldcalError } from '../../../../src-shared/ipc';
-import { vic3lWithGradient } from '../../physics/vic3l';
-import { Adam, buildMlp, mlpBackward, mlpForward } from '../hda-pr/mlp';
-import { descriptorRows, fullParamsFor, netFields, shuffle, validObjective } from '../gridded/network';
-import { rangePenalty, TargetLoss } from '../gridded/objectives';
-import { targetOutput, type GriddedProblem } from '../gridded/problem';
-import type { MethodContext, MethodResult } from '../gridded/context';
-import { mulberry32 } from '../random';
-import { buildLstm, lstmBackward, lstmForward, lstmParams } from './lstm';
-import type { dplOptions } from './options';
+import { FieldcalError } from '../../../../../src-shared/ipc';
+import { vic3lWithGradient } from '../../../physics/vic3l';
+import { buildMlp, mlpBackward, mlpForward } from '../../nets/mlp';
+import { Adam } from '../../optim/adam';
+import { descriptorRows, fullParamsFor, netFields, shuffle, validObjective } from '../../gridded/network';
+import { rangePenalty, TargetLoss } from '../../gridded/objectives';
+import { targetOutput, type GriddedProblem } from '../../gridded/problem';
+import { runner, type GriddedContext, type MethodDefinition, type MethodResult } from '../../method';
+import { mulberry32 } from '../../random';
+import { buildLstm, lstmBackward, lstmForward, lstmParams } from '../../nets/lstm';
+import { dplOptions } from './options';
 
 /** A parameter network: outputs in (0, 1) for a set of cells, and its backward pass. */
 interface Encoder {
@@ -105,7 +106,7 @@ export function dpl(
   pr: GriddedProblem,
   o: z.output<typeof dplOptions>,
   seed: number,
-  ctx: MethodContext,
+  ctx: GriddedContext,
 ): MethodResult {
   const k = pr.calibrated.length;
   const n = pr.cells;
@@ -225,3 +226,9 @@ export function dpl(
     },
   };
 }
+
+export const dplMethod: MethodDefinition = {
+  description: 'dPL g_A (Tsai et al. 2021): network from descriptors, minibatches of cells x windows',
+  resumable: true,
+  problems: { gridded: runner({ options: dplOptions, run: dpl }) },
+};

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { objectiveSchema } from '../gridded/options';
+import { objectiveSchema } from '../../gridded/options';
 
 /** dPL options (Tsai et al. 2021): g_A (descriptors -> network) or g_z (LSTM over each cell's history). */
 export const dplOptions = z.strictObject({

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import { buildMlp, Adam, mlpBackward, mlpForward } from './mlp';
+import { buildMlp, mlpBackward, mlpForward } from '../../nets/mlp';
+import { Adam } from '../../optim/adam';
 import {
   descriptorRows,
   netFields,
@@ -7,10 +8,10 @@ import {
   snapshot,
   validObjective,
   type NetState,
-} from '../gridded/network';
-import { fullParams, type GriddedProblem } from '../gridded/problem';
-import type { MethodContext, MethodResult } from '../gridded/context';
-import type { annGriddedOptions } from './griddedOptions';
+} from '../../gridded/network';
+import { fullParams, type GriddedProblem } from '../../gridded/problem';
+import { runner, type GriddedContext, type MethodDefinition, type MethodResult } from '../../method';
+import { annGriddedOptions } from './options';
 
 /**
  * HDA-PR-style regionalization on a gridded target (Huynh et al.): an ANN (or, with no hidden
@@ -22,7 +23,7 @@ export function annRegionalization(
   pr: GriddedProblem,
   o: z.output<typeof annGriddedOptions>,
   seed: number,
-  ctx: MethodContext,
+  ctx: GriddedContext,
 ): MethodResult {
   const k = pr.calibrated.length;
   const all = Array.from({ length: pr.cells }, (_, c) => c);
@@ -74,3 +75,10 @@ export function annRegionalization(
     },
   };
 }
+
+export const annMethod: MethodDefinition = {
+  description:
+    'HDA-PR-style regionalization: ANN (or multi-linear) from descriptors, full batch through the adjoint',
+  resumable: true,
+  problems: { gridded: runner({ options: annGriddedOptions, run: annRegionalization }) },
+};

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { objectiveSchema } from '../gridded/options';
+import { objectiveSchema } from '../../gridded/options';
 
 /** ANN / multi-linear regionalization on a gridded target. */
 export const annGriddedOptions = z.strictObject({

@@ -1,54 +1,8 @@
-import { FieldcalError } from '../../../../src-shared/ipc';
-import { kge, nse } from '../../metrics/series';
-import { gr4LrWithGradient, runGr4Lr, type Gr4LrParams } from '../../physics/gr4lr';
-import type { RoutingNetwork } from '../../physics/routing/lr';
-import type { SmashDataset } from '../../datasets/smashDataset';
-import { Adam, buildMlp, mlpBackward, mlpForward, type Mlp } from './mlp';
-
-/** Order of the learned parameters: GR4J's X1..X4, then lr's llr. */
-export const HDA_PR_PARAMETERS = ['X1', 'X2', 'X3', 'X4', 'llr'] as const;
-
-/**
- * Bounds of X1..X4 and llr for daily GR4J + lr on ~1 km cells: GR4J's ranges widened for small
- * cells (Perrin et al. 2003 give catchment-scale ranges), X2 as Perrin et al., llr in minutes.
- */
-export const HDA_PR_BOUNDS = { lower: [10, -5, 10, 0.5, 1], upper: [2000, 3, 1000, 4, 2000] } as const;
-
-/** The problem of a loaded smash-layout dataset on a daily step. */
-export function problemFromDataset(
-  ds: SmashDataset,
-  bounds: { lower: readonly number[]; upper: readonly number[] } = HDA_PR_BOUNDS,
-): HdaPrProblem {
-  return {
-    net: ds.net,
-    steps: ds.dates.length,
-    dt: 86400,
-    P: ds.P,
-    E: ds.E,
-    descriptors: ds.descriptors,
-    nDescriptors: ds.descriptorNames.length,
-    gauges: ds.gauges,
-    lower: [...bounds.lower],
-    upper: [...bounds.upper],
-  };
-}
-
-/** A regionalization problem: the model on a catchment, its forcing, descriptors and gauges. */
-export interface HdaPrProblem {
-  net: RoutingNetwork;
-  steps: number;
-  dt: number;
-  /** Step-major [steps x cells], mm per step. */
-  P: Float64Array;
-  E: Float64Array;
-  /** Cell-major [cells x descriptors], standardised (zero mean, unit variance). */
-  descriptors: Float64Array;
-  nDescriptors: number;
-  /** Gauges: the active cell each drains to and its observed discharge (m³/s, NaN missing) per step. */
-  gauges: Array<{ code: string; cell: number; obs: Float64Array }>;
-  lower: number[];
-  upper: number[];
-}
+import { FieldcalError } from '../../../../../src-shared/ipc';
+import { gr4LrWithGradient, runGr4Lr, type Gr4LrParams } from '../../../physics/gr4lr';
+import { buildMlp, mlpBackward, mlpForward, type Mlp } from '../../nets/mlp';
+import { Adam } from '../../optim/adam';
+import { GAUGE_PARAMETERS, gaugeScores, type GaugeProblem } from '../../gauges/problem';
 
 export interface HdaPrOptions {
   /** Hidden layer sizes: [] is the multi-linear mapping (sigmoid of a linear combination, as smash's), [16, 16] the ANN. */
@@ -61,10 +15,10 @@ export interface HdaPrOptions {
 }
 
 /** Maps descriptors to per-cell parameters through the network and the bounds. */
-export function mapParameters(net: Mlp, pb: HdaPrProblem) {
+export function mapParameters(net: Mlp, pb: GaugeProblem) {
   const cells = pb.net.cells;
   const { out, acts } = mlpForward(net, pb.descriptors, cells);
-  const cols = HDA_PR_PARAMETERS.map((_, k) =>
+  const cols = GAUGE_PARAMETERS.map((_, k) =>
     Float64Array.from(
       { length: cells },
       (_, c) => pb.lower[k]! + (pb.upper[k]! - pb.lower[k]!) * out[c * 5 + k]!,
@@ -74,23 +28,13 @@ export function mapParameters(net: Mlp, pb: HdaPrProblem) {
   return { params, acts };
 }
 
-/** NSE and KGE at each gauge over the steps after the warm-up. */
-export function gaugeScores(pb: HdaPrProblem, q: Float64Array, warmup: number) {
-  const cells = pb.net.cells;
-  return pb.gauges.map((g) => {
-    const sim = Float64Array.from({ length: pb.steps - warmup }, (_, i) => q[(i + warmup) * cells + g.cell]!);
-    const obs = g.obs.subarray(warmup);
-    return { code: g.code, nse: nse(obs, sim).value, kge: kge(obs, sim).value };
-  });
-}
-
 /**
  * HDA-PR (Huynh et al.): an ANN maps each cell's physical descriptors to its parameters; it is
  * trained with Adam through the differentiable model and routing, the gradient of the multi-gauge
  * objective J = mean over gauges of (1 - NSE) coming from the model's exact adjoint.
  */
 export function trainHdaPr(
-  pb: HdaPrProblem,
+  pb: GaugeProblem,
   opts: HdaPrOptions,
   onIteration?: (it: number, j: number) => void,
 ) {
@@ -152,7 +96,7 @@ export function trainHdaPr(
       };
     // dJ/d(sigmoid output) = dJ/dparam x (upper - lower)
     const gOut = new Float64Array(cells * 5);
-    HDA_PR_PARAMETERS.forEach((name, k) => {
+    GAUGE_PARAMETERS.forEach((name, k) => {
       const g = gradient[name];
       for (let c = 0; c < cells; c++) gOut[c * 5 + k] = g[c]! * (pb.upper[k]! - pb.lower[k]!);
     });
@@ -171,7 +115,7 @@ export function trainHdaPr(
  * Spatial validation: for each gauge, the mapping is trained on the other gauges only and scored
  * at the held-out one (leave-one-gauge-out), which tests transfer to ungauged places.
  */
-export function leaveOneGaugeOut(pb: HdaPrProblem, opts: HdaPrOptions) {
+export function leaveOneGaugeOut(pb: GaugeProblem, opts: HdaPrOptions) {
   return pb.gauges.map((held) => {
     const r = trainHdaPr({ ...pb, gauges: pb.gauges.filter((g) => g !== held) }, opts);
     const [score] = gaugeScores({ ...pb, gauges: [held] }, r.q, opts.warmup);

@@ -1,14 +1,22 @@
 import type { z } from 'zod';
-import { defaultValue, fullParams, type GriddedProblem } from '../gridded/problem';
-import type { MethodContext, MethodResult } from '../gridded/context';
-import { lbfgsBox } from './bfgs';
-import type { gradientGriddedOptions } from './griddedOptions';
+import { defaultValue, fullParams, type GriddedProblem } from '../../gridded/problem';
+import type { LumpedProblem } from '../../lumped/problem';
+import {
+  runner,
+  type GriddedContext,
+  type LumpedResult,
+  type MethodDefinition,
+  type MethodResult,
+} from '../../method';
+import { lbfgsBox } from '../../optim/bfgs';
+import { calibrateGr4Gradient } from './lumped';
+import { gradientGriddedOptions, gradientLumpedOptions } from './options';
 
 /** Box-constrained quasi-Newton on every cell's parameters with the exact adjoint gradient (smash's distributed mapping). */
 export function perCellGradient(
   pr: GriddedProblem,
   o: z.output<typeof gradientGriddedOptions>,
-  ctx: MethodContext,
+  ctx: GriddedContext,
 ): MethodResult {
   const k = pr.calibrated.length;
   const n = pr.cells;
@@ -53,3 +61,25 @@ export function perCellGradient(
     info: { iterations: r.iterations, evaluations: r.evaluations, objective: r.f },
   };
 }
+
+/** Lumped GR4J by box-constrained BFGS on the exact adjoint gradient of 1 - NSE (gradient/lumped.ts). */
+function gradientLumped(pr: LumpedProblem): LumpedResult {
+  const r = calibrateGr4Gradient(pr);
+  return {
+    parameters: { ...r.params },
+    info: { evaluations: r.evaluations, iterations: r.iterations, converged: r.converged },
+  };
+}
+
+export const gradientMethod: MethodDefinition = {
+  description:
+    'quasi-Newton on the exact adjoint gradient: lumped GR4J (BFGS), or every cell (L-BFGS) on a grid',
+  resumable: false,
+  problems: {
+    lumped: runner({ options: gradientLumpedOptions, run: gradientLumped }),
+    gridded: runner({
+      options: gradientGriddedOptions,
+      run: (pr, o, _seed, ctx) => perCellGradient(pr, o, ctx),
+    }),
+  },
+};

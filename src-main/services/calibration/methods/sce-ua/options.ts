@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { objectiveSchema } from '../gridded/options';
+import { objectiveSchema } from '../../gridded/options';
+import { sceUaOptionsSchema } from '../../optim/sceUa';
 
 /** SCE-UA over MPR transfer functions on a gridded target. */
 export const sceUaGriddedOptions = z.strictObject({
@@ -9,3 +10,6 @@ export const sceUaGriddedOptions = z.strictObject({
   maxRuns: z.number().int().min(10).max(1_000_000).default(2000),
   complexes: z.number().int().min(1).max(50).default(2),
 });
+
+/** SCE-UA on lumped GR4J: Duan et al. 1994's standard settings (optim/sceUa.ts), 2000 runs. */
+export const sceUaLumpedOptions = sceUaOptionsSchema.omit({ seed: true });

@@ -1,8 +1,8 @@
-import { FieldcalError } from '../../../../src-shared/ipc';
-import { gr4WithGradient } from '../../physics/gr4/adjoint';
-import { initialState } from '../../physics/gr4/forward';
-import { GR4J } from '../../physics/gr4/structure';
-import { bfgsBox } from './bfgs';
+import { FieldcalError } from '../../../../../src-shared/ipc';
+import { gr4WithGradient } from '../../../physics/gr4/adjoint';
+import { initialState } from '../../../physics/gr4/forward';
+import { GR4J } from '../../../physics/gr4/structure';
+import { bfgsBox } from '../../optim/bfgs';
 
 export interface LumpedGr4Calibration {
   params: { X1: number; X2: number; X3: number; X4: number };

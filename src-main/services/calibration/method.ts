@@ -1,0 +1,91 @@
+import type { z } from 'zod';
+import type { ComputeHandle } from '../compute';
+import type { GaugeProblem } from './gauges/problem';
+import type { GriddedProblem } from './gridded/problem';
+import type { Simulator } from './gridded/simulator';
+import type { LumpedProblem } from './lumped/problem';
+
+/** What a method reports while it runs. */
+export interface MethodProgress {
+  iteration: number;
+  total: number;
+  objective: number;
+  valid?: number;
+  losses?: Record<string, number>;
+}
+
+/** The environment every method runs in: compute, progress, cancellation, checkpoints. */
+export interface MethodContext {
+  /** The process's tfjs, its backend and threads (initialised once by the host: job worker or CLI). */
+  compute: ComputeHandle;
+  progress(p: MethodProgress): void;
+  /** True once the user cancelled: the method stops at the next iteration boundary. */
+  cancelled(): boolean;
+  /** Saves a JSON-serialisable state at an iteration boundary (resumable methods). */
+  checkpoint?(state: unknown): void;
+  /** A state saved by `checkpoint` to continue from. */
+  resume?: unknown;
+}
+
+/** A gridded method's context: also the model, on the calling thread or the model pool. */
+export interface GriddedContext extends MethodContext {
+  sim: Simulator;
+}
+
+/** Calibrated fields of a gridded problem. */
+export interface MethodResult {
+  /** Calibrated parameter fields [calibrated][cells]. */
+  fields: Float64Array[];
+  info: Record<string, unknown>;
+}
+
+/** Calibrated parameters of a lumped problem, by name. */
+export interface LumpedResult {
+  parameters: Record<string, number>;
+  info: Record<string, unknown>;
+}
+
+/** Calibrated parameter fields of a gauge-discharge problem, by name, and the scores at each gauge. */
+export interface GaugeResult {
+  parameters: Record<string, Float64Array>;
+  scores: Array<{ code: string; nse: number; kge: number }>;
+  info: Record<string, unknown>;
+}
+
+/**
+ * The problem kinds a method may accept: a lumped series (GR4J on a basin CSV), gauge discharge on
+ * a grid (GR4J + lr on a smash-layout folder), a gridded field target (vic3l against ET or SM).
+ */
+export interface ProblemKinds {
+  lumped: { problem: LumpedProblem; context: MethodContext; result: LumpedResult };
+  gauges: { problem: GaugeProblem; context: MethodContext; result: GaugeResult };
+  gridded: { problem: GriddedProblem; context: GriddedContext; result: MethodResult };
+}
+export type ProblemKind = keyof ProblemKinds;
+export const PROBLEM_KINDS = ['lumped', 'gauges', 'gridded'] as const satisfies readonly ProblemKind[];
+
+/** How a method runs on one problem kind: its strict options (defaults + sources) and its run. */
+export interface Runner<K extends ProblemKind, S extends z.ZodType = z.ZodType> {
+  options: S;
+  run(
+    problem: ProblemKinds[K]['problem'],
+    options: z.output<S>,
+    seed: number,
+    ctx: ProblemKinds[K]['context'],
+  ): ProblemKinds[K]['result'] | Promise<ProblemKinds[K]['result']>;
+}
+
+/**
+ * A calibration method: `methods/<registry-key>/index.ts` exports one of these (its options in
+ * `options.ts` beside it), and the registry lists it on one line.
+ */
+export interface MethodDefinition {
+  description: string;
+  /** Whether it checkpoints and resumes (iterative training loops). */
+  resumable: boolean;
+  problems: { [K in ProblemKind]?: Runner<K> };
+}
+
+/** Types a runner against its options schema, then erases the schema for the registry. */
+export const runner = <K extends ProblemKind, S extends z.ZodType>(r: Runner<K, S>): Runner<K> =>
+  r as unknown as Runner<K>;

@@ -1,0 +1,29 @@
+import type { z } from 'zod';
+import { GAUGE_PARAMETERS, type GaugeProblem } from '../../gauges/problem';
+import { runner, type GaugeResult, type MethodContext, type MethodDefinition } from '../../method';
+import { hdaPrOptions } from './options';
+import { trainHdaPr } from './train';
+
+/** HDA-PR on gauge discharge: the trained mapping's parameter fields and the scores at each gauge. */
+function hdaPrGauges(
+  pr: GaugeProblem,
+  o: z.output<typeof hdaPrOptions>,
+  seed: number,
+  ctx: MethodContext,
+): GaugeResult {
+  const r = trainHdaPr(pr, { ...o, seed, warmup: pr.warmup }, (it, j) =>
+    ctx.progress({ iteration: it + 1, total: o.iterations, objective: j }),
+  );
+  return {
+    parameters: Object.fromEntries(GAUGE_PARAMETERS.map((k) => [k, r.params[k]])),
+    scores: r.scores,
+    info: { objective: r.objective, iterations: o.iterations, hidden: o.hidden },
+  };
+}
+
+export const hdaPrMethod: MethodDefinition = {
+  description:
+    'HDA-PR (Huynh et al.): ANN from descriptors to GR4J + lr parameter fields, trained on gauge discharge through the adjoint',
+  resumable: false,
+  problems: { gauges: runner({ options: hdaPrOptions, run: hdaPrGauges }) },
+};
