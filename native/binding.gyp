@@ -2,7 +2,17 @@
   "targets": [
     {
       "target_name": "fieldcal_native",
-      "sources": ["src/addon.cc"],
+      "sources": [
+        "src/addon.cc",
+        "src/common.cc",
+        "src/convolution.cc",
+        "src/matmul.cc",
+        "src/elementwise.cc",
+        "src/reductions.cc",
+        "src/copies.cc",
+        "src/batchnorm.cc",
+        "src/lstm.cc"
+      ],
       "cflags_cc": ["-O3", "-std=c++17", "-fopenmp", "-fexceptions", "-fno-trapping-math"],
       "cflags_cc!": ["-fno-exceptions"],
       "libraries": ["-ldnnl", "-fopenmp"],

@@ -17,7 +17,7 @@ export function fusedAdam(
   beta1 = 0.9,
   beta2 = 0.999,
   epsilon = 1e-7,
-): TfModule.Optimizer {
+): FusedAdamOptimizer {
   registerAdamKernel(tf);
   class FusedAdam extends tf.AdamOptimizer {
     private t = 0;
@@ -47,6 +47,18 @@ export function fusedAdam(
         }
         const m = this.m.get(name)!;
         const v = this.v.get(name)!;
+        if (!tf.getKernel(KERNEL, tf.getBackend())) {
+          // a backend without the kernel (tfjs-node): the same rule in tfjs ops
+          tf.tidy(() => {
+            const nm = tf.add(tf.mul(beta1, m), tf.mul(1 - beta1, g));
+            const nv = tf.add(tf.mul(beta2, v), tf.mul(1 - beta2, tf.square(g)));
+            const step = tf.div(tf.mul(learningRate / c1, nm), tf.add(tf.sqrt(tf.div(nv, c2)), epsilon));
+            value.assign(tf.sub(value, step));
+            m.assign(nm);
+            v.assign(nv);
+          });
+          continue;
+        }
         const [nv, nm, nv2] = tf.engine().runKernel(
           KERNEL,
           { value, m, v, g } as unknown as TfModule.NamedTensorMap,
@@ -66,12 +78,47 @@ export function fusedAdam(
       }
       this.incrementIterations();
     }
+    /** The optimiser's state for `vars`, in their order: step count and both moments (checkpoints). */
+    saveState(vars: TfModule.Variable[]): AdamState {
+      const zeros = (x: TfModule.Variable) => new Float32Array(x.size);
+      return {
+        t: this.t,
+        m: vars.map((x) => (this.m.get(x.name)?.dataSync() as Float32Array | undefined)?.slice() ?? zeros(x)),
+        v: vars.map((x) => (this.v.get(x.name)?.dataSync() as Float32Array | undefined)?.slice() ?? zeros(x)),
+      };
+    }
+    /** Restores a state saved by {@link saveState} for the same variables (same shapes, same order). */
+    loadState(vars: TfModule.Variable[], s: AdamState): void {
+      vars.forEach((x, i) => {
+        for (const [moments, values] of [
+          [this.m, s.m[i]!],
+          [this.v, s.v[i]!],
+        ] as const) {
+          moments.get(x.name)?.dispose();
+          moments.set(x.name, tf.tensor(values, x.shape).variable(false));
+        }
+      });
+      this.t = s.t;
+    }
     override dispose(): void {
       super.dispose();
       tf.dispose([...this.m.values(), ...this.v.values()]);
     }
   }
   return new FusedAdam(learningRate, beta1, beta2, epsilon);
+}
+
+/** Adam's state: the step count t and the first and second moments of each variable. */
+export interface AdamState {
+  t: number;
+  m: Float32Array[];
+  v: Float32Array[];
+}
+
+/** A tfjs optimiser whose state can be saved and restored exactly (checkpoints, resume). */
+export interface FusedAdamOptimizer extends TfModule.Optimizer {
+  saveState(vars: TfModule.Variable[]): AdamState;
+  loadState(vars: TfModule.Variable[], s: AdamState): void;
 }
 
 /** The update kernel on tfjs's CPU backends (the arithmetic in double, stored float32). */

@@ -103,9 +103,10 @@ export class TargetLoss implements Vic3lLoss {
 }
 
 /**
- * Range penalty L_R = L_ub + L_lb of Sun et al. 2024 (eq. 2): excess of generated values over the
- * upper bound plus shortfall under the lower bound, averaged over all generated values. Returns
- * the value and adds its gradient to `grad` (same layout as `values`: [parameters][cells]).
+ * The range loss L_R = L_ub + L_lb of Sun et al. (2024, eq. 2): L_ub is the mean excess of the
+ * values above their upper bound, taken over the values that exceed it (0 when none does), L_lb
+ * the same below the lower bound, pooled over every parameter and cell. Adds dL_R/dvalue to `grad`
+ * (the counts are constants of the gradient).
  */
 export function rangePenalty(
   values: ArrayLike<number>[],
@@ -113,23 +114,31 @@ export function rangePenalty(
   upper: readonly number[],
   grad?: Float64Array[],
 ): number {
-  let n = 0;
-  for (const v of values) n += v.length;
-  if (!n) return 0;
-  let sum = 0;
+  let over = 0;
+  let nOver = 0;
+  let under = 0;
+  let nUnder = 0;
   values.forEach((v, k) => {
     for (let i = 0; i < v.length; i++) {
       const x = v[i]!;
       if (x > upper[k]!) {
-        sum += x - upper[k]!;
-        if (grad) grad[k]![i]! += 1 / n;
+        over += x - upper[k]!;
+        nOver++;
       } else if (x < lower[k]!) {
-        sum += lower[k]! - x;
-        if (grad) grad[k]![i]! -= 1 / n;
+        under += lower[k]! - x;
+        nUnder++;
       }
     }
   });
-  return sum / n;
+  if (grad)
+    values.forEach((v, k) => {
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i]!;
+        if (x > upper[k]!) grad[k]![i]! += 1 / nOver;
+        else if (x < lower[k]!) grad[k]![i]! -= 1 / nUnder;
+      }
+    });
+  return (nOver ? over / nOver : 0) + (nUnder ? under / nUnder : 0);
 }
 
 /** The objective of a forward run's target output `sim` (step-major, steps from 0) over [t0, t1). */

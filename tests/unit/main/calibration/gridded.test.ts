@@ -138,7 +138,7 @@ describe('gridded objectives', () => {
     });
   }
 
-  it('range penalty L_R (Sun et al. 2024 eq. 2): mean excess over the bounds, with its gradient', () => {
+  it('range penalty L_R (Sun et al. 2024 eq. 2): mean excess over the values that exceed each bound, with its gradient', () => {
     const g = [new Float64Array(3), new Float64Array(3)];
     const v = rangePenalty(
       [Float64Array.from([0.5, 1.5, -1]), Float64Array.from([2, 3, 4])],
@@ -146,10 +146,14 @@ describe('gridded objectives', () => {
       [1, 3],
       g,
     );
-    // excesses: 0.5 (over 1), 1 (under 0), 1 (over 3) over 6 values
-    expect(v).toBeCloseTo(2.5 / 6, 14);
-    expect(Array.from(g[0]!)).toEqual([0, 1 / 6, -1 / 6]);
-    expect(Array.from(g[1]!)).toEqual([0, 0, 1 / 6]);
+    // above: 0.5 (1.5 over 1) and 1 (4 over 3), L_ub = 1.5 / 2; below: 1 (-1 under 0), L_lb = 1 / 1
+    expect(v).toBeCloseTo(0.75 + 1, 14);
+    expect(Array.from(g[0]!)).toEqual([0, 1 / 2, -1]);
+    expect(Array.from(g[1]!)).toEqual([0, 0, 1 / 2]);
+    // nothing outside: 0, and no gradient
+    const g0 = [new Float64Array(2)];
+    expect(rangePenalty([Float64Array.from([0.2, 0.8])], [0], [1], g0)).toBe(0);
+    expect(Array.from(g0[0]!)).toEqual([0, 0]);
   });
 
   it('TargetLoss ignores steps outside its period', () => {

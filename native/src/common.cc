@@ -1,0 +1,108 @@
+// The helpers of common.h: errors, argument unpacking, the oneDNN engine and primitive cache.
+#include "common.h"
+
+#include <mutex>
+#include <sstream>
+#include <unordered_map>
+
+namespace fieldcal {
+
+namespace {
+
+std::mutex cacheMutex;
+std::unordered_map<std::string, std::shared_ptr<Cached>> cache;
+
+}  // namespace
+
+napi_value fail(napi_env env, const char* message) {
+  napi_throw_type_error(env, "FIELDCAL_NATIVE", message);
+  return nullptr;
+}
+
+napi_value unsupported(napi_env env, const std::exception& e) {
+  napi_throw_error(env, "FIELDCAL_NATIVE_UNSUPPORTED", e.what());
+  return nullptr;
+}
+
+napi_value napiFailed(napi_env env) {
+  napi_throw_error(env, "FIELDCAL_NATIVE", "N-API call failed");
+  return nullptr;
+}
+
+float* f32(napi_env env, napi_value v, size_t* len) {
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  napi_value ab;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset) != napi_ok ||
+      type != napi_float32_array)
+    return nullptr;
+  if (len) *len = length;
+  return static_cast<float*>(data);
+}
+
+std::vector<int64_t> ints(napi_env env, napi_value arr) {
+  uint32_t n = 0;
+  napi_get_array_length(env, arr, &n);
+  std::vector<int64_t> out(n);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    napi_get_element(env, arr, i, &e);
+    int64_t x = 0;
+    napi_get_value_int64(env, e, &x);
+    out[i] = x;
+  }
+  return out;
+}
+
+double num(napi_env env, napi_value v) {
+  double d = 0;
+  napi_get_value_double(env, v, &d);
+  return d;
+}
+
+dnnl::engine& eng() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+std::string key(const char* op, const std::vector<int64_t>& v) {
+  std::ostringstream s;
+  s << op;
+  for (auto x : v) s << ',' << x;
+  return s.str();
+}
+
+std::shared_ptr<Cached> findCached(const std::string& k) {
+  std::lock_guard<std::mutex> lock(cacheMutex);
+  auto it = cache.find(k);
+  return it != cache.end() ? it->second : nullptr;
+}
+
+void storeCached(const std::string& k, const std::shared_ptr<Cached>& c) {
+  std::lock_guard<std::mutex> lock(cacheMutex);
+  cache[k] = c;
+}
+
+void execute(const Cached& c, int srcArg, float* src, int weiArg, float* wei, int dstArg, float* dst) {
+  dnnl::stream strm(eng());
+  memory srcUser(c.reorderSrc ? c.userSrc : c.src, eng(), src);
+  memory weiUser(c.reorderWei ? c.userWei : c.wei, eng(), wei);
+  memory dstUser(c.reorderDst ? c.userDst : c.dst, eng(), dst);
+  memory srcM = srcUser, weiM = weiUser, dstM = dstUser;
+  if (c.reorderSrc) {
+    srcM = memory(c.src, eng());
+    dnnl::reorder(srcUser, srcM).execute(strm, srcUser, srcM);
+  }
+  if (c.reorderWei) {
+    weiM = memory(c.wei, eng());
+    dnnl::reorder(weiUser, weiM).execute(strm, weiUser, weiM);
+  }
+  if (c.reorderDst) dstM = memory(c.dst, eng());
+  c.prim.execute(strm, {{srcArg, srcM}, {weiArg, weiM}, {dstArg, dstM}});
+  if (c.reorderDst) dnnl::reorder(dstM, dstUser).execute(strm, dstM, dstUser);
+  strm.wait();
+}
+
+}  // namespace fieldcal

@@ -1,0 +1,122 @@
+// Kernels with no tfjs counterpart, used by compute/fusedLayers.ts where the active backend has them:
+// batch normalisation in training mode as one forward and one backward pass (FieldcalBatchNormTrain,
+// FieldcalBatchNormGrad), the LeakyReLU gradient as one pass (FieldcalLeakyReluGrad), and a whole LSTM
+// layer over a sequence with its back-propagation through time (FieldcalLstm, FieldcalLstmGrad).
+import { outputArray } from '../bufferPool';
+import { vals, type CpuBackend, type NativeContext, type NativeKernel, type TensorInfo } from './context';
+
+/** A fused kernel over the backend, its named inputs and its numeric attributes. */
+const fused =
+  (
+    fn: (
+      ctx: NativeContext,
+      b: CpuBackend,
+      inputs: Record<string, TensorInfo>,
+      attrs: Record<string, number>,
+    ) => TensorInfo | TensorInfo[],
+  ): NativeKernel =>
+  (ctx, { inputs, backend, attrs }) =>
+    fn(ctx, backend as CpuBackend, inputs as Record<string, TensorInfo>, attrs as Record<string, number>);
+
+/** FieldcalBatchNormTrain: y, batch mean and (biased) batch variance of channels-last x. */
+export const batchNormTrain = fused(({ addon }, b, { x, gamma, beta }, { epsilon }) => {
+  const c = x!.shape[x!.shape.length - 1]!;
+  const y = outputArray(b, vals(b, x!).length);
+  const mean = outputArray(b, c);
+  const variance = outputArray(b, c);
+  addon.batchNormTrain(vals(b, x!), c, vals(b, gamma!), vals(b, beta!), epsilon!, y, mean, variance);
+  return [
+    b.makeTensorInfo([...x!.shape], 'float32', y),
+    b.makeTensorInfo([c], 'float32', mean),
+    b.makeTensorInfo([c], 'float32', variance),
+  ];
+});
+
+/** FieldcalBatchNormGrad: dx, dgamma and dbeta of FieldcalBatchNormTrain, through the batch statistics. */
+export const batchNormGrad = fused(({ addon }, b, { x, dy, gamma, mean, variance }, { epsilon }) => {
+  const c = x!.shape[x!.shape.length - 1]!;
+  const dx = outputArray(b, vals(b, x!).length);
+  const dgamma = outputArray(b, c);
+  const dbeta = outputArray(b, c);
+  addon.batchNormGrad(
+    vals(b, x!),
+    vals(b, dy!),
+    c,
+    vals(b, gamma!),
+    vals(b, mean!),
+    vals(b, variance!),
+    epsilon!,
+    dx,
+    dgamma,
+    dbeta,
+  );
+  return [
+    b.makeTensorInfo([...x!.shape], 'float32', dx),
+    b.makeTensorInfo([c], 'float32', dgamma),
+    b.makeTensorInfo([c], 'float32', dbeta),
+  ];
+});
+
+/** FieldcalLeakyReluGrad: the LeakyReLU gradient as one pass. */
+export const leakyReluGrad = fused(({ addon }, b, { x, dy }, { alpha }) => {
+  const dx = outputArray(b, vals(b, x!).length);
+  addon.leakyRelu(vals(b, x!), vals(b, dy!), alpha!, dx);
+  return b.makeTensorInfo([...x!.shape], 'float32', dx);
+});
+
+const lstmDims = (x: TensorInfo, recurrentKernel: TensorInfo) =>
+  [x.shape[0]!, x.shape[1]!, x.shape[2]!, recurrentKernel.shape[0]!] as [number, number, number, number];
+
+/** FieldcalLstm: the layer's output, and the hidden states, cell states and gates its gradient needs. */
+export const lstm = fused(({ addon }, b, { x, kernel: w, recurrentKernel: u, bias }, { returnSequences }) => {
+  const [B, T, I, H] = lstmDims(x!, u!);
+  const hs = outputArray(b, B * T * H);
+  const cs = outputArray(b, B * T * H);
+  const gates = outputArray(b, B * T * 5 * H);
+  addon.lstmForward(vals(b, x!), [B, T, I, H], vals(b, w!), vals(b, u!), vals(b, bias!), hs, cs, gates);
+  let y: Float32Array;
+  if (returnSequences) {
+    y = outputArray(b, hs.length);
+    y.set(hs);
+  } else {
+    y = outputArray(b, B * H);
+    addon.copyRows(hs, T * H, (T - 1) * H, y, H, 0, B, H);
+  }
+  return [
+    b.makeTensorInfo(returnSequences ? [B, T, H] : [B, H], 'float32', y),
+    b.makeTensorInfo([B, T, H], 'float32', hs),
+    b.makeTensorInfo([B, T, H], 'float32', cs),
+    b.makeTensorInfo([B, T, 5 * H], 'float32', gates),
+  ];
+});
+
+/** FieldcalLstmGrad: dx, dKernel, dRecurrentKernel and dBias of FieldcalLstm, through time. */
+export const lstmGrad = fused(
+  ({ addon }, b, { x, kernel: w, recurrentKernel: u, hs, cs, gates, dy }, { returnSequences }) => {
+    const [B, T, I, H] = lstmDims(x!, u!);
+    const dx = outputArray(b, B * T * I);
+    const dw = outputArray(b, I * 4 * H);
+    const du = outputArray(b, H * 4 * H);
+    const db = outputArray(b, 4 * H);
+    addon.lstmBackward(
+      vals(b, x!),
+      [B, T, I, H, returnSequences ? 1 : 0],
+      vals(b, w!),
+      vals(b, u!),
+      vals(b, hs!),
+      vals(b, cs!),
+      vals(b, gates!),
+      vals(b, dy!),
+      dx,
+      dw,
+      du,
+      db,
+    );
+    return [
+      b.makeTensorInfo([B, T, I], 'float32', dx),
+      b.makeTensorInfo([I, 4 * H], 'float32', dw),
+      b.makeTensorInfo([H, 4 * H], 'float32', du),
+      b.makeTensorInfo([4 * H], 'float32', db),
+    ];
+  },
+);
