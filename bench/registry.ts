@@ -4,6 +4,7 @@ import { metricsBench } from './metrics';
 import { modelBench } from './model';
 import { calibrateBench } from './calibrate';
 import { trainStepBench } from './trainStep';
+import { ganPoPaperBench } from './ganPoPaper';
 
 /** Every benchmark by name; adding one is one file plus one line here. */
 export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -13,4 +14,5 @@ export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   model: modelBench,
   calibrate: calibrateBench,
   'train-step': trainStepBench,
+  'gan-po-paper': ganPoPaperBench,
 };

@@ -8,6 +8,7 @@ import { addDemoCommand } from './demo';
 import { addCalibrateCommand } from './calibrate';
 import { addTwinCommands } from './twin';
 import { addSimulateCommands } from './simulate';
+import { addExperimentCommand } from './experiment';
 import { isLoopback } from '../server/auth';
 import { createServices } from '../services';
 import { loadMethodModules } from '../services/calibration/registry';
@@ -123,6 +124,7 @@ export function buildCli(): Command {
   addCalibrateCommand(program);
   addTwinCommands(program);
   addSimulateCommands(program);
+  addExperimentCommand(program);
   return program;
 }
 

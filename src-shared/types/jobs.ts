@@ -33,6 +33,59 @@ const split = z.strictObject({
   valid: z.number().int().min(0),
   test: z.number().int().min(1),
 });
+/** Names of a run's periods: warm-up (run, not scored), training, validation (selection) and test. */
+export const PERIOD_NAMES = ['warmup', 'train', 'valid', 'test'] as const;
+export type NamedPeriodName = (typeof PERIOD_NAMES)[number];
+
+/** Whether a YYYY-MM-DD string is a day of the (proleptic Gregorian) calendar: 2013-02-30 is not. */
+export function isCalendarDate(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s);
+  if (!m) return false;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return d.toISOString().slice(0, 10) === s;
+}
+
+/** One named date range of a run; `end` is inclusive. */
+const namedPeriod = z.strictObject({
+  name: z.enum(PERIOD_NAMES),
+  start: isoDate.refine(isCalendarDate, 'not a calendar date'),
+  end: isoDate.refine(isCalendarDate, 'not a calendar date'),
+});
+export type NamedPeriod = z.output<typeof namedPeriod>;
+/**
+ * The periods of a run as named date ranges (instead of `split` or `twin.years`): each name at most
+ * once, train and test required, in any order and with gaps between them (the model always runs
+ * continuously from the first step of the data; a period later in time than another is fine).
+ */
+const periods = z.array(namedPeriod).min(1).max(PERIOD_NAMES.length);
+
+/**
+ * What is wrong with named periods regardless of the data (main adds what needs the step dates:
+ * outside the data, no steps): end before start, a name given twice, overlapping ranges, train or
+ * test missing. Paths are relative to the periods list (`[1, 'end']`).
+ */
+export function periodIssues(
+  list: readonly NamedPeriod[],
+): Array<{ path: Array<string | number>; message: string }> {
+  const issues: Array<{ path: Array<string | number>; message: string }> = [];
+  list.forEach((p, i) => {
+    if (p.end < p.start)
+      issues.push({ path: [i, 'end'], message: `end ${p.end} is before start ${p.start}` });
+    if (list.findIndex((q) => q.name === p.name) < i)
+      issues.push({ path: [i, 'name'], message: `period ${p.name} is given twice` });
+    for (const q of list.slice(0, i))
+      if (q.end >= q.start && p.end >= p.start && p.start <= q.end && q.start <= p.end)
+        issues.push({
+          path: [i, p.start >= q.start ? 'start' : 'end'],
+          message: `${p.name} (${p.start} .. ${p.end}) overlaps ${q.name} (${q.start} .. ${q.end})`,
+        });
+  });
+  for (const need of ['train', 'test'] as const)
+    if (!list.some((p) => p.name === need))
+      issues.push({ path: [], message: `a ${need} period is required` });
+  return issues;
+}
+
 /** The observed field: ET (et/ stack, mm/step) or top-layer soil moisture (sm/ stack, m³/m³). */
 const target = z.enum(['ET', 'SM']).default('ET');
 const common = {
@@ -57,6 +110,14 @@ const twinJob = z.strictObject({
       rows: z.number().int().min(4).max(1000).default(17),
       cols: z.number().int().min(4).max(1000).default(24),
       seed: z.number().int().default(1),
+      /**
+       * 'basin': an ellipse-shaped basin with terrain, soil and vegetation descriptors and periods
+       * of whole 365-day years (`years`); 'paper': the GAN-PO paper's rectangle (all cells active),
+       * its six soil descriptors and periods (2008 warm-up, train 2009-2010, test 2011, valid
+       * 2013-2014) on real dates.
+       */
+      layout: z.enum(['basin', 'paper']).default('basin'),
+      /** Whole years of each period, in this order from the first step (basin layout without `periods`). */
       years: z
         .strictObject({
           warmup: z.number().int().min(0).max(50).default(1),
@@ -74,6 +135,8 @@ const twinJob = z.strictObject({
     .prefault({}),
   dataset: dataset.optional(),
   split: split.optional(),
+  /** Named date ranges (instead of `split` or `twin.years`); a synthetic twin's data span them. */
+  periods: periods.optional(),
   studyArea: studyArea.optional(),
 });
 
@@ -83,6 +146,8 @@ const griddedJob = z.strictObject({
   ...common,
   dataset,
   split: split.optional(),
+  /** Named date ranges inside the dataset's start .. end (instead of `split`). */
+  periods: periods.optional(),
   studyArea: studyArea.optional(),
   /** The model structure of gridded jobs (the one with a gridded ET / SM target). */
   structure: z.literal('vic3l').default('vic3l'),
@@ -108,6 +173,17 @@ export const jobSpecSchema = z.discriminatedUnion('kind', [twinJob, griddedJob])
       });
   if (s.dataset && s.dataset.start > s.dataset.end)
     ctx.addIssue({ code: 'custom', path: ['dataset', 'end'], message: 'end is before start' });
+  if (s.periods) {
+    for (const i of periodIssues(s.periods))
+      ctx.addIssue({ code: 'custom', path: ['periods', ...i.path], message: i.message });
+    if (s.split) ctx.addIssue({ code: 'custom', path: ['periods'], message: 'give either split or periods' });
+  }
+  if (s.kind === 'twin' && s.dataset && s.twin.layout === 'paper')
+    ctx.addIssue({
+      code: 'custom',
+      path: ['twin', 'layout'],
+      message: "the paper layout is synthetic: a twin on a dataset takes the dataset's grid and descriptors",
+    });
 });
 /** A job spec as written by a caller (defaults optional). */
 export type JobSpecInput = z.input<typeof jobSpecSchema>;

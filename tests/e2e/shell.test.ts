@@ -189,6 +189,7 @@ describe('the app shell in Chromium through `fieldcal serve`', () => {
       'gradient',
       'ann',
       'dpl',
+      'gan-po',
     ]);
     // options that are not JSON are refused in the form; unknown ones by main, naming the field
     await page.getByTestId('calib-options').fill('{iterations: 5');

@@ -117,6 +117,50 @@ describe('fieldcal calibrate on a smash-layout folder with an et/ stack', () => 
     expect(out.artifacts.filter((a) => a.kind === 'parameter-geotiff')).toHaveLength(7);
   });
 
+  it('calibrates with gan-po inside a drawn study area on non-contiguous periods', () => {
+    // train in autumn and winter, test in spring, validation in summer after a gap
+    const periods = [
+      { name: 'train', start: '2012-11-01', end: '2013-02-28' },
+      { name: 'valid', start: '2013-05-16', end: '2013-07-31' },
+      { name: 'test', start: '2013-03-01', end: '2013-04-30' },
+    ];
+    const r = calibrate(
+      'gan-po',
+      {
+        dataset: { start: '2012-08-01', end: '2013-07-31' },
+        periods,
+        options: { epochs: 3, batchDays: 30, warmupWindow: 20 },
+        studyArea: { geometry: westHalf, crs },
+        seed: 2,
+      },
+      'gan-po',
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as {
+      run: { status: string; method: string };
+      evaluation: { periods: Record<string, { spatialRmse: number }>; summary: { cells: number } };
+      info: { epochs: number; history: Array<{ validMse: number }> };
+      artifacts: Array<{ kind: string; path: string }>;
+    };
+    expect(out.run).toMatchObject({ status: 'succeeded', method: 'gan-po' });
+    expect(out.info.epochs).toBe(3);
+    expect(out.info.history.every((h) => Number.isFinite(h.validMse))).toBe(true);
+    expect(Object.keys(out.evaluation.periods).sort()).toEqual(['test', 'train', 'valid']);
+    expect(out.evaluation.summary.cells).toBeGreaterThan(0);
+    expect(out.evaluation.summary.cells).toBeLessThan(171);
+    const tifs = out.artifacts.filter((a) => a.kind === 'parameter-geotiff');
+    expect(tifs).toHaveLength(7);
+    // the simulated ET stack has one band per day of the data
+    const gdal = spawnSync(
+      'gdalinfo',
+      ['-json', out.artifacts.find((a) => a.kind === 'simulation-geotiff')!.path],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect((JSON.parse(gdal.stdout) as { bands: unknown[] }).bands).toHaveLength(365);
+  });
+
   it('refuses a period outside the data before the job starts', () => {
     const r = calibrate('dpl', { dataset: { start: '2012-08-01', end: '2012-07-31' } }, 'bad', false);
     expect(r.status).not.toBe(0);

@@ -25,6 +25,8 @@ export interface MethodContext {
   checkpoint?(state: unknown): void;
   /** A state saved by `checkpoint` to continue from. */
   resume?: unknown;
+  /** A folder of the run for the method's own files (checkpoint blobs too large for the project); absent outside jobs. */
+  workDir?: string;
 }
 
 /** A gridded method's context: also the model, on the calling thread or the model pool. */

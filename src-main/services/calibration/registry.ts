@@ -5,6 +5,7 @@ import { parseOptions } from './gridded/options';
 import type { MethodDefinition, ProblemKind, ProblemKinds } from './method';
 import { annMethod } from './methods/ann';
 import { dplMethod } from './methods/dpl';
+import { ganPoMethod } from './methods/gan-po';
 import { gradientMethod } from './methods/gradient';
 import { hdaPrMethod } from './methods/hda-pr';
 import { sceUaMethod } from './methods/sce-ua';
@@ -16,6 +17,7 @@ export const METHODS: Readonly<Record<string, MethodDefinition>> = {
   ann: annMethod,
   dpl: dplMethod,
   'hda-pr': hdaPrMethod,
+  'gan-po': ganPoMethod,
 };
 
 const registry = new Map<string, MethodDefinition>(Object.entries(METHODS));

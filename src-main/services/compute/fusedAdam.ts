@@ -95,7 +95,10 @@ export function fusedAdam(
           [this.v, s.v[i]!],
         ] as const) {
           moments.get(x.name)?.dispose();
-          moments.set(x.name, tf.tensor(values, x.shape).variable(false));
+          moments.set(
+            x.name,
+            tf.tidy(() => tf.tensor(values, x.shape).variable(false)),
+          );
         }
       });
       this.t = s.t;

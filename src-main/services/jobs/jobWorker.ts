@@ -17,6 +17,7 @@ import {
   griddedProblemFromDataset,
   periodsOf,
 } from '../calibration/gridded/fromDataset';
+import { stepPeriods } from '../calibration/gridded/periods';
 import { loadSmashDataset } from '../datasets/smashDataset';
 import { writeFileAtomic } from '../common/atomicFile';
 import { exportFields } from '../rasters/writeGeoTiff';
@@ -122,6 +123,7 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
       checkpoint: (state) =>
         post({ type: 'checkpoint', iteration: (state as { iteration: number }).iteration, state }),
       resume: d.resume ?? undefined,
+      workDir: join(d.outDir, 'checkpoints'),
     });
     const cancelled = Atomics.load(cancel, 0) === 1;
     post({
@@ -227,15 +229,15 @@ async function buildProblem(spec: JobSpec): Promise<{
   description: string;
 }> {
   if (spec.kind === 'twin' && !spec.dataset) {
-    const twin = makeTwin({ ...spec.twin });
+    const twin = makeTwin({ ...spec.twin, ...(spec.periods ? { periods: spec.periods } : {}) });
     const pr = twin.problem;
     return {
       pr,
       truth: twin.truth,
       grid: twinGrid(pr),
-      dates: Array.from({ length: pr.steps }, (_, i) => new Date(Date.UTC(2001, 0, 1 + i))),
-      title: `Twin experiment ${pr.rows} x ${pr.cols}`,
-      description: `Identical twin on synthetic weather and descriptors (seed ${spec.twin.seed}, noise ${spec.twin.noise}).`,
+      dates: twin.dates,
+      title: `Twin experiment ${pr.rows} x ${pr.cols}${spec.twin.layout === 'paper' ? ' (GAN-PO paper layout)' : ''}`,
+      description: `Identical twin on synthetic weather and ${spec.twin.layout === 'paper' ? 'soil ' : ''}descriptors (seed ${spec.twin.seed}, noise ${spec.twin.noise}).`,
     };
   }
   const ds = await loadSmashDataset({
@@ -246,13 +248,16 @@ async function buildProblem(spec: JobSpec): Promise<{
     flowdir: spec.dataset!.flowdir,
   });
   const steps = ds.dates.length;
-  const sp = spec.split ?? defaultSplit(steps);
+  // named date ranges (any order, gaps allowed) or a split from the first step
+  const periods = spec.periods
+    ? stepPeriods(spec.periods, ds.dates)
+    : periodsOf(spec.split ?? defaultSplit(steps), steps);
   const grid = { ...ds.catchment.grid, mask: ds.catchment.grid.mask };
   // a drawn study area keeps the dataset's cells whose centre lies inside it
   const keep = spec.studyArea ? cellsInside(grid, spec.studyArea.geometry, spec.studyArea.crs) : null;
   const area = (pr: GriddedProblem) => (keep ? restrictProblem(pr, keep) : pr);
   if (spec.kind === 'twin') {
-    const whole = { ...baseOfDataset(ds), periods: periodsOf(sp, steps) };
+    const whole = { ...baseOfDataset(ds), periods };
     const cut = area({
       ...whole,
       target: { name: 'ET', obs: new Float64Array(steps * whole.cells) },
@@ -279,7 +284,7 @@ async function buildProblem(spec: JobSpec): Promise<{
     };
   }
   return {
-    pr: area(griddedProblemFromDataset(ds, sp, spec.calibrated, spec.bounds, spec.target)),
+    pr: area(griddedProblemFromDataset(ds, periods, spec.calibrated, spec.bounds, spec.target)),
     truth: undefined,
     grid: { ...grid, mask: keep ? Uint8Array.from(grid.mask!, (v, i) => (v && keep[i] ? 1 : 0)) : grid.mask },
     dates: ds.dates,

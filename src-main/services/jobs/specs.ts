@@ -1,5 +1,6 @@
 import { FieldcalError, jobSpecSchema, type JobSpec, type TwinJobSpec } from '../../../src-shared/ipc';
 import { issuePath } from '../calibration/gridded/options';
+import { dailyDates, periodsSpan, stepPeriods } from '../calibration/gridded/periods';
 import { methodNames, methodOptions } from '../calibration/registry';
 import { VIC3L } from '../physics/vic3l';
 
@@ -31,6 +32,7 @@ export function checkJobSpec(spec: JobSpec, source = 'job'): JobSpec {
         message: `bounds ${v.lower} .. ${v.upper} leave vic3l's valid range ${lo} .. ${hi}`,
       });
   }
+  issues.push(...periodsAgainstData(spec));
   let options = spec.options;
   if (!methodNames('gridded').includes(spec.method))
     issues.push({
@@ -48,6 +50,29 @@ export function checkJobSpec(spec: JobSpec, source = 'job'): JobSpec {
     }
   if (issues.length) throw refuse(source, issues);
   return { ...spec, options };
+}
+
+/**
+ * Named periods against the days the job's data will have: a dataset's start .. end (a range
+ * outside it, or holding no day, is refused with its entry's field, `periods.1.end`); a synthetic
+ * twin's data span its periods (at most 100 years).
+ */
+function periodsAgainstData(spec: JobSpec): Issue[] {
+  if (!spec.periods) return [];
+  if (!spec.dataset) {
+    const { start, end } = periodsSpan(spec.periods);
+    const days = (Date.parse(end) - Date.parse(start)) / 86_400_000 + 1;
+    return days > 100 * 366
+      ? [{ path: 'periods', message: `the periods span ${days} days, at most 100 years` }]
+      : [];
+  }
+  try {
+    stepPeriods(spec.periods, dailyDates(spec.dataset.start, spec.dataset.end));
+    return [];
+  } catch (e) {
+    const field = ((e as FieldcalError).details?.field as string | undefined) ?? 'periods';
+    return [{ path: field, message: (e as Error).message.replace(/^periods: /, '') }];
+  }
 }
 
 /** Validates a job spec from outside (a file, a test) before anything starts: typed errors name every offending field. */

@@ -63,35 +63,7 @@ export function summaryTable(opts: {
   const percentiles = opts.percentiles ?? [50, 75, 90, 95];
   const scales = opts.scales ?? [1, 3, 5, 9, 15];
   const fssAcc = new Map<string, number[]>();
-  let ssimSum = 0;
-  let ssimN = 0;
-  // scikit-image's 7-cell window, or the largest odd size the grid allows
-  const side = Math.min(7, grid.rows, grid.cols);
-  const win = side % 2 ? side : side - 1;
-  for (let t = 0; t < steps; t++) {
-    const o = new Float64Array(cells);
-    const s = new Float64Array(cells);
-    let mean = 0;
-    for (const c of idx) mean += obs[t * cells + c]!;
-    mean /= idx.length;
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (let c = 0; c < cells; c++) {
-      o[c] = active(c) && Number.isFinite(obs[t * cells + c]!) ? obs[t * cells + c]! : mean;
-      s[c] = active(c) && Number.isFinite(sim[t * cells + c]!) ? sim[t * cells + c]! : mean;
-      if (active(c)) {
-        lo = Math.min(lo, o[c]!);
-        hi = Math.max(hi, o[c]!);
-      }
-    }
-    const v =
-      hi > lo
-        ? ssim(o, s, grid.rows, grid.cols, { dataRange: hi - lo, sigma: 1.5, winSize: win })
-        : Number.NaN;
-    if (Number.isFinite(v)) {
-      ssimSum += v;
-      ssimN++;
-    }
+  const ssims = stepSsim(obs, sim, steps, grid, (_t, o, s) => {
     // thresholds once per percentile and field, then every window size on the same binary fields
     const so = sortedFinite(o);
     const ss = sortedFinite(s);
@@ -108,7 +80,8 @@ export function summaryTable(opts: {
         }
       }
     }
-  }
+  });
+  const ssimValid = Array.from(ssims).filter(Number.isFinite);
   const mean = (a: number[]) => (a.length ? a.reduce((x, y) => x + y, 0) / a.length : Number.NaN);
   const fss: SummaryTable['fss'] = {};
   for (const p of percentiles)
@@ -120,7 +93,52 @@ export function summaryTable(opts: {
     pctKgeAbove06: (100 * kgeOk) / n,
     pctRmseReduced: (100 * reduced) / n,
     meanEof: mean(eofValid),
-    meanSsim: ssimN ? ssimSum / ssimN : Number.NaN,
+    meanSsim: mean(ssimValid),
     fss,
   };
+}
+
+/**
+ * SSIM of every step's simulated field against the observed one (Wang et al. 2004, scikit-image's
+ * Gaussian-weighted 7-cell window or the largest odd size the grid allows, data range of the
+ * observed field), NaN for a uniform observed field. Inactive and missing cells take the observed
+ * field's spatial mean in both fields; `each` sees the filled fields of every step.
+ */
+export function stepSsim(
+  obs: ArrayLike<number>,
+  sim: ArrayLike<number>,
+  steps: number,
+  grid: GridShape,
+  each?: (t: number, o: Float64Array, s: Float64Array) => void,
+): Float64Array {
+  const cells = grid.rows * grid.cols;
+  const active = (c: number) => !grid.mask || grid.mask[c] === 1;
+  const side = Math.min(7, grid.rows, grid.cols);
+  const win = side % 2 ? side : side - 1;
+  const out = new Float64Array(steps).fill(Number.NaN);
+  for (let t = 0; t < steps; t++) {
+    const o = new Float64Array(cells);
+    const s = new Float64Array(cells);
+    let mean = 0;
+    let n = 0;
+    for (let c = 0; c < cells; c++)
+      if (active(c)) {
+        mean += obs[t * cells + c]!;
+        n++;
+      }
+    mean /= n;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let c = 0; c < cells; c++) {
+      o[c] = active(c) && Number.isFinite(obs[t * cells + c]!) ? obs[t * cells + c]! : mean;
+      s[c] = active(c) && Number.isFinite(sim[t * cells + c]!) ? sim[t * cells + c]! : mean;
+      if (active(c)) {
+        lo = Math.min(lo, o[c]!);
+        hi = Math.max(hi, o[c]!);
+      }
+    }
+    if (hi > lo) out[t] = ssim(o, s, grid.rows, grid.cols, { dataRange: hi - lo, sigma: 1.5, winSize: win });
+    each?.(t, o, s);
+  }
+  return out;
 }

@@ -12,6 +12,8 @@ export interface ReportInput {
   /** Machine-readable metrics, written as metrics.json and shown as tables. */
   metrics: Record<string, unknown>;
   summary?: SummaryTable | undefined;
+  /** Tables of rows (comparisons of runs), shown after the summary. */
+  tables?: Array<{ title: string; columns: string[]; rows: Array<Array<string | number>> }>;
   maps: MapSpec[];
   charts: ChartSpec[];
 }
@@ -77,6 +79,14 @@ export async function writeReport(
 <h1>${esc(input.title)}</h1>
 <p>${esc(input.description)}</p>
 ${input.summary ? `<h2>Summary (Sun et al. 2024)</h2>${summaryHtml(input.summary)}` : ''}
+${(input.tables ?? [])
+  .map(
+    (t) =>
+      `<h2>${esc(t.title)}</h2><table><thead><tr>${t.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${t.rows
+        .map((r) => `<tr>${r.map((v) => `<td>${fmt(v)}</td>`).join('')}</tr>`)
+        .join('')}</tbody></table>`,
+  )
+  .join('\n')}
 ${scalar.length ? `<h2>Metrics</h2><table><tbody>${scalar.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${fmt(v)}</td></tr>`).join('')}</tbody></table>` : ''}
 <h2>Maps</h2>${figures.join('\n')}
 <h2>Charts</h2>${charts.join('\n')}

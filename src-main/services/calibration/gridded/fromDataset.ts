@@ -48,13 +48,16 @@ export function baseOfDataset(ds: SmashDataset) {
   };
 }
 
+const isPeriods = (p: Split | Periods): p is Periods => Array.isArray((p as Periods).train);
+
 /**
  * vic3l calibrated against a dataset's observed ET stack (et/) on its catchment's cells, daily;
- * bounds default to vic3l's and may be narrowed.
+ * the periods are a split from the first step or step ranges (`stepPeriods` of named date
+ * ranges); bounds default to vic3l's and may be narrowed.
  */
 export function griddedProblemFromDataset(
   ds: SmashDataset,
-  split: Split,
+  split: Split | Periods,
   calibrated: Vic3lParamName[],
   bounds: Partial<Record<Vic3lParamName, { lower: number; upper: number }>> = {},
   target: TargetName = 'ET',
@@ -71,7 +74,7 @@ export function griddedProblemFromDataset(
   const pr: GriddedProblem = {
     ...base,
     target: { name: target, obs },
-    periods: periodsOf(split, base.steps),
+    periods: isPeriods(split) ? split : periodsOf(split, base.steps),
     calibrated,
     lower: calibrated.map((n) => bounds[n]?.lower ?? spec(n).bounds[0]),
     upper: calibrated.map((n) => bounds[n]?.upper ?? spec(n).bounds[1]),

@@ -16,7 +16,11 @@ export function targetOutput(name: TargetName): { output: 'ET' | 'W1'; scale: nu
     : { output: 'ET', scale: 1, units: 'mm/d' };
 }
 
-/** Step ranges [start, end) of the periods of a run; warm-up precedes training. */
+/**
+ * Step ranges [start, end) of the periods of a run. The model runs from step 0 continuously, so
+ * the ranges need not be contiguous nor in this order (the GAN-PO paper tests on 2011 and
+ * validates on 2013-2014); they do not overlap. Warm-up and validation may be empty.
+ */
 export interface Periods {
   warmup: [number, number];
   train: [number, number];
@@ -89,15 +93,18 @@ export function checkProblem(pr: GriddedProblem): void {
     );
   if (pr.target.obs.length !== pr.steps * pr.cells)
     fail('target', `target holds ${pr.target.obs.length} values, expected ${pr.steps} x ${pr.cells}`);
-  const order: Array<keyof Periods> = ['warmup', 'train', 'valid', 'test'];
-  let prev = 0;
-  for (const k of order) {
+  const names: Array<keyof Periods> = ['warmup', 'train', 'valid', 'test'];
+  names.forEach((k, i) => {
     const [a, b] = pr.periods[k];
-    if (!(Number.isInteger(a) && Number.isInteger(b) && a >= prev && b >= a && b <= pr.steps))
-      fail(`periods.${k}`, `period ${k} [${a}, ${b}) is outside the data (0 .. ${pr.steps}) or out of order`);
+    if (!(Number.isInteger(a) && Number.isInteger(b) && a >= 0 && b >= a && b <= pr.steps))
+      fail(`periods.${k}`, `period ${k} [${a}, ${b}) is outside the data (0 .. ${pr.steps}) or reversed`);
     if (k !== 'warmup' && k !== 'valid' && b === a) fail(`periods.${k}`, `period ${k} is empty`);
-    prev = b;
-  }
+    for (const q of names.slice(0, i)) {
+      const [c, d] = pr.periods[q];
+      if (b > a && d > c && a < d && c < b)
+        fail(`periods.${k}`, `period ${k} [${a}, ${b}) overlaps ${q} [${c}, ${d})`);
+    }
+  });
   if (pr.calibrated.length === 0) fail('parameters', 'no parameter is calibrated');
   pr.calibrated.forEach((name, k) => {
     const spec = VIC3L.parameters.find((p) => p.name === name);

@@ -13,49 +13,85 @@ type T = TfModule.Tensor;
  */
 export const GAN_SIZES = { H: 32, W: 32, CA: 6, CP: 7, CF: 7 } as const;
 
+/** Sizes of the two networks: image height and width (multiples of 8), attribute, parameter and forcing channels. */
+export interface GanSizes {
+  H: number;
+  W: number;
+  CA: number;
+  CP: number;
+  CF: number;
+}
+
+/** How the networks' weights start: tfjs's defaults, or seeded Glorot-uniform kernels (reproducible runs). */
+export interface GanInit {
+  seed?: number;
+  /** The generator's output activation: sigmoid (in (0, 1), the reference) or linear (unbounded). */
+  output?: 'sigmoid' | 'linear';
+}
+
+/** Glorot-uniform kernels (tfjs's default for conv layers) from consecutive seeds, when a seed is given. */
+function kernels(
+  tf: Tf,
+  init: GanInit,
+): () => { kernelInitializer?: ReturnType<Tf['initializers']['glorotUniform']> } {
+  let next = init.seed;
+  return () =>
+    next === undefined ? {} : { kernelInitializer: tf.initializers.glorotUniform({ seed: next++ }) };
+}
+
 function block(
   tf: Tf,
   x: TfModule.SymbolicTensor,
   filters: number,
   strides: number,
+  k: ReturnType<typeof kernels> = () => ({}),
 ): TfModule.SymbolicTensor {
   const c = tf.layers
-    .conv2d({ filters, kernelSize: 3, strides, padding: 'same' })
+    .conv2d({ filters, kernelSize: 3, strides, padding: 'same', ...k() })
     .apply(x) as TfModule.SymbolicTensor;
   const b = batchNormalization(tf, { momentum: 0.9, epsilon: 1e-5 }).apply(c) as TfModule.SymbolicTensor;
   return tf.layers.leakyReLU({ alpha: 0.2 }).apply(b) as TfModule.SymbolicTensor;
 }
 
-export function unetGenerator(tf: Tf, s = GAN_SIZES): TfModule.LayersModel {
+export function unetGenerator(tf: Tf, s: GanSizes = GAN_SIZES, init: GanInit = {}): TfModule.LayersModel {
+  const k = kernels(tf, init);
   const input = tf.input({ shape: [s.H, s.W, s.CA] });
-  const e1 = block(tf, input, 32, 1);
-  const e2 = block(tf, e1, 64, 2);
-  const e3 = block(tf, e2, 128, 2);
-  const e4 = block(tf, e3, 256, 2);
+  const e1 = block(tf, input, 32, 1, k);
+  const e2 = block(tf, e1, 64, 2, k);
+  const e3 = block(tf, e2, 128, 2, k);
+  const e4 = block(tf, e3, 256, 2, k);
   const up = (x: TfModule.SymbolicTensor, filters: number) =>
     tf.layers
-      .conv2dTranspose({ filters, kernelSize: 3, strides: 2, padding: 'same' })
+      .conv2dTranspose({ filters, kernelSize: 3, strides: 2, padding: 'same', ...k() })
       .apply(x) as TfModule.SymbolicTensor;
   const cat = (a: TfModule.SymbolicTensor, b: TfModule.SymbolicTensor) =>
     tf.layers.concatenate({ axis: -1 }).apply([a, b]) as TfModule.SymbolicTensor;
-  const d3 = block(tf, cat(up(e4, 128), e3), 128, 1);
-  const d2 = block(tf, cat(up(d3, 64), e2), 64, 1);
-  const d1 = block(tf, cat(up(d2, 32), e1), 32, 1);
+  const d3 = block(tf, cat(up(e4, 128), e3), 128, 1, k);
+  const d2 = block(tf, cat(up(d3, 64), e2), 64, 1, k);
+  const d1 = block(tf, cat(up(d2, 32), e1), 32, 1, k);
   const out = tf.layers
-    .conv2d({ filters: s.CP, kernelSize: 1, activation: 'sigmoid' })
+    .conv2d({ filters: s.CP, kernelSize: 1, activation: init.output ?? 'sigmoid', ...k() })
     .apply(d1) as TfModule.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out });
 }
 
-export function dcganDiscriminator(tf: Tf, s = GAN_SIZES): TfModule.LayersModel {
+export function dcganDiscriminator(
+  tf: Tf,
+  s: GanSizes = GAN_SIZES,
+  init: GanInit = {},
+): TfModule.LayersModel {
+  const k = kernels(tf, init);
   const input = tf.input({ shape: [s.H, s.W, s.CF + 1] });
   let x = tf.layers
-    .conv2d({ filters: 64, kernelSize: 3, strides: 2, padding: 'same' })
+    .conv2d({ filters: 64, kernelSize: 3, strides: 2, padding: 'same', ...k() })
     .apply(input) as TfModule.SymbolicTensor;
   x = tf.layers.leakyReLU({ alpha: 0.2 }).apply(x) as TfModule.SymbolicTensor;
-  x = block(tf, x, 128, 2);
-  x = block(tf, x, 256, 2);
-  const out = tf.layers.conv2d({ filters: 1, kernelSize: s.H / 8 }).apply(x) as TfModule.SymbolicTensor;
+  x = block(tf, x, 128, 2, k);
+  x = block(tf, x, 256, 2, k);
+  // the final convolution covers the remaining H/8 x W/8 field: one value per sample
+  const out = tf.layers
+    .conv2d({ filters: 1, kernelSize: [s.H / 8, s.W / 8], ...k() })
+    .apply(x) as TfModule.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out });
 }
 

@@ -1,17 +1,38 @@
-import { FieldcalError } from '../../../../src-shared/ipc';
-import { gaussianFilter } from '../../metrics/spatial';
+import { FieldcalError, type NamedPeriod } from '../../../../src-shared/ipc';
 import { runVic3l, VIC3L, VIC3L_PARAMS, type Vic3lParamName } from '../../physics/vic3l';
+import { dailyDates, periodsSpan, stepPeriods } from '../gridded/periods';
 import { defaultValue, targetOutput, type GriddedProblem, type TargetName } from '../gridded/problem';
 import type { ParamFields } from '../gridded/simulator';
 import { mulberry32, normalGenerator } from '../random';
+import { correlatedField, standardise } from './fields';
+import { PAPER_DESCRIPTORS, PAPER_PERIODS, paperSoil, type PaperDescriptor } from './paper';
+
+/**
+ * The twin's domain: 'basin' (default), an ellipse-shaped basin on the grid with terrain, soil and
+ * vegetation descriptors (`TWIN_DESCRIPTORS`) and whole 365-day years; 'paper', the GAN-PO
+ * paper's rectangle with every cell active, its six soil descriptors (`PAPER_DESCRIPTORS`) and its
+ * periods on real dates (`PAPER_PERIODS`).
+ */
+export type TwinLayout = 'basin' | 'paper';
 
 /** Settings of a synthetic identical-twin case (defaults: the GAN-PO paper's 24 x 17 daily domain). */
 export interface TwinOptions {
   rows: number;
   cols: number;
   seed: number;
-  /** Years of warm-up, training, validation and test (paper: 2 training, 2 validation, 1 test). */
+  /**
+   * Years of warm-up, training, validation and test, in this order from 2001-01-01, of 365 days
+   * each (paper: 2 training, 2 validation, 1 test); the basin layout without `periods` only.
+   */
   years: { warmup: number; train: number; valid: number; test: number };
+  /** The domain, descriptors and default periods (default 'basin'). */
+  layout?: TwinLayout;
+  /**
+   * Named date ranges (end inclusive; train and test required, in any order, gaps allowed): the
+   * synthetic data run daily on the real calendar from the first start to the last end. Default:
+   * `years` (basin layout), `PAPER_PERIODS` (paper layout). A twin on a `base` takes its periods.
+   */
+  periods?: readonly NamedPeriod[];
   /** Observation noise: Gaussian, standard deviation as a fraction of the mean true ET. */
   noise: number;
   /** Latitude of the domain (°N) for extraterrestrial radiation (Huaihe basin ~ 33 °N). */
@@ -40,6 +61,8 @@ export interface TwinBase {
   descriptorNames: string[];
   descriptors: Float64Array;
   periods: GriddedProblem['periods'];
+  /** The date of every step (the twin's `dates`; default one day apart from 2001-01-01). */
+  dates?: Date[];
 }
 
 export const TWIN_DEFAULTS: TwinOptions = {
@@ -61,23 +84,12 @@ export interface Twin {
   /** Noise-free ET of the true parameters, step-major [steps x cells]. */
   etTrue: Float64Array;
   options: TwinOptions;
+  /** Date of the first step, YYYY-MM-DD. */
   startDate: string;
-}
-
-/** A standardised, spatially correlated Gaussian field (white noise smoothed at `sigma` cells). */
-function correlatedField(rows: number, cols: number, sigma: number, gauss: () => number): Float64Array {
-  const white = Float64Array.from({ length: rows * cols }, gauss);
-  const f = gaussianFilter(white, rows, cols, sigma);
-  return standardise(f);
-}
-
-function standardise(f: Float64Array): Float64Array {
-  const n = f.length;
-  const mean = f.reduce((a, b) => a + b, 0) / n;
-  let v = 0;
-  for (const x of f) v += (x - mean) ** 2;
-  const sd = Math.sqrt(v / n) || 1;
-  return Float64Array.from(f, (x) => (x - mean) / sd);
+  /** The date of every step (midnight UTC). */
+  dates: Date[];
+  /** The paper layout's descriptors in physical units per active cell (`PAPER_DESCRIPTOR_UNITS`). */
+  rawDescriptors?: Record<PaperDescriptor, Float64Array>;
 }
 
 /** Extraterrestrial radiation, MJ m⁻² d⁻¹ (FAO-56, Allen et al. 1998, eqs. 21-25). */
@@ -124,13 +136,56 @@ function hiddenTruth(
   return truthAll;
 }
 
-/** The synthetic grid, descriptors, truth and weather of a twin (in this order from the generator). */
-function syntheticCase(
-  o: TwinOptions,
-  rand: () => number,
-  gauss: () => number,
-): { base: TwinBase; truth: ParamFields } {
-  const { rows, cols } = o;
+/** The steps of a synthetic twin: their dates, day of year and period ranges. */
+interface Calendar {
+  steps: number;
+  dates: Date[];
+  doy: (t: number) => number;
+  periods: GriddedProblem['periods'];
+}
+
+const DAY = 86_400_000;
+
+/**
+ * The calendar of a synthetic twin: named periods (or the paper's) run daily on real dates from the
+ * first start to the last end; the basin layout's `years` are 365-day years from 2001-01-01.
+ */
+function calendarOf(o: TwinOptions): Calendar {
+  const named = o.periods ?? (o.layout === 'paper' ? PAPER_PERIODS : null);
+  if (named) {
+    const span = named.length ? periodsSpan(named) : null;
+    const days = span ? (Date.parse(span.end) - Date.parse(span.start)) / DAY + 1 : 0;
+    if (days > 100 * 366)
+      throw new FieldcalError('VALIDATION', `twin periods span ${days} days, at most 100 years`, {
+        field: 'periods',
+      });
+    const dates = span && days > 0 ? dailyDates(span.start, span.end) : [];
+    const periods = stepPeriods(named, dates);
+    const doy = (t: number) => {
+      const d = dates[t]!;
+      return Math.round((d.getTime() - Date.UTC(d.getUTCFullYear(), 0, 1)) / DAY) + 1;
+    };
+    return { steps: dates.length, dates, doy, periods };
+  }
+  const y = o.years;
+  const steps = 365 * (y.warmup + y.train + y.valid + y.test);
+  const w = 365 * y.warmup;
+  const tr = w + 365 * y.train;
+  const va = tr + 365 * y.valid;
+  return {
+    steps,
+    dates: legacyDates(steps),
+    doy: (t) => (t % 365) + 1,
+    periods: { warmup: [0, w], train: [w, tr], valid: [tr, va], test: [va, steps] },
+  };
+}
+
+/** One day apart from 2001-01-01 (the basin layout's and a dataset base's default step dates). */
+const legacyDates = (steps: number) =>
+  Array.from({ length: steps }, (_, i) => new Date(Date.UTC(2001, 0, 1 + i)));
+
+/** The basin layout: an ellipse-shaped mask and its six descriptors (`TWIN_DESCRIPTORS`). */
+function basinDomain(rows: number, cols: number, gauss: () => number) {
   // basin-shaped mask: an ellipse filling most of the grid
   const mask = new Uint8Array(rows * cols);
   for (let r = 0; r < rows; r++)
@@ -141,7 +196,6 @@ function syntheticCase(
     }
   const idx: number[] = [];
   mask.forEach((m, i) => m && idx.push(i));
-  const cells = idx.length;
   const onCells = (f: Float64Array) => standardise(Float64Array.from(idx, (i) => f[i]!));
 
   // descriptors: correlation lengths from broad (elevation) to patchy (ndvi)
@@ -155,6 +209,45 @@ function syntheticCase(
     Float64Array.from(fullFields[3]!, (v, i) => 0.6 * v - 0.6 * fullFields[2]![i]!),
   );
   const desc = fullFields.map(onCells);
+  return {
+    mask,
+    idx,
+    onCells,
+    names: [...TWIN_DESCRIPTORS] as string[],
+    desc,
+    oro: desc[0]!,
+    raw: undefined,
+  };
+}
+
+/** The paper layout: every cell active, the paper's six soil descriptors; relief stays hidden. */
+function paperDomain(rows: number, cols: number, gauss: () => number) {
+  const mask = new Uint8Array(rows * cols).fill(1);
+  const idx = Array.from({ length: rows * cols }, (_, i) => i);
+  const { raw, elevation } = paperSoil(rows, cols, gauss);
+  const desc = PAPER_DESCRIPTORS.map((d) => standardise(raw[d]));
+  return {
+    mask,
+    idx,
+    onCells: standardise,
+    names: [...PAPER_DESCRIPTORS] as string[],
+    desc,
+    oro: elevation,
+    raw,
+  };
+}
+
+/** The synthetic grid, descriptors, truth and weather of a twin (in this order from the generator). */
+function syntheticCase(
+  o: TwinOptions,
+  cal: Calendar,
+  rand: () => number,
+  gauss: () => number,
+): { base: TwinBase; truth: ParamFields; raw?: Record<PaperDescriptor, Float64Array> } {
+  const { rows, cols } = o;
+  const dom = o.layout === 'paper' ? paperDomain(rows, cols, gauss) : basinDomain(rows, cols, gauss);
+  const { mask, idx, onCells, desc, oro } = dom;
+  const cells = idx.length;
   const descriptors = new Float64Array(cells * desc.length);
   for (let c = 0; c < cells; c++)
     for (let j = 0; j < desc.length; j++) descriptors[c * desc.length + j] = desc[j]![c]!;
@@ -162,16 +255,14 @@ function syntheticCase(
   const truth = hiddenTruth((j, c) => desc[j]![c]!, desc.length, cells, rand, gauss);
 
   // weather
-  const y = o.years;
-  const steps = 365 * (y.warmup + y.train + y.valid + y.test);
+  const { steps } = cal;
   const P = new Float64Array(steps * cells);
   const PET = new Float64Array(steps * cells);
   const T = new Float64Array(steps * cells);
-  const oro = desc[0]!;
   let wet = false;
   let anomaly = 0;
   for (let t = 0; t < steps; t++) {
-    const doy = (t % 365) + 1;
+    const doy = cal.doy(t);
     const season = Math.sin((2 * Math.PI * (doy - 105)) / 365); // +1 in mid-July
     // monsoon climate: wetter, more intense summers
     const p01 = 0.2 + 0.12 * season;
@@ -194,10 +285,6 @@ function syntheticCase(
     }
   }
 
-  const y2 = o.years;
-  const w = 365 * y2.warmup;
-  const tr = w + 365 * y2.train;
-  const va = tr + 365 * y2.valid;
   return {
     base: {
       rows,
@@ -206,22 +293,26 @@ function syntheticCase(
       cells,
       steps,
       forcing: { P, PET, T },
-      descriptorNames: [...TWIN_DESCRIPTORS],
+      descriptorNames: dom.names,
       descriptors,
-      periods: { warmup: [0, w], train: [w, tr], valid: [tr, va], test: [va, steps] },
+      periods: cal.periods,
+      dates: cal.dates,
     },
     truth,
+    ...(dom.raw ? { raw: dom.raw } : {}),
   };
 }
 
 /**
- * Builds an identical-twin case: a basin-shaped mask on a rows x cols grid; six spatially correlated
- * descriptor fields; daily weather from a WGEN-style generator (Richardson 1981, WRR 17: a two-state
- * Markov chain for regional occurrence with exponential amounts) made spatial by a correlated
- * log-normal multiplier and an orographic factor, temperature with a seasonal cycle, lapse with
- * elevation and an AR(1) anomaly, and Oudin PET; true parameter fields from a hidden non-linear
- * transfer function of the descriptors; observed ET = vic3l with the true parameters + noise.
- * Everything follows from the seed.
+ * Builds an identical-twin case: a basin-shaped mask on a rows x cols grid with six spatially
+ * correlated descriptor fields (layout 'basin'), or the GAN-PO paper's rectangle with its six soil
+ * descriptors and periods (layout 'paper'); daily weather from a WGEN-style generator (Richardson
+ * 1981, WRR 17: a two-state Markov chain for regional occurrence with exponential amounts) made
+ * spatial by a correlated log-normal multiplier and an orographic factor, temperature with a
+ * seasonal cycle, lapse with elevation and an AR(1) anomaly, and Oudin PET; true parameter fields
+ * from a hidden non-linear transfer function of the descriptors; observed ET = vic3l with the true
+ * parameters + noise. Everything follows from the seed. Periods: `periods` (named date ranges),
+ * else the layout's.
  */
 export function makeTwin(options: Partial<TwinOptions> = {}): Twin {
   const o: TwinOptions = {
@@ -251,10 +342,15 @@ export function makeTwin(options: Partial<TwinOptions> = {}): Twin {
       });
   if (!(o.noise >= 0 && o.noise <= 1))
     throw new FieldcalError('VALIDATION', `noise must be in [0, 1] (got ${o.noise})`, { field: 'noise' });
+  if (o.layout !== undefined && o.layout !== 'basin' && o.layout !== 'paper')
+    throw new FieldcalError('VALIDATION', `twin layout must be basin or paper (got ${String(o.layout)})`, {
+      field: 'layout',
+    });
+  const cal = o.base ? null : calendarOf(o);
   const rand = mulberry32(o.seed);
   const gauss = normalGenerator(rand);
 
-  const synthetic = o.base ? null : syntheticCase(o, rand, gauss);
+  const synthetic = o.base ? null : syntheticCase(o, cal!, rand, gauss);
   const base = o.base ?? synthetic!.base;
   const { mask, cells, steps, forcing, descriptors } = base;
   const nd = base.descriptorNames.length;
@@ -294,11 +390,14 @@ export function makeTwin(options: Partial<TwinOptions> = {}): Twin {
     ),
     dt: 1,
   };
+  const dates = base.dates ?? legacyDates(steps);
   return {
     problem,
     truth: o.calibrated.map((n) => truthAll[n]),
     etTrue,
     options: o,
-    startDate: '2001-01-01',
+    startDate: dates.length ? dates[0]!.toISOString().slice(0, 10) : '2001-01-01',
+    dates,
+    ...(synthetic?.raw ? { rawDescriptors: synthetic.raw } : {}),
   };
 }

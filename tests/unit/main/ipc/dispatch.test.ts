@@ -121,7 +121,7 @@ describe('contract validation through the Electron handler layer', () => {
       value: Array<{ name: string; resumable: boolean; defaults: Record<string, unknown> }>;
     };
     expect(r.ok).toBe(true);
-    expect(r.value.map((m) => m.name)).toEqual(['sce-ua', 'gradient', 'ann', 'dpl']);
+    expect(r.value.map((m) => m.name)).toEqual(['sce-ua', 'gradient', 'ann', 'dpl', 'gan-po']);
     const ann = r.value.find((m) => m.name === 'ann')!;
     expect(ann).toMatchObject({ resumable: true, defaults: { iterations: 150, hidden: [16, 16] } });
     expect(r.value.find((m) => m.name === 'sce-ua')!.resumable).toBe(false);

@@ -57,7 +57,9 @@ export function annRegionalization(
     let valid: number | undefined;
     if (it % o.validEvery === 0 || it === o.iterations) {
       valid = validObjective(pr, mlpForward(net, x, pr.cells).out, o.objective, ctx);
-      if (!best || valid < best.valid) best = { valid, ...snapshot(net), iteration: it };
+      // no validation period (NaN): nothing is selected, the last iterate is kept
+      if (Number.isFinite(valid) && (!best || valid < best.valid))
+        best = { valid, ...snapshot(net), iteration: it };
     }
     ctx.progress({ iteration: it, total: o.iterations, objective: f, valid });
     ctx.checkpoint?.({ ...snapshot(net), adam: adam.state(), iteration: it, best } satisfies NetState);

@@ -202,7 +202,9 @@ export function dpl(
     epoch++;
     lastTrain = sum / terms;
     const v = validObjective(pr, enc.forward(all).out, o.objective, ctx);
-    if (!best || v < best.valid) best = { valid: v, params: snap(), iteration: epoch };
+    // no validation period (NaN): nothing is selected, the last epoch is kept
+    if (Number.isFinite(v) && (!best || v < best.valid))
+      best = { valid: v, params: snap(), iteration: epoch };
     ctx.progress({ iteration: epoch, total: o.epochs, objective: lastTrain, valid: v });
     ctx.checkpoint?.({
       params: snap(),

@@ -1,0 +1,170 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type * as TfModule from '@tensorflow/tfjs';
+import { computeHandle, type ComputeHandle } from '../../../../src-main/services/compute';
+import { makeTwin, type Twin } from '../../../../src-main/services/calibration/twin/generate';
+import { rangePenalty } from '../../../../src-main/services/calibration/gridded/objectives';
+import { defaultFields, fullParams } from '../../../../src-main/services/calibration/gridded/problem';
+import { LocalSimulator } from '../../../../src-main/services/calibration/gridded/simulator';
+import { methodOptions, runMethod } from '../../../../src-main/services/calibration/registry';
+import { rangeLoss } from '../../../../src-main/services/calibration/methods/gan-po/train';
+import {
+  descriptorImage,
+  imageLayout,
+} from '../../../../src-main/services/calibration/methods/gan-po/images';
+import {
+  batchTarget,
+  blockError,
+  fullPass,
+} from '../../../../src-main/services/calibration/methods/gan-po/simulate';
+import { VIC3L_PARAMS } from '../../../../src-main/services/physics/vic3l';
+
+let compute: ComputeHandle;
+let tf: typeof TfModule;
+let twin: Twin;
+
+beforeAll(async () => {
+  compute = await computeHandle();
+  tf = compute.tf;
+  // a small twin with an irregular mask (11 x 13: padded to 16 x 16)
+  twin = makeTwin({ rows: 11, cols: 13, seed: 3, years: { warmup: 1, train: 1, valid: 1, test: 1 } });
+});
+
+describe('GAN-PO pieces', () => {
+  it('L_R in tfjs is eq. 2 as the JS range penalty: value and gradient', () => {
+    const raw = [
+      [0.5, 2],
+      [1.5, 3],
+      [-1, 4],
+    ];
+    const lower = [0, 2];
+    const upper = [1, 3];
+    const g = [new Float64Array(3), new Float64Array(3)];
+    const js = rangePenalty(
+      [0, 1].map((k) => Float64Array.from(raw.map((r) => r[k]!))),
+      lower,
+      upper,
+      g,
+    );
+    const lo = tf.tensor2d(lower, [1, 2]);
+    const hi = tf.tensor2d(upper, [1, 2]);
+    const x = tf.tensor2d(raw);
+    const v = rangeLoss(tf, x, lo, hi);
+    const grad = tf.grad((t: TfModule.Tensor) => rangeLoss(tf, t, lo, hi))(x);
+    expect(v.dataSync()[0]).toBeCloseTo(js, 6);
+    expect(js).toBeCloseTo(1.75, 12);
+    const gv = grad.arraySync() as number[][];
+    for (let c = 0; c < 3; c++) for (let k = 0; k < 2; k++) expect(gv[c]![k]).toBeCloseTo(g[k]![c]!, 6);
+    tf.dispose([lo, hi, x, v, grad]);
+  });
+
+  it('lays the grid out as a U-Net image: padded to multiples of 8, active cells only', () => {
+    const pr = twin.problem;
+    const L = imageLayout(pr);
+    expect([L.H, L.W]).toEqual([16, 16]);
+    expect(pr.cells).toBeLessThan(11 * 13);
+    const img = descriptorImage(pr, L);
+    const nd = pr.descriptorNames.length;
+    // every active cell's descriptors at its position; padded and inactive positions 0
+    let nonzero = 0;
+    for (let p = 0; p < L.H * L.W; p++) if (img.slice(p * nd, (p + 1) * nd).some((v) => v !== 0)) nonzero++;
+    expect(nonzero).toBe(pr.cells);
+    const c = pr.cells - 1;
+    expect(img[L.pos[c]! * nd]).toBeCloseTo(pr.descriptors[c * nd]!, 6);
+    expect(L.cellAt[L.pos[c]!]).toBe(c);
+    expect(Array.from(L.cellAt).filter((v) => v === pr.cells).length).toBe(L.H * L.W - pr.cells);
+  });
+
+  it('h() of a block from fresh states equals the full-sequence run exactly, and its error grows with stale states', () => {
+    const pr = twin.problem;
+    const params = fullParams(pr, defaultFields(pr));
+    const [t0, t1] = pr.periods.train;
+    const pass = fullPass(pr, params, t1, t1);
+    const full = tf.tensor2d(
+      Float32Array.from({ length: pr.cells * 7 }, (_, i) => params[VIC3L_PARAMS[i % 7]!][Math.floor(i / 7)]!),
+      [pr.cells, 7],
+    );
+    const s = t0 + 40;
+    const y = batchTarget(tf, pr, full, pass.cache, s, s + 32, 20);
+    const v = y.dataSync();
+    let worst = 0;
+    for (let t = 0; t < 32; t++)
+      for (let c = 0; c < pr.cells; c++)
+        worst = Math.max(worst, Math.abs(v[t * pr.cells + c]! - pass.target[(s + t) * pr.cells + c]!));
+    // float32 parameters in the op: agreement to float32 precision
+    expect(worst).toBeLessThan(1e-4);
+    const fresh = blockError(pr, params, pass.cache, pass.target, [[s, s + 32]], 20);
+    expect(fresh.rmse).toBeLessThan(1e-9);
+    // states of another parameter set: the error is measured, not hidden
+    const other = fullParams(
+      pr,
+      pr.calibrated.map((_, j) =>
+        new Float64Array(pr.cells).fill(pr.lower[j]! + 0.9 * (pr.upper[j]! - pr.lower[j]!)),
+      ),
+    );
+    const stale = fullPass(pr, other, t1, t1).cache;
+    const e0 = blockError(pr, params, stale, pass.target, [[s, s + 32]], 0);
+    const e60 = blockError(pr, params, stale, pass.target, [[s, s + 32]], 60);
+    expect(e0.rmse).toBeGreaterThan(1e-3);
+    expect(e60.rmse).toBeLessThan(e0.rmse);
+    tf.dispose([full, y]);
+  });
+
+  it('trains end to end through vic3l: fields in their bounds, the history per epoch, no tensor leak', async () => {
+    const pr = twin.problem;
+    const sim = new LocalSimulator(pr);
+    const before = tf.memory().numTensors;
+    const seen: number[] = [];
+    for (const ablation of ['none', 'l1-only'] as const) {
+      const r = await runMethod(
+        'gridded',
+        'gan-po',
+        pr,
+        methodOptions('gan-po', 'gridded', { epochs: 3, batchDays: 64, warmupWindow: 30, ablation }),
+        7,
+        { sim, compute, cancelled: () => false, progress: (p) => seen.push(p.iteration) },
+      );
+      expect(r.fields).toHaveLength(pr.calibrated.length);
+      r.fields.forEach((f, j) => {
+        for (const v of f) {
+          expect(v).toBeGreaterThanOrEqual(pr.lower[j]!);
+          expect(v).toBeLessThanOrEqual(pr.upper[j]!);
+        }
+      });
+      const info = r.info as {
+        epochs: number;
+        history: Array<{ tensors: number; gL1: number; d: number; validMse: number; hRmse: number }>;
+      };
+      expect(info.epochs).toBe(3);
+      expect(info.history).toHaveLength(3);
+      // the same number of live tensors at the end of every epoch
+      expect(new Set(info.history.map((h) => h.tensors)).size).toBe(1);
+      for (const h of info.history) {
+        expect(h.gL1).toBeGreaterThan(0);
+        expect(Number.isFinite(h.validMse)).toBe(true);
+        expect(Number.isFinite(h.hRmse)).toBe(true);
+        expect(h.d === 0).toBe(ablation === 'l1-only');
+      }
+    }
+    expect(seen).toEqual([1, 2, 3, 1, 2, 3]);
+    expect(tf.memory().numTensors).toBe(before);
+  }, 120_000);
+
+  it('is reproducible from its seed', async () => {
+    const pr = twin.problem;
+    const sim = new LocalSimulator(pr);
+    const run = async (seed: number) =>
+      (
+        await runMethod(
+          'gridded',
+          'gan-po',
+          pr,
+          methodOptions('gan-po', 'gridded', { epochs: 1, batchDays: 128, warmupWindow: 10 }),
+          seed,
+          { sim, compute, cancelled: () => false, progress: () => undefined },
+        )
+      ).fields;
+    const [a, b, c] = [await run(4), await run(4), await run(5)];
+    expect(a.map((f) => Array.from(f))).toEqual(b.map((f) => Array.from(f)));
+    expect(a[0]![0]).not.toBe(c[0]![0]);
+  }, 120_000);
+});
