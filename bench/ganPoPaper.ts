@@ -7,8 +7,8 @@ const ints = (v: string | undefined, d: number[]) => (v ? v.split(',').map(Numbe
  * The GAN-PO paper's comparison on its twin (`fieldcal experiment gan-po-paper`): every method
  * through the same exact vic3l, the paper's tables, recovery, times; the report goes to
  * FIELDCAL_BENCH_OUT (default bench-out/gan-po-paper). FIELDCAL_BENCH_SEEDS (GAN-PO, default
- * 1,2,3), FIELDCAL_BENCH_BASELINE_SEEDS (SCE-UA, dPL; default 1), FIELDCAL_BENCH_EPOCHS (default
- * 200) and FIELDCAL_BENCH_RUNS (default all) shorten it.
+ * 1,2,3), FIELDCAL_BENCH_BASELINE_SEEDS (SCE-UA, dPL; default 1), FIELDCAL_BENCH_EPOCHS (GAN-PO) and
+ * FIELDCAL_BENCH_DPL_EPOCHS (default 200 both) and FIELDCAL_BENCH_RUNS (default all) shorten it.
  */
 export async function ganPoPaperBench(): Promise<Record<string, unknown>> {
   const env = process.env;
@@ -18,7 +18,11 @@ export async function ganPoPaperBench(): Promise<Record<string, unknown>> {
       out: env.FIELDCAL_BENCH_OUT ?? 'bench-out/gan-po-paper',
       seeds: ints(env.FIELDCAL_BENCH_SEEDS, [1, 2, 3]),
       baselineSeeds: ints(env.FIELDCAL_BENCH_BASELINE_SEEDS, [1]),
+      ablationSeeds: env.FIELDCAL_BENCH_ABLATION_SEEDS
+        ? ints(env.FIELDCAL_BENCH_ABLATION_SEEDS, [])
+        : undefined,
       epochs: env.FIELDCAL_BENCH_EPOCHS ? Number(env.FIELDCAL_BENCH_EPOCHS) : undefined,
+      dplEpochs: env.FIELDCAL_BENCH_DPL_EPOCHS ? Number(env.FIELDCAL_BENCH_DPL_EPOCHS) : undefined,
       runs: env.FIELDCAL_BENCH_RUNS?.split(','),
     })),
   };

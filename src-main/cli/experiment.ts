@@ -11,8 +11,10 @@ import { ModelPool } from '../services/jobs/modelPool';
 export interface PaperExperimentArgs {
   out: string;
   seeds: number[];
+  ablationSeeds?: number[] | undefined;
   baselineSeeds: number[];
   epochs?: number | undefined;
+  dplEpochs?: number | undefined;
   runs?: string[] | undefined;
   threads?: number | undefined;
   quiet?: boolean | undefined;
@@ -31,8 +33,10 @@ export async function runPaperExperiment(a: PaperExperimentArgs): Promise<Record
     sim: async (pr) =>
       a.threads === 1 ? new LocalSimulator(pr) : ModelPool.create(pr, a.threads || undefined),
     seeds: a.seeds,
+    ablationSeeds: a.ablationSeeds,
     baselineSeeds: a.baselineSeeds,
     epochs: a.epochs,
+    dplEpochs: a.dplEpochs,
     runs: a.runs,
     log: a.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
   });
@@ -82,8 +86,10 @@ export function addExperimentCommand(program: Command): void {
     .argument('<name>', 'gan-po-paper')
     .option('--out <dir>', 'report folder', 'fieldcal-gan-po-paper')
     .option('--seeds <list>', 'seeds of the GAN-PO runs', '1,2,3')
+    .option('--ablation-seeds <list>', 'seeds of the L1-only ablation (default: --seeds)')
     .option('--baseline-seeds <list>', 'seeds of the SCE-UA and dPL runs', '1')
-    .option('--epochs <n>', 'epochs of GAN-PO and dPL (paper: 200)', (v) => Number(v))
+    .option('--epochs <n>', 'epochs of GAN-PO (paper: 200)', (v) => Number(v))
+    .option('--dpl-epochs <n>', 'epochs of dPL (paper: 200)', (v) => Number(v))
     .option('--runs <list>', `runs to make (${PAPER_RUNS.map((r) => r.name).join(',')})`)
     .option('--threads <n>', 'model threads (0: one per core)', (v) => Number(v), 0)
     .option('--json', 'print the result as one JSON object on stdout')
@@ -93,8 +99,10 @@ export function addExperimentCommand(program: Command): void {
         o: {
           out: string;
           seeds: string;
+          ablationSeeds?: string;
           baselineSeeds: string;
           epochs?: number;
+          dplEpochs?: number;
           runs?: string;
           threads: number;
           json?: boolean;
@@ -110,8 +118,10 @@ export function addExperimentCommand(program: Command): void {
         const r = await runPaperExperiment({
           out: o.out,
           seeds: list(o.seeds),
+          ablationSeeds: o.ablationSeeds ? list(o.ablationSeeds) : undefined,
           baselineSeeds: list(o.baselineSeeds),
           epochs: o.epochs,
+          dplEpochs: o.dplEpochs,
           runs,
           threads: o.threads,
           quiet: !!o.json,

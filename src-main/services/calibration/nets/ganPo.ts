@@ -69,8 +69,22 @@ export function unetGenerator(tf: Tf, s: GanSizes = GAN_SIZES, init: GanInit = {
   const d3 = block(tf, cat(up(e4, 128), e3), 128, 1, k);
   const d2 = block(tf, cat(up(d3, 64), e2), 64, 1, k);
   const d1 = block(tf, cat(up(d2, 32), e1), 32, 1, k);
+  // a linear output starts at the middle of the range (bias 0.5) with a small spread, so the
+  // parameters start inside their bounds and the range loss only has to keep them there
+  const linear = init.output === 'linear';
+  const outInit = linear
+    ? {
+        kernelInitializer: tf.initializers.varianceScaling({
+          scale: 0.01,
+          mode: 'fanAvg',
+          distribution: 'uniform',
+          ...(init.seed === undefined ? {} : { seed: init.seed + 9973 }),
+        }),
+        biasInitializer: tf.initializers.constant({ value: 0.5 }),
+      }
+    : k();
   const out = tf.layers
-    .conv2d({ filters: s.CP, kernelSize: 1, activation: init.output ?? 'sigmoid', ...k() })
+    .conv2d({ filters: s.CP, kernelSize: 1, activation: init.output ?? 'sigmoid', ...outInit })
     .apply(d1) as TfModule.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out });
 }
