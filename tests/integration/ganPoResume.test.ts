@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProjectStore } from '../../src-main/services/project/store';
+import { tifSums } from '../helpers/project';
 
 const dir = mkdtempSync(join(tmpdir(), 'fieldcal-ganpo-resume-'));
 const CLI = ['--import', 'tsx', '--import', './scripts/raw-loader.mjs', 'src-main/cli/index.ts'];
@@ -37,20 +38,6 @@ interface CliResult {
   run: { id: number; status: string };
   evaluation: unknown;
   info: { epochs: number; bestEpoch: number; history: Array<Record<string, number>> };
-}
-
-function tifSums(project: string, runId: number): Record<string, string> {
-  const s = ProjectStore.open({ path: project });
-  try {
-    return Object.fromEntries(
-      s.runs
-        .detail(runId)
-        .artifacts.filter((a) => a.kind === 'parameter-geotiff')
-        .map((a) => [a.path.split('/').pop()!, a.checksum!]),
-    );
-  } finally {
-    s.close();
-  }
 }
 
 /** The history without wall times. */

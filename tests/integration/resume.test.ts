@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProjectStore } from '../../src-main/services/project/store';
+import { tifSums } from '../helpers/project';
 
 const dir = mkdtempSync(join(tmpdir(), 'fieldcal-resume-'));
 const CLI = ['--import', 'tsx', '--import', './scripts/raw-loader.mjs', 'src-main/cli/index.ts'];
@@ -30,21 +31,6 @@ interface CliResult {
   };
   info: { iterations: number; bestIteration: number };
   artifacts: Array<{ kind: string; path: string }>;
-}
-
-/** Parameter GeoTIFF checksums of a run, from its project. */
-function tifSums(project: string, runId: number): Record<string, string> {
-  const s = ProjectStore.open({ path: project });
-  try {
-    return Object.fromEntries(
-      s.runs
-        .detail(runId)
-        .artifacts.filter((a) => a.kind === 'parameter-geotiff')
-        .map((a) => [a.path.split('/').pop()!, a.checksum!]),
-    );
-  } finally {
-    s.close();
-  }
 }
 
 describe('a run killed with SIGKILL mid-training', () => {
