@@ -181,10 +181,8 @@ export async function ganPoPaperExperiment(o: {
               ? o.baselineSeeds
               : [0];
       for (const seed of seeds) {
-        const options = {
-          ...r.options,
-          ...(o.epochs && /gan-po|dpl/.test(r.name) ? { epochs: o.epochs } : {}),
-        };
+        const epochs = r.method === 'dpl' ? o.dplEpochs : r.method === 'gan-po' ? o.epochs : undefined;
+        const options = { ...r.options, ...(epochs ? { epochs } : {}) };
         const t = performance.now();
         let fields = defaultFields(pr);
         let info: Record<string, unknown> = {};
