@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
 import { FieldcalError } from '../../../src-shared/ipc';
 import { parseOptions } from './gridded/options';
-import type { MethodDefinition, ProblemKind, ProblemKinds } from './method';
+import { PROBLEM_KINDS, type MethodDefinition, type ProblemKind, type ProblemKinds } from './method';
 import { annMethod } from './methods/ann';
 import { dplMethod } from './methods/dpl';
 import { ganPoMethod } from './methods/gan-po';
@@ -62,8 +62,10 @@ export function methodOf(key: string, kind?: ProblemKind): MethodDefinition {
 }
 
 /** The problem kinds a method accepts. */
-export const kindsOf = (key: string): ProblemKind[] =>
-  (Object.keys(methodOf(key).problems) as ProblemKind[]).filter((k) => methodOf(key).problems[k]);
+export const kindsOf = (key: string): ProblemKind[] => {
+  const { problems } = methodOf(key);
+  return PROBLEM_KINDS.filter((k) => problems[k]);
+};
 
 /** Validates a method's options for a problem kind (strict, defaults filled): typed errors name the field. */
 export function methodOptions(key: string, kind: ProblemKind, input: unknown): Record<string, unknown> {
