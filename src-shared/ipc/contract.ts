@@ -12,6 +12,21 @@ import {
   RUN_STATUSES,
 } from '../types/records';
 import { jobSpecSchema } from '../types/jobs';
+import {
+  exportableFieldSchema,
+  gaugeRecordSchema,
+  geometrySchema,
+  hydrographSchema,
+  identifyResultSchema,
+  layerStyleSchema,
+  mapViewStateSchema,
+  pointSchema,
+  progressPointSchema,
+  rasterSourceSchema,
+  rasterViewSchema,
+  seriesSchema,
+  studyAreaRecordSchema,
+} from '../types/gis';
 
 /** One method of a service: a strict schema for its single argument object and one for its result. */
 export interface MethodSpec<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
@@ -48,6 +63,9 @@ export const contract = {
     open: method(args({ path: filePath }), projectInfoSchema),
     close: method(noArgs, z.object({ closed: z.boolean() })),
     current: method(noArgs, projectInfoSchema.nullable()),
+    /** The map view saved with the project (null until one was saved). */
+    getView: method(noArgs, mapViewStateSchema.nullable()),
+    setView: method(args({ view: mapViewStateSchema }), mapViewStateSchema),
   },
   datasets: {
     list: method(noArgs, z.array(datasetRecordSchema)),
@@ -66,10 +84,79 @@ export const contract = {
     ),
     get: method(args({ id }), datasetRecordSchema),
     remove: method(args({ id }), z.object({ removed: z.boolean() })),
+    /** Imports every static raster of a folder (e.g. descriptor/) as one dataset and layer each. */
+    importFolder: method(
+      args({ path: filePath, kind: z.enum(['auto', 'raster']).optional() }),
+      z.array(datasetRecordSchema),
+    ),
     layers: method(noArgs, z.array(layerRecordSchema)),
     setLayer: method(
-      args({ id, visible: z.boolean().optional(), opacity: z.number().min(0).max(1).optional() }),
+      args({
+        id,
+        visible: z.boolean().optional(),
+        opacity: z.number().min(0).max(1).optional(),
+        name: z.string().min(1).max(200).optional(),
+        style: layerStyleSchema.optional(),
+      }),
       layerRecordSchema,
+    ),
+    /** Sets the drawing order: `ids` bottom to top, every layer of the project exactly once. */
+    reorderLayers: method(args({ ids: z.array(id).max(10_000) }), z.array(layerRecordSchema)),
+    /** Removes a layer from the map (its dataset stays in the project). */
+    removeLayer: method(args({ id }), z.object({ removed: z.boolean() })),
+  },
+  rasters: {
+    /** A CRS's proj4 definition (for the renderer to register in OpenLayers) and its units. */
+    crs: method(
+      args({ crs: z.string().min(1).max(4096) }),
+      z.object({
+        crs: z.string(),
+        proj4: z.string(),
+        name: z.string().nullable(),
+        units: z.string().nullable(),
+      }),
+    ),
+    /** A raster's values as Float32 (NaN = nodata), block-averaged so neither side exceeds `maxSize`. */
+    read: method(
+      args({ source: rasterSourceSchema, maxSize: z.number().int().min(16).max(8192).optional() }),
+      rasterViewSchema,
+    ),
+    /** The file's value at a point in each source (the cell holding the point, full resolution). */
+    identify: method(
+      args({ point: pointSchema, sources: z.array(rasterSourceSchema).min(1).max(64) }),
+      z.array(identifyResultSchema),
+    ),
+    /** The time series at a point of a stack, NetCDF variable or multi-band run output. */
+    series: method(
+      args({
+        source: z.union([z.strictObject({ datasetId: id }), z.strictObject({ artifactId: id })]),
+        point: pointSchema,
+      }),
+      seriesSchema,
+    ),
+  },
+  gauges: {
+    list: method(noArgs, z.array(gaugeRecordSchema)),
+    /** Observed discharge, catchment rainfall and the simulation of each run that has one at this gauge. */
+    hydrograph: method(args({ gaugeId: id, runIds: z.array(id).max(16).optional() }), hydrographSchema),
+  },
+  studyAreas: {
+    list: method(noArgs, z.array(studyAreaRecordSchema)),
+    /** Creates (no id) or replaces a drawn study area. */
+    save: method(
+      args({
+        id: id.optional(),
+        name: z.string().min(1).max(200),
+        geometry: geometrySchema,
+        crs: crsString.or(z.literal('EPSG:4326')),
+      }),
+      studyAreaRecordSchema,
+    ),
+    remove: method(args({ id }), z.object({ removed: z.boolean() })),
+    /** Delineates the catchment above a gauge from the flow directions and saves it as a study area. */
+    catchment: method(
+      args({ gaugeId: id, name: z.string().min(1).max(200).optional() }),
+      studyAreaRecordSchema,
     ),
   },
   jobs: {
@@ -80,14 +167,34 @@ export const contract = {
     cancel: method(args({ id }), z.object({ cancelled: z.boolean() })),
     /** Resumes an interrupted run from its last checkpoint. */
     resume: method(args({ id }), runRecordSchema),
-    /** The gridded calibration methods a job may name, with their option defaults. */
+    /** The calibration methods a job may name, with their option defaults and schema per problem kind. */
     methods: method(noArgs, z.array(calibrationMethodSchema)),
+    /** Everything that can be checked before a run (spec, options, data present, periods, study area), nothing recorded. */
+    check: method(
+      args({ spec: z.unknown() }),
+      z.object({ issues: z.array(z.object({ path: z.string(), message: z.string() })) }),
+    ),
+    /** The run's recorded progress points (its loss curve). */
+    history: method(args({ id }), z.array(progressPointSchema)),
   },
   export: {
     artifacts: method(args({ runId: id }), z.array(artifactRecordSchema)),
     copyArtifact: method(
       args({ id, destination: filePath, overwrite: z.boolean().optional() }),
       z.object({ path: z.string(), bytes: z.number().int() }),
+    ),
+    /** The fields a run can export (its parameter GeoTIFFs and simulated stacks). */
+    fields: method(args({ runId: id }), z.array(exportableFieldSchema)),
+    /** Writes the chosen fields into a folder, one GeoTIFF per field or one multi-band file, atomically. */
+    writeFields: method(
+      args({
+        runId: id,
+        artifactIds: z.array(id).min(1).max(256),
+        folder: filePath,
+        layout: z.enum(['per-field', 'multiband']),
+        overwrite: z.boolean().optional(),
+      }),
+      z.object({ files: z.array(z.object({ path: z.string(), bytes: z.number().int() })) }),
     ),
   },
 } as const;

@@ -5,3 +5,4 @@ export * from './client';
 export * from '../types/records';
 export * from '../types/grid';
 export * from '../types/jobs';
+export * from '../types/gis';

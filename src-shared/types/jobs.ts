@@ -157,37 +157,62 @@ const griddedJob = z.strictObject({
 });
 
 /**
+ * Discharge at gauges on a grid (a smash-layout folder with qobs/, gauge_attributes.csv and flow
+ * directions): GR4J + lr per cell, learned by a method that accepts gauge problems (HDA-PR).
+ */
+const gaugesJob = z.strictObject({
+  kind: z.literal('gauges'),
+  ...common,
+  dataset,
+  /** Named date ranges inside the dataset's start .. end: warmup (run, not scored), train (calibration), valid, test. */
+  periods: periods.optional(),
+  /** Steps at the start left out of the objective and scores when `periods` is not given (the model spins up). */
+  warmup: z.number().int().min(0).default(0),
+  /** Codes of the gauges whose discharge is calibrated on (default: every gauge of the dataset). */
+  gauges: z.array(z.string().min(1)).min(1).optional(),
+  /** Keeps the catchment cells whose centre lies inside (gauges outside it are left out). */
+  studyArea: studyArea.optional(),
+  /** The model structure of gauge jobs: GR4J production and routing per cell, lr between cells. */
+  structure: z.literal('gr4-lr').default('gr4-lr'),
+});
+
+/**
  * A calibration job as it crosses IPC (jobs.submit) and is stored with its run: strict at every
  * level, defaults filled. Main checks what this layer cannot know (the method and its options,
  * bounds inside vic3l's ranges) and passes the parsed spec on unchanged.
  */
-export const jobSpecSchema = z.discriminatedUnion('kind', [twinJob, griddedJob]).superRefine((s, ctx) => {
-  const b = s.kind === 'twin' ? s.twin.bounds : s.bounds;
-  const at = s.kind === 'twin' ? ['twin', 'bounds'] : ['bounds'];
-  for (const [name, v] of Object.entries(b))
-    if (!(v.upper > v.lower))
+export const jobSpecSchema = z
+  .discriminatedUnion('kind', [twinJob, griddedJob, gaugesJob])
+  .superRefine((s, ctx) => {
+    const b = s.kind === 'twin' ? s.twin.bounds : s.kind === 'gridded' ? s.bounds : {};
+    const at = s.kind === 'twin' ? ['twin', 'bounds'] : ['bounds'];
+    for (const [name, v] of Object.entries(b))
+      if (!(v.upper > v.lower))
+        ctx.addIssue({
+          code: 'custom',
+          path: [...at, name],
+          message: `bounds reversed or empty (${v.lower} .. ${v.upper})`,
+        });
+    if (s.dataset && s.dataset.start > s.dataset.end)
+      ctx.addIssue({ code: 'custom', path: ['dataset', 'end'], message: 'end is before start' });
+    if (s.periods) {
+      for (const i of periodIssues(s.periods))
+        ctx.addIssue({ code: 'custom', path: ['periods', ...i.path], message: i.message });
+      if (s.kind !== 'gauges' && s.split)
+        ctx.addIssue({ code: 'custom', path: ['periods'], message: 'give either split or periods' });
+    }
+    if (s.kind === 'twin' && s.dataset && s.twin.layout === 'paper')
       ctx.addIssue({
         code: 'custom',
-        path: [...at, name],
-        message: `bounds reversed or empty (${v.lower} .. ${v.upper})`,
+        path: ['twin', 'layout'],
+        message:
+          "the paper layout is synthetic: a twin on a dataset takes the dataset's grid and descriptors",
       });
-  if (s.dataset && s.dataset.start > s.dataset.end)
-    ctx.addIssue({ code: 'custom', path: ['dataset', 'end'], message: 'end is before start' });
-  if (s.periods) {
-    for (const i of periodIssues(s.periods))
-      ctx.addIssue({ code: 'custom', path: ['periods', ...i.path], message: i.message });
-    if (s.split) ctx.addIssue({ code: 'custom', path: ['periods'], message: 'give either split or periods' });
-  }
-  if (s.kind === 'twin' && s.dataset && s.twin.layout === 'paper')
-    ctx.addIssue({
-      code: 'custom',
-      path: ['twin', 'layout'],
-      message: "the paper layout is synthetic: a twin on a dataset takes the dataset's grid and descriptors",
-    });
-});
+  });
 /** A job spec as written by a caller (defaults optional). */
 export type JobSpecInput = z.input<typeof jobSpecSchema>;
 /** A parsed job spec: defaults filled. */
 export type JobSpec = z.output<typeof jobSpecSchema>;
 export type TwinJobSpec = Extract<JobSpec, { kind: 'twin' }>;
 export type GriddedJobSpec = Extract<JobSpec, { kind: 'gridded' }>;
+export type GaugesJobSpec = Extract<JobSpec, { kind: 'gauges' }>;

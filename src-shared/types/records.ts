@@ -103,8 +103,13 @@ export const calibrationMethodSchema = z.object({
   resumable: z.boolean(),
   /** The problem kinds it accepts: a lumped series, gauge discharge on a grid, a gridded field target. */
   problems: z.array(z.enum(['lumped', 'gauges', 'gridded'])),
-  /** Its options for a gridded job, with their defaults. */
+  /** Its options for a gridded job, with their defaults (the first kind it accepts when not gridded). */
   defaults: z.record(z.string(), z.unknown()),
+  /** Per problem kind it accepts: the option defaults and their JSON Schema (zod's toJSONSchema), for the form. */
+  options: z.partialRecord(
+    z.enum(['lumped', 'gauges', 'gridded']),
+    z.object({ defaults: z.record(z.string(), z.unknown()), schema: z.record(z.string(), z.unknown()) }),
+  ),
 });
 export type CalibrationMethod = z.infer<typeof calibrationMethodSchema>;
 

@@ -1,5 +1,6 @@
 import m001 from './001_initial.sql?raw';
 import m002 from './002_checkpoints.sql?raw';
+import m003 from './003_workspace.sql?raw';
 
 /** One schema step. `version` is what `PRAGMA user_version` holds after it has run. */
 export interface Migration {
@@ -12,6 +13,7 @@ export interface Migration {
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: '001_initial', sql: m001 },
   { version: 2, name: '002_checkpoints', sql: m002 },
+  { version: 3, name: '003_workspace', sql: m003 },
 ];
 
 /** The schema version this build writes. Files with a higher version are refused, never downgraded. */
