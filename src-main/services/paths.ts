@@ -20,9 +20,9 @@ export function appRoot(): string {
   return process.cwd();
 }
 
-/** Where the built renderer lives (out/renderer), for the bridge's static server. */
-export function rendererDir(): string {
-  return join(appRoot(), 'out', 'renderer');
+/** Where the built renderer lives (out/renderer, or FIELDCAL_RENDERER_DIR for a development build elsewhere), for the bridge's static server. */
+export function rendererDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.FIELDCAL_RENDERER_DIR ? resolve(env.FIELDCAL_RENDERER_DIR) : join(appRoot(), 'out', 'renderer');
 }
 
 /** Paths outside Electron: XDG data home for user data, the app's resources folder for samples. */
