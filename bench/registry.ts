@@ -5,6 +5,7 @@ import { modelBench } from './model';
 import { calibrateBench } from './calibrate';
 import { trainStepBench } from './trainStep';
 import { ganPoPaperBench } from './ganPoPaper';
+import { uiBench } from './ui';
 
 /** Every benchmark by name; adding one is one file plus one line here. */
 export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -15,4 +16,5 @@ export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   calibrate: calibrateBench,
   'train-step': trainStepBench,
   'gan-po-paper': ganPoPaperBench,
+  ui: uiBench,
 };
