@@ -11,6 +11,7 @@ import {
   type CallResult,
   type ServiceImpls,
 } from '../../src-shared/ipc';
+import { containsTypedArray, encodeFrame } from '../../src-shared/ipc/binary';
 import { dispatch } from '../ipc/dispatch';
 import type { AppEvents } from '../services/events';
 import { hostnameOf, isLoopback, newToken, readCookie, tokenMatches } from './auth';
@@ -216,8 +217,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   };
 }
 
+/** Sends a reply: a binary frame (src-shared/ipc/binary.ts) when it carries typed arrays, JSON text otherwise. */
 function reply(ws: WebSocket, id: number, result: CallResult): void {
-  if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, ...result }));
+  if (ws.readyState !== ws.OPEN) return;
+  const frame = { id, ...result };
+  if (result.ok && containsTypedArray(result.value)) ws.send(encodeFrame(frame), { binary: true });
+  else ws.send(JSON.stringify(frame));
 }
 
 function send(

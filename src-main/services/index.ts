@@ -8,7 +8,10 @@ import {
   createProjectService,
 } from './project/services';
 import { ProjectSession } from './project/session';
+import { createGaugesService } from './project/gauges';
+import { createStudyAreasService } from './project/studyAreas';
 import { createJobsService } from './jobs/service';
+import { createRastersService } from './rasters/service';
 import type { AppPaths } from './paths';
 
 export interface ServiceContainer {
@@ -35,6 +38,9 @@ export function createServices(opts: {
     datasets: createDatasetsService(session),
     jobs: jobs.impl,
     export: createExportService(session),
+    gauges: createGaugesService(session),
+    studyAreas: createStudyAreasService(session),
+    rasters: createRastersService(session),
   };
   return {
     impls,

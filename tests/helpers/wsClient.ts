@@ -1,5 +1,12 @@
 import WebSocket from 'ws';
 import { TOKEN_PROTOCOL_PREFIX, WS_PATH, type CallResult } from '../../src-shared/ipc';
+import { decodeFrame } from '../../src-shared/ipc/binary';
+
+/** A server frame as an object: binary frames decoded, text frames parsed as JSON. */
+export function parseFrame(data: WebSocket.RawData, isBinary: boolean): unknown {
+  const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+  return isBinary ? decodeFrame(buf) : JSON.parse(buf.toString());
+}
 
 /** Opens a socket to the bridge; resolves with it or rejects with the HTTP status of the refusal. */
 export function connect(
@@ -23,8 +30,8 @@ export function connect(
 /** Sends a raw frame and waits for the reply with the same id. */
 export function callRaw(ws: WebSocket, frame: unknown, id: number): Promise<CallResult & { id: number }> {
   return new Promise((resolve) => {
-    const onMessage = (data: WebSocket.RawData) => {
-      const msg = JSON.parse(data.toString()) as CallResult & { id?: number };
+    const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
+      const msg = parseFrame(data, isBinary) as CallResult & { id?: number };
       if (msg.id === id) {
         ws.off('message', onMessage);
         resolve(msg as CallResult & { id: number });

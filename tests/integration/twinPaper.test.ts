@@ -68,20 +68,20 @@ describe('twin experiment at the GAN-PO paper size', () => {
   });
 
   it('dpl reduces the test RMSE against default parameters in at least 90 % of cells (paper: 94 %)', () => {
-    expect(results.dpl!.evaluation.summary.pctRmseReduced).toBeGreaterThanOrEqual(90);
+    expect(results.dpl!.evaluation!.summary.pctRmseReduced).toBeGreaterThanOrEqual(90);
   });
 
   it('every method improves on the default parameters and on most cells', () => {
     const min: Record<string, number> = { dpl: 95, 'dpl-gz': 95, ann: 95, gradient: 85, 'sce-ua': 85 };
     for (const [method, r] of Object.entries(results)) {
-      const s = r.evaluation.summary;
+      const s = r.evaluation!.summary;
       expect(s.cells).toBe(344);
       expect(s.pctRmseReduced, method).toBeGreaterThanOrEqual(min[method]!);
       expect(s.pctCcAbove075, method).toBeGreaterThan(85);
       // the truth's own error is the 5 % noise: every method sits between it and the default run
       const truth = r.truthEvaluation!.periods.test.spatialRmse;
-      expect(r.evaluation.periods.test.spatialRmse, method).toBeGreaterThan(truth);
-      expect(r.evaluation.periods.test.spatialRmse, method).toBeLessThan(0.3);
+      expect(r.evaluation!.periods.test.spatialRmse, method).toBeGreaterThan(truth);
+      expect(r.evaluation!.periods.test.spatialRmse, method).toBeLessThan(0.3);
       expect(Number.isFinite(s.meanEof) && Number.isFinite(s.meanSsim)).toBe(true);
     }
     // sce-ua used the paper's budget of 2000 model runs (or stopped on its convergence rules)
@@ -90,12 +90,12 @@ describe('twin experiment at the GAN-PO paper size', () => {
 
   it('reports the correlation of each recovered field with the truth; the ANN recovers the ET-sensitive ones', () => {
     for (const r of Object.values(results))
-      expect(Object.keys(r.evaluation.parameterCorrelation!)).toHaveLength(7);
-    const ann = results.ann!.evaluation.parameterCorrelation!;
+      expect(Object.keys(r.evaluation!.parameterCorrelation!)).toHaveLength(7);
+    const ann = results.ann!.evaluation!.parameterCorrelation!;
     // soil depth of the root zone and drainage exponent control ET; baseflow parameters barely do
     expect(ann.d2!).toBeGreaterThan(0.75);
     expect(ann.expt!).toBeGreaterThan(0.75);
-    expect(results.dpl!.evaluation.parameterCorrelation!.expt!).toBeGreaterThan(0.75);
+    expect(results.dpl!.evaluation!.parameterCorrelation!.expt!).toBeGreaterThan(0.75);
   });
 
   it('writes calibrated parameter GeoTIFFs on the twin grid that read back to the calibrated values', async () => {

@@ -166,6 +166,7 @@ export async function describeSource(opts: {
         stepSeconds: s.stepSeconds,
         gaps: s.gaps.map((g) => ({ after: g.after.toISOString(), missing: g.missing })),
         units: s.units,
+        ...(opts.variable ? { variable: opts.variable } : {}),
       }),
       timeStart: s.steps[0]?.time.toISOString() ?? null,
       timeEnd: s.steps.at(-1)?.time.toISOString() ?? null,

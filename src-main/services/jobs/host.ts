@@ -87,10 +87,16 @@ export class JobHost {
       resume: null,
     });
     this.pump();
-    return run;
+    // the record as it is now (running when a slot was free): its status event has already gone out
+    return this.store.runs.get(run.id);
   }
 
-  /** Resumes an interrupted run from its last checkpoint (or from the start when it has none). */
+  /**
+   * Resumes an interrupted run from its last checkpoint (or from the start when it has none). The
+   * run is queued (status event `queued`), then started when a slot is free (`running`); the
+   * record returned is the run as it is after that, never the stale `interrupted` one, so a caller
+   * that writes it over the events it received shows the true status.
+   */
   resume(runId: number): RunRecord {
     const run = this.store.runs.get(runId);
     if (run.status !== 'interrupted')
@@ -101,9 +107,10 @@ export class JobHost {
     const stored = run.options as unknown as StoredJob;
     const spec = parseJobSpec(stored.spec, `run ${runId} options`);
     const cp = this.store.runs.checkpoint(runId);
+    this.events?.emit('jobs.onStatus', this.store.runs.setStatus(runId, 'queued'));
     this.queue.push({ runId, spec, outDir: stored.outDir, resume: cp?.state ?? null });
     this.pump();
-    return run;
+    return this.store.runs.get(runId);
   }
 
   /** Cancels a queued or running job; a running one stops at its next iteration and keeps its results so far. */
@@ -183,6 +190,12 @@ export class JobHost {
           etaSeconds: m.progress.etaSeconds ?? null,
           message: null,
         };
+        // the loss curve (jobs.history); a project that cannot take it does not stop the job
+        try {
+          this.store.runs.addProgress(p.runId, pr);
+        } catch {
+          // the progress event still goes out; the history misses this point
+        }
         for (const l of this.listeners) l(pr);
         this.events?.emit('jobs.onProgress', pr);
       } else if (m.type === 'checkpoint') {

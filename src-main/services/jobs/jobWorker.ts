@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { FieldcalError, type Grid, type RunMetric } from '../../../src-shared/ipc';
 import { defaultSimulation, evaluateFields, toGrid, type Evaluation } from '../calibration/gridded/evaluate';
-import type { MethodProgress } from '../calibration/method';
+import type { MethodContext, MethodProgress } from '../calibration/method';
 import { restrictProblem, targetOutput, type GriddedProblem } from '../calibration/gridded/problem';
 import { cellsInside } from '../grid/studyArea';
 import { LocalSimulator, type Simulator } from '../calibration/gridded/simulator';
@@ -21,8 +21,10 @@ import { stepPeriods } from '../calibration/gridded/periods';
 import { loadSmashDataset } from '../datasets/smashDataset';
 import { writeFileAtomic } from '../common/atomicFile';
 import { exportFields } from '../rasters/writeGeoTiff';
+import { writeMetricRasters } from '../calibration/gridded/metricRasters';
 import { writeGriddedReport } from '../report/gridReport';
 import { VIC3L } from '../physics/vic3l';
+import { runGaugesJob } from './gaugesJob';
 import { ModelPool } from './modelPool';
 import type { JobSpec } from '../../../src-shared/ipc';
 
@@ -48,7 +50,8 @@ export interface JobResult {
   cancelled: boolean;
   metrics: RunMetric[];
   artifacts: Array<{ kind: string; path: string; sizeBytes: number; checksum: string }>;
-  evaluation: Omit<Evaluation, 'sim'>;
+  /** The gridded evaluation (twin and gridded jobs; gauge jobs score their gauges in `metrics`). */
+  evaluation?: Omit<Evaluation, 'sim'> | undefined;
   truthEvaluation?: Omit<Evaluation, 'sim'> | undefined;
   info: Record<string, unknown>;
   seconds: number;
@@ -101,13 +104,9 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
     // compute (tfjs and its backend) and plugin methods once per worker, before the problem is built
     const compute = await computeHandle();
     await loadMethodModules();
-    const { pr, truth, grid, dates: allDates, title, description } = await buildProblem(spec);
-    sim = spec.threads === 1 ? new LocalSimulator(pr) : await ModelPool.create(pr, spec.threads || undefined);
-    const start = performance.now();
+    let start = performance.now();
     let last = 0;
-    // the spec's options were parsed once when the job was submitted: passed on as they are
-    const r = await runMethod('gridded', spec.method, pr, spec.options, spec.seed, {
-      sim,
+    const ctx: MethodContext = {
       compute,
       cancelled: () => Atomics.load(cancel, 0) === 1,
       progress: (p) => {
@@ -124,7 +123,31 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
         post({ type: 'checkpoint', iteration: (state as { iteration: number }).iteration, state }),
       resume: d.resume ?? undefined,
       workDir: join(d.outDir, 'checkpoints'),
-    });
+    };
+    if (spec.kind === 'gauges') {
+      // gauge discharge: GR4J + lr on the dataset's catchment, the method's gauges runner
+      const out = await runGaugesJob(spec, d.runId, d.outDir, ctx, (phase) => {
+        // calibration starts: the ETA counts from here, not from the data loading
+        if (phase === 'calibrating') start = performance.now();
+        else post({ type: 'progress', progress: { phase, iteration: 0, total: 0, objective: Number.NaN } });
+      });
+      post({
+        type: 'result',
+        result: {
+          cancelled: Atomics.load(cancel, 0) === 1,
+          metrics: out.metrics,
+          artifacts: out.artifacts,
+          info: out.info,
+          seconds: (performance.now() - t0) / 1000,
+        },
+      });
+      return;
+    }
+    const { pr, truth, grid, dates: allDates, title, description } = await buildProblem(spec);
+    sim = spec.threads === 1 ? new LocalSimulator(pr) : await ModelPool.create(pr, spec.threads || undefined);
+    start = performance.now();
+    // the spec's options were parsed once when the job was submitted: passed on as they are
+    const r = await runMethod('gridded', spec.method, pr, spec.options, spec.seed, { ...ctx, sim });
     const cancelled = Atomics.load(cancel, 0) === 1;
     post({
       type: 'progress',
@@ -142,7 +165,11 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
       nodata: -9999,
       layout: 'per-field',
       fields: [
-        ...pr.calibrated.map((name, k) => ({ name, data: nanTo(full(r.fields[k]!), -9999) })),
+        ...pr.calibrated.map((name, k) => ({
+          name,
+          data: nanTo(full(r.fields[k]!), -9999),
+          units: VIC3L.parameters.find((p) => p.name === name)!.unit,
+        })),
         ...(truth ?? []).map((f, k) => ({ name: `truth_${pr.calibrated[k]!}`, data: nanTo(full(f), -9999) })),
       ],
     });
@@ -156,11 +183,37 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
       fields: allDates.map((date, t) => ({
         name: date.toISOString().slice(0, 10),
         data: nanTo(toGrid(pr, et.subarray(t * pr.cells, (t + 1) * pr.cells), 1), -9999),
+        units: targetOutput(pr.target.name).units,
+      })),
+    });
+    // the observed target on the same bands, so the map can show observed - simulated for any day
+    const units = targetOutput(pr.target.name).units;
+    const observed = await exportFields({
+      dir: d.outDir,
+      grid,
+      nodata: -9999,
+      layout: 'multiband',
+      multibandName: `observed_${pr.target.name}.tif`,
+      fields: allDates.map((date, t) => ({
+        name: date.toISOString().slice(0, 10),
+        data: nanTo(toGrid(pr, pr.target.obs.subarray(t * pr.cells, (t + 1) * pr.cells), 1), -9999),
+        units,
       })),
     });
     const [s0, s1] = pr.periods.test;
     const n = pr.cells;
     const dates = allDates.slice(s0, s1);
+    // per-cell RMSE, CC, KGE and relative RMSE change over the test period, as GeoTIFFs for the map
+    const metricTifs = await writeMetricRasters({
+      dir: d.outDir,
+      grid,
+      obs: toGrid(pr, pr.target.obs.subarray(s0 * n, s1 * n), s1 - s0),
+      sim: toGrid(pr, et.subarray(s0 * n, s1 * n), s1 - s0),
+      simDefault: toGrid(pr, simDefault.subarray(s0 * n, s1 * n), s1 - s0),
+      steps: s1 - s0,
+      units,
+      period: 'test',
+    });
     const report = await writeGriddedReport({
       dir: join(d.outDir, 'report'),
       title: `${title}: ${spec.method} on vic3l`,
@@ -169,8 +222,8 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
       sim: toGrid(pr, et.subarray(s0 * n, s1 * n), s1 - s0),
       simDefault: toGrid(pr, simDefault.subarray(s0 * n, s1 * n), s1 - s0),
       dates,
-      grid: { rows: pr.rows, cols: pr.cols, mask: pr.mask },
-      units: targetOutput(pr.target.name).units,
+      grid,
+      units,
       mapSteps: [Math.floor((s1 - s0) / 2)],
       parameters: pr.calibrated.map((name, k) => ({
         name,
@@ -190,6 +243,8 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
       [
         ...tifs.map((t) => ['parameter-geotiff', t.path] as const),
         ...simulated.map((t) => ['simulation-geotiff', t.path] as const),
+        ...observed.map((t) => ['observed-geotiff', t.path] as const),
+        ...metricTifs.map((t) => ['metric-geotiff', t.path] as const),
         ...report.files.map((p) => [p.endsWith('index.html') ? 'report' : 'report-file', p] as const),
         ['result', resultJson] as const,
       ].map(([kind, path]) => artifactOf(kind, path)),
@@ -219,8 +274,8 @@ const withoutSim = (e: Evaluation): Omit<Evaluation, 'sim'> => {
   return rest;
 };
 
-/** The problem a job calibrates, its truth (twins), output grid and step dates. */
-async function buildProblem(spec: JobSpec): Promise<{
+/** The problem a twin or gridded job calibrates, its truth (twins), output grid and step dates. */
+async function buildProblem(spec: Exclude<JobSpec, { kind: 'gauges' }>): Promise<{
   pr: GriddedProblem;
   truth: Float64Array[] | undefined;
   grid: Grid;

@@ -3,8 +3,11 @@ import type { ServiceImpl } from '../../../src-shared/ipc';
 import type { AppEvents } from '../events';
 import type { ProjectSession } from '../project/session';
 import type { ProjectStore } from '../project/store';
+import { z } from 'zod';
 import { kindsOf, methodNames, methodOf, methodOptions } from '../calibration/registry';
 import { JobHost } from './host';
+import { checkJob, checkParsedJob } from './preflight';
+import { refuse } from './specs';
 
 /** Where a project's run outputs go: `<project>-runs/run-<id>` next to the project file. */
 export const runsDir = (store: ProjectStore, runId: number) =>
@@ -30,22 +33,46 @@ export function createJobsService(session: ProjectSession, events: AppEvents) {
   const impl: ServiceImpl<'jobs'> = {
     list: ({ status }) => session.require('jobs.list').runs.list(status),
     get: ({ id }) => session.require('jobs.get').runs.detail(id),
-    submit: ({ spec }) => {
+    submit: async ({ spec }) => {
+      session.require('jobs.submit');
+      // everything jobs.check finds refuses the job before its run is recorded
+      const checked = await checkParsedJob(spec);
+      if (checked.issues.length) throw refuse('job', checked.issues);
       const { host: h, store } = hostFor('jobs.submit');
-      const run = h.submitParsed(spec, { outDir: (id) => runsDir(store, id) });
+      const run = h.submitParsed(checked.spec, { outDir: (id) => runsDir(store, id) });
       session.changed();
       return run;
     },
+    check: async ({ spec }) => ({ issues: (await checkJob(spec)).issues }),
+    history: ({ id }) => session.require('jobs.history').runs.history(id),
     cancel: ({ id }) => ({ cancelled: hostFor('jobs.cancel').host.cancel(id) }),
     resume: ({ id }) => hostFor('jobs.resume').host.resume(id),
     methods: () =>
-      methodNames('gridded').map((name) => ({
-        name,
-        description: methodOf(name).description,
-        resumable: methodOf(name).resumable,
-        problems: kindsOf(name),
-        defaults: methodOptions(name, 'gridded', {}),
-      })),
+      methodNames().map((name) => {
+        const def = methodOf(name);
+        const kinds = kindsOf(name);
+        const options = Object.fromEntries(
+          kinds.map((k) => [
+            k,
+            {
+              defaults: methodOptions(name, k, {}),
+              // the form's schema: what a caller may write (defaults optional), zod 4's JSON Schema
+              schema: z.toJSONSchema(def.problems[k]!.options, {
+                io: 'input',
+                unrepresentable: 'any',
+              }) as Record<string, unknown>,
+            },
+          ]),
+        );
+        return {
+          name,
+          description: def.description,
+          resumable: def.resumable,
+          problems: kinds,
+          defaults: methodOptions(name, kinds.includes('gridded') ? 'gridded' : kinds[0]!, {}),
+          options,
+        };
+      }),
   };
   return { impl, close: async () => host?.close() };
 }

@@ -6,23 +6,30 @@ import { VIC3L } from '../physics/vic3l';
 
 export type { JobSpec, TwinJobSpec };
 
-type Issue = { path: string; message: string };
+/** One thing wrong with a job, at a dotted path of its spec (`dataset.path`, `periods.0.end`, `gauges.1`). */
+export type Issue = { path: string; message: string };
 
-const refuse = (source: string, issues: Issue[]) =>
+/** The VALIDATION error that refuses a job: every issue in the message, the list in `details.issues`. */
+export const refuse = (source: string, issues: Issue[]) =>
   new FieldcalError('VALIDATION', `${source}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, {
     issues,
     field: issues[0]!.path,
   });
 
+/** The registry's problem kind a job calibrates: gauge discharge, or a gridded field (twins too). */
+export const problemKindOf = (spec: JobSpec): 'gauges' | 'gridded' =>
+  spec.kind === 'gauges' ? 'gauges' : 'gridded';
+
 /**
- * What src-shared's schema cannot know, checked in main: the method is a registry key that accepts
- * gridded problems, its options match its strict schema (defaults filled), and search bounds stay
- * inside vic3l's valid ranges. Returns the spec with its options parsed (a new object: the input
- * is not mutated); the result is what the job runs with and what the project stores.
+ * What src-shared's schema cannot know, as a list of issues: the method is a registry key that
+ * accepts the job's problem kind (gridded for twin and gridded jobs, gauges for gauge jobs), its
+ * options match its strict schema (defaults filled), search bounds stay inside vic3l's valid ranges
+ * and named periods fall inside the dataset's dates. Returns the spec with its options parsed (a
+ * new object: the input is not mutated).
  */
-export function checkJobSpec(spec: JobSpec, source = 'job'): JobSpec {
+export function specIssues(spec: JobSpec): { issues: Issue[]; spec: JobSpec } {
   const issues: Issue[] = [];
-  const b = spec.kind === 'twin' ? spec.twin.bounds : spec.bounds;
+  const b = spec.kind === 'twin' ? spec.twin.bounds : spec.kind === 'gridded' ? spec.bounds : {};
   const at = spec.kind === 'twin' ? 'twin.bounds' : 'bounds';
   for (const [name, v] of Object.entries(b)) {
     const [lo, hi] = VIC3L.parameters.find((p) => p.name === name)!.bounds;
@@ -33,23 +40,43 @@ export function checkJobSpec(spec: JobSpec, source = 'job'): JobSpec {
       });
   }
   issues.push(...periodsAgainstData(spec));
+  if (spec.kind === 'gauges' && !spec.periods) {
+    const days = dailyDates(spec.dataset.start, spec.dataset.end).length;
+    if (spec.warmup >= days)
+      issues.push({
+        path: 'warmup',
+        message: `${spec.warmup} warm-up steps leave none of the ${days} days of ${spec.dataset.start} .. ${spec.dataset.end} to calibrate on`,
+      });
+  }
   let options = spec.options;
-  if (!methodNames('gridded').includes(spec.method))
+  const kind = problemKindOf(spec);
+  const known = methodNames(kind);
+  if (!known.includes(spec.method)) {
+    const other = methodNames().includes(spec.method);
     issues.push({
       path: 'method',
-      message: `Invalid option: expected one of ${methodNames('gridded')
-        .map((m) => `"${m}"`)
-        .join('|')}`,
+      message: other
+        ? `${spec.method} does not calibrate ${kind === 'gauges' ? 'gauge discharge' : 'gridded fields'} (${kind} jobs take ${known.join(', ') || 'no method'})`
+        : `Invalid option: expected one of ${known.map((m) => `"${m}"`).join('|')}`,
     });
-  else
+  } else
     try {
-      options = methodOptions(spec.method, 'gridded', spec.options);
+      options = methodOptions(spec.method, kind, spec.options);
     } catch (e) {
       const field = ((e as FieldcalError).details?.field as string | undefined) ?? 'options';
       issues.push({ path: field, message: (e as Error).message });
     }
-  if (issues.length) throw refuse(source, issues);
-  return { ...spec, options };
+  return { issues, spec: { ...spec, options } };
+}
+
+/**
+ * {@link specIssues}, refusing the job with a VALIDATION error naming every field when any is
+ * found; the result is what the job runs with and what the project stores.
+ */
+export function checkJobSpec(spec: JobSpec, source = 'job'): JobSpec {
+  const r = specIssues(spec);
+  if (r.issues.length) throw refuse(source, r.issues);
+  return r.spec;
 }
 
 /**

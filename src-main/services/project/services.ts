@@ -1,6 +1,14 @@
-import { basename } from 'node:path';
-import { FieldcalError, type DatasetRecord, type ServiceImpl } from '../../../src-shared/ipc';
-import { describeSource, fingerprint, quickStatus } from '../datasets/importer';
+import { readdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import {
+  FieldcalError,
+  mapViewStateSchema,
+  type DatasetRecord,
+  type ServiceImpl,
+} from '../../../src-shared/ipc';
+import { describeSource, fingerprint, quickStatus, type NewDatasetRecord } from '../datasets/importer';
+import { dateFromName } from '../rasters/stack';
+import { runFields, writeRunFields } from './fieldExport';
 import { fileChecksum } from '../common/checksum';
 import { proj4ForEpsg } from '../rasters/crs';
 import type { StoredDataset } from './repositories/datasets';
@@ -21,6 +29,21 @@ export function createProjectService(session: ProjectSession): ServiceImpl<'proj
     open: ({ path }) => session.open(path),
     close: () => ({ closed: session.close() }),
     current: () => session.current?.info() ?? null,
+    getView: () => {
+      const text = session.require('project.getView').getMeta(MAP_VIEW_KEY);
+      if (text === null) return null;
+      try {
+        const v = mapViewStateSchema.safeParse(JSON.parse(text));
+        return v.success ? v.data : null;
+      } catch {
+        // a damaged value is as good as none: the map opens on the data instead
+        return null;
+      }
+    },
+    setView: ({ view }) => {
+      session.require('project.setView').setMeta(MAP_VIEW_KEY, JSON.stringify(view));
+      return view;
+    },
   };
 }
 
@@ -91,10 +114,106 @@ export function createDatasetsService(session: ProjectSession): ServiceImpl<'dat
       if (removed) session.changed();
       return { removed };
     },
+    importFolder: async ({ path }) => {
+      const store = session.require('datasets.importFolder');
+      const files = await staticRasters(path);
+      const projectCrs = store.info().crs;
+      const described: NewDatasetRecord[] = [];
+      for (const file of files) {
+        const { dataset } = await describeSource({ path: file, kind: 'raster', projectCrs }).catch(
+          (err: unknown) => {
+            const e = err instanceof FieldcalError ? err : null;
+            throw new FieldcalError(
+              e?.code ?? 'INVALID_FILE',
+              `${file} cannot be imported (nothing from ${path} was recorded): ${(err as Error).message}`,
+              { ...(e?.details ?? {}), file },
+            );
+          },
+        );
+        described.push(dataset);
+      }
+      const recs = store.transaction(() =>
+        described.map((dataset) => {
+          const d = store.datasets.add(dataset);
+          store.layers.add({ datasetId: d.id, name: d.name });
+          return d;
+        }),
+      );
+      session.changed();
+      return recs.map((r) => ({ ...r, status: 'ok' as const }));
+    },
     layers: () => session.require('datasets.layers').layers.list(),
-    setLayer: ({ id, visible, opacity }) =>
-      session.require('datasets.setLayer').layers.update(id, { visible, opacity }),
+    setLayer: ({ id, visible, opacity, name, style }) => {
+      if (style?.range === 'manual') {
+        if (style.min === undefined || style.max === undefined)
+          throw new FieldcalError('VALIDATION', 'style.min: a manual range needs min and max', {
+            field: style.min === undefined ? 'style.min' : 'style.max',
+          });
+        if (!(style.max > style.min))
+          throw new FieldcalError('VALIDATION', `style.max: ${style.max} is not above min ${style.min}`, {
+            field: 'style.max',
+          });
+      }
+      if (style?.log && style.range === 'manual' && style.min! <= 0)
+        throw new FieldcalError('VALIDATION', 'style.min: a log scale needs a positive minimum', {
+          field: 'style.min',
+        });
+      const rec = session.require('datasets.setLayer').layers.update(id, { visible, opacity, name, style });
+      return rec;
+    },
+    reorderLayers: ({ ids }) => {
+      const layers = session.require('datasets.reorderLayers').layers.reorder(ids);
+      session.changed();
+      return layers;
+    },
+    removeLayer: ({ id }) => {
+      const removed = session.require('datasets.removeLayer').layers.remove(id);
+      if (removed) session.changed();
+      return { removed };
+    },
   };
+}
+
+/** Project meta key of the saved map view. */
+const MAP_VIEW_KEY = 'map_view';
+
+/**
+ * The static (undated) GeoTIFFs at the top of a folder, sorted. A folder of dated rasters (in it
+ * or in its subfolders, e.g. prcp/2012/08/...) is refused: it is a time stack.
+ */
+async function staticRasters(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { withFileTypes: true }).catch(() => {
+    throw new FieldcalError('NOT_FOUND', `${folder} is not a readable folder`, {
+      file: folder,
+      field: 'path',
+    });
+  });
+  const tifs = entries
+    .filter((e) => e.isFile() && /\.tiff?$/i.test(e.name))
+    .map((e) => e.name)
+    .sort();
+  const dated = tifs.find((n) => dateFromName(n) !== null);
+  const hasDatedBelow = async (dir: string, depth: number): Promise<string | null> => {
+    if (depth > 3) return null;
+    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      if (e.isFile() && /\.tiff?$/i.test(e.name) && dateFromName(e.name)) return join(dir, e.name);
+      if (e.isDirectory()) {
+        const f = await hasDatedBelow(join(dir, e.name), depth + 1);
+        if (f) return f;
+      }
+    }
+    return null;
+  };
+  const datedFile = dated ? join(folder, dated) : tifs.length === 0 ? await hasDatedBelow(folder, 0) : null;
+  if (datedFile)
+    throw new FieldcalError(
+      'VALIDATION',
+      `${folder} holds dated rasters (${basename(datedFile)}): import it as a stack (datasets.import with kind 'stack'), not as a folder of static rasters`,
+      { file: datedFile, field: 'path' },
+    );
+  if (tifs.length === 0)
+    throw new FieldcalError('VALIDATION', `${folder} holds no GeoTIFF file`, { file: folder, field: 'path' });
+  return tifs.map((n) => join(folder, n));
 }
 
 /** SHA-256 of a file, streamed. */
@@ -143,5 +262,15 @@ export function createExportService(session: ProjectSession): ServiceImpl<'expor
       const bytes = await copyFileAtomic(a.path, destination, overwrite ?? false);
       return { path: destination, bytes };
     },
+    fields: ({ runId }) => runFields(session.require('export.fields'), runId),
+    writeFields: async ({ runId, artifactIds, folder, layout, overwrite }) => ({
+      files: await writeRunFields(session.require('export.writeFields'), {
+        runId,
+        artifactIds,
+        folder,
+        layout,
+        overwrite: overwrite ?? false,
+      }),
+    }),
   };
 }

@@ -146,6 +146,24 @@ export class ProjectStore {
     });
   }
 
+  /** A value of `project_meta`, or null when unset. */
+  getMeta(key: string): string | null {
+    const row = this.db.prepare('SELECT value FROM project_meta WHERE key = ?').get(key) as
+      { value: string } | undefined;
+    return row?.value ?? null;
+  }
+
+  /** Sets a value of `project_meta` in one transaction. */
+  setMeta(key: string, value: string): void {
+    this.transaction(() => {
+      this.db
+        .prepare(
+          'INSERT INTO project_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+        )
+        .run(key, value);
+    });
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

@@ -24,6 +24,8 @@ export interface RasterInfo {
   scale: number[];
   offset: number[];
   descriptions: Array<string | null>;
+  /** Per band, the unit type GDAL stores in GDAL_METADATA (role="unittype"), e.g. `mm/d`; null when absent. */
+  unitTypes: Array<string | null>;
   crs: CrsInfo;
   compression: string;
   tiled: boolean;
@@ -190,9 +192,63 @@ export class GeoTiffRaster {
     }
   }
 
+  /**
+   * One band (0-based) in a window `[col0, row0, col1, row1)` as Float64 with scale/offset applied and
+   * nodata as NaN: only the strips or tiles under the window are decoded.
+   */
+  async readWindowValues(band: number, window: [number, number, number, number]): Promise<Float64Array> {
+    const [c0, r0, c1, r1] = window;
+    const { width, height, path } = this.info;
+    if (!(Number.isInteger(band) && band >= 0 && band < this.info.bands)) {
+      throw new FieldcalError(
+        'VALIDATION',
+        `${path}: band ${band + 1} does not exist (${this.info.bands} bands)`,
+        {
+          file: path,
+          band,
+        },
+      );
+    }
+    if (
+      ![c0, r0, c1, r1].every(Number.isInteger) ||
+      c0 < 0 ||
+      r0 < 0 ||
+      c1 > width ||
+      r1 > height ||
+      c0 >= c1 ||
+      r0 >= r1
+    ) {
+      throw new FieldcalError(
+        'VALIDATION',
+        `${path}: window ${window.join(', ')} is outside the ${width} x ${height} raster`,
+        {
+          file: path,
+          window,
+        },
+      );
+    }
+    let raw: ArrayLike<number>;
+    try {
+      const r = (await this.image.readRasters({
+        samples: [band],
+        window,
+        interleave: false,
+      })) as unknown as Array<ArrayLike<number>>;
+      raw = r[0]!;
+      if (raw.length !== (c1 - c0) * (r1 - r0))
+        throw new Error(`decoded ${raw.length} values, expected ${(c1 - c0) * (r1 - r0)}`);
+    } catch (err) {
+      throw asInvalid(path, err);
+    }
+    return this.toValues(raw, band);
+  }
+
   /** One band as Float64 with scale/offset applied and nodata as NaN: what models consume. */
   async readBandValues(band: number): Promise<Float64Array> {
-    const raw = await this.readBand(band);
+    return this.toValues(await this.readBand(band), band);
+  }
+
+  private toValues(raw: ArrayLike<number>, band: number): Float64Array {
     const out = new Float64Array(raw.length);
     const nd = this.info.nodata;
     const ndCast = nd === null ? null : castToPixelType(nd, this.info.pixelType);
@@ -264,6 +320,10 @@ async function readInfo(path: string, image: GeoTIFFImage, sizeBytes: number): P
     { length: bands },
     (_, b) => items.find((i) => i.role === 'description' && i.sample === b)?.value ?? null,
   );
+  const unitTypes = Array.from(
+    { length: bands },
+    (_, b) => items.find((i) => i.role === 'unittype' && i.sample === b)?.value || null,
+  );
   const metadata = Object.fromEntries(
     items.filter((i) => i.sample === null && i.role === null).map((i) => [i.name, i.value]),
   );
@@ -280,6 +340,7 @@ async function readInfo(path: string, image: GeoTIFFImage, sizeBytes: number): P
     scale,
     offset,
     descriptions,
+    unitTypes,
     crs: crsFromGeoKeys(keys),
     compression: COMPRESSION[compressionCode] ?? String(compressionCode),
     tiled: image.isTiled,

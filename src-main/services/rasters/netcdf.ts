@@ -15,6 +15,8 @@ interface NcFile {
   read(name: string): Float64Array;
   /** Values of a (time, y, x) variable at one time index. */
   readStep(name: string, t: number, size: number): Float64Array;
+  /** Values of a (time, y, x) variable at one (y, x) index, every time step. */
+  readColumn(name: string, y: number, x: number, shape: [number, number, number]): Float64Array;
   close(): void;
 }
 
@@ -48,6 +50,10 @@ async function openNc3(path: string): Promise<NcFile> {
       )?.value,
     read,
     readStep: (name, t, size) => read(name).slice(t * size, (t + 1) * size),
+    readColumn: (name, y, x, [nt, ny, nx]) => {
+      const all = read(name);
+      return Float64Array.from({ length: nt }, (_, t) => all[(t * ny + y) * nx + x]!);
+    },
     close: () => undefined,
   };
 }
@@ -91,6 +97,14 @@ async function openNc4(path: string): Promise<NcFile> {
     attr: attrOf,
     read: (n) => toF64(ds(n).value as ArrayLike<number>),
     readStep: (n, t) => toF64(ds(n).slice([[t, t + 1]]) as ArrayLike<number>),
+    readColumn: (n, y, x, [nt]) =>
+      toF64(
+        ds(n).slice([
+          [0, nt],
+          [y, y + 1],
+          [x, x + 1],
+        ]) as ArrayLike<number>,
+      ),
     close: () => f.close(),
   };
 }
@@ -269,6 +283,30 @@ export async function openNetcdfStack(
         }
       }
       return out;
+    },
+    async readColumn(row, col) {
+      if (!(
+        Number.isInteger(row) &&
+        Number.isInteger(col) &&
+        row >= 0 &&
+        row < rows &&
+        col >= 0 &&
+        col < cols
+      )) {
+        throw new FieldcalError(
+          'VALIDATION',
+          `${path}: cell (${row}, ${col}) is outside the ${cols} x ${rows} grid`,
+          {
+            file: path,
+            row,
+            col,
+          },
+        );
+      }
+      const raw = nc.readColumn(name, flip ? rows - 1 - row : row, col, [times.length, rows, cols]);
+      const byBand = Float64Array.from(raw, (v) => (isMissing(v) ? Number.NaN : v * scale + offset));
+      // steps are in time order; the file's bands may not be
+      return Float64Array.from(t.steps, (s) => byBand[s.band]!);
     },
   };
 }

@@ -30,6 +30,50 @@ export interface Stack {
   units: string | null;
   /** Reads one step as Float64 (missing = NaN, scale/offset applied). */
   read(index: number): Promise<Float64Array>;
+  /** Reads every step's value at one cell, in step order, without decoding whole steps where the format allows. */
+  readColumn(row: number, col: number): Promise<Float64Array>;
+}
+
+/** Every step's value at one cell of GeoTIFF-backed steps, one 1-pixel window read per step. */
+async function readColumnOfFiles(
+  steps: StackStep[],
+  grid: Grid,
+  row: number,
+  col: number,
+): Promise<Float64Array> {
+  if (!(
+    Number.isInteger(row) &&
+    Number.isInteger(col) &&
+    row >= 0 &&
+    row < grid.rows &&
+    col >= 0 &&
+    col < grid.cols
+  )) {
+    throw new FieldcalError(
+      'VALIDATION',
+      `cell (${row}, ${col}) is outside the ${grid.cols} x ${grid.rows} grid`,
+      {
+        row,
+        col,
+      },
+    );
+  }
+  const out = new Float64Array(steps.length);
+  let open: GeoTiffRaster | null = null;
+  try {
+    for (let i = 0; i < steps.length; i++) {
+      const s = steps[i]!;
+      if (open?.info.path !== s.file) {
+        await open?.close();
+        open = null;
+        open = await GeoTiffRaster.open(s.file);
+      }
+      out[i] = (await open.readWindowValues(s.band, [col, row, col + 1, row + 1]))[0]!;
+    }
+  } finally {
+    await open?.close();
+  }
+  return out;
 }
 
 /** The date in a file name: the first run of 8 (YYYYmmdd), 10 (…HH), 12 (…HHMM) or 14 (…SS) digits. */
@@ -183,6 +227,7 @@ export async function openFolderStack(dir: string, opts: { crs?: string | null }
         await r.close();
       }
     },
+    readColumn: (row, col) => readColumnOfFiles(t.steps, grid!, row, col),
   };
 }
 
@@ -233,5 +278,6 @@ export async function openMultibandStack(
         await rr.close();
       }
     },
+    readColumn: (row, col) => readColumnOfFiles(t.steps, gridOfRaster(info, opts.crs ?? null), row, col),
   };
 }

@@ -12,6 +12,8 @@ const require = createRequire(import.meta.url);
 export interface BandToWrite {
   data: ArrayLike<number>;
   description?: string | undefined;
+  /** Unit of the values (e.g. `mm/d`), written as GDAL's band unit type (gdalinfo: "Unit Type"). */
+  units?: string | undefined;
 }
 
 export interface WriteGeoTiffOptions {
@@ -123,6 +125,10 @@ function encode(opts: WriteGeoTiffOptions): { buffer: Buffer; crs: WrittenGeoTif
         ? [`<Item name="DESCRIPTION" sample="${i}" role="description">${xmlEscape(b.description)}</Item>`]
         : [],
     ),
+    // GDAL's GTiff driver keeps a band's unit type as this item (frmts/gtiff, role "unittype")
+    ...bands.flatMap((b, i) =>
+      b.units ? [`<Item name="UNITS" sample="${i}" role="unittype">${xmlEscape(b.units)}</Item>`] : [],
+    ),
   ];
   const nb = bands.length;
   const tags: Tag[] = [
@@ -230,6 +236,8 @@ export async function writeGeoTiff(opts: WriteGeoTiffOptions): Promise<WrittenGe
 export interface NamedField {
   name: string;
   data: ArrayLike<number>;
+  /** Written as the band's unit type. */
+  units?: string | undefined;
 }
 
 /**
@@ -250,7 +258,7 @@ export async function exportFields(opts: {
         path: join(opts.dir, opts.multibandName ?? 'parameters.tif'),
         grid: opts.grid,
         nodata: opts.nodata,
-        bands: opts.fields.map((f) => ({ data: f.data, description: f.name })),
+        bands: opts.fields.map((f) => ({ data: f.data, description: f.name, units: f.units })),
       }),
     ];
   }
@@ -263,7 +271,7 @@ export async function exportFields(opts: {
         path: join(opts.dir, `${f.name}.tif`),
         grid: opts.grid,
         nodata: opts.nodata,
-        bands: [{ data: f.data, description: f.name }],
+        bands: [{ data: f.data, description: f.name, units: f.units }],
       }),
     );
   }

@@ -1,7 +1,7 @@
 import { cellMaps, rmseChange, stepRmse } from '../metrics/maps';
 import { summaryTable, type GridShape } from '../metrics/summary';
 import { RDBU, VIRIDIS } from './colormap';
-import type { ChartSpec, MapSpec } from './svg';
+import type { ChartSpec, MapGeoref, MapMarker, MapSpec, OutlineGeometry } from './svg';
 import { writeReport } from './report';
 
 const PCT_COLOURS: Record<string, string> = {
@@ -43,12 +43,20 @@ export async function writeGriddedReport(opts: {
   sim: ArrayLike<number>;
   simDefault: ArrayLike<number>;
   dates: Date[];
-  grid: GridShape;
+  /**
+   * The grid's shape and mask; with x0, y0, dx, dy (and crs) as in src-shared's Grid, the maps get
+   * axes in the CRS's units, a scale bar and a north note.
+   */
+  grid: GridShape & Partial<MapGeoref>;
   units: string;
   mapSteps: number[];
   /** Calibrated parameter fields, one map each (Sun et al. 2024, Fig. 6). */
   parameters?: Array<{ name: string; values: ArrayLike<number>; units: string }>;
   hydrographs?: Array<{ title: string; obs: ArrayLike<number>; sim: ArrayLike<number>; units: string }>;
+  /** Gauges drawn on every map, in the grid's CRS (cell units, x = column, y = row, without x0..dy). */
+  gauges?: MapMarker[];
+  /** Outlines drawn on every map, in the grid's CRS; default the mask's outline when there is a mask. */
+  outlines?: OutlineGeometry[];
 }) {
   const { grid, dates } = opts;
   const steps = dates.length;
@@ -56,7 +64,19 @@ export async function writeGriddedReport(opts: {
   const summary = summaryTable({ obs: opts.obs, sim: opts.sim, simDefault: opts.simDefault, steps, grid });
   const cal = cellMaps(opts.obs, opts.sim, steps, cells, grid.mask);
   const def = cellMaps(opts.obs, opts.simDefault, steps, cells, grid.mask);
-  const base = { rows: grid.rows, cols: grid.cols, mask: grid.mask };
+  const georef: MapGeoref | null = [grid.x0, grid.y0, grid.dx, grid.dy].every(
+    (v) => typeof v === 'number' && Number.isFinite(v),
+  )
+    ? { x0: grid.x0!, y0: grid.y0!, dx: grid.dx!, dy: grid.dy!, crs: grid.crs ?? null }
+    : null;
+  const base = {
+    rows: grid.rows,
+    cols: grid.cols,
+    mask: grid.mask,
+    georef,
+    outline: opts.outlines ?? !!grid.mask,
+    ...(opts.gauges ? { markers: opts.gauges } : {}),
+  };
   const maps: MapSpec[] = [
     {
       ...base,

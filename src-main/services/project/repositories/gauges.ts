@@ -1,4 +1,7 @@
-import { Repo } from './common';
+import { notFound, Repo } from './common';
+
+const SELECT = `SELECT id, dataset_id AS datasetId, code, name, x, y, crs, area_km2 AS areaKm2,
+                cell_row AS cellRow, cell_col AS cellCol FROM gauges`;
 
 /** A gauge as stored: code, position in its CRS, declared drained area and snapped cell. */
 export interface GaugeRow {
@@ -30,11 +33,12 @@ export class GaugesRepo extends Repo {
   }
 
   list(): GaugeRow[] {
-    return this.db
-      .prepare(
-        `SELECT id, dataset_id AS datasetId, code, name, x, y, crs, area_km2 AS areaKm2,
-                cell_row AS cellRow, cell_col AS cellCol FROM gauges ORDER BY code`,
-      )
-      .all() as GaugeRow[];
+    return this.db.prepare(`${SELECT} ORDER BY code`).all() as GaugeRow[];
+  }
+
+  get(id: number): GaugeRow {
+    const row = this.db.prepare(`${SELECT} WHERE id = ?`).get(id) as GaugeRow | undefined;
+    if (!row) throw notFound('gauge', id);
+    return row;
   }
 }

@@ -1,6 +1,7 @@
 import {
   FieldcalError,
   type ArtifactRecord,
+  type ProgressPoint,
   type RunDetail,
   type RunMetric,
   type RunRecord,
@@ -56,11 +57,15 @@ const toArtifact = (r: ArtifactRow): ArtifactRecord => ({
   createdAt: r.created_at,
 });
 
+/** The most progress points kept per run (older ones are thinned evenly beyond it). */
+export const PROGRESS_CAP = 5000;
+
 /** Allowed status changes; anything else is a programming error caught here, not a silent overwrite. */
 const TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
   queued: ['running', 'cancelled'],
   running: ['succeeded', 'failed', 'cancelled', 'interrupted'],
-  interrupted: ['running', 'cancelled'],
+  // resumed: queued behind another job, or started at once
+  interrupted: ['queued', 'running', 'cancelled'],
   succeeded: [],
   failed: [],
   cancelled: [],
@@ -127,17 +132,90 @@ export class RunsRepo extends Repo {
     });
   }
 
-  /** Marks runs left `running` by a dead process as `interrupted`. Returns how many. */
+  /** Marks runs left `running` (or `queued`, waiting for a job slot) by a dead process as `interrupted`. Returns how many. */
   markInterrupted(): number {
     return this.tx(
       () =>
         this.db
           .prepare(
-            `UPDATE runs SET status = 'interrupted', finished_at = ?, error = 'process ended while the run was active'
-             WHERE status = 'running'`,
+            `UPDATE runs SET status = 'interrupted', finished_at = ?,
+               error = 'process ended while the run was ' || CASE status WHEN 'queued' THEN 'queued' ELSE 'active' END
+             WHERE status IN ('running', 'queued')`,
           )
           .run(nowIso()).changes,
     );
+  }
+
+  /**
+   * Records one progress point of a run (its loss curve): NaN and infinite objectives are stored as
+   * null, non-finite losses are left out. At most `cap` points are kept per run, evenly spaced over
+   * the whole run: the kept points sit every `stride` points from the first one (the stride doubles
+   * each time the cap is passed), and the newest point is always kept besides them.
+   */
+  addProgress(
+    runId: number,
+    p: { iteration: number; phase: string; objective: number | null; losses: Record<string, number> },
+    cap = PROGRESS_CAP,
+  ): void {
+    this.tx(() => {
+      const losses = Object.fromEntries(Object.entries(p.losses).filter(([, v]) => Number.isFinite(v)));
+      this.db
+        .prepare(
+          `INSERT INTO run_progress (run_id, iteration, phase, objective, losses_json, at) VALUES (?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          runId,
+          Math.round(p.iteration),
+          p.phase,
+          p.objective !== null && Number.isFinite(p.objective) ? p.objective : null,
+          JSON.stringify(losses),
+          nowIso(),
+        );
+      // row ids grow with every point stored (one job at a time writes a run's points): the points
+      // kept are those at first + k * stride, plus the newest
+      const ids = this.db
+        .prepare('SELECT id FROM run_progress WHERE run_id = ? ORDER BY id')
+        .pluck()
+        .all(runId) as number[];
+      if (ids.length < 3) return;
+      const first = ids[0]!;
+      const stride = ids[1]! - first;
+      const drop: number[] = [];
+      // the previous newest point was kept only as the newest: off the stride, it goes
+      const prev = ids[ids.length - 2]!;
+      if ((prev - first) % stride !== 0) drop.push(prev);
+      if (ids.length - drop.length > cap)
+        for (const id of ids.slice(1, -1))
+          if ((id - first) % (2 * stride) !== 0 && id !== prev) drop.push(id);
+      const del = this.db.prepare('DELETE FROM run_progress WHERE id = ?');
+      for (const id of drop) del.run(id);
+    });
+  }
+
+  /** A run's recorded progress points, oldest first (NOT_FOUND for an unknown run). */
+  history(runId: number): ProgressPoint[] {
+    this.get(runId);
+    const rows = this.db
+      .prepare(
+        'SELECT iteration, phase, objective, losses_json, at FROM run_progress WHERE run_id = ? ORDER BY id',
+      )
+      .all(runId) as Array<{
+      iteration: number;
+      phase: string;
+      objective: number | null;
+      losses_json: string;
+      at: string;
+    }>;
+    return rows.map((r) => ({
+      iteration: r.iteration,
+      phase: r.phase,
+      objective: r.objective,
+      losses: (parseJsonObject(r.losses_json, `run_progress.losses_json (run ${runId})`) ?? {}) as Record<
+        string,
+        number
+      >,
+      at: r.at,
+    }));
   }
 
   /** Stores metrics of a run in one transaction (replacing values with the same key). */

@@ -42,7 +42,15 @@ describe('adding a method: one folder and one registry line', () => {
       value: Array<{ name: string; problems: string[]; defaults: Record<string, unknown> }>;
     };
     expect(r.ok).toBe(true);
-    expect(r.value.map((m) => m.name)).toEqual(['sce-ua', 'gradient', 'ann', 'dpl', 'gan-po', 'midpoint']);
+    expect(r.value.map((m) => m.name)).toEqual([
+      'sce-ua',
+      'gradient',
+      'ann',
+      'dpl',
+      'hda-pr',
+      'gan-po',
+      'midpoint',
+    ]);
     expect(r.value.find((m) => m.name === 'midpoint')).toMatchObject({
       problems: ['lumped', 'gridded'],
       defaults: { fraction: 0.5 },

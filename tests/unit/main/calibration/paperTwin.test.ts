@@ -341,7 +341,7 @@ describe('a job with non-contiguous named periods', () => {
       ).toBe(true);
     const r = host.result(run.id)!;
     expect(Number.isFinite(r.info.bestValid as number)).toBe(true);
-    expect(r.evaluation.summary.cells).toBe(48);
+    expect(r.evaluation!.summary.cells).toBe(48);
     // the simulated stack's bands carry the real dates, 2008-01-01 .. 2010-08-31
     const tif = store.runs.artifacts(run.id).find((a) => a.kind === 'simulation-geotiff')!;
     const g = await GeoTiffRaster.open(tif.path);

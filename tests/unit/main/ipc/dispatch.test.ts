@@ -121,9 +121,37 @@ describe('contract validation through the Electron handler layer', () => {
       value: Array<{ name: string; resumable: boolean; defaults: Record<string, unknown> }>;
     };
     expect(r.ok).toBe(true);
-    expect(r.value.map((m) => m.name)).toEqual(['sce-ua', 'gradient', 'ann', 'dpl', 'gan-po']);
+    // every method of the registry, gauge-only HDA-PR too, with the problem kinds each accepts
+    expect(r.value.map((m) => m.name)).toEqual(['sce-ua', 'gradient', 'ann', 'dpl', 'hda-pr', 'gan-po']);
     const ann = r.value.find((m) => m.name === 'ann')!;
     expect(ann).toMatchObject({ resumable: true, defaults: { iterations: 150, hidden: [16, 16] } });
     expect(r.value.find((m) => m.name === 'sce-ua')!.resumable).toBe(false);
+    const methods = r.value as unknown as Array<{
+      name: string;
+      problems: string[];
+      defaults: Record<string, unknown>;
+      options: Record<string, { defaults: Record<string, unknown>; schema: Record<string, unknown> }>;
+    }>;
+    const hda = methods.find((m) => m.name === 'hda-pr')!;
+    expect(hda.problems).toEqual(['gauges']);
+    // no gridded runner: the defaults are its first kind's
+    expect(hda.defaults).toEqual({ hidden: [16, 16], iterations: 200, learningRate: 0.003 });
+    expect(Object.keys(hda.options)).toEqual(['gauges']);
+    // the JSON Schema of what a caller may write: every field optional (defaulted), unknown keys refused
+    const schema = hda.options.gauges!.schema as {
+      type: string;
+      properties: Record<string, { type?: string; default?: unknown; maximum?: number }>;
+      required?: string[];
+      additionalProperties: boolean;
+    };
+    expect(schema.type).toBe('object');
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.required ?? []).toEqual([]);
+    expect(schema.properties.iterations).toMatchObject({ type: 'integer', default: 200, maximum: 100_000 });
+    expect(schema.properties.hidden).toMatchObject({ type: 'array', default: [16, 16] });
+    // a method with two kinds lists both, each with its own defaults
+    const sce = methods.find((m) => m.name === 'sce-ua')!;
+    expect(Object.keys(sce.options)).toEqual(['lumped', 'gridded']);
+    expect(sce.options.gridded!.defaults).toEqual(sce.defaults);
   });
 });

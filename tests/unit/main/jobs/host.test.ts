@@ -129,9 +129,9 @@ describe('job host', () => {
     const a = lean.submit(job, opts);
     const b = lean.submit(job, opts);
     expect((await lean.wait(a.id)).status).toBe('succeeded');
-    expect(lean.result(a.id)?.evaluation.periods.test.spatialRmse).toBeGreaterThan(0);
+    expect(lean.result(a.id)?.evaluation?.periods.test.spatialRmse).toBeGreaterThan(0);
     expect((await lean.wait(b.id)).status).toBe('succeeded');
-    expect(lean.result(b.id)?.evaluation.periods.test.spatialRmse).toBeGreaterThan(0);
+    expect(lean.result(b.id)?.evaluation?.periods.test.spatialRmse).toBeGreaterThan(0);
     expect(lean.result(a.id)).toBeUndefined();
     expect(store.runs.metrics(a.id).length).toBeGreaterThan(0);
     await lean.close();

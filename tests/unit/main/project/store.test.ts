@@ -46,6 +46,7 @@ describe('project store', () => {
       'project_meta',
       'run_checkpoints',
       'run_metrics',
+      'run_progress',
       'runs',
       'study_areas',
     ]);

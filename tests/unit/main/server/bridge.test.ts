@@ -10,7 +10,7 @@ import { createServices, type ServiceContainer } from '../../../../src-main/serv
 import { artifactFile } from '../../../../src-main/services/project/services';
 import { allInvalidCalls, validArgs } from '../../../helpers/samples';
 import { tempDir } from '../../../helpers/tmp';
-import { call, callRaw, connect } from '../../../helpers/wsClient';
+import { call, callRaw, connect, parseFrame } from '../../../helpers/wsClient';
 
 let tmp: ReturnType<typeof tempDir>;
 let services: ServiceContainer;
@@ -143,8 +143,8 @@ describe('contract validation through the WebSocket bridge', () => {
 
   it('answers every method and pushes events to the socket', async () => {
     const events: unknown[] = [];
-    ws.on('message', (d) => {
-      const m = JSON.parse(d.toString()) as { event?: string };
+    ws.on('message', (d, isBinary) => {
+      const m = parseFrame(d, isBinary) as { event?: string };
       if (m.event) events.push(m);
     });
     const path = join(tmp.dir, 'bridge.fieldcal');
@@ -163,6 +163,56 @@ describe('contract validation through the WebSocket bridge', () => {
       if ('destination' in sample) sample.destination = join(tmp.dir, 'out.bin');
       const r = await call(ws, service, method, sample);
       if (!r.ok) expect(['NOT_FOUND', 'NO_PROJECT', 'CONFLICT']).toContain(r.error.code);
+    }
+  });
+});
+
+describe('typed arrays over the bridge', () => {
+  it('sends a rasters.read reply as a binary frame that decodes to a Float32Array; plain replies stay JSON text', async () => {
+    await call(ws, 'project', 'create', {
+      path: join(tmp.dir, 'binary.fieldcal'),
+      name: 'Binary',
+      crs: 'EPSG:2154',
+    });
+    const imported = await call(ws, 'datasets', 'import', {
+      path: 'resources/sample-data/lez/descriptor/slope.tif',
+      kind: 'raster',
+    });
+    expect(imported.ok).toBe(true);
+    const datasetId = (imported as { value: { id: number } }).value.id;
+    const frames: Array<{ isBinary: boolean; data: WebSocket.RawData }> = [];
+    const listener = (data: WebSocket.RawData, isBinary: boolean) => frames.push({ data, isBinary });
+    ws.on('message', listener);
+    try {
+      const r = await call(ws, 'rasters', 'read', { source: { datasetId } });
+      expect(r.ok).toBe(true);
+      const view = (
+        r as { value: { data: Float32Array; width: number; height: number; stats: { count: number } } }
+      ).value;
+      expect(view.data).toBeInstanceOf(Float32Array);
+      expect(view.data.length).toBe(14 * 27);
+      expect([view.width, view.height, view.stats.count]).toEqual([14, 27, 378]);
+      const binary = frames.filter((f) => f.isBinary);
+      expect(binary).toHaveLength(1);
+      const decoded = parseFrame(binary[0]!.data, true) as {
+        id: number;
+        ok: boolean;
+        value: { data: Float32Array };
+      };
+      expect(decoded.ok).toBe(true);
+      expect(Array.from(decoded.value.data)).toEqual(Array.from(view.data));
+      // the header carries no number list: the values are only in the binary part
+      const raw = binary[0]!.data as Buffer;
+      const header = raw.subarray(4, 4 + raw.readUInt32LE(0)).toString('utf8');
+      expect(header).toContain('"$typed":"Float32Array"');
+      expect(header.length).toBeLessThan(2000);
+      frames.length = 0;
+      expect(await call(ws, 'rasters', 'crs', { crs: 'EPSG:2154' })).toMatchObject({ ok: true });
+      const missing = await call(ws, 'rasters', 'read', { source: { datasetId: 999 } });
+      expect(missing).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+      expect(frames.map((f) => f.isBinary)).toEqual([false, false]);
+    } finally {
+      ws.off('message', listener);
     }
   });
 });

@@ -11,13 +11,13 @@ function hdaPrGauges(
   seed: number,
   ctx: MethodContext,
 ): GaugeResult {
-  const r = trainHdaPr(pr, { ...o, seed, warmup: pr.warmup }, (it, j) =>
+  const r = trainHdaPr(pr, { ...o, seed, warmup: pr.warmup, cancelled: ctx.cancelled }, (it, j) =>
     ctx.progress({ iteration: it + 1, total: o.iterations, objective: j }),
   );
   return {
     parameters: Object.fromEntries(GAUGE_PARAMETERS.map((k) => [k, r.params[k]])),
     scores: r.scores,
-    info: { objective: r.objective, iterations: o.iterations, hidden: o.hidden },
+    info: { objective: r.objective, iterations: r.history.length, hidden: o.hidden },
   };
 }
 

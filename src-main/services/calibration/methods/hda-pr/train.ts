@@ -12,6 +12,8 @@ export interface HdaPrOptions {
   seed: number;
   /** Steps at the start left out of the objective (the model spins up there). */
   warmup: number;
+  /** True once the user cancelled: training stops after the current iteration, keeping the best iterate. */
+  cancelled?: () => boolean;
 }
 
 /** Maps descriptors to per-cell parameters through the network and the bounds. */
@@ -102,6 +104,7 @@ export function trainHdaPr(
     });
     const { gw, gb } = mlpBackward(mlp, acts, gOut, cells);
     adam.step([...mlp.weights, ...mlp.biases], [...gw, ...gb]);
+    if (opts.cancelled?.()) break;
   }
   // keep the best iterate
   best.weights.forEach((w, l) => mlp.weights[l]!.set(w));
