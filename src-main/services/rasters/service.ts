@@ -327,8 +327,10 @@ export function createRastersService(session: RasterProjectSession): ServiceImpl
         kind: d.kind,
       });
     }
-    await checkSource(d.sourcePath, d.sizeBytes, what);
     const key = `${store.info().path}|d${d.id}|${d.sourcePath}|${d.sizeBytes}|${d.checksum}`;
+    // the whole-source check walks a stack folder's files: once per opened stack, not on every step
+    // (a step's own file is still opened and checked against the stack's grid when it is read)
+    if (d.kind === 'raster' || !stacks.get(key)) await checkSource(d.sourcePath, d.sizeBytes, what);
     const projectCrs = store.info().crs;
     const nameUnits = unitsFromName(d.sourcePath) ?? unitsFromName(d.name);
     if (d.kind === 'raster') {
