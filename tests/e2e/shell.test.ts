@@ -191,6 +191,67 @@ describe('the app shell in Chromium through `fieldcal serve`', () => {
       'dpl',
       'gan-po',
     ]);
+    // the options form comes from the method's JSON Schema: bad values are refused next to their field
+    await page.getByTestId('calib-method').selectOption('ann');
+    expect(await page.getByTestId('calib-opt-iterations').inputValue()).toBe('150');
+    await page.getByTestId('calib-opt-hidden').fill('[16,');
+    await expect
+      .poll(() => page.getByTestId('calib-opt-error-hidden').textContent())
+      .toContain('not valid JSON');
+    await page.getByTestId('calib-opt-hidden').fill('[16, 16]');
+    await page.getByTestId('calib-opt-iterations').fill('0');
+    await expect
+      .poll(() => page.getByTestId('calib-opt-error-iterations').textContent())
+      .toBe('must be at least 1');
+    expect(await page.getByTestId('calib-submit').isDisabled()).toBe(true);
+    // what only main knows (jobs.check) shows next to its field, and Run waits until it is fixed
+    await page.getByTestId('calib-opt-iterations').fill('20');
+    await page.getByTestId('calib-rows').fill('2');
+    await expect.poll(() => page.getByTestId('calib-issue-twin.rows').textContent()).toContain('2');
+    expect(await page.getByTestId('calib-submit').isDisabled()).toBe(true);
+    expect(await page.getByTestId('run-item').count()).toBe(0);
+    // a small twin with the ANN runs to the end and its evaluation shows
+    await page.getByTestId('calib-rows').fill('6');
+    await page.getByTestId('calib-cols').fill('6');
+    await page.getByTestId('calib-opt-validEvery').fill('5');
+    await expect.poll(() => page.getByTestId('calib-state').textContent()).toBe('ready');
+    await page.getByTestId('calib-submit').click();
+    await expect.poll(() => page.getByTestId('run-item').count()).toBe(1);
+    expect(await page.getByTestId('run-item').textContent()).toContain('succeeded');
+    await page.getByTestId('run-item').click();
+    await expect.poll(() => page.getByTestId('run-metrics').textContent()).toContain('mean_ssim');
+    const report = page.frameLocator('[data-testid="run-report"]');
+    await expect.poll(() => report.locator('h1').textContent()).toContain('Evaluation of');
+    // every image of the report loaded through the bridge's artifact route
+    await expect
+      .poll(() =>
+        report
+          .locator('img')
+          .evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).naturalWidth > 0).length),
+      )
+      .toBe(await report.locator('img').count());
+    await page.screenshot({ path: join(SHOTS, 'run-report.png') });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('runs a calibration from the Calibrate panel: live progress, result, refusal and cancel', async () => {
+    const { page, problems } = await openApp();
+    await expect.poll(() => page.getByTestId('status-backend').textContent()).toContain('cpu');
+    if (await page.getByRole('button', { name: 'Close project' }).isVisible()) {
+      await page.getByRole('button', { name: 'Close project' }).click();
+    }
+    await page.getByTestId('project-path').fill(join(tmp.dir, 'calib.fieldcal'));
+    await page.getByTestId('project-create').click();
+    await expect.poll(() => page.getByTestId('project-name').textContent()).toBe('calib');
+    // the methods come from main's registry
+    expect(await page.getByTestId('calib-method').locator('option').allTextContents()).toEqual([
+      'sce-ua',
+      'gradient',
+      'ann',
+      'dpl',
+      'gan-po',
+    ]);
     // options that are not JSON are refused in the form; unknown ones by main, naming the field
     await page.getByTestId('calib-options').fill('{iterations: 5');
     await page.getByTestId('calib-submit').click();
@@ -211,16 +272,24 @@ describe('the app shell in Chromium through `fieldcal serve`', () => {
       .toBe('succeeded');
     await page.getByTestId('run-item').first().click();
     await expect.poll(() => page.getByTestId('run-metrics').textContent()).toContain('spatialRmse');
+    // its loss curve: one point per recorded iteration
+    await expect
+      .poll(async () => Number(await page.getByTestId('loss-curve').first().getAttribute('data-points')))
+      .toBeGreaterThan(0);
+    await page.getByTestId('run-close').click();
     // a long dPL run streams its progress, and Cancel stops it at the next iteration
     await page.getByTestId('calib-method').selectOption('dpl');
-    await page.getByTestId('calib-options').fill('{"epochs": 1000}');
+    await page.getByTestId('calib-opt-epochs').fill('1000');
+    await expect.poll(() => page.getByTestId('calib-state').textContent()).toBe('ready');
     await page.getByTestId('calib-submit').click();
     await expect.poll(() => page.getByTestId('run-item').count()).toBe(2);
     await expect
       .poll(() => page.getByTestId('run-progress').textContent(), { timeout: 60_000 })
       .toMatch(/\d+ \/ \d+/);
+    // progress and Cancel are always in the top bar too
+    await expect.poll(() => page.getByTestId('jobs-bar').textContent()).toMatch(/#2 dpl/);
     await page.screenshot({ path: join(SHOTS, 'calibrate-progress.png') });
-    await page.getByTestId('run-cancel').click();
+    await page.getByTestId('job-cancel-2').click();
     await expect
       .poll(() => page.getByTestId('run-status').nth(1).textContent(), { timeout: 60_000 })
       .toBe('cancelled');

@@ -7,6 +7,7 @@ import {
   type FieldcalApi,
   type SerializedError,
 } from '../../../src-shared/ipc';
+import { decodeFrame } from '../../../src-shared/ipc/binary';
 
 declare global {
   interface Window {
@@ -23,6 +24,8 @@ function createWsApi(): FieldcalApi {
   const token = document.querySelector<HTMLMetaElement>('meta[name="fieldcal-token"]')?.content ?? '';
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   const ws = new WebSocket(`${scheme}://${location.host}${WS_PATH}`, [`${TOKEN_PROTOCOL_PREFIX}${token}`]);
+  // Replies that carry typed arrays (raster views, series) come as binary frames (src-shared/ipc/binary.ts).
+  ws.binaryType = 'arraybuffer';
   const opened = new Promise<void>((resolve, reject) => {
     ws.addEventListener('open', () => resolve(), { once: true });
     ws.addEventListener('close', () => reject(disconnected()), { once: true });
@@ -32,8 +35,14 @@ function createWsApi(): FieldcalApi {
   let nextId = 1;
 
   ws.addEventListener('message', (ev) => {
-    const frame = JSON.parse(String(ev.data)) as
-      ({ id: number } & CallResult) | { event: string; payload: unknown };
+    type Frame = ({ id: number } & CallResult) | { event: string; payload: unknown };
+    let frame: Frame;
+    try {
+      frame = (ev.data instanceof ArrayBuffer ? decodeFrame(ev.data) : JSON.parse(String(ev.data))) as Frame;
+    } catch (err) {
+      console.error('Fieldcal: unreadable frame from the bridge', err);
+      return;
+    }
     if ('event' in frame) {
       for (const l of listeners.get(frame.event) ?? []) l(frame.payload);
     } else {

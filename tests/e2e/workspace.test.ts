@@ -1,0 +1,266 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser';
+import { gdalinfoJson, hasGdal } from '../helpers/gdal';
+import { startServe } from '../helpers/serve';
+import { tempDir } from '../helpers/tmp';
+
+/**
+ * The GIS workspace as a user drives it (issue 14's walk-through): a new project, the Lez imported,
+ * rasters coloured with legends, the time slider, identify, a catchment as study area, HDA-PR on
+ * discharge from the Calibrate panel with its live loss curve, its fields on the map, a hydrograph,
+ * two runs compared and the export dialog. A screenshot per step is kept in test-results/e2e/workspace.
+ */
+const SHOTS = 'test-results/e2e/workspace';
+const LEZ = resolve('resources/sample-data/lez');
+const gdalEnv = { ...process.env, GDAL_PAM_ENABLED: 'NO' };
+let tmp: ReturnType<typeof tempDir>;
+let server: ChildProcess;
+let url: string;
+let browser: Browser;
+let page: Page;
+const problems: string[] = [];
+let shot = 0;
+
+async function snap(name: string, target: Page | Locator = page): Promise<Buffer> {
+  shot++;
+  return target.screenshot({ path: join(SHOTS, `${String(shot).padStart(2, '0')}-${name}.png`) });
+}
+
+/** Imports a path with the layers panel's import box and waits for the box to clear. */
+async function importPath(path: string): Promise<void> {
+  await page.getByTestId('import-path').fill(path);
+  await page.getByTestId('import').click();
+  await expect.poll(() => page.getByTestId('import-path').inputValue(), { timeout: 60_000 }).toBe('');
+  expect(await page.getByTestId('error').count()).toBe(0);
+}
+
+/** The layer row whose name is `name`, and its id. */
+async function layerRow(name: string): Promise<{ row: Locator; id: string }> {
+  const rows = page.locator('[data-testid^="layer-"][data-testid$="' + '"]').filter({ hasText: name });
+  const all = page.getByTestId('layers').locator('li');
+  for (let i = 0; i < (await all.count()); i++) {
+    const li = all.nth(i);
+    if ((await li.textContent())?.includes(name)) {
+      const tid = (await li.getAttribute('data-testid')) ?? '';
+      return { row: li, id: tid.replace('layer-', '') };
+    }
+  }
+  throw new Error(`no layer ${name} (${await rows.count()})`);
+}
+
+/** Shows only the named layers (unticks the others). */
+async function onlyVisible(names: string[]): Promise<void> {
+  const all = page.getByTestId('layers').locator('li');
+  for (let i = 0; i < (await all.count()); i++) {
+    const li = all.nth(i);
+    const text = (await li.textContent()) ?? '';
+    const box = li.locator('input[type="checkbox"]').first();
+    const want = names.some((n) => text.includes(n));
+    if ((await box.isChecked()) !== want) await box.click();
+  }
+}
+
+/** Pixels of the map canvas area that are strongly coloured (not the grey background or the graticule). */
+async function colouredShare(): Promise<number> {
+  const png = await page.getByTestId('map').screenshot();
+  const { PNG } = await import('pngjs');
+  const img = PNG.sync.read(png);
+  let n = 0;
+  for (let i = 0; i < img.data.length; i += 4) {
+    const [r, g, b] = [img.data[i]!, img.data[i + 1]!, img.data[i + 2]!];
+    if (Math.max(r, g, b) - Math.min(r, g, b) > 60) n++;
+  }
+  return n / (img.width * img.height);
+}
+
+beforeAll(async () => {
+  if (!existsSync('out/renderer/index.html')) throw new Error('run `npm run build` before the e2e tests');
+  mkdirSync(SHOTS, { recursive: true });
+  tmp = tempDir('fieldcal-e2e-ws-');
+  ({ url, server } = await startServe(tmp.dir));
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(e.message));
+  await page.goto(url);
+  await page.locator('[data-loaded="true"]').waitFor();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+  tmp?.cleanup();
+});
+
+describe.runIf(hasGdal)('the GIS workspace in Chromium, as a user drives it', () => {
+  it('new project, then the Lez imported: descriptors in one step, prcp, pet and gauges', async () => {
+    await page.getByTestId('project-path').fill(join(tmp.dir, 'lez.fieldcal'));
+    await page.getByTestId('project-crs').fill('EPSG:2154');
+    await page.getByTestId('project-create').click();
+    await expect.poll(() => page.getByTestId('project-name').textContent()).toBe('lez');
+    await snap('project');
+    await page.getByTestId('import-folder-path').fill(join(LEZ, 'descriptor'));
+    await page.getByTestId('import-folder').click();
+    await expect.poll(() => page.getByTestId('layers').locator('li').count(), { timeout: 30_000 }).toBe(6);
+    for (const p of ['prcp', 'pet']) await importPath(join(LEZ, p));
+    await importPath(LEZ);
+    await expect.poll(() => page.getByTestId('gauges-panel').locator('li').count()).toBe(3);
+    await snap('imported');
+  }, 180_000);
+
+  it('draws slope in colour with its legend (units, rounded ticks)', async () => {
+    await onlyVisible(['slope']);
+    await expect.poll(() => page.getByTestId('legend-item').count(), { timeout: 20_000 }).toBe(1);
+    const legend = page.getByTestId('legend-item').first();
+    expect(await legend.textContent()).toContain('slope');
+    await expect.poll(colouredShare, { timeout: 20_000 }).toBeGreaterThan(0.02);
+    await snap('slope');
+  }, 60_000);
+
+  it('moves the prcp time slider to 2012-10-20', async () => {
+    await onlyVisible(['slope', 'prcp']);
+    await page.getByTestId('time-slider').waitFor({ timeout: 20_000 });
+    // 2012-10-20 is step 80 from 2012-08-01
+    await page.getByTestId('time-slider').fill('80');
+    await expect
+      .poll(() => page.getByTestId('time-date').textContent(), { timeout: 20_000 })
+      .toBe('2012-10-20');
+    await expect
+      .poll(() => page.getByTestId('legend').textContent(), { timeout: 20_000 })
+      .toContain('2012-10-20');
+    await snap('prcp-2012-10-20');
+  }, 60_000);
+
+  it('identifies a cell: its value in every visible layer and the prcp time series', async () => {
+    const box = (await page.getByTestId('map').boundingBox())!;
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await expect.poll(() => page.getByTestId('identify-value').count(), { timeout: 20_000 }).toBe(2);
+    const prcp = page.locator('[data-testid="identify-value"][data-name="prcp"]');
+    expect(await prcp.textContent()).toContain('2012-10-20');
+    await page.getByTestId('identify-chart').locator('canvas').first().waitFor();
+    await snap('identify');
+  }, 60_000);
+
+  it('values on the map are the file values: identify on ten random cells equals gdallocationinfo', async () => {
+    await onlyVisible(['slope']);
+    await page.getByTestId('identify-clear').click();
+    const box = (await page.getByTestId('map').boundingBox())!;
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    let checked = 0;
+    for (let k = 0; k < 40 && checked < 10; k++) {
+      await page.mouse.click(
+        box.x + box.width * (0.3 + 0.4 * rnd()),
+        box.y + box.height * (0.3 + 0.4 * rnd()),
+      );
+      await expect.poll(() => page.getByTestId('identify-cell').count(), { timeout: 20_000 }).toBe(1);
+      const cell = page.getByTestId('identify-cell').first();
+      const [x, y, crs] = await Promise.all(
+        ['data-x', 'data-y', 'data-crs'].map((a) => cell.getAttribute(a)),
+      );
+      const v = await cell.locator('[data-testid="identify-value"]').first().getAttribute('data-value');
+      const gdal = execFileSync(
+        'gdallocationinfo',
+        ['-valonly', '-l_srs', crs!, '-geoloc', join(LEZ, 'descriptor/slope.tif'), x!, y!],
+        { encoding: 'utf8', env: gdalEnv },
+      ).trim();
+      await page.getByTestId('identify-clear').click();
+      if (gdal === '' || v === '' || Number(gdal) === -99) continue; // outside the raster or nodata
+      expect(Number(v)).toBeCloseTo(Number(gdal), 4);
+      checked++;
+    }
+    expect(checked).toBe(10);
+  }, 120_000);
+
+  it('delineates the catchment above Y3204040 and draws it as the study area', async () => {
+    await page.getByTestId('catchment-Y3204040').click();
+    await expect
+      .poll(() => page.getByTestId('study-areas-panel').locator('li').count(), { timeout: 30_000 })
+      .toBe(1);
+    expect(await page.getByTestId('study-areas-panel').textContent()).toMatch(/Y3204040/);
+    await snap('catchment');
+  }, 60_000);
+
+  it('starts HDA-PR on discharge from the Calibrate panel and shows its live loss curve', async () => {
+    await page.getByTestId('calib-gauges').check();
+    await expect.poll(() => page.getByTestId('calib-method').inputValue()).toBe('hda-pr');
+    await page.getByTestId('calib-opt-iterations').fill('40');
+    await expect
+      .poll(() => page.getByTestId('calib-state').textContent(), { timeout: 20_000 })
+      .toMatch(/ready|no issue/i);
+    await page.getByTestId('calib-submit').click();
+    await page.getByTestId('loss-curve').first().waitFor({ timeout: 30_000 });
+    await snap('hda-pr-running');
+    await expect
+      .poll(() => page.getByTestId('run-status').first().textContent(), { timeout: 180_000 })
+      .toBe('succeeded');
+    await page.getByTestId('loss-curve').first().locator('canvas').first().waitFor();
+    await snap('hda-pr-done');
+  }, 240_000);
+
+  it("puts the run's parameter fields on the map", async () => {
+    await page.getByTestId('run-item').first().click();
+    await page.getByTestId('run-show-params').click();
+    await expect.poll(() => page.getByTestId('legend').textContent(), { timeout: 20_000 }).toMatch(/X1/);
+    await snap('parameters');
+  }, 60_000);
+
+  it('shows the hydrograph at Y3204010 with observed and simulated discharge and scores', async () => {
+    await page.getByTestId('gauge-row-Y3204010').locator('button').first().click();
+    await page.getByTestId('hydrograph').waitFor({ timeout: 30_000 });
+    await expect
+      .poll(() => page.getByTestId('hydrograph-scores').textContent(), { timeout: 30_000 })
+      .toMatch(/NSE/);
+    await snap('hydrograph');
+  }, 60_000);
+
+  it('runs a second HDA-PR and compares it with the first', async () => {
+    await page.getByTestId('calib-seed').fill('2');
+    await page.getByTestId('calib-submit').click();
+    await expect.poll(() => page.getByTestId('run-item').count(), { timeout: 30_000 }).toBe(2);
+    await expect
+      .poll(() => page.getByTestId('run-status').nth(1).textContent(), { timeout: 180_000 })
+      .toBe('succeeded');
+    for (const tid of await page
+      .locator('[data-testid^="run-compare-"]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-testid'))))
+      if (tid && /run-compare-\d+$/.test(tid)) await page.getByTestId(tid).check();
+    await page.getByTestId('run-compare-open').click();
+    await page.getByTestId('compare-view').waitFor();
+    await expect.poll(() => page.getByTestId('compare-metrics').textContent()).toMatch(/nse/i);
+    await snap('compare');
+    await page.getByTestId('compare-close').click();
+  }, 240_000);
+
+  it('exports the fields from the dialog; gdalinfo reads CRS, nodata and units', async () => {
+    await page.getByTestId('run-item').first().click();
+    await page.getByTestId('run-export').click();
+    const dialog = page.getByTestId('export-dialog');
+    await dialog.waitFor();
+    const out = join(tmp.dir, 'exported');
+    mkdirSync(out);
+    await page.getByTestId('export-folder').fill(out);
+    await page.getByTestId('export-layout-per-field').check();
+    await snap('export-dialog');
+    await page.getByTestId('export-write').click();
+    await expect
+      .poll(() => page.getByTestId('export-written').textContent(), { timeout: 30_000 })
+      .toMatch(/X1/);
+    const files = readdirSync(out).filter((f) => f.endsWith('.tif'));
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    for (const f of files) {
+      const info = gdalinfoJson(join(out, f));
+      expect(info.coordinateSystem?.wkt).toContain('Lambert-93');
+      expect(info.bands[0]!.noDataValue).toBe(-9999);
+      expect((info.bands[0] as { unit?: string }).unit ?? '').not.toBe('');
+    }
+    await snap('exported');
+    expect(problems).toEqual([]);
+  }, 60_000);
+});

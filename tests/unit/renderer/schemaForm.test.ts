@@ -1,0 +1,189 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  boundsText,
+  fieldForIssue,
+  fieldsOf,
+  initialValues,
+  issuesByField,
+  optionsFrom,
+  parseField,
+} from '../../../src-renderer/src/components/calibrate/schemaForm';
+
+// the shape of HDA-PR's and GAN-PO's options, converted as jobs.methods converts them
+const schema = z.toJSONSchema(
+  z.strictObject({
+    hidden: z.array(z.number().int().min(1).max(512)).max(4).default([16, 16]),
+    iterations: z.number().int().min(1).max(100_000).default(200),
+    learningRate: z.number().positive().max(1).default(0.003),
+    output: z.enum(['linear', 'sigmoid']).default('linear'),
+    shuffle: z.boolean().default(true),
+    windowsPerStep: z.number().int().min(1).optional(),
+  }),
+  { io: 'input', unrepresentable: 'any' },
+) as Record<string, unknown>;
+
+describe('the Calibrate form from a method JSON Schema', () => {
+  const fields = fieldsOf(schema);
+
+  it('has one field per option, with its kind, bounds and default', () => {
+    expect(fields.map((f) => [f.name, f.kind])).toEqual([
+      ['hidden', 'json'],
+      ['iterations', 'integer'],
+      ['learningRate', 'number'],
+      ['output', 'enum'],
+      ['shuffle', 'boolean'],
+      ['windowsPerStep', 'integer'],
+    ]);
+    const it = fields[1]!;
+    expect([it.min, it.max, it.default]).toEqual([1, 100_000, 200]);
+    expect(boundsText(it)).toBe('1 … 100000');
+    expect(boundsText(fields[2]!)).toBe('> 0, ≤ 1');
+    expect(fields[3]!.choices).toEqual(['linear', 'sigmoid']);
+    // zod's safe-integer maximum for an unbounded integer is not shown
+    expect(fields[5]!.max).toBeUndefined();
+    expect(fields[5]!.hasDefault).toBe(false);
+  });
+
+  it('fills the defaults and gives back the options main would accept', () => {
+    const values = initialValues(fields, { iterations: 30 });
+    expect(values).toEqual({
+      hidden: '[16,16]',
+      iterations: '30',
+      learningRate: '0.003',
+      output: 'linear',
+      shuffle: true,
+      windowsPerStep: '',
+    });
+    const { options, errors } = optionsFrom(fields, values);
+    expect(errors).toEqual({});
+    expect(options).toEqual({
+      hidden: [16, 16],
+      iterations: 30,
+      learningRate: 0.003,
+      output: 'linear',
+      shuffle: true,
+    });
+  });
+
+  it('refuses values outside the bounds, next to the field', () => {
+    const f = (n: string) => fields.find((x) => x.name === n)!;
+    expect(parseField(f('iterations'), '0').error).toBe('must be at least 1');
+    expect(parseField(f('iterations'), '2.5').error).toBe('must be a whole number');
+    expect(parseField(f('iterations'), 'ten').error).toBe('expected a number');
+    expect(parseField(f('learningRate'), '0').error).toBe('must be greater than 0');
+    expect(parseField(f('learningRate'), '1').value).toBe(1);
+    expect(parseField(f('hidden'), '[16, 0]').error).toBe('item 2: must be at least 1');
+    expect(parseField(f('hidden'), '[1,2,3,4,5]').error).toBe('at most 4 items');
+    expect(parseField(f('hidden'), '[16,').error).toMatch(/^not valid JSON/);
+    expect(parseField(f('output'), 'tanh').error).toBe('expected one of linear, sigmoid');
+    const { options, errors } = optionsFrom(fields, { ...initialValues(fields), iterations: '-3' });
+    expect(errors).toEqual({ iterations: 'must be at least 1' });
+    expect(options).not.toHaveProperty('iterations');
+  });
+
+  it('places job-check issues at the field their path names', () => {
+    const keys = [
+      'dataset.path',
+      'dataset.start',
+      'dataset.end',
+      'gauges',
+      'studyArea',
+      'options.hidden',
+      'options',
+    ];
+    expect(fieldForIssue('options.hidden.1', keys)).toBe('options.hidden');
+    expect(fieldForIssue('options.iterationz', keys)).toBe('options');
+    expect(fieldForIssue('gauges.2', keys)).toBe('gauges');
+    expect(fieldForIssue('studyArea.geometry', keys)).toBe('studyArea');
+    expect(fieldForIssue('dataset', keys)).toBeNull();
+    expect(fieldForIssue('datasetX', keys)).toBeNull();
+    expect(
+      issuesByField(
+        [
+          { path: 'dataset', message: 'no dates' },
+          { path: 'dataset.start', message: 'before the data' },
+          { path: 'seed', message: 'x' },
+        ],
+        keys,
+        { dataset: 'dataset.path' },
+      ),
+    ).toEqual({ 'dataset.path': ['no dates'], 'dataset.start': ['before the data'], '': ['x'] });
+  });
+});
+
+describe('chart data', async () => {
+  const { hydrographData, hydrographWindow, lossData } =
+    await import('../../../src-renderer/src/lib/charts/chartData');
+  it('turns a hydrograph into uPlot columns with gaps where values are missing', () => {
+    const h = hydrographData({
+      gaugeId: 1,
+      code: 'Y3204010',
+      dates: ['2012-08-01', '2012-08-02', '2012-08-03'],
+      observed: new Float32Array([1.5, NaN, 3]),
+      rainfall: new Float32Array([0, 12, 4]),
+      simulated: [
+        { runId: 4, name: '#4 hda-pr', values: new Float32Array([1, 2, 5]), periods: [], scores: {} },
+      ],
+      units: 'm3/s',
+    });
+    expect(h.labels).toEqual(['observed', '#4 hda-pr', 'rainfall']);
+    expect(h.data[0]).toEqual([1343779200, 1343865600, 1343952000]);
+    expect(h.data[1]).toEqual([1.5, null, 3]);
+    expect([h.qMax, h.rainMax]).toEqual([5, 12]);
+  });
+
+  it('opens on the simulated period, else the rainfall, else the observed record', () => {
+    const base = {
+      gaugeId: 1,
+      code: 'X',
+      dates: ['2000-01-01', '2000-01-02', '2000-01-03', '2000-01-04', '2000-01-05'],
+      observed: new Float32Array([1, 2, 3, 4, NaN]),
+      units: 'm3/s',
+    };
+    const sim = (v: number[]) => ({
+      runId: 1,
+      name: 'a',
+      values: new Float32Array(v),
+      periods: [],
+      scores: {},
+    });
+    const rain = new Float32Array([NaN, 1, 2, 3, NaN]);
+    expect(hydrographWindow({ ...base, rainfall: rain, simulated: [sim([NaN, NaN, 1, 2, NaN])] })).toEqual([
+      '2000-01-03',
+      '2000-01-04',
+    ]);
+    expect(hydrographWindow({ ...base, rainfall: rain, simulated: [] })).toEqual([
+      '2000-01-02',
+      '2000-01-04',
+    ]);
+    expect(hydrographWindow({ ...base, rainfall: null, simulated: [] })).toEqual([
+      '2000-01-01',
+      '2000-01-04',
+    ]);
+    expect(
+      hydrographWindow({ ...base, observed: new Float32Array(5).fill(NaN), rainfall: null, simulated: [] }),
+    ).toBeNull();
+  });
+
+  it('keeps the last point per iteration and puts loss terms on their own series', () => {
+    const at = '2025-01-01T00:00:00Z';
+    const l = lossData([
+      { iteration: 0, phase: 'preparing', objective: null, losses: {}, at },
+      { iteration: 1, phase: 'calibrating', objective: 4, losses: { d: 0.5, g_l1: 2, valid: 3 }, at },
+      { iteration: 2, phase: 'calibrating', objective: 3, losses: { d: 0.4, g_l1: 1.5, valid: 2.5 }, at },
+      // resumed from the checkpoint at 1: iteration 2 again, recorded later
+      { iteration: 2, phase: 'calibrating', objective: 2.9, losses: { d: 0.45, g_l1: 1.4, valid: 2.4 }, at },
+      { iteration: 3, phase: 'calibrating', objective: 2, losses: { loop: 7 }, at },
+    ]);
+    expect(l.labels).toEqual(['objective', 'valid', 'd', 'g_l1']);
+    expect(l.data).toEqual([
+      [1, 2, 3],
+      [4, 2.9, 2],
+      [3, 2.4, null],
+      [0.5, 0.45, null],
+      [2, 1.4, null],
+    ]);
+    expect([...l.terms]).toEqual(['d', 'g_l1']);
+  });
+});
