@@ -15,7 +15,12 @@ const crs = z.string().min(1).max(4096);
 /** A raster to draw: a dataset (raster band 1, or one step of a stack / NetCDF) or a run's output GeoTIFF (a band of it). */
 export const rasterSourceSchema = z.union([
   z.strictObject({ datasetId: id, step: z.number().int().min(0).optional() }),
-  z.strictObject({ artifactId: id, band: z.number().int().min(1).optional() }),
+  z.strictObject({
+    artifactId: id,
+    band: z.number().int().min(1).optional(),
+    /** Subtracts the same band of another GeoTIFF of the same grid (observed - simulated on a day). */
+    minusArtifactId: id.optional(),
+  }),
 ]);
 export type RasterSource = z.infer<typeof rasterSourceSchema>;
 

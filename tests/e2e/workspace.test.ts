@@ -38,20 +38,6 @@ async function importPath(path: string): Promise<void> {
   expect(await page.getByTestId('error').count()).toBe(0);
 }
 
-/** The layer row whose name is `name`, and its id. */
-async function layerRow(name: string): Promise<{ row: Locator; id: string }> {
-  const rows = page.locator('[data-testid^="layer-"][data-testid$="' + '"]').filter({ hasText: name });
-  const all = page.getByTestId('layers').locator('li');
-  for (let i = 0; i < (await all.count()); i++) {
-    const li = all.nth(i);
-    if ((await li.textContent())?.includes(name)) {
-      const tid = (await li.getAttribute('data-testid')) ?? '';
-      return { row: li, id: tid.replace('layer-', '') };
-    }
-  }
-  throw new Error(`no layer ${name} (${await rows.count()})`);
-}
-
 /** Shows only the named layers (unticks the others). */
 async function onlyVisible(names: string[]): Promise<void> {
   const all = page.getByTestId('layers').locator('li');

@@ -484,9 +484,48 @@ export function createRastersService(session: RasterProjectSession): ServiceImpl
     };
   }
 
+  /** One GeoTIFF minus the same band of another on the same grid, value by value (NaN where either is missing). */
+  async function resolveDifference(
+    store: ProjectStore,
+    artifactId: number,
+    minusId: number,
+    band: number | undefined,
+  ): Promise<Resolved> {
+    const a = await resolveArtifact(store, artifactId, band);
+    const b = await resolveArtifact(store, minusId, band);
+    const ga = a.grid;
+    const gb = b.grid;
+    if (
+      ga.rows !== gb.rows ||
+      ga.cols !== gb.cols ||
+      ga.x0 !== gb.x0 ||
+      ga.y0 !== gb.y0 ||
+      ga.dx !== gb.dx ||
+      ga.dy !== gb.dy
+    )
+      throw new FieldcalError(
+        'VALIDATION',
+        `source.minusArtifactId: ${b.name} (${gb.cols} x ${gb.rows}) is not on the grid of ${a.name} (${ga.cols} x ${ga.rows})`,
+        { field: 'source.minusArtifactId' },
+      );
+    const sub = (x: ArrayLike<number>, y: ArrayLike<number>) => Float64Array.from(x, (v, i) => v - y[i]!);
+    return {
+      ...a,
+      key: `${a.key}|minus|${b.key}`,
+      name: `${a.name} - ${b.name}`,
+      readStep: async () => {
+        const [x, y] = [await a.readStep(), await b.readStep()];
+        return { values: sub(x.values, y.values), units: x.units };
+      },
+      readCell: async (row, col) => (await a.readCell(row, col)) - (await b.readCell(row, col)),
+      readColumn: async (row, col) => sub(await a.readColumn(row, col), await b.readColumn(row, col)),
+    };
+  }
+
   function resolve(store: ProjectStore, source: RasterSource): Promise<Resolved> {
-    return 'datasetId' in source
-      ? resolveDataset(store, source.datasetId, source.step, 'source.step')
+    if ('datasetId' in source) return resolveDataset(store, source.datasetId, source.step, 'source.step');
+    return source.minusArtifactId
+      ? resolveDifference(store, source.artifactId, source.minusArtifactId, source.band)
       : resolveArtifact(store, source.artifactId, source.band);
   }
 
@@ -573,7 +612,7 @@ export function createRastersService(session: RasterProjectSession): ServiceImpl
         const r =
           'datasetId' in source
             ? await resolveDataset(store, source.datasetId, source.step, `sources.${i}.step`)
-            : await resolveArtifact(store, source.artifactId, source.band);
+            : await resolve(store, source);
         const cell = cellAt(r, point);
         const v = cell ? await r.readCell(cell.row, cell.col) : Number.NaN;
         out.push({
