@@ -7,6 +7,7 @@ import { launchChromium } from '../helpers/browser';
 import { gdalinfoJson, hasGdal } from '../helpers/gdal';
 import { startServe } from '../helpers/serve';
 import { tempDir } from '../helpers/tmp';
+import { compareWithBaseline } from '../helpers/visual';
 
 /**
  * The GIS workspace as a user drives it (issue 14's walk-through): a new project, the Lez imported,
@@ -36,6 +37,35 @@ async function importPath(path: string): Promise<void> {
   await page.getByTestId('import').click();
   await expect.poll(() => page.getByTestId('import-path').inputValue(), { timeout: 60_000 }).toBe('');
   expect(await page.getByTestId('error').count()).toBe(0);
+}
+
+/**
+ * A screenshot of a stable view for the visual regression: the pointer moved off the map (its
+ * readout changes), then shots until two in a row are identical (tiles and charts settled), compared
+ * with the committed baseline: under 1.5 % of the pixels may differ beyond pixelmatch's colour
+ * threshold (anti-aliasing, a last digit), a real change (colour map, layout, missing layer) does not pass.
+ */
+async function expectLooksLikeBaseline(name: string, target: Locator): Promise<void> {
+  await page.mouse.move(5, 790);
+  let prev = await target.screenshot();
+  for (let i = 0; i < 10; i++) {
+    await page.waitForTimeout(300);
+    const next = await target.screenshot();
+    if (next.equals(prev)) break;
+    prev = next;
+  }
+  const r = compareWithBaseline(name, prev, { outDir: SHOTS });
+  expect(r.diffRatio, `${name}: ${r.diffPixels} pixels differ (${r.diffPath ?? ''})`).toBeLessThan(0.015);
+}
+
+/** The layer row whose name is `name`. */
+async function layerRowOf(name: string): Promise<{ row: Locator }> {
+  const row = page
+    .getByTestId('layers')
+    .locator('li')
+    .filter({ has: page.locator('label.name', { hasText: new RegExp(`^\\s*${name}\\s*$`) }) });
+  await expect.poll(() => row.count()).toBe(1);
+  return { row };
 }
 
 /** Shows only the named layers (unticks the others). */
@@ -107,6 +137,10 @@ describe.runIf(hasGdal)('the GIS workspace in Chromium, as a user drives it', ()
     expect(await legend.textContent()).toContain('slope');
     await expect.poll(colouredShare, { timeout: 20_000 }).toBeGreaterThan(0.02);
     await snap('slope');
+    // a stable view: the map zoomed to the layer, slope coloured with its legend
+    const { row } = await layerRowOf('slope');
+    await row.getByRole('button', { name: 'Zoom' }).click();
+    await expectLooksLikeBaseline('slope-with-legend', page.locator('.map-area'));
   }, 60_000);
 
   it('moves the prcp time slider to 2012-10-20', async () => {
@@ -204,6 +238,7 @@ describe.runIf(hasGdal)('the GIS workspace in Chromium, as a user drives it', ()
       .poll(() => page.getByTestId('hydrograph-scores').textContent(), { timeout: 30_000 })
       .toMatch(/NSE/);
     await snap('hydrograph');
+    await expectLooksLikeBaseline('hydrograph-Y3204010', page.getByTestId('hydrograph'));
   }, 60_000);
 
   it('runs a second HDA-PR and compares it with the first', async () => {
@@ -221,6 +256,7 @@ describe.runIf(hasGdal)('the GIS workspace in Chromium, as a user drives it', ()
     await page.getByTestId('compare-view').waitFor();
     await expect.poll(() => page.getByTestId('compare-metrics').textContent()).toMatch(/nse/i);
     await snap('compare');
+    await expectLooksLikeBaseline('compare-runs', page.getByTestId('compare-view'));
     await page.getByTestId('compare-close').click();
   }, 240_000);
 
