@@ -190,9 +190,23 @@ export class JobHost {
           etaSeconds: m.progress.etaSeconds ?? null,
           message: null,
         };
-        // the loss curve (jobs.history); a project that cannot take it does not stop the job
+        // the loss curve (jobs.history): every iteration the worker saw since its last message, in
+        // one transaction; a project that cannot take it does not stop the job
         try {
-          this.store.runs.addProgress(p.runId, pr);
+          const points = m.points?.length
+            ? m.points.map((q) => ({
+                phase: pr.phase,
+                iteration: q.iteration,
+                objective: Number.isFinite(q.objective) ? q.objective : null,
+                losses: {
+                  ...(q.losses ?? {}),
+                  ...(q.valid !== undefined && Number.isFinite(q.valid) ? { valid: q.valid } : {}),
+                },
+              }))
+            : [pr];
+          this.store.transaction(() => {
+            for (const q of points) this.store.runs.addProgress(p.runId, q);
+          });
         } catch {
           // the progress event still goes out; the history misses this point
         }

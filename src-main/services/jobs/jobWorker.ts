@@ -41,7 +41,12 @@ export interface JobWorkerData {
 
 /** Messages a job worker sends to its host. */
 export type JobMessage =
-  | { type: 'progress'; progress: MethodProgress & { phase: string; etaSeconds?: number } }
+  | {
+      type: 'progress';
+      progress: MethodProgress & { phase: string; etaSeconds?: number };
+      /** Every iteration since the last message (progress events are throttled; the loss curve keeps them all). */
+      points?: MethodProgress[];
+    }
   | { type: 'checkpoint'; iteration: number; state: unknown }
   | { type: 'result'; result: JobResult }
   | { type: 'error'; error: { code: string; message: string; details?: Record<string, unknown> } };
@@ -106,10 +111,12 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
     await loadMethodModules();
     let start = performance.now();
     let last = 0;
+    let points: MethodProgress[] = [];
     const ctx: MethodContext = {
       compute,
       cancelled: () => Atomics.load(cancel, 0) === 1,
       progress: (p) => {
+        if (points.length < 10_000) points.push(p);
         const now = performance.now();
         if (now - last < 250 && p.iteration < p.total) return;
         last = now;
@@ -117,7 +124,8 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
           p.iteration > 0 && p.total > 0
             ? ((now - start) / 1000 / p.iteration) * (p.total - p.iteration)
             : undefined;
-        post({ type: 'progress', progress: { ...p, phase: 'calibrating', etaSeconds: eta } });
+        post({ type: 'progress', progress: { ...p, phase: 'calibrating', etaSeconds: eta }, points });
+        points = [];
       },
       checkpoint: (state) =>
         post({ type: 'checkpoint', iteration: (state as { iteration: number }).iteration, state }),
