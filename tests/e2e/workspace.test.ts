@@ -198,6 +198,82 @@ describe.runIf(hasGdal)('the GIS workspace in Chromium, as a user drives it', ()
     expect(checked).toBe(10);
   }, 120_000);
 
+  it('reorders layers by drag, keeps style and view, and restores them when the project is reopened', async () => {
+    const names = async () =>
+      (await page.getByTestId('layers').locator('label.name').allTextContents()).map((t) => t.trim());
+    const before = await names();
+    const { row: slope } = await layerRowOf('slope');
+    const { row: top } = await layerRowOf(before[0]!);
+    await slope.locator('[data-testid^="layer-drag-"]').dragTo(top);
+    await expect.poll(async () => (await names())[0]).toBe('slope');
+    // a style: cividis, manual range 0 .. 1
+    await slope.getByRole('button', { name: 'Style' }).click();
+    const id = (await slope.getAttribute('data-testid'))!.replace('layer-', '');
+    await page.getByTestId(`layer-colormap-${id}`).selectOption('cividis');
+    await page.getByTestId(`layer-range-${id}`).selectOption('manual');
+    await page.getByTestId(`layer-min-${id}`).fill('0');
+    await page.getByTestId(`layer-max-${id}`).fill('1');
+    await page.getByTestId(`layer-max-${id}`).blur();
+    await slope.getByRole('button', { name: 'Style' }).click();
+    await page.waitForTimeout(1500); // the view and styles are saved debounced
+    const order = await names();
+    // the project-CRS coordinates under the map centre: the saved view
+    const box = (await page.getByTestId('map').boundingBox())!;
+    const readCentre = async () => {
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      return (await page.getByTestId('position-crs').textContent())!.match(/-?\d+(\.\d+)?/g)!.map(Number);
+    };
+    const centre = await readCentre();
+    await page.getByRole('button', { name: 'Close project' }).click();
+    await page.getByTestId('project-path').fill(join(tmp.dir, 'lez.fieldcal'));
+    await page.getByTestId('project-open').click();
+    await expect
+      .poll(() => page.getByTestId('layers').locator('li').count(), { timeout: 20_000 })
+      .toBe(order.length);
+    expect(await names()).toEqual(order);
+    const { row } = await layerRowOf('slope');
+    expect(await row.locator('input[type="checkbox"]').first().isChecked()).toBe(true);
+    await row.getByRole('button', { name: 'Style' }).click();
+    expect(await page.getByTestId(`layer-colormap-${id}`).inputValue()).toBe('cividis');
+    expect(await page.getByTestId(`layer-max-${id}`).inputValue()).toBe('1');
+    await row.getByRole('button', { name: 'Style' }).click();
+    const again = await readCentre();
+    expect(Math.abs(again[again.length - 2]! - centre[centre.length - 2]!)).toBeLessThan(100);
+    expect(Math.abs(again[again.length - 1]! - centre[centre.length - 1]!)).toBeLessThan(100);
+    await snap('reopened');
+  }, 90_000);
+
+  it('draws a rectangle study area, undoes and redoes it, saves it and deletes it', async () => {
+    await page.getByTestId('area-draw-box').click();
+    const box = (await page.getByTestId('map').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.45, box.y + box.height * 0.3);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.55, box.y + box.height * 0.45, { steps: 8 });
+    await page.mouse.up();
+    await expect.poll(() => page.getByTestId('area-save').isEnabled()).toBe(true);
+    await snap('box-drawn');
+    await page.getByTestId('area-undo').click({ timeout: 5000 });
+    await snap('box-undone');
+    // nothing drawn any more: no draft to save
+    await expect.poll(() => page.getByTestId('area-save').count()).toBe(0);
+    await page.getByTestId('area-redo').click({ timeout: 5000 });
+    await snap('box-redone');
+    await expect.poll(() => page.getByTestId('area-save').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('area-save').isEnabled()).toBe(true);
+    await page.getByTestId('area-name').fill('box A', { timeout: 5000 });
+    await page.getByTestId('area-save').click({ timeout: 5000 });
+    const list = page.getByTestId('study-areas-panel').locator('li');
+    await expect.poll(() => list.count(), { timeout: 20_000 }).toBe(1);
+    expect(await list.first().textContent()).toContain('box A');
+    // its area on the sphere: a rectangle of about 10 % x 15 % of the map view, several km²
+    expect(await list.first().textContent()).toMatch(/\d+(\.\d+)? km²/);
+    await snap('drawn-area');
+    page.once('dialog', (d) => void d.accept());
+    const id = (await list.first().getAttribute('data-testid'))!.replace('study-area-', '');
+    await page.getByTestId(`study-area-delete-${id}`).click();
+    await expect.poll(() => list.count(), { timeout: 20_000 }).toBe(0);
+  }, 60_000);
+
   it('delineates the catchment above Y3204040 and draws it as the study area', async () => {
     await page.getByTestId('catchment-Y3204040').click();
     await expect
@@ -211,6 +287,8 @@ describe.runIf(hasGdal)('the GIS workspace in Chromium, as a user drives it', ()
     await page.getByTestId('calib-gauges').check();
     await expect.poll(() => page.getByTestId('calib-method').inputValue()).toBe('hda-pr');
     await page.getByTestId('calib-opt-iterations').fill('40');
+    // split sample: calibrate on 2012-08-01 .. 2013-03-31, validate on 2013-04-01 .. 2013-07-31
+    await page.getByTestId('calib-valid-from').fill('2013-04-01');
     await expect
       .poll(() => page.getByTestId('calib-state').textContent(), { timeout: 20_000 })
       .toMatch(/ready|no issue/i);

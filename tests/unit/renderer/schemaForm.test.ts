@@ -187,3 +187,18 @@ describe('chart data', async () => {
     expect([...l.terms]).toEqual(['d', 'g_l1']);
   });
 });
+
+describe('split-sample periods of the Calibrate panel', () => {
+  it('warm-up, calibration up to the day before validation, validation to the end (leap day included)', async () => {
+    const { splitSamplePeriods } = await import('../../../src-renderer/src/components/calibrate/periods');
+    expect(splitSamplePeriods('2012-02-20', '2013-07-31', '2013-04-01', 10)).toEqual([
+      { name: 'warmup', start: '2012-02-20', end: '2012-02-29' },
+      { name: 'train', start: '2012-03-01', end: '2013-03-31' },
+      { name: 'test', start: '2013-04-01', end: '2013-07-31' },
+    ]);
+    expect(splitSamplePeriods('2012-08-01', '2013-07-31', '2013-04-01', 0).map((p) => p.name)).toEqual([
+      'train',
+      'test',
+    ]);
+  });
+});
