@@ -8,7 +8,7 @@ import {
   niceTicks,
   sampleColormap,
   tickDecimals,
-} from '../../../src-renderer/src/lib/colormaps';
+} from '../../../src-renderer/src/lib/map/colormaps';
 import { displayRange, sliceTile, tileLayout } from '../../../src-renderer/src/lib/map/rasterData';
 
 describe('colour maps', () => {

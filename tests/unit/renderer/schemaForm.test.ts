@@ -8,7 +8,7 @@ import {
   issuesByField,
   optionsFrom,
   parseField,
-} from '../../../src-renderer/src/components/calibrate/schemaForm';
+} from '../../../src-renderer/src/components/calibration/schemaForm';
 
 // the shape of HDA-PR's and GAN-PO's options, converted as jobs.methods converts them
 const schema = z.toJSONSchema(
@@ -190,7 +190,7 @@ describe('chart data', async () => {
 
 describe('split-sample periods of the Calibrate panel', () => {
   it('warm-up, calibration up to the day before validation, validation to the end (leap day included)', async () => {
-    const { splitSamplePeriods } = await import('../../../src-renderer/src/components/calibrate/periods');
+    const { splitSamplePeriods } = await import('../../../src-renderer/src/components/calibration/periods');
     expect(splitSamplePeriods('2012-02-20', '2013-07-31', '2013-04-01', 10)).toEqual([
       { name: 'warmup', start: '2012-02-20', end: '2012-02-29' },
       { name: 'train', start: '2012-03-01', end: '2013-03-31' },
