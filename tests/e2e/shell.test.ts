@@ -103,8 +103,9 @@ describe('the app shell in Chromium through `fieldcal serve`', () => {
     }
     const items = page.getByTestId('layers').locator('li');
     await expect.poll(() => items.count()).toBe(2);
-    expect(await items.nth(0).textContent()).toContain('raster · EPSG:2154 · 14 x 27');
-    expect(await items.nth(1).textContent()).toContain(
+    // the layers panel lists the top layer first: the stack imported last is on top
+    expect(await items.nth(1).textContent()).toContain('raster · EPSG:2154 · 14 x 27');
+    expect(await items.nth(0).textContent()).toContain(
       'stack · EPSG:2154 · 14 x 27 · 365 steps from 2012-08-01',
     );
     // the map zoomed to the Lez: the pointer readout over the map centre is near 3.9 E, 43.7 N
@@ -207,7 +208,7 @@ describe('the app shell in Chromium through `fieldcal serve`', () => {
     // what only main knows (jobs.check) shows next to its field, and Run waits until it is fixed
     await page.getByTestId('calib-opt-iterations').fill('20');
     await page.getByTestId('calib-rows').fill('2');
-    await expect.poll(() => page.getByTestId('calib-issue-twin.rows').textContent()).toContain('2');
+    await expect.poll(() => page.getByTestId('calib-issue-twin.rows').textContent()).toMatch(/>=\s*4/);
     expect(await page.getByTestId('calib-submit').isDisabled()).toBe(true);
     expect(await page.getByTestId('run-item').count()).toBe(0);
     // a small twin with the ANN runs to the end and its evaluation shows
@@ -215,56 +216,6 @@ describe('the app shell in Chromium through `fieldcal serve`', () => {
     await page.getByTestId('calib-cols').fill('6');
     await page.getByTestId('calib-opt-validEvery').fill('5');
     await expect.poll(() => page.getByTestId('calib-state').textContent()).toBe('ready');
-    await page.getByTestId('calib-submit').click();
-    await expect.poll(() => page.getByTestId('run-item').count()).toBe(1);
-    expect(await page.getByTestId('run-item').textContent()).toContain('succeeded');
-    await page.getByTestId('run-item').click();
-    await expect.poll(() => page.getByTestId('run-metrics').textContent()).toContain('mean_ssim');
-    const report = page.frameLocator('[data-testid="run-report"]');
-    await expect.poll(() => report.locator('h1').textContent()).toContain('Evaluation of');
-    // every image of the report loaded through the bridge's artifact route
-    await expect
-      .poll(() =>
-        report
-          .locator('img')
-          .evaluateAll((imgs) => imgs.filter((i) => (i as HTMLImageElement).naturalWidth > 0).length),
-      )
-      .toBe(await report.locator('img').count());
-    await page.screenshot({ path: join(SHOTS, 'run-report.png') });
-    expect(problems).toEqual([]);
-    await page.close();
-  });
-
-  it('runs a calibration from the Calibrate panel: live progress, result, refusal and cancel', async () => {
-    const { page, problems } = await openApp();
-    await expect.poll(() => page.getByTestId('status-backend').textContent()).toContain('cpu');
-    if (await page.getByRole('button', { name: 'Close project' }).isVisible()) {
-      await page.getByRole('button', { name: 'Close project' }).click();
-    }
-    await page.getByTestId('project-path').fill(join(tmp.dir, 'calib.fieldcal'));
-    await page.getByTestId('project-create').click();
-    await expect.poll(() => page.getByTestId('project-name').textContent()).toBe('calib');
-    // the methods come from main's registry
-    expect(await page.getByTestId('calib-method').locator('option').allTextContents()).toEqual([
-      'sce-ua',
-      'gradient',
-      'ann',
-      'dpl',
-      'gan-po',
-    ]);
-    // options that are not JSON are refused in the form; unknown ones by main, naming the field
-    await page.getByTestId('calib-options').fill('{iterations: 5');
-    await page.getByTestId('calib-submit').click();
-    await expect.poll(() => page.getByTestId('calib-error').textContent()).toContain('not valid JSON');
-    await page.getByTestId('calib-method').selectOption('ann');
-    await page.getByTestId('calib-options').fill('{"iterationz": 5}');
-    await page.getByTestId('calib-submit').click();
-    await expect.poll(() => page.getByTestId('error').textContent()).toContain('iterationz');
-    expect(await page.getByTestId('run-item').count()).toBe(0);
-    // a small twin with the ANN runs to the end and its evaluation shows
-    await page.getByTestId('calib-rows').fill('6');
-    await page.getByTestId('calib-cols').fill('6');
-    await page.getByTestId('calib-options').fill('{"iterations": 20, "validEvery": 5}');
     await page.getByTestId('calib-submit').click();
     await expect.poll(() => page.getByTestId('run-item').count()).toBe(1);
     await expect

@@ -125,6 +125,15 @@ describe('client API derived from the contract', () => {
     off();
     expect(got).toEqual([{ runId: 1 }]);
     expect(subs).toHaveLength(0);
-    expect(Object.keys(contract).sort()).toEqual(['appInfo', 'datasets', 'export', 'jobs', 'project']);
+    expect(Object.keys(contract).sort()).toEqual([
+      'appInfo',
+      'datasets',
+      'export',
+      'gauges',
+      'jobs',
+      'project',
+      'rasters',
+      'studyAreas',
+    ]);
   });
 });
