@@ -157,9 +157,37 @@ export class MapState {
 
   /** Records the view a layer drew (RasterLayer's onView). */
   setView(key: string, view: RasterView): void {
+    const first = !this.views.has(key);
     const next = new Map(this.views);
     next.set(key, view);
     this.views = next;
+    // a run's result drawn for the first time where the map does not look: go there
+    if (
+      first &&
+      this.resultLayers.some((l) => l.key === key) &&
+      view.extent4326 &&
+      !this.#inView(view.extent4326)
+    )
+      this.fitLonLat(view.extent4326);
+  }
+
+  /** Whether a lon/lat extent overlaps the map's current view. */
+  #inView(e: [number, number, number, number]): boolean {
+    const map = this.olMap;
+    if (!map) return true;
+    const view = map.getView();
+    const size = map.getSize();
+    if (!size) return true;
+    try {
+      const [x0, y0, x1, y1] = transformExtent(
+        view.calculateExtent(size),
+        view.getProjection(),
+        'EPSG:4326',
+      ) as [number, number, number, number];
+      return !(e[2] < x0 || e[0] > x1 || e[3] < y0 || e[1] > y1);
+    } catch {
+      return true;
+    }
   }
 
   /** Records (or clears, with null) a layer's read error. */
@@ -170,6 +198,22 @@ export class MapState {
       this.layerErrors = rest;
     } else if (this.layerErrors[key] !== message) {
       this.layerErrors = { ...this.layerErrors, [key]: message };
+    }
+  }
+
+  /**
+   * Moves the time slider: `key` to `step`, and every other visible stack that has the same date to
+   * that date (simulated, observed and observed - simulated of a run, or forcing stacks, stay on one day).
+   */
+  stepTo(key: string, step: number): void {
+    this.setStep(key, step);
+    const date = this.views.get(key)?.stepDates?.[step];
+    if (!date) return;
+    for (const l of this.layers) {
+      if (l.key === key || !l.visible) continue;
+      const dates = this.views.get(l.key)?.stepDates;
+      const k = dates ? dates.indexOf(date) : -1;
+      if (k >= 0 && k !== this.stepOf(l.key)) this.setStep(l.key, k);
     }
   }
 
