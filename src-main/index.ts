@@ -1,14 +1,18 @@
 import { app, BrowserWindow, ipcMain, session as electronSession } from 'electron';
 import { join } from 'node:path';
 import { version } from '../package.json';
-import { createMainWindow, isAppUrl } from './app/window';
+import { appOrigin, createMainWindow, isAppUrl, rendererRoot } from './app/window';
 import { installMenu } from './app/menu';
-import { handleArtifactProtocol, registerArtifactScheme } from './app/artifactProtocol';
+import { handleArtifactProtocol } from './app/artifactProtocol';
+import { handleAppProtocol, registerSchemes } from './app/appProtocol';
+import { installSessionGuards, installWebContentsGuards } from './app/guards';
 import { forwardEvents, registerIpcHandlers } from './ipc/register';
 import { createServices } from './services';
 import { loadMethodModules } from './services/calibration/registry';
 
-registerArtifactScheme();
+// Before ready: the app:// and fieldcal-artifact:// schemes, and the guard on every web contents.
+registerSchemes();
+installWebContentsGuards(appOrigin());
 
 // One running instance owns the project files; a second launch focuses the first.
 if (!app.requestSingleInstanceLock()) {
@@ -31,14 +35,15 @@ if (!app.requestSingleInstanceLock()) {
       version,
       paths: { userData: app.getPath('userData'), resources, sampleData: join(resources, 'sample-data') },
     });
-    // Nothing is granted to web content: no camera, geolocation, notifications ...
-    electronSession.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
+    // Nothing is granted to web content: no camera, geolocation, notifications, devices, downloads ...
+    installSessionGuards(electronSession.defaultSession, appOrigin());
     registerIpcHandlers({
       ipcMain,
       impls: services.impls,
       isTrustedSender: (e) => e.senderFrame !== null && isAppUrl(e.senderFrame.url),
     });
-    handleArtifactProtocol(services.artifactFile);
+    handleAppProtocol(rendererRoot());
+    handleArtifactProtocol(services.artifactFile, appOrigin());
     installMenu(services);
     const win = createMainWindow();
     const stop = forwardEvents(services.events, win.webContents);

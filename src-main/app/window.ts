@@ -1,42 +1,38 @@
-import { BrowserWindow, shell, type WebContents } from 'electron';
+import { app, BrowserWindow } from 'electron';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { APP_ENTRY_URL, APP_ORIGIN, isSameOrigin } from './security';
 
-/** URL of the renderer: the dev server in `electron-vite dev`, the built file otherwise. */
-export function rendererUrl(): string {
+/** The dev server's URL in `electron-vite dev`; never honoured by a packaged app. */
+function devServerUrl(): string | null {
   const dev = process.env.ELECTRON_RENDERER_URL;
-  return dev ?? pathToFileURL(join(import.meta.dirname, '../renderer/index.html')).href;
+  return dev && !app.isPackaged ? dev : null;
+}
+
+/** URL of the renderer: the dev server in `electron-vite dev`, `app://fieldcal/index.html` otherwise. */
+export function rendererUrl(): string {
+  return devServerUrl() ?? APP_ENTRY_URL;
+}
+
+/** The renderer's origin: `app://fieldcal`, or the dev server's. */
+export function appOrigin(): string {
+  const dev = devServerUrl();
+  return dev ? new URL(dev).origin : APP_ORIGIN;
+}
+
+/** The built renderer served by the `app://` protocol (out/renderer, beside out/main). */
+export function rendererRoot(): string {
+  return join(import.meta.dirname, '../renderer');
 }
 
 /** True when a frame belongs to the app's own page (same origin as {@link rendererUrl}). */
 export function isAppUrl(url: string): boolean {
-  const app = new URL(rendererUrl());
-  try {
-    const u = new URL(url);
-    return app.protocol === 'file:'
-      ? u.protocol === 'file:' && u.pathname === app.pathname
-      : u.origin === app.origin;
-  } catch {
-    return false;
-  }
+  return isSameOrigin(url, appOrigin());
 }
 
-/** Refuses navigation away from the app and new windows; http(s) links open in the system browser. */
-function lockDown(contents: WebContents): void {
-  contents.on('will-navigate', (e, url) => {
-    if (!isAppUrl(url)) e.preventDefault();
-  });
-  contents.on('will-redirect', (e, url) => {
-    if (!isAppUrl(url)) e.preventDefault();
-  });
-  contents.setWindowOpenHandler(({ url }) => {
-    if (/^https?:\/\//.test(url)) void shell.openExternal(url);
-    return { action: 'deny' };
-  });
-  contents.on('will-attach-webview', (e) => e.preventDefault());
-}
-
-/** The main window: isolated, sandboxed renderer with no Node access. */
+/**
+ * The main window: isolated, sandboxed renderer with no Node access. Navigation, new windows and
+ * permissions are guarded for every web contents by `guards.ts` (installed before any exists).
+ */
 export function createMainWindow(): BrowserWindow {
   const win = new BrowserWindow({
     width: 1400,
@@ -49,12 +45,14 @@ export function createMainWindow(): BrowserWindow {
       sandbox: true,
       nodeIntegration: false,
       nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
       webSecurity: true,
       allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
       spellcheck: false,
     },
   });
-  lockDown(win.webContents);
   win.once('ready-to-show', () => win.show());
   void win.loadURL(rendererUrl());
   return win;

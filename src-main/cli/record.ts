@@ -13,7 +13,8 @@ export interface RunOutcome {
  * Runs `work` as a run recorded in a project (`--project` of calibrate and evaluate): the project
  * opens first, so a bad project file fails before any work; the run is created as running, and its
  * metrics, artifacts (size and checksum) and final status are written in one transaction when the
- * work ends, or its failure with the message. Without a project the work just runs.
+ * work ends, or its failure with the message. Without a project the work just runs. The project is
+ * opened as a `recorder`, so this works while the app or `fieldcal serve` has it open.
  */
 export async function recordedRun<T>(
   project: { path: string; create: boolean } | undefined,
@@ -22,9 +23,11 @@ export async function recordedRun<T>(
   outcome: (result: T) => RunOutcome,
 ): Promise<{ result: T; runId: number | null }> {
   if (!project) return { result: await work(), runId: null };
+  // a recorder: the project may be open in the app or `fieldcal serve` meanwhile; this command only
+  // appends its own run (each write one transaction) and never touches the owner's runs
   const store = project.create
-    ? openOrCreateProject(project.path)
-    : ProjectStore.open({ path: project.path });
+    ? openOrCreateProject(project.path, 'recorder')
+    : ProjectStore.open({ path: project.path, role: 'recorder' });
   try {
     const { id } = store.runs.create(run);
     store.runs.setStatus(id, 'running');

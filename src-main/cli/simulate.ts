@@ -165,7 +165,9 @@ export function addSimulateCommands(program: Command): void {
     .requiredOption('--out <dir>', 'destination folder')
     .option('--json', 'print the copied files as JSON')
     .action(async (o: { project: string; run: number; out: string; json?: boolean }) => {
-      const store = ProjectStore.open({ path: resolve(o.project) });
+      // a recorder: only reads the run and records its pending writes, so the project may be open
+      // in the app or `fieldcal serve` meanwhile
+      const store = ProjectStore.open({ path: resolve(o.project), role: 'recorder' });
       try {
         const arts = store.runs.artifacts(o.run);
         const wanted = arts.filter(
@@ -197,7 +199,8 @@ export function addSimulateCommands(program: Command): void {
               },
             );
           const dest = join(dir, a.kind.startsWith('report') ? 'report' : '', basename(a.path));
-          await writeFileAtomic(dest, (tmp) => writeFile(tmp, bytes));
+          // recorded while it runs: a kill mid-write leaves a temporary file the next open removes
+          await store.trackWrite(dest, () => writeFileAtomic(dest, (tmp) => writeFile(tmp, bytes)));
           copied.push(dest);
         }
         process.stdout.write(

@@ -8,11 +8,14 @@ import { JobHost } from '../services/jobs/host';
 import { ProjectStore } from '../services/project/store';
 import { progressBar } from './progress';
 
-/** Opens the project at `path`, creating it when the file does not exist. */
-export function openOrCreateProject(path: string): ProjectStore {
+/**
+ * Opens the project at `path`, creating it when the file does not exist. `recorder`: the caller only
+ * appends its own run, so an existing project may be open in another process (the app, `serve`).
+ */
+export function openOrCreateProject(path: string, role: 'owner' | 'recorder' = 'owner'): ProjectStore {
   mkdirSync(dirname(path), { recursive: true });
   return existsSync(path)
-    ? ProjectStore.open({ path })
+    ? ProjectStore.open({ path, role })
     : ProjectStore.create({ path, name: 'Fieldcal runs' });
 }
 

@@ -1,5 +1,6 @@
 import {
   contract,
+  prototypeKeyIssues,
   toSerializedError,
   type CallResult,
   type MethodSpec,
@@ -39,6 +40,16 @@ export async function dispatch(
       code: 'UNKNOWN_METHOD',
       message: `Unknown method ${service}.${method}`,
       details: { service, method },
+    });
+  }
+  // zod drops `__proto__` from records and loose objects silently: refuse prototype keys first
+  const proto = prototypeKeyIssues(payload);
+  if (proto.length) {
+    const issues = proto.map((i) => ({ path: i.path.join('.'), message: i.message, code: 'custom' }));
+    return fail({
+      code: 'VALIDATION',
+      message: `Invalid argument for ${service}.${method}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      details: { service, method, issues },
     });
   }
   const parsed = spec.input.safeParse(payload === undefined ? {} : payload);

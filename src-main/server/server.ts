@@ -14,7 +14,7 @@ import {
 import { containsTypedArray, encodeFrame } from '../../src-shared/ipc/binary';
 import { dispatch } from '../ipc/dispatch';
 import type { AppEvents } from '../services/events';
-import { hostnameOf, isLoopback, newToken, readCookie, tokenMatches } from './auth';
+import { admit, newToken, readCookie, tokenMatches, type AdmitResult } from './auth';
 
 export interface ServeOptions {
   impls: ServiceImpls;
@@ -40,6 +40,11 @@ export interface RunningServer {
 }
 
 const COOKIE = 'fieldcal_token';
+const STATUS_LINE = {
+  400: '400 Bad Request',
+  403: '403 Forbidden',
+  421: '421 Misdirected Request',
+} as const;
 const MAX_FRAME_BYTES = 16 * 1024 * 1024;
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -66,24 +71,33 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const token = opts.token ?? newToken();
   const allowedHosts = new Set(['localhost', '127.0.0.1', '::1', host.toLowerCase()]);
 
-  const hostAllowed = (req: IncomingMessage): boolean => {
-    // DNS-rebinding guard: a page on another name that resolves to us is refused.
-    const h = hostnameOf(req.headers.host);
-    return h !== null && (allowedHosts.has(h) || (isLoopback(host) && isLoopback(h)));
-  };
+  let port = 0; // known once listening; no request is accepted before
+  // Host, Origin and path of every request and upgrade, checked before anything else reads them.
+  const check = (req: IncomingMessage): AdmitResult =>
+    admit(
+      { host: req.headers.host, origin: req.headers.origin, url: req.url },
+      { boundHost: host, port, allowedHosts },
+    );
 
   const http = createServer((req, res) => {
-    handleHttp(req, res).catch((err: Error) =>
-      send(res, 500, 'text/plain', `internal error: ${err.message}`),
-    );
+    handleHttp(req, res).catch((err: Error) => {
+      if (res.headersSent) res.destroy();
+      else send(res, 500, 'text/plain', `internal error: ${err.message}`);
+    });
+  });
+  // A server error after listening (or a client's malformed HTTP) never ends the process.
+  http.on('error', (err) => process.stderr.write(`fieldcal serve: server error: ${err.message}\n`));
+  http.on('clientError', (_err, socket: Duplex) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    socket.destroy();
   });
 
   async function handleHttp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!hostAllowed(req)) return send(res, 421, 'text/plain', 'unexpected Host header');
+    const adm = check(req);
+    if (!adm.ok) return send(res, adm.status, 'text/plain', adm.reason);
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return send(res, 405, 'text/plain', 'method not allowed');
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const viaQuery = tokenMatches(token, url.searchParams.get('token'));
+    const viaQuery = tokenMatches(token, adm.target.query.get('token'));
     const viaCookie = tokenMatches(token, readCookie(req.headers.cookie, COOKIE));
     if (!viaQuery && !viaCookie) {
       return send(
@@ -94,7 +108,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       );
     }
     if (viaQuery) res.setHeader('Set-Cookie', `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
-    let rel = decodeURIComponent(url.pathname);
+    let rel = adm.target.path;
     const art = /^\/artifacts\/run\/(\d+)\/([^/\\]+)$/.exec(rel);
     if (art) {
       const file = opts.artifactFile?.(Number(art[1]), art[2]!) ?? null;
@@ -139,30 +153,38 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     },
   });
 
+  wss.on('error', (err) => process.stderr.write(`fieldcal serve: socket server error: ${err.message}\n`));
+
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A peer that resets mid-handshake must not end the process (http drops its own listener on upgrade).
+    socket.on('error', () => socket.destroy());
     const refuse = (status: string) => {
-      socket.write(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       socket.destroy();
     };
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== WS_PATH) return refuse('404 Not Found');
-    if (!hostAllowed(req)) return refuse('421 Misdirected Request');
-    // Cross-site WebSocket hijacking guard: a browser always sends Origin; it must be this server.
-    const origin = req.headers.origin;
-    if (origin !== undefined && hostnameOf(new URL(origin).host) !== hostnameOf(req.headers.host)) {
-      return refuse('403 Forbidden');
-    }
-    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+    const adm = check(req);
+    if (!adm.ok) return refuse(STATUS_LINE[adm.status]);
+    if (adm.target.path !== WS_PATH) return refuse('404 Not Found');
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((s) => s.trim());
     const given = offered
       .find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))
       ?.slice(TOKEN_PROTOCOL_PREFIX.length);
     if (!tokenMatches(token, given)) return refuse('401 Unauthorized');
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      // Protocol errors (oversized frame: 1009, invalid UTF-8: 1007, RSV bits or an unmasked frame:
+      // 1002) close this socket with that code; without a listener ws would throw and end the process.
+      ws.on('error', () => undefined);
+      wss.emit('connection', ws, req);
+    });
   });
 
   wss.on('connection', (ws: WebSocket) => {
     ws.on('message', (data, isBinary) => {
-      void onMessage(ws, isBinary ? null : data.toString());
+      onMessage(ws, isBinary ? null : data.toString()).catch((err: Error) =>
+        reply(ws, -1, { ok: false, error: { code: 'INTERNAL', message: err.message } }),
+      );
     });
   });
 
@@ -202,6 +224,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     });
   });
   const addr = http.address() as AddressInfo;
+  port = addr.port;
   const urlHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
     url: `http://${urlHost}:${addr.port}/?token=${token}`,
@@ -221,8 +244,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
 function reply(ws: WebSocket, id: number, result: CallResult): void {
   if (ws.readyState !== ws.OPEN) return;
   const frame = { id, ...result };
-  if (result.ok && containsTypedArray(result.value)) ws.send(encodeFrame(frame), { binary: true });
-  else ws.send(JSON.stringify(frame));
+  try {
+    if (result.ok && containsTypedArray(result.value)) ws.send(encodeFrame(frame), { binary: true });
+    else ws.send(JSON.stringify(frame));
+  } catch (err) {
+    // a reply that cannot be encoded is answered as a typed error, never thrown into the socket's loop
+    const error = { code: 'INTERNAL', message: `reply could not be encoded: ${(err as Error).message}` };
+    ws.send(JSON.stringify({ id, ok: false, error }));
+  }
 }
 
 function send(

@@ -42,7 +42,17 @@ function method<I extends z.ZodType, O extends z.ZodType>(input: I, output: O): 
 const args = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape);
 const noArgs = args({});
 const id = z.number().int().positive();
-const filePath = z.string().min(1).max(4096);
+/**
+ * A file or folder path from the caller, without a NUL byte (file APIs cut the name there, so the
+ * overwrite check and the open would see two different files). Relative paths stay accepted: main
+ * resolves them against its working folder (the UI's import field and the bridge's callers send
+ * `resources/sample-data/…`).
+ */
+const filePath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.includes('\u0000'), 'a path may not hold a NUL byte');
 /** `EPSG:n`; proj4 strings are accepted where files carry them, but the project names an EPSG code. */
 const crsString = z.string().regex(/^EPSG:\d{4,6}$/, 'expected EPSG:<code>');
 

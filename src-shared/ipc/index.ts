@@ -6,3 +6,4 @@ export * from '../types/records';
 export * from '../types/grid';
 export * from '../types/jobs';
 export * from '../types/gis';
+export * from '../types/safeKeys';

@@ -13,13 +13,15 @@ const calibrated = z
 const bounds = z
   .partialRecord(z.enum(VIC3L_PARAMETER_NAMES), z.strictObject({ lower: z.number(), upper: z.number() }))
   .default({});
+/** File APIs cut a name at a NUL byte: a path holding one names another file than it shows. */
+const noNul = (p: string) => !p.includes('\u0000');
 /** A smash-layout folder (prcp/, pet/, optional temp/ and et/, descriptor/, gauges, flow directions) over a period. */
 const dataset = z.strictObject({
-  path: z.string().min(1),
+  path: z.string().min(1).refine(noNul, 'a path may not hold a NUL byte'),
   start: isoDate,
   end: isoDate,
   crs: z.string().min(1).optional(),
-  flowdir: z.string().min(1).optional(),
+  flowdir: z.string().min(1).refine(noNul, 'a path may not hold a NUL byte').optional(),
 });
 /** A drawn study area: GeoJSON (Polygon, MultiPolygon, Feature or FeatureCollection) and its CRS; cells whose centre lies inside are calibrated. */
 const studyArea = z.strictObject({

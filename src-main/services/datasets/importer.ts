@@ -18,6 +18,8 @@ export type NewDatasetRecord = Omit<DatasetRecord, 'id' | 'createdAt' | 'status'
 async function filesUnder(path: string): Promise<string[]> {
   const st = await stat(path);
   if (st.isFile()) return [path];
+  if (!st.isDirectory())
+    throw new FieldcalError('INVALID_FILE', `${path} is not a regular file or a folder`, { file: path });
   const out: string[] = [];
   for (const e of await readdir(path, { withFileTypes: true })) {
     const p = join(path, e.name);
@@ -25,6 +27,18 @@ async function filesUnder(path: string): Promise<string[]> {
     else if (e.isFile()) out.push(p);
   }
   return out.sort();
+}
+
+/** Decodes every strip or tile of every file of a GeoTIFF stack: a corrupt step is refused at import. */
+async function verifyStackFiles(files: string[]): Promise<void> {
+  for (const f of new Set(files)) {
+    const r = await GeoTiffRaster.open(f);
+    try {
+      await r.verifyAll();
+    } finally {
+      await r.close();
+    }
+  }
 }
 
 /** Total size and SHA-256 of a file, or of a folder's files (relative names and contents). */
@@ -112,12 +126,18 @@ export async function describeSource(opts: {
     kind = isGauges ? 'gauges' : k;
   }
   const name = opts.name ?? basename(path).replace(/\.[^.]+$/, '');
-  const { sizeBytes, checksum } = await fingerprint(path).catch(() => {
-    throw new FieldcalError('NOT_FOUND', `${path} cannot be read`, { file: path });
-  });
-  const base = { name, sourcePath: path, sizeBytes, checksum };
+  // The header (and, for rasters, every strip) is checked before the source is hashed: a damaged
+  // 10 GB file is refused at once instead of after reading it whole.
+  const hashed = async () => {
+    const { sizeBytes, checksum } = await fingerprint(path).catch((err: unknown) => {
+      if (err instanceof FieldcalError) throw err;
+      throw new FieldcalError('NOT_FOUND', `${path} cannot be read`, { file: path });
+    });
+    return { name, sourcePath: path, sizeBytes, checksum };
+  };
   if (kind === 'gauges') {
     const gauges = await readSmashGauges(path);
+    const base = await hashed();
     return {
       dataset: {
         ...base,
@@ -133,7 +153,12 @@ export async function describeSource(opts: {
   }
   if (kind === 'raster') {
     const r = await GeoTiffRaster.open(path);
-    await r.close();
+    try {
+      await r.verifyAll();
+    } finally {
+      await r.close();
+    }
+    const base = await hashed();
     const fileCrs = r.info.crs.epsg !== null ? crsLabel(r.info.crs) : null;
     const grid = gridOfRaster(r.info, projectCrs);
     const crsSource = fileCrs ? 'file' : projectCrs ? 'project' : 'none';
@@ -156,6 +181,8 @@ export async function describeSource(opts: {
     };
   }
   const s = await openStack(path, { crs: projectCrs, variable: opts.variable });
+  if (s.kind !== 'netcdf') await verifyStackFiles(s.steps.map((st) => st.file));
+  const base = await hashed();
   const crsSource = s.grid.crs && s.grid.crs !== projectCrs ? 'file' : projectCrs ? 'project' : 'none';
   return {
     dataset: {

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { FieldcalError } from '../../../src-shared/ipc';
+import { readTextFile } from '../common/safeFile';
 import { parseDate } from '../grid/gauges';
 
 /** A lumped basin series: dates and P, PET, Q in mm per step (NaN = missing). */
@@ -17,12 +17,7 @@ const pick = (header: string[], names: string[]) => header.findIndex((h) => name
  * columns in mm per step. Missing values are empty or NA; P and E must be complete.
  */
 export async function readLumpedCsv(path: string): Promise<LumpedSeries> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw new FieldcalError('NOT_FOUND', `${path} not found`, { file: path });
-  }
+  const text = await readTextFile(path);
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   const sep = [',', ';', '\t'].find((s) => lines[0]?.includes(s)) ?? ',';
   const header = (lines[0] ?? '').split(sep).map((h) => h.trim().replace(/^"|"$/g, ''));

@@ -1,6 +1,7 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FieldcalError } from '../../../src-shared/ipc';
+import { readTextFile } from '../common/safeFile';
 
 /** A discharge series at a fixed step; missing values are NaN. */
 export interface Series {
@@ -70,12 +71,8 @@ function parseValue(text: string, negativeIsMissing: boolean): number | null {
  */
 export async function readSmashGauges(dir: string, stepSeconds = 86400): Promise<Gauge[]> {
   const attrFile = join(dir, 'gauge_attributes.csv');
-  let text: string;
-  try {
-    text = await readFile(attrFile, 'utf8');
-  } catch {
-    throw new FieldcalError('NOT_FOUND', `${attrFile} not found`, { file: attrFile });
-  }
+  // a FIFO, socket or device in place of the file is refused before it is opened (it would block forever)
+  const text = await readTextFile(attrFile);
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   const header = lines[0]?.split(',').map((h) => h.trim().toLowerCase()) ?? [];
   const col = (name: string) => header.indexOf(name);
@@ -92,6 +89,7 @@ export async function readSmashGauges(dir: string, stepSeconds = 86400): Promise
       throw bad(attrFile, i + 1, `"${lines[i]}" is not code,x,y,area`);
     if (col('area') >= 0 && !(area > 0))
       throw bad(attrFile, i + 1, `area of ${code} must be a positive number of km²`);
+    if (gauges.some((g) => g.code === code)) throw bad(attrFile, i + 1, `gauge code ${code} appears twice`);
     gauges.push({ code, x, y, areaKm2: Number.isFinite(area) ? area : null, series: null });
   }
   const qdir = join(dir, 'qobs');
@@ -105,7 +103,7 @@ export async function readSmashGauges(dir: string, stepSeconds = 86400): Promise
 
 /** One smash qobs file: start date on the first line, then one value per step. */
 export async function readSmashSeries(file: string, stepSeconds: number): Promise<Series> {
-  const lines = (await readFile(file, 'utf8')).split(/\r?\n/);
+  const lines = (await readTextFile(file)).split(/\r?\n/);
   while (lines.length && lines[lines.length - 1]!.trim() === '') lines.pop();
   const start = parseDate(lines[0] ?? '');
   if (!start) throw bad(file, 1, `"${lines[0] ?? ''}" is not a start date (YYYYmmdd)`);
@@ -127,7 +125,7 @@ export async function readGaugeCsv(
   file: string,
   opts: { valueColumn?: string; unit?: Series['unit'] } = {},
 ): Promise<Series & { gaps: number }> {
-  const lines = (await readFile(file, 'utf8')).split(/\r?\n/).filter((l) => l.trim() !== '');
+  const lines = (await readTextFile(file)).split(/\r?\n/).filter((l) => l.trim() !== '');
   if (lines.length < 2) throw bad(file, null, 'needs at least two rows');
   const sep = [',', ';', '\t'].find((s) => lines[0]!.includes(s)) ?? ',';
   const first = lines[0]!.split(sep);
@@ -158,6 +156,13 @@ export async function readGaugeCsv(
     step = Math.min(step, dt);
   }
   const n = Math.round((times[times.length - 1]! - times[0]!) / step) + 1;
+  // a stray date far from the others would otherwise ask for an array of billions of steps
+  if (n > Math.max(10 * times.length, 1_000_000))
+    throw bad(
+      file,
+      null,
+      `dates span ${n} steps of ${step / 1000} s for ${times.length} rows (a stray date?)`,
+    );
   const values = new Float64Array(n).fill(Number.NaN);
   for (let i = 0; i < times.length; i++) {
     const k = (times[i]! - times[0]!) / step;

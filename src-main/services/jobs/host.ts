@@ -98,6 +98,8 @@ export class JobHost {
    * that writes it over the events it received shows the true status.
    */
   resume(runId: number): RunRecord {
+    // a run queued or started by another live process is that process's: never resumed here
+    this.store.refuseIfOwnedElsewhere(runId, 'resume');
     const run = this.store.runs.get(runId);
     if (run.status !== 'interrupted')
       throw new FieldcalError('CONFLICT', `run ${runId} is ${run.status}; only interrupted runs resume`, {

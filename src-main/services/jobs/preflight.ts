@@ -1,6 +1,6 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { jobSpecSchema, type FieldcalError, type JobSpec } from '../../../src-shared/ipc';
+import { jobSpecSchema, prototypeKeyIssues, type FieldcalError, type JobSpec } from '../../../src-shared/ipc';
 import { issuePath } from '../calibration/gridded/options';
 import { dailyDates, stepPeriods, utcDay } from '../calibration/gridded/periods';
 import { delineateCatchment, type Catchment } from '../grid/catchment';
@@ -21,6 +21,9 @@ const day = (t: number) => new Date(t).toISOString().slice(0, 10);
  * Returns the spec with its options parsed when the schema accepted it.
  */
 export async function checkJob(input: unknown): Promise<{ issues: Issue[]; spec: JobSpec | null }> {
+  const proto = prototypeKeyIssues(input);
+  if (proto.length)
+    return { issues: proto.map((i) => ({ path: i.path.join('.'), message: i.message })), spec: null };
   const r = jobSpecSchema.safeParse(input);
   if (!r.success)
     return { issues: r.error.issues.map((i) => ({ path: issuePath(i), message: i.message })), spec: null };

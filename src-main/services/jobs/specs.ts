@@ -1,4 +1,12 @@
-import { FieldcalError, jobSpecSchema, type JobSpec, type TwinJobSpec } from '../../../src-shared/ipc';
+import { constants as bufferConstants } from 'node:buffer';
+import { totalmem } from 'node:os';
+import {
+  FieldcalError,
+  jobSpecSchema,
+  prototypeKeyIssues,
+  type JobSpec,
+  type TwinJobSpec,
+} from '../../../src-shared/ipc';
 import { issuePath } from '../calibration/gridded/options';
 import { dailyDates, periodsSpan, stepPeriods } from '../calibration/gridded/periods';
 import { methodNames, methodOptions } from '../calibration/registry';
@@ -40,6 +48,7 @@ export function specIssues(spec: JobSpec): { issues: Issue[]; spec: JobSpec } {
       });
   }
   issues.push(...periodsAgainstData(spec));
+  issues.push(...memoryIssues(spec));
   if (spec.kind === 'gauges' && !spec.periods) {
     const days = dailyDates(spec.dataset.start, spec.dataset.end).length;
     if (spec.warmup >= days)
@@ -102,8 +111,62 @@ function periodsAgainstData(spec: JobSpec): Issue[] {
   }
 }
 
+/** The share of the machine's memory one job's arrays may take before it is refused at submit. */
+export const JOB_MEMORY_FRACTION = 0.5;
+/** Float64 arrays of cells × steps a synthetic twin holds at once: P, PET, T forcing, the true and noisy target and the simulated field (generate.ts). */
+const TWIN_FIELD_ARRAYS = 6;
+/** The most Float64 values one array holds: Node's largest buffer (`buffer.constants.MAX_LENGTH` bytes, 2^32 in Node 20) / 8; beyond it, `Invalid typed array length`. */
+const MAX_ARRAY_ELEMENTS = Math.floor(bufferConstants.MAX_LENGTH / 8);
+
+/**
+ * A synthetic twin's memory need, estimated before it runs: `cells × steps` Float64 values per
+ * field array (cells bounded by rows × cols; steps the 365-day years of `twin.years`, the span of
+ * `periods`, or the paper's 2008 .. 2014). Refused beyond {@link JOB_MEMORY_FRACTION} of the
+ * machine's memory, or when one array would pass V8's typed-array limit, with the estimate in the
+ * message. Jobs on a dataset are sized by their data (jobs.check reads its grid).
+ */
+export function memoryIssues(spec: JobSpec, memBytes = totalmem()): Issue[] {
+  if (spec.kind !== 'twin' || spec.dataset) return [];
+  const t = spec.twin;
+  const cells = t.rows * t.cols;
+  let steps: number;
+  if (spec.periods) {
+    const { start, end } = periodsSpan(spec.periods);
+    steps = Math.max(1, (Date.parse(end) - Date.parse(start)) / 86_400_000 + 1);
+  } else if (t.layout === 'paper')
+    steps = (Date.parse('2014-12-31') - Date.parse('2008-01-01')) / 86_400_000 + 1;
+  else steps = 365 * (t.years.warmup + t.years.train + t.years.valid + t.years.test);
+  const values = cells * steps;
+  const bytes = TWIN_FIELD_ARRAYS * 8 * values;
+  const limit = JOB_MEMORY_FRACTION * memBytes;
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(b < 2 ** 30 ? 3 : 1)} GiB`;
+  const what = `${t.rows} × ${t.cols} cells × ${steps} days`;
+  if (values > MAX_ARRAY_ELEMENTS)
+    return [
+      {
+        path: 'twin',
+        message: `${what} is ${values.toExponential(2)} values per field, beyond the ${MAX_ARRAY_ELEMENTS.toExponential(2)} one array can hold (about ${gib(bytes)} in all); use fewer cells or years`,
+      },
+    ];
+  if (bytes > limit)
+    return [
+      {
+        path: 'twin',
+        message: `${what} needs about ${gib(bytes)} for its ${TWIN_FIELD_ARRAYS} forcing and target fields, more than ${Math.round(JOB_MEMORY_FRACTION * 100)} % of this machine's ${gib(memBytes)}; use fewer cells or years`,
+      },
+    ];
+  return [];
+}
+
 /** Validates a job spec from outside (a file, a test) before anything starts: typed errors name every offending field. */
 export function parseJobSpec(input: unknown, source = 'job'): JobSpec {
+  // zod drops `__proto__` from records silently: refuse prototype keys first, by their path
+  const proto = prototypeKeyIssues(input);
+  if (proto.length)
+    throw refuse(
+      source,
+      proto.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    );
   const r = jobSpecSchema.safeParse(input);
   if (!r.success)
     throw refuse(

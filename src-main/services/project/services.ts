@@ -1,5 +1,6 @@
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, isAbsolute, join, sep } from 'node:path';
 import {
   FieldcalError,
   mapViewStateSchema,
@@ -9,7 +10,7 @@ import {
 import { describeSource, fingerprint, quickStatus, type NewDatasetRecord } from '../datasets/importer';
 import { dateFromName } from '../rasters/stack';
 import { runFields, writeRunFields } from './fieldExport';
-import { fileChecksum } from '../common/checksum';
+import { fileChecksum, sha256 } from '../common/checksum';
 import { proj4ForEpsg } from '../rasters/crs';
 import type { StoredDataset } from './repositories/datasets';
 import type { ProjectSession } from './session';
@@ -222,14 +223,28 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 /**
- * The file behind `/artifacts/run/<runId>/<name>`: only a file recorded as an artifact of that run
- * is served, never an arbitrary path. Used by the bridge and Electron's artifact protocol.
+ * The file behind `/artifacts/run/<runId>/<name>`: only a regular file recorded as an artifact of that
+ * run AND lying (symbolic links resolved) inside the run's output folder, the job's recorded `outDir`
+ * named `run-<runId>`, is served; a crafted row pointing elsewhere is refused. Used by the bridge and
+ * Electron's artifact protocol.
  */
 export function artifactFile(session: ProjectSession, runId: number, name: string): string | null {
   const store = session.current;
   if (!store || !Number.isInteger(runId) || runId <= 0) return null;
   try {
-    return store.runs.artifacts(runId).find((a) => basename(a.path) === name)?.path ?? null;
+    const artifact = store.runs.artifacts(runId).find((a) => basename(a.path) === name);
+    if (!artifact) return null;
+    const real = realpathSync(artifact.path);
+    const st = statSync(real);
+    if (!st.isFile()) return null;
+    const outDir = (store.runs.get(runId).options as { outDir?: unknown }).outDir;
+    if (typeof outDir === 'string' && isAbsolute(outDir) && basename(outDir) === `run-${runId}`)
+      return real.startsWith(realpathSync(outDir) + sep) ? real : null;
+    // a run recorded by the CLI writes where --out said: served only when the file is exactly the one
+    // the run recorded (its SHA-256), so a crafted row cannot read a file whose content it does not know
+    if (!artifact.checksum || st.size > 64 * 2 ** 20) return null;
+    const sum = sha256(readFileSync(real));
+    return sum === artifact.checksum ? real : null;
   } catch {
     return null;
   }
@@ -244,7 +259,8 @@ export function createExportService(session: ProjectSession): ServiceImpl<'expor
       return store.runs.artifacts(runId);
     },
     copyArtifact: async ({ id, destination, overwrite }) => {
-      const a = session.require('export.copyArtifact').runs.artifact(id);
+      const store = session.require('export.copyArtifact');
+      const a = store.runs.artifact(id);
       if (a.checksum) {
         const actual = await sha256File(a.path).catch((err: Error) => {
           throw new FieldcalError('NOT_FOUND', `Artifact file ${a.path} cannot be read: ${err.message}`, {
@@ -259,18 +275,20 @@ export function createExportService(session: ProjectSession): ServiceImpl<'expor
           });
         }
       }
-      const bytes = await copyFileAtomic(a.path, destination, overwrite ?? false);
+      // recorded while it runs: a kill mid-copy leaves a temporary file the next open removes
+      const bytes = await store.trackWrite(destination, () =>
+        copyFileAtomic(a.path, destination, overwrite ?? false),
+      );
       return { path: destination, bytes };
     },
     fields: ({ runId }) => runFields(session.require('export.fields'), runId),
-    writeFields: async ({ runId, artifactIds, folder, layout, overwrite }) => ({
-      files: await writeRunFields(session.require('export.writeFields'), {
-        runId,
-        artifactIds,
-        folder,
-        layout,
-        overwrite: overwrite ?? false,
-      }),
-    }),
+    writeFields: async ({ runId, artifactIds, folder, layout, overwrite }) => {
+      const store = session.require('export.writeFields');
+      // the destination folder is recorded (as a file in it) while the fields are written
+      const files = await store.trackWrite(join(folder, `run-${runId}-fields.tif`), () =>
+        writeRunFields(store, { runId, artifactIds, folder, layout, overwrite: overwrite ?? false }),
+      );
+      return { files };
+    },
   };
 }

@@ -1,6 +1,17 @@
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { removeOrphanTemps, tempDirsOf, type TempDir } from './orphans';
+import {
+  describeWriter,
+  leaseTiming,
+  ProjectLease,
+  writerAlive,
+  writerInfo,
+  type LeaseTiming,
+  type WriterInfo,
+  type WriterRole,
+} from './lease';
 import { FieldcalError, type ProjectInfo } from '../../../src-shared/ipc';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations';
 import { DatasetsRepo } from './repositories/datasets';
@@ -16,6 +27,14 @@ const SQLITE_HEADER = 'SQLite format 3\u0000';
 export interface OpenProjectOptions {
   /** Path of the project file (by convention `*.fieldcal`). */
   path: string;
+  /**
+   * `owner` (default): the one process that runs jobs in the project; refused while another
+   * process's owner lease is alive. `recorder`: a CLI command that only appends its own run, allowed
+   * beside a live owner.
+   */
+  role?: WriterRole | undefined;
+  /** Lease lifetime and heartbeat (tests shorten them); see {@link leaseTiming}. */
+  lease?: Partial<LeaseTiming> | undefined;
 }
 
 export interface CreateProjectOptions extends OpenProjectOptions {
@@ -37,20 +56,27 @@ export class ProjectStore {
   readonly runs: RunsRepo;
   readonly gauges: GaugesRepo;
   readonly studyAreas: StudyAreasRepo;
+  /** This process's row in `project_writers` (heartbeat while open, deleted on close). */
+  readonly lease: ProjectLease;
+  /** Temporary files of dead writers removed when this store opened. */
+  orphansRemoved: string[] = [];
 
-  private constructor(path: string, db: Database.Database) {
+  private constructor(path: string, db: Database.Database, role: WriterRole, timing: LeaseTiming) {
     this.path = path;
     this.db = db;
+    this.lease = new ProjectLease(db, role, timing);
     const tx = <T>(fn: () => T): T => this.transaction(fn);
     this.datasets = new DatasetsRepo(db, tx);
     this.layers = new LayersRepo(db, tx);
     this.runs = new RunsRepo(db, tx);
     this.gauges = new GaugesRepo(db, tx);
     this.studyAreas = new StudyAreasRepo(db, tx);
+    this.runs.ownerId = this.lease.ownerId;
   }
 
   /** Creates a new project file; refuses to overwrite an existing file. */
-  static create({ path, name, crs }: CreateProjectOptions): ProjectStore {
+  static create({ path, name, crs, lease }: CreateProjectOptions): ProjectStore {
+    checkPath(path);
     if (existsSync(path)) {
       throw new FieldcalError(
         'CONFLICT',
@@ -68,14 +94,16 @@ export class ProjectStore {
     }
     configure(db);
     db.pragma(`application_id = ${FIELDCAL_APP_ID}`);
-    const store = new ProjectStore(path, db);
+    const store = new ProjectStore(path, db, 'owner', leaseTiming(lease));
     store.migrate();
     store.transaction(() => {
       const put = db.prepare('INSERT INTO project_meta (key, value) VALUES (?, ?)');
       put.run('name', name ?? basename(path).replace(/\.[^.]+$/, ''));
       put.run('created_at', new Date().toISOString());
       if (crs) put.run('crs', crs);
+      store.lease.acquire(path);
     });
+    store.lease.start();
     return store;
   }
 
@@ -84,7 +112,8 @@ export class ProjectStore {
    * database, a SQLite file that is not a Fieldcal project, or one written by a newer Fieldcal is
    * refused before anything is written to it.
    */
-  static open({ path }: OpenProjectOptions): ProjectStore {
+  static open({ path, role = 'owner', lease }: OpenProjectOptions): ProjectStore {
+    checkPath(path);
     preflight(path);
     let db: Database.Database;
     try {
@@ -93,11 +122,78 @@ export class ProjectStore {
       throw new FieldcalError('IO', `Cannot open project ${path}: ${(err as Error).message}`, { path });
     }
     configure(db);
-    const store = new ProjectStore(path, db);
-    store.migrate();
-    // A run still marked running was cut off by a crash or kill: say so instead of pretending it goes on.
-    store.runs.markInterrupted();
+    const store = new ProjectStore(path, db, role, leaseTiming(lease));
+    let orphanDirs: TempDir[] = [];
+    try {
+      store.migrate();
+      store.transaction(() => {
+        store.lease.acquire(path);
+        if (role !== 'owner') return;
+        // A run still marked running whose writer is dead was cut off by a crash or kill: say so
+        // instead of pretending it goes on. Runs of live writers (a CLI recorder) are left alone.
+        const live = store.lease.writers().map((w) => w.owner_id);
+        store.runs.markInterrupted(live);
+        // temporary files are cleaned only when no other writer could be writing one right now
+        if (store.lease.others().length === 0) {
+          orphanDirs = tempDirsOf(store);
+          db.prepare('DELETE FROM pending_writes').run();
+        }
+      });
+    } catch (err) {
+      store.lease.release();
+      db.close();
+      throw err;
+    }
+    store.orphansRemoved = removeOrphanTemps(orphanDirs);
+    store.lease.start();
     return store;
+  }
+
+  /**
+   * The live writer of another process that queued or runs this run, or null when it has none (or
+   * it is this store): such a run must not be resumed or changed here.
+   */
+  liveRunOwner(runId: number): WriterInfo | null {
+    const owner = this.runs.ownerOf(runId);
+    if (!owner || owner === this.lease.ownerId) return null;
+    const row = this.lease.writers().find((w) => w.owner_id === owner);
+    return row && writerAlive(row) ? writerInfo(row) : null;
+  }
+
+  /** CONFLICT naming the live writer when {@link liveRunOwner} has one. */
+  refuseIfOwnedElsewhere(runId: number, what: string): void {
+    const w = this.liveRunOwner(runId);
+    if (w)
+      throw new FieldcalError(
+        'CONFLICT',
+        `run ${runId} belongs to a live Fieldcal process (${describeWriter(w)}); ${what} it there or wait until it ends`,
+        { id: runId, reason: 'owned', owner: w },
+      );
+  }
+
+  /**
+   * Runs `write` (a file written atomically outside the runs folder, e.g. an export destination)
+   * with its path recorded in `pending_writes`, so its temporary sibling is removed on the next
+   * open if this process dies during the write.
+   */
+  async trackWrite<T>(dest: string, write: () => Promise<T>): Promise<T> {
+    this.transaction(() =>
+      this.db
+        .prepare(
+          'INSERT INTO pending_writes (path, owner_id, at) VALUES (?, ?, ?) ON CONFLICT (path) DO UPDATE SET owner_id = excluded.owner_id, at = excluded.at',
+        )
+        .run(dest, this.lease.ownerId, new Date().toISOString()),
+    );
+    try {
+      return await write();
+    } finally {
+      if (this.db.open)
+        this.transaction(() =>
+          this.db
+            .prepare('DELETE FROM pending_writes WHERE path = ? AND owner_id = ?')
+            .run(dest, this.lease.ownerId),
+        );
+    }
   }
 
   /** Runs `fn` in one IMMEDIATE transaction (nested calls become savepoints). */
@@ -164,7 +260,9 @@ export class ProjectStore {
     });
   }
 
+  /** Releases the lease (the project is free for another process at once) and closes the file. */
   close(): void {
+    this.lease.release();
     if (this.db.open) this.db.close();
   }
 
@@ -186,6 +284,19 @@ function configure(db: Database.Database): void {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+}
+
+/** A project path must be non-empty and hold no NUL byte (SQLite would cut the name there). */
+function checkPath(path: string): void {
+  if (typeof path !== 'string' || path.length === 0 || path.includes('\u0000'))
+    throw new FieldcalError(
+      'VALIDATION',
+      `Project path ${JSON.stringify(path)} is empty or holds a NUL byte`,
+      {
+        path,
+        field: 'path',
+      },
+    );
 }
 
 /** Read-only checks before a project is opened for writing. Throws a typed error naming the file. */

@@ -2,7 +2,8 @@ import { stat } from 'node:fs/promises';
 import { fromFile, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
 import { FieldcalError, type GeoTransform } from '../../../src-shared/ipc';
 import { crsFromGeoKeys, type CrsInfo } from './crs';
-import { checkTiffStructure } from './tiffStructure';
+import { openRegularFile, readAt } from '../common/safeFile';
+import { blockBytes, checkBlock, checkTiffStructure, type TiffLayout } from './tiffStructure';
 
 /** GDAL's pixel type names. */
 export type PixelType = 'Byte' | 'Int8' | 'UInt16' | 'Int16' | 'UInt32' | 'Int32' | 'Float32' | 'Float64';
@@ -132,6 +133,7 @@ export class GeoTiffRaster {
     readonly info: RasterInfo,
     private readonly tiff: GeoTIFF,
     private readonly image: GeoTIFFImage,
+    private readonly layout: TiffLayout,
   ) {}
 
   /** Opens a file and reads its header (no pixel data). */
@@ -145,15 +147,41 @@ export class GeoTiffRaster {
     if (!st.isFile()) throw new FieldcalError('INVALID_FILE', `${path} is not a file`, { file: path });
     let tiff: GeoTIFF | undefined;
     try {
-      await checkTiffStructure(path);
+      const layout = await checkTiffStructure(path);
       tiff = await fromFile(path);
       const image = await tiff.getImage(0);
       const info = await readInfo(path, image, st.size);
-      return new GeoTiffRaster(info, tiff, image);
+      return new GeoTiffRaster(info, tiff, image, layout);
     } catch (err) {
       await tiff?.close?.();
       throw asInvalid(path, err);
     }
+  }
+
+  /**
+   * Checks that every strip or tile decodes (libtiff's rules for LZW, DEFLATE, PackBits and raw
+   * blocks, then geotiff.js's decode of every band): run at import and by `inspect`, so that a file
+   * GDAL would refuse is never accepted.
+   */
+  async verifyAll(): Promise<void> {
+    const { path } = this.info;
+    const l = this.layout;
+    const { fh } = await openRegularFile(path);
+    try {
+      for (let k = 0; k < l.offsets.length; k++) {
+        const raw = await readAt(fh, l.offsets[k]!, l.byteCounts[k]!);
+        const problem = checkBlock(l.compression, raw, blockBytes(l, k));
+        if (problem)
+          throw new FieldcalError(
+            'INVALID_FILE',
+            `${path}: ${l.tiled ? 'tile' : 'strip'} ${k} cannot be decoded: ${problem}`,
+            { file: path, block: k, problem },
+          );
+      }
+    } finally {
+      await fh.close();
+    }
+    for (let b = 0; b < this.info.bands; b++) await this.readBand(b);
   }
 
   /** Raw values of one band (0-based), row-major, in the file's pixel type. */

@@ -76,6 +76,8 @@ export interface RasterSummary {
 export async function inspectGeoTiff(path: string): Promise<RasterSummary> {
   const r = await GeoTiffRaster.open(path);
   try {
+    // statistics only for a file whose every strip or tile decodes
+    await r.verifyAll();
     const info = r.info;
     const bands: RasterSummary['bands'] = [];
     for (let b = 0; b < info.bands; b++) {

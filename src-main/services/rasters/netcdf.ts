@@ -1,6 +1,7 @@
-import { open as openFile, readFile, stat } from 'node:fs/promises';
+import type H5 from 'h5wasm/node';
 import { NetCDFReader } from 'netcdfjs';
 import { FieldcalError, type Grid } from '../../../src-shared/ipc';
+import { openRegularFile, readAt } from '../common/safeFile';
 import { timeline, type Stack, type StackStep } from './stack';
 
 type AttrValue = string | number | number[];
@@ -27,8 +28,68 @@ function flat(v: unknown): number[] {
   return Array.isArray(v) ? (v as unknown[]).flatMap(flat) : [Number(v)];
 }
 
+/** netCDF-3 files are parsed in memory (netcdfjs): the bytes their header declares, at most 1 GiB. */
+export const MAX_NC3_BYTES = 2 ** 30;
+/** The first bytes read to parse a netCDF-3 header before any data is read. */
+const NC3_HEADER_BYTES = 4 * 2 ** 20;
+
+/**
+ * Reads a netCDF-3 file in two steps (NetCDF classic format spec): its header from the first bytes,
+ * checking that every variable's data (record variables: numrecs records of recsize bytes) lies in
+ * the file; then only the bytes the header declares. A damaged header never allocates what the file
+ * does not hold, and a large file is refused before it is read.
+ */
+async function readNc3(path: string): Promise<NetCDFReader> {
+  const { fh, size } = await openRegularFile(path);
+  try {
+    const parse = (buf: Buffer) => new NetCDFReader(buf);
+    let head: NetCDFReader;
+    let headBytes = Math.min(size, NC3_HEADER_BYTES);
+    for (;;) {
+      try {
+        head = parse(await readAt(fh, 0, headBytes));
+        break;
+      } catch (err) {
+        // a header longer than the first read: read the whole header region once more
+        if (headBytes < size && headBytes < 64 * NC3_HEADER_BYTES) {
+          headBytes = Math.min(size, headBytes * 8);
+          continue;
+        }
+        throw err;
+      }
+    }
+    const rec = head.recordDimension as { length?: number; recordStep?: number };
+    let end = headBytes;
+    for (const v of head.variables) {
+      const last = v.record
+        ? (rec.length ?? 0) > 0
+          ? v.offset + ((rec.length ?? 0) - 1) * (rec.recordStep ?? 0) + v.size
+          : v.offset
+        : v.offset + v.size;
+      if (!(Number.isFinite(last) && v.offset >= 0 && last <= size))
+        throw new FieldcalError(
+          'INVALID_FILE',
+          `${path}: variable ${v.name} declares data up to byte ${last}, past the end of the ${size}-byte file`,
+          { file: path, field: v.name, problem: 'data past end of file' },
+        );
+      end = Math.max(end, last);
+    }
+    if (end > MAX_NC3_BYTES)
+      throw new FieldcalError(
+        'UNSUPPORTED_FORMAT',
+        `${path}: netCDF-3 data of ${end} bytes is more than the ${MAX_NC3_BYTES} bytes read in memory; convert it to netCDF-4`,
+        { file: path, sizeBytes: end, maxBytes: MAX_NC3_BYTES },
+      );
+    return end === headBytes ? head : parse(await readAt(fh, 0, end));
+  } finally {
+    await fh.close();
+  }
+}
+
+type H5Module = typeof H5;
+
 async function openNc3(path: string): Promise<NcFile> {
-  const reader = new NetCDFReader(await readFile(path));
+  const reader = await readNc3(path);
   const dimNames = reader.dimensions.map((d) => d.name);
   const vars = new Map(reader.variables.map((v) => [v.name, v]));
   const cache = new Map<string, Float64Array>();
@@ -62,6 +123,15 @@ async function openNc4(path: string): Promise<NcFile> {
   const h5wasm = (await import('h5wasm/node')).default;
   await h5wasm.ready;
   const f = new h5wasm.File(path, 'r');
+  try {
+    return nc4Of(h5wasm, f);
+  } catch (err) {
+    f.close();
+    throw err;
+  }
+}
+
+function nc4Of(h5wasm: H5Module, f: InstanceType<H5Module['File']>): NcFile {
   type Ds = {
     shape: number[] | null;
     value: unknown;
@@ -109,23 +179,54 @@ async function openNc4(path: string): Promise<NcFile> {
   };
 }
 
+/** Any error of netcdfjs or h5wasm (`non valid type -1`, `Offset is outside the bounds of the DataView`) as a typed one naming the file. */
+function ncError(path: string, err: unknown): FieldcalError {
+  if (err instanceof FieldcalError) return err;
+  const msg = (err as Error)?.message ?? String(err);
+  return new FieldcalError('INVALID_FILE', `${path} is not a readable NetCDF file: ${msg}`, {
+    file: path,
+    problem: msg,
+  });
+}
+
+/** Every method of an open file, with library errors turned into typed ones. */
+function guarded(path: string, f: NcFile): NcFile {
+  const wrap =
+    <A extends unknown[], R>(fn: (...a: A) => R) =>
+    (...a: A): R => {
+      try {
+        return fn(...a);
+      } catch (err) {
+        throw ncError(path, err);
+      }
+    };
+  return {
+    format: f.format,
+    variables: wrap(f.variables),
+    dims: wrap(f.dims),
+    attr: wrap(f.attr),
+    read: wrap(f.read),
+    readStep: wrap(f.readStep),
+    readColumn: wrap(f.readColumn),
+    close: wrap(f.close),
+  };
+}
+
 /** Opens a NetCDF file of either format, told apart by its magic bytes. */
 async function openNetcdf(path: string): Promise<NcFile> {
-  const st = await stat(path).catch(() => null);
-  if (!st?.isFile()) throw new FieldcalError('NOT_FOUND', `${path} not found`, { file: path });
-  const fh = await openFile(path, 'r');
-  const magic = Buffer.alloc(8);
-  await fh.read(magic, 0, 8, 0);
-  await fh.close();
+  // a FIFO, socket or device is refused before it is opened; the open never blocks
+  const { fh } = await openRegularFile(path);
+  let magic: Buffer;
   try {
-    if (magic.subarray(0, 3).toString('latin1') === 'CDF') return await openNc3(path);
-    if (magic.subarray(1, 4).toString('latin1') === 'HDF') return await openNc4(path);
+    magic = await readAt(fh, 0, 8);
+  } finally {
+    await fh.close();
+  }
+  try {
+    if (magic.subarray(0, 3).toString('latin1') === 'CDF') return guarded(path, await openNc3(path));
+    if (magic.subarray(1, 4).toString('latin1') === 'HDF') return guarded(path, await openNc4(path));
   } catch (err) {
-    throw new FieldcalError(
-      'INVALID_FILE',
-      `${path} is not a readable NetCDF file: ${(err as Error).message}`,
-      { file: path },
-    );
+    throw ncError(path, err);
   }
   throw new FieldcalError(
     'INVALID_FILE',
@@ -199,6 +300,20 @@ export async function openNetcdfStack(
   opts: { variable?: string; crs?: string | null } = {},
 ): Promise<Stack> {
   const nc = await openNetcdf(path);
+  try {
+    return stackOf(nc, path, opts);
+  } catch (err) {
+    // a refused file is closed at once (an HDF5 handle would otherwise stay open in h5wasm's heap)
+    try {
+      nc.close();
+    } catch {
+      // already failing: the first error is the one to report
+    }
+    throw err;
+  }
+}
+
+function stackOf(nc: NcFile, path: string, opts: { variable?: string; crs?: string | null }): Stack {
   const candidates = nc.variables().filter((v) => nc.dims(v).length === 3);
   const name =
     opts.variable ?? candidates.find((v) => !X_NAMES.includes(v) && !Y_NAMES.includes(v) && v !== 'time');

@@ -11,6 +11,12 @@ export async function sourceKind(path: string): Promise<SourceKind> {
   const st = await stat(path).catch(() => null);
   if (!st) throw new FieldcalError('NOT_FOUND', `${path} not found`, { file: path });
   if (st.isDirectory()) return 'stack';
+  // a FIFO, socket or device is never opened: a read from it could block forever
+  if (!st.isFile())
+    throw new FieldcalError('INVALID_FILE', `${path} is not a regular file or a folder`, {
+      file: path,
+      problem: 'not a regular file',
+    });
   if (/\.(nc|nc4|netcdf|cdf|h5)$/i.test(path)) return 'netcdf';
   return 'raster';
 }

@@ -1,3 +1,4 @@
+import { FieldcalError } from '../../../../src-shared/ipc';
 import { notFound, Repo } from './common';
 
 const SELECT = `SELECT id, dataset_id AS datasetId, code, name, x, y, crs, area_km2 AS areaKm2,
@@ -20,6 +21,16 @@ export interface GaugeRow {
 /** The `gauges` table. */
 export class GaugesRepo extends Repo {
   add(g: Omit<GaugeRow, 'id'>): number {
+    // gauge codes are unique in a project: a second import of the same gauges is a conflict, named
+    const existing = this.db
+      .prepare('SELECT dataset_id AS datasetId FROM gauges WHERE code = ?')
+      .get(g.code) as { datasetId: number | null } | undefined;
+    if (existing)
+      throw new FieldcalError(
+        'CONFLICT',
+        `Gauge ${g.code} is already in this project${existing.datasetId !== null ? ` (dataset ${existing.datasetId})` : ''}; remove that dataset first or rename the gauge`,
+        { code: g.code, datasetId: existing.datasetId },
+      );
     return this.tx(() =>
       Number(
         this.db

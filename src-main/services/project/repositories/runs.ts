@@ -73,6 +73,9 @@ const TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
 
 /** The `runs`, `run_metrics` and `artifacts` tables. */
 export class RunsRepo extends Repo {
+  /** The lease id of the writer using this repository: stamped on runs it queues or starts. */
+  ownerId: string | null = null;
+
   create(r: {
     name: string;
     method: string;
@@ -83,10 +86,18 @@ export class RunsRepo extends Repo {
     return this.tx(() => {
       const info = this.db
         .prepare(
-          `INSERT INTO runs (name, method, options_json, status, seed, study_area_id, created_at)
-           VALUES (?, ?, ?, 'queued', ?, ?, ?)`,
+          `INSERT INTO runs (name, method, options_json, status, seed, study_area_id, created_at, owner_id)
+           VALUES (?, ?, ?, 'queued', ?, ?, ?, ?)`,
         )
-        .run(r.name, r.method, JSON.stringify(r.options), r.seed, r.studyAreaId ?? null, nowIso());
+        .run(
+          r.name,
+          r.method,
+          JSON.stringify(r.options),
+          r.seed,
+          r.studyAreaId ?? null,
+          nowIso(),
+          this.ownerId,
+        );
       return this.get(Number(info.lastInsertRowid));
     });
   }
@@ -124,26 +135,40 @@ export class RunsRepo extends Repo {
         .prepare(
           `UPDATE runs SET status = ?, error = ?,
              started_at = CASE WHEN ? = 'running' THEN ? ELSE started_at END,
-             finished_at = CASE WHEN ? IN ('succeeded', 'failed', 'cancelled', 'interrupted') THEN ? ELSE finished_at END
+             finished_at = CASE WHEN ? IN ('succeeded', 'failed', 'cancelled', 'interrupted') THEN ? ELSE finished_at END,
+             owner_id = CASE WHEN ? IN ('queued', 'running') THEN ? ELSE owner_id END
            WHERE id = ?`,
         )
-        .run(status, error, status, t, status, t, id);
+        .run(status, error, status, t, status, t, status, this.ownerId, id);
       return this.get(id);
     });
   }
 
-  /** Marks runs left `running` (or `queued`, waiting for a job slot) by a dead process as `interrupted`. Returns how many. */
-  markInterrupted(): number {
+  /**
+   * Marks runs left `running` (or `queued`, waiting for a job slot) by a dead process as
+   * `interrupted`: every such run whose owner is not one of `liveOwners` (the lease ids of live
+   * writers; a run with no owner recorded predates leases). Returns how many.
+   */
+  markInterrupted(liveOwners: readonly string[] = []): number {
     return this.tx(
       () =>
         this.db
           .prepare(
             `UPDATE runs SET status = 'interrupted', finished_at = ?,
                error = 'process ended while the run was ' || CASE status WHEN 'queued' THEN 'queued' ELSE 'active' END
-             WHERE status IN ('running', 'queued')`,
+             WHERE status IN ('running', 'queued')
+               AND (owner_id IS NULL OR owner_id NOT IN (SELECT value FROM json_each(?)))`,
           )
-          .run(nowIso()).changes,
+          .run(nowIso(), JSON.stringify(liveOwners)).changes,
     );
+  }
+
+  /** The lease id of the writer that last queued or started the run (null before leases existed). */
+  ownerOf(id: number): string | null {
+    const row = this.db.prepare('SELECT owner_id FROM runs WHERE id = ?').get(id) as
+      { owner_id: string | null } | undefined;
+    if (!row) throw notFound('run', id);
+    return row.owner_id;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import type WebSocket from 'ws';
@@ -102,7 +102,10 @@ describe('run artifacts over the bridge', () => {
     services.session.create(join(tmp.dir, 'artifacts.fieldcal'));
     const store = services.session.require('test');
     const run = store.runs.create({ name: 'r', method: 'evaluate', options: {}, seed: 0 });
-    const report = join(tmp.dir, 'index.html');
+    const outDir = join(tmp.dir, 'artifacts-runs', `run-${run.id}`);
+    mkdirSync(outDir, { recursive: true });
+    store.runs.setOptions(run.id, { outDir });
+    const report = join(outDir, 'index.html');
     writeFileSync(report, '<h1>report</h1>');
     store.runs.addArtifact({ runId: run.id, kind: 'report', path: report, sizeBytes: 15, checksum: null });
     const cookie = String((await get(`/?token=${server.token}`)).headers['set-cookie']).split(';')[0]!;
@@ -114,6 +117,38 @@ describe('run artifacts over the bridge', () => {
     expect((await get(`/artifacts/run/${run.id}/secret.txt`, { cookie })).status).toBe(404);
     expect((await get(`/artifacts/run/${run.id}/..%2F..%2Fsecret.txt`, { cookie })).status).toBe(404);
     expect((await get(`/artifacts/run/999/index.html`, { cookie })).status).toBe(404);
+    services.session.close();
+  });
+
+  it('refuses a crafted artifact row pointing outside its run folder (issue 16)', async () => {
+    services.session.create(join(tmp.dir, 'crafted.fieldcal'));
+    const store = services.session.require('test');
+    const run = store.runs.create({ name: 'r', method: 'evaluate', options: {}, seed: 0 });
+    const outDir = join(tmp.dir, 'crafted-runs', `run-${run.id}`);
+    mkdirSync(outDir, { recursive: true });
+    store.runs.setOptions(run.id, { outDir });
+    writeFileSync(join(outDir, 'inside.html'), '<p>inside</p>');
+    symlinkSync(join(tmp.dir, 'secret.txt'), join(outDir, 'link.txt'));
+    const other = store.runs.create({ name: 'o', method: 'evaluate', options: {}, seed: 0 });
+    const otherDir = join(tmp.dir, 'crafted-runs', `run-${other.id}`);
+    mkdirSync(otherDir, { recursive: true });
+    writeFileSync(join(otherDir, 'other.html'), '<p>other run</p>');
+    const add = (runId: number, path: string) =>
+      store.runs.addArtifact({ runId, kind: 'report', path, sizeBytes: 1, checksum: null });
+    add(run.id, join(tmp.dir, 'secret.txt')); // outside any run folder
+    add(run.id, join(outDir, 'link.txt')); // a link inside, to a file outside
+    add(run.id, join(otherDir, 'other.html')); // another run's folder
+    add(run.id, join(outDir, 'inside.html'));
+    const cookie = String((await get(`/?token=${server.token}`)).headers['set-cookie']).split(';')[0]!;
+    const status = async (name: string) => (await get(`/artifacts/run/${run.id}/${name}`, { cookie })).status;
+    expect(await status('inside.html')).toBe(200);
+    expect(await status('secret.txt')).toBe(404);
+    expect(await status('link.txt')).toBe(404);
+    expect(await status('other.html')).toBe(404);
+    // a run whose recorded folder is not named for it (crafted `outDir: "/"`) serves nothing
+    store.runs.setOptions(run.id, { outDir: tmp.dir });
+    expect(await status('inside.html')).toBe(404);
+    expect(await status('secret.txt')).toBe(404);
     services.session.close();
   });
 });
