@@ -43,16 +43,16 @@ const args = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape);
 const noArgs = args({});
 const id = z.number().int().positive();
 /**
- * A file or folder path from the caller, without a NUL byte (file APIs cut the name there, so the
- * overwrite check and the open would see two different files). Relative paths stay accepted: main
- * resolves them against its working folder (the UI's import field and the bridge's callers send
- * `resources/sample-data/…`).
+ * A file or folder path from the caller: absolute (POSIX `/…`, Windows `C:\…` or `\\server\share`; a relative
+ * path would be resolved against main's working folder, which the user never chose) and without a NUL byte (file
+ * APIs cut the name there, so the overwrite check and the open would see two different files).
  */
 const filePath = z
   .string()
   .min(1)
   .max(4096)
-  .refine((p) => !p.includes('\u0000'), 'a path may not hold a NUL byte');
+  .refine((p) => !p.includes('\u0000'), 'a path may not hold a NUL byte')
+  .refine((p) => /^(\/|[A-Za-z]:[\\/]|\\\\)/.test(p), 'expected an absolute path');
 /** `EPSG:n`; proj4 strings are accepted where files carry them, but the project names an EPSG code. */
 const crsString = z.string().regex(/^EPSG:\d{4,6}$/, 'expected EPSG:<code>');
 

@@ -73,6 +73,17 @@ describe('contract validation through the Electron handler layer', () => {
       ok: false,
       error: { code: 'VALIDATION', details: { issues: [{ path: 'path' }] } },
     });
+    // a relative path would be resolved against main's working folder: refused, naming the field
+    for (const path of ['lez.fieldcal', './lez.fieldcal', '../x/lez.fieldcal', '~/lez.fieldcal']) {
+      const rel = await dispatch(services.impls, 'project', 'open', { path });
+      expect(rel).toMatchObject({
+        ok: false,
+        error: {
+          code: 'VALIDATION',
+          details: { issues: [{ path: 'path', message: 'expected an absolute path' }] },
+        },
+      });
+    }
     const extra = await dispatch(services.impls, 'project', 'open', { path: '/a', evil: true });
     expect(extra.ok).toBe(false);
     if (!extra.ok) expect(JSON.stringify(extra.error.details)).toContain('evil');

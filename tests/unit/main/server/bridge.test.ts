@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type WebSocket from 'ws';
 import { contractMethods } from '../../../../src-shared/ipc';
 import { startServer, type RunningServer } from '../../../../src-main/server/server';
@@ -210,7 +210,7 @@ describe('typed arrays over the bridge', () => {
       crs: 'EPSG:2154',
     });
     const imported = await call(ws, 'datasets', 'import', {
-      path: 'resources/sample-data/lez/descriptor/slope.tif',
+      path: resolve('resources/sample-data/lez/descriptor/slope.tif'),
       kind: 'raster',
     });
     expect(imported.ok).toBe(true);
