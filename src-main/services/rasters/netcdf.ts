@@ -244,6 +244,20 @@ export function decodeCfTime(
   calendar: string | undefined,
   file: string,
 ): Date[] {
+  // attributes come from the file: a number or a list where text is expected is a broken file, not a crash
+  for (const [field, v] of [
+    ['time:units', units],
+    ['time:calendar', calendar],
+  ] as const)
+    if (v !== undefined && typeof (v as unknown) !== 'string')
+      throw new FieldcalError(
+        'INVALID_FILE',
+        `${file}: the time axis's ${field.slice(5)} attribute is not text`,
+        {
+          file,
+          field,
+        },
+      );
   const m =
     units &&
     /^\s*(second|minute|hour|day)s?\s+since\s+(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?)?\s*(Z|UTC|[+-]00:?00)?\s*$/i.exec(

@@ -176,5 +176,23 @@ describe('NetCDF stacks', () => {
       /calendar "360_day"/,
     );
     expect(() => decodeCfTime(new Float64Array([0]), 'fortnights', undefined, 'f.nc')).toThrow(/time units/);
+    // found by `npm run fuzz -- netcdf 5000`: a numeric calendar attribute threw an untyped TypeError
+    for (const [units, calendar, field] of [
+      ['days since 2000-01-01', 365, 'time:calendar'],
+      [[1, 2], undefined, 'time:units'],
+    ] as const) {
+      let err: unknown;
+      try {
+        decodeCfTime(
+          new Float64Array([0]),
+          units as unknown as string,
+          calendar as unknown as string,
+          'f.nc',
+        );
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toMatchObject({ code: 'INVALID_FILE', details: { file: 'f.nc', field } });
+    }
   });
 });
