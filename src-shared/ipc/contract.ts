@@ -27,6 +27,7 @@ import {
   seriesSchema,
   studyAreaRecordSchema,
 } from '../types/gis';
+import { assembleSpecSchema, datasetManifestSchema, sourceProbeSchema } from '../types/assemble';
 
 /** One method of a service: a strict schema for its single argument object and one for its result. */
 export interface MethodSpec<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
@@ -114,6 +115,22 @@ export const contract = {
     reorderLayers: method(args({ ids: z.array(id).max(10_000) }), z.array(layerRecordSchema)),
     /** Removes a layer from the map (its dataset stays in the project). */
     removeLayer: method(args({ id }), z.object({ removed: z.boolean() })),
+    /** What a file or folder holds (format, NetCDF variables and dimension roles, grid, steps, CSV columns), headers only. */
+    probe: method(args({ path: filePath }), sourceProbeSchema),
+    /**
+     * Builds a model dataset from named inputs (forcing, descriptors, flow directions, gauges, targets) on
+     * one grid and step, saves it as a folder with a manifest, and records it (kind `model`). Every
+     * mismatch is refused with the input named before anything is written.
+     */
+    assemble: method(
+      args({ spec: assembleSpecSchema }),
+      z.object({
+        dataset: datasetRecordSchema,
+        manifest: datasetManifestSchema,
+        path: z.string(),
+        warnings: z.array(z.string()),
+      }),
+    ),
   },
   rasters: {
     /** A CRS's proj4 definition (for the renderer to register in OpenLayers) and its units. */
@@ -213,6 +230,10 @@ export const contract = {
 export const events = {
   project: {
     onChanged: z.object({ project: projectInfoSchema.nullable() }),
+  },
+  datasets: {
+    /** Progress of `datasets.assemble`: the input being read and the fraction done. */
+    onAssembleProgress: z.object({ name: z.string(), stage: z.string(), done: z.number().min(0).max(1) }),
   },
   jobs: {
     onProgress: jobProgressSchema,

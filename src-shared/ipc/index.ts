@@ -7,3 +7,4 @@ export * from '../types/grid';
 export * from '../types/jobs';
 export * from '../types/gis';
 export * from '../types/safeKeys';
+export * from '../types/assemble';

@@ -28,7 +28,8 @@ export type ProjectInfo = z.infer<typeof projectInfoSchema>;
 export const datasetRecordSchema = z.object({
   id: z.number().int(),
   name: z.string(),
-  kind: z.enum(['raster', 'stack', 'netcdf', 'gauges', 'vector', 'lumped']),
+  /** `model`: a dataset assembled for the models (`datasets.assemble`), a folder with `fieldcal-dataset.json`. */
+  kind: z.enum(['raster', 'stack', 'netcdf', 'gauges', 'vector', 'lumped', 'model']),
   sourcePath: z.string(),
   crs: z.string().nullable(),
   grid: z.record(z.string(), z.unknown()).nullable(),

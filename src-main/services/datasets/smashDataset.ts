@@ -8,11 +8,31 @@ import { buildNetwork, type RoutingNetwork } from '../physics/routing/lr';
 import { GeoTiffRaster } from '../rasters/geotiff';
 import { gridOfRaster, openFolderStack, type Stack } from '../rasters/stack';
 
+/**
+ * A target observed at a coarser step than the model's (monthly soil moisture): one field per target
+ * step, compared with the simulation aggregated over the model steps each covers (issue 15).
+ */
+export interface CoarseTarget {
+  step: 'monthly';
+  /** Start of each target step (the first day of the month, 00:00 UTC). */
+  dates: Date[];
+  /** Target-step-major [targetSteps x cells], NaN missing. */
+  values: Float64Array;
+  /** For each model step, the index of the target step it falls in, or -1 (none observed). */
+  bin: Int32Array;
+  /** How the simulation is aggregated over a target step: states are averaged, fluxes summed. */
+  rule: 'mean' | 'sum';
+}
+
 /** A gridded dataset in smash's layout, cut to the catchment of its gauges, on active cells. */
 export interface SmashDataset {
   catchment: Catchment;
   net: RoutingNetwork;
   dates: Date[];
+  /** The model step in seconds (86400 daily, 3600 hourly); absent = daily. */
+  stepSeconds?: number;
+  /** Targets at their own, coarser step (then the step-major `ET` / `SM` of the same target are absent). */
+  coarse?: { ET?: CoarseTarget; SM?: CoarseTarget };
   /** Step-major [steps x cells], mm per step. */
   P: Float64Array;
   E: Float64Array;
