@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, join, relative } from 'node:path';
 import { FieldcalError, type DatasetRecord, type Grid } from '../../../src-shared/ipc';
 import { crsLabel, transformer } from '../rasters/crs';
@@ -8,26 +8,12 @@ import { GeoTiffRaster } from '../rasters/geotiff';
 import { openStack, sourceKind } from '../rasters/open';
 import { gridOfRaster } from '../rasters/stack';
 import { readSmashGauges, type Gauge } from '../grid/gauges';
+import { filesUnder, sizeOnDisk } from '../common/fileTree';
 
 export type ImportKind = 'auto' | 'raster' | 'stack' | 'netcdf' | 'gauges';
 
 /** What the project records about a dataset, before it has an id. */
 export type NewDatasetRecord = Omit<DatasetRecord, 'id' | 'createdAt' | 'status'>;
-
-/** Every file under a path (itself when it is a file), sorted, so fingerprints are stable. */
-async function filesUnder(path: string): Promise<string[]> {
-  const st = await stat(path);
-  if (st.isFile()) return [path];
-  if (!st.isDirectory())
-    throw new FieldcalError('INVALID_FILE', `${path} is not a regular file or a folder`, { file: path });
-  const out: string[] = [];
-  for (const e of await readdir(path, { withFileTypes: true })) {
-    const p = join(path, e.name);
-    if (e.isDirectory()) out.push(...(await filesUnder(p)));
-    else if (e.isFile()) out.push(p);
-  }
-  return out.sort();
-}
 
 /** Decodes every strip or tile of every file of a GeoTIFF stack: a corrupt step is refused at import. */
 async function verifyStackFiles(files: string[]): Promise<void> {
@@ -56,14 +42,8 @@ export async function fingerprint(path: string): Promise<{ sizeBytes: number; ch
 
 /** Cheap check run whenever datasets are listed: the source is there and has its recorded size. */
 export async function quickStatus(path: string, sizeBytes: number | null): Promise<DatasetRecord['status']> {
-  try {
-    const files = await filesUnder(path);
-    let size = 0;
-    for (const f of files) size += (await stat(f)).size;
-    return sizeBytes === null || size === sizeBytes ? 'ok' : 'changed';
-  } catch {
-    return 'missing';
-  }
+  const size = await sizeOnDisk(path);
+  return size === null ? 'missing' : sizeBytes === null || size === sizeBytes ? 'ok' : 'changed';
 }
 
 /** Grid as stored with a dataset, with where its CRS came from and its lon/lat extent for the map. */

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { readdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import proj4 from 'proj4';
 import {
   cellOf,
@@ -14,6 +14,7 @@ import {
   type RasterView,
   type ServiceImpl,
 } from '../../../src-shared/ipc';
+import { sizeOnDisk } from '../common/fileTree';
 import { crsLabel, proj4Def, transformer } from './crs';
 import { GeoTiffRaster, type RasterInfo } from './geotiff';
 import { openStack } from './open';
@@ -34,20 +35,6 @@ export interface RasterProjectSession {
   require(what: string): RasterProjectStore;
 }
 type ProjectStore = RasterProjectStore;
-
-/** Total size of a file or of a folder's files, or null when it is not there (the importer's quick check). */
-async function sizeOnDisk(path: string): Promise<number | null> {
-  const st = await stat(path).catch(() => null);
-  if (!st) return null;
-  if (st.isFile()) return st.size;
-  if (!st.isDirectory()) return null;
-  let size = 0;
-  for (const e of await readdir(path, { withFileTypes: true })) {
-    const sub = await sizeOnDisk(join(path, e.name));
-    if (sub !== null && (e.isFile() || e.isDirectory())) size += sub;
-  }
-  return size;
-}
 
 /** One step of a source, resolved: where its values come from and how to describe them. */
 interface Resolved {

@@ -197,21 +197,34 @@ export class RunsRepo extends Repo {
           nowIso(),
         );
       // row ids grow with every point stored (one job at a time writes a run's points): the points
-      // kept are those at first + k * stride, plus the newest
-      const ids = this.db
-        .prepare('SELECT id FROM run_progress WHERE run_id = ? ORDER BY id')
+      // kept are those at first + k * stride, plus the newest. Only the two oldest and two newest ids
+      // and the count are read per insert; the whole list only when it is thinned (once per doubling).
+      const ends = (order: 'ASC' | 'DESC') =>
+        this.db
+          .prepare(`SELECT id FROM run_progress WHERE run_id = ? ORDER BY id ${order} LIMIT 2`)
+          .pluck()
+          .all(runId) as number[];
+      const head = ends('ASC');
+      if (head.length < 2) return;
+      const count = this.db
+        .prepare('SELECT COUNT(*) FROM run_progress WHERE run_id = ?')
         .pluck()
-        .all(runId) as number[];
-      if (ids.length < 3) return;
-      const first = ids[0]!;
-      const stride = ids[1]! - first;
+        .get(runId) as number;
+      if (count < 3) return;
+      const first = head[0]!;
+      const stride = head[1]! - first;
       const drop: number[] = [];
       // the previous newest point was kept only as the newest: off the stride, it goes
-      const prev = ids[ids.length - 2]!;
+      const prev = ends('DESC')[1]!;
       if ((prev - first) % stride !== 0) drop.push(prev);
-      if (ids.length - drop.length > cap)
+      if (count - drop.length > cap) {
+        const ids = this.db
+          .prepare('SELECT id FROM run_progress WHERE run_id = ? ORDER BY id')
+          .pluck()
+          .all(runId) as number[];
         for (const id of ids.slice(1, -1))
           if ((id - first) % (2 * stride) !== 0 && id !== prev) drop.push(id);
+      }
       const del = this.db.prepare('DELETE FROM run_progress WHERE id = ?');
       for (const id of drop) del.run(id);
     });
