@@ -4,6 +4,7 @@ import { netcdfFuzz } from './netcdf';
 import { gaugesFuzz } from './gauges';
 import { csvFuzz } from './csv';
 import { killFuzz } from './kill';
+import { loadSoak } from './load';
 
 /** What every fuzzer reports: counts by outcome (crashes and hangs must be 0), plus anything it measured. */
 export interface FuzzReport {
@@ -25,4 +26,5 @@ export const fuzzers: Record<string, Fuzzer> = {
   gauges: gaugesFuzz,
   csv: csvFuzz,
   kill: killFuzz,
+  load: loadSoak,
 };
