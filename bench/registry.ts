@@ -6,6 +6,7 @@ import { calibrateBench } from './calibrate';
 import { trainStepBench } from './trainStep';
 import { ganPoPaperBench } from './ganPoPaper';
 import { uiBench } from './ui';
+import { camelsBench } from './camels';
 
 /** Every benchmark by name; adding one is one file plus one line here. */
 export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -17,4 +18,5 @@ export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   'train-step': trainStepBench,
   'gan-po-paper': ganPoPaperBench,
   ui: uiBench,
+  camels: camelsBench,
 };

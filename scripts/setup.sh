@@ -25,6 +25,8 @@ if [ "$want_test" = 1 ]; then
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v gdalinfo >/dev/null 2>&1 || missing+=(gdal-bin)
+  # the NetCDF tests write their fixtures with scipy.io.netcdf_file (tests/fixtures/netcdf/make_issue15.py)
+  python3 -c 'import scipy.io' >/dev/null 2>&1 || missing+=(python3-scipy)
   if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       say "installing ${missing[*]} with apt-get"

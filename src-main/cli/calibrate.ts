@@ -6,7 +6,7 @@ import {
   configOptions,
   gaugeProblemForConfig,
   loadDatasetForConfig,
-  lumpedProblem,
+  lumpedProblemFromFiles,
   parseRunConfig,
   type RunConfig,
 } from '../services/calibration/lumped/config';
@@ -14,9 +14,8 @@ import type { MethodContext } from '../services/calibration/method';
 import { methodNames, methodOf, methodOptions, runMethod } from '../services/calibration/registry';
 import { writeFileAtomic } from '../services/common/atomicFile';
 import { computeHandle } from '../services/compute';
-import { readLumpedCsv } from '../services/datasets/lumpedCsv';
 import { kge, nse } from '../services/metrics/series';
-import { initialState, runGr4 } from '../services/physics/gr4/forward';
+import { parameterVector, simulateLumped } from '../services/calibration/lumped/problem';
 import { progressBar } from './progress';
 import { recordedRun } from './record';
 import { runJobCli } from './twin';
@@ -64,13 +63,12 @@ async function calibrateSeries(
   };
   try {
     if (kind === 'lumped') {
-      const pr = lumpedProblem(await readLumpedCsv(dataset), cfg);
+      const pr = await lumpedProblemFromFiles(dataset, cfg);
       const r = await runMethod('lumped', method, pr, options, cfg.seed, ctx);
-      const p = r.parameters as { X1: number; X2: number; X3: number; X4: number };
-      const q = runGr4(p, pr.P, pr.E, initialState(p.X1, p.X3)).Q.subarray(pr.warmup);
+      const q = simulateLumped(pr, parameterVector(pr, r.parameters)).subarray(pr.warmup);
       return {
         config: cfg,
-        parameters: p,
+        parameters: r.parameters,
         metrics: { calibration: { nse: nse(pr.obs, q).value, kge: kge(pr.obs, q).value } },
       };
     }

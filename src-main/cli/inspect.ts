@@ -1,5 +1,15 @@
 import type { Command } from 'commander';
-import { inspectGeoTiff, xyzLines, type RasterSummary } from '../services/rasters/inspect';
+import { FieldcalError } from '../../src-shared/ipc';
+import { TIME_STEPS, type ExplicitTime } from '../../src-shared/types/assemble';
+import {
+  inspectGeoTiff,
+  inspectNetcdf,
+  netcdfXyzLines,
+  xyzLines,
+  type NetcdfInspectOptions,
+  type NetcdfSummary,
+  type RasterSummary,
+} from '../services/rasters/inspect';
 import { formatG } from '../services/rasters/format';
 import { openStack, sourceKind, summariseStack } from '../services/rasters/open';
 
@@ -63,6 +73,62 @@ function formatStackSummary(s: Record<string, unknown>): string {
   ].join('\n');
 }
 
+/** Text summary of a NetCDF variable: its dimensions' roles, then the stack. */
+function formatNetcdfSummary(s: NetcdfSummary): string {
+  const vars = s.variables.map(
+    (v) =>
+      `  ${v.name}(${v.dims.map((d, i) => `${d}=${v.shape[i]}${v.roles[i] !== 'unknown' ? ` ${v.roles[i]}` : ''}`).join(', ')})${v.units ? ` [${v.units}]` : ''}`,
+  );
+  return [
+    'Driver: netCDF',
+    'Variables:',
+    ...vars,
+    formatStackSummary({ ...s, statistics: s.statistics } as unknown as Record<string, unknown>),
+    ...(s.curvilinear
+      ? ['Curvilinear: cells placed by 2-D longitude/latitude (the size and box above are in degrees)']
+      : []),
+    ...s.bands.map((b) =>
+      b.validCount === 0
+        ? `Band ${b.band} (${b.time}): no valid cells`
+        : `Band ${b.band} (${b.time}): Minimum=${formatG(b.minimum!, 10)}, Maximum=${formatG(b.maximum!, 10)}, Mean=${formatG(b.mean!, 10)}, StdDev=${formatG(b.stdDev!, 10)}, valid ${formatG(b.validPercent, 6)}%`,
+    ),
+  ].join('\n');
+}
+
+/** The NetCDF options of the command line. */
+function netcdfOptions(o: {
+  variable?: string;
+  start?: string;
+  step?: string;
+  dims?: string;
+  crs?: string;
+}): NetcdfInspectOptions {
+  const opts: NetcdfInspectOptions = {};
+  if (o.variable) opts.variable = o.variable;
+  if (o.crs) opts.crs = o.crs;
+  if (o.start || o.step) {
+    if (!o.start || !o.step || !(TIME_STEPS as readonly string[]).includes(o.step))
+      throw new FieldcalError(
+        'VALIDATION',
+        `--start and --step go together; --step is one of ${TIME_STEPS.join(', ')}`,
+        {
+          field: 'step',
+        },
+      );
+    opts.time = { start: o.start, step: o.step as ExplicitTime['step'] };
+  }
+  if (o.dims) {
+    const parts = o.dims.split(',').map((p) => p.trim());
+    if (parts.length !== 3 || parts.some((p) => !p))
+      throw new FieldcalError('VALIDATION', `--dims takes time,y,x (names or positions), not ${o.dims}`, {
+        field: 'dims',
+      });
+    const ref = (p: string) => (/^\d+$/.test(p) ? Number(p) : p);
+    opts.dims = { time: ref(parts[0]!), y: ref(parts[1]!), x: ref(parts[2]!) };
+  }
+  return opts;
+}
+
 /** `fieldcal inspect PATH [--json] [--values] [--band N]`. */
 export function addInspectCommand(program: Command): void {
   program
@@ -73,20 +139,53 @@ export function addInspectCommand(program: Command): void {
     )
     .option('--json', 'print the summary as JSON')
     .option('--values', 'print x y value at every cell centre')
-    .option('--band <n>', 'band for --values (1-based)', (v) => Number(v), 1)
-    .action(async (path: string, o: { json?: boolean; values?: boolean; band: number }) => {
-      if (o.values) {
-        for await (const chunk of xyzLines(path, o.band - 1)) {
-          if (!process.stdout.write(`${chunk}\n`)) await new Promise((r) => process.stdout.once('drain', r));
+    .option('--band <n>', 'band for --values (1-based; a NetCDF time step)', (v) => Number(v), 1)
+    .option('--variable <name>', 'NetCDF: the variable (default: the first data variable)')
+    .option('--start <date>', 'NetCDF: the first step of a time axis that is not CF (YYYY-MM-DD[THH:MM])')
+    .option('--step <step>', 'NetCDF: the step of that time axis: hourly, daily or monthly')
+    .option('--dims <time,y,x>', 'NetCDF: which dimensions are time, y and x (names or positions)')
+    .option('--crs <crs>', 'NetCDF: the CRS when the file has no grid_mapping (EPSG:n or proj4)')
+    .action(
+      async (
+        path: string,
+        o: {
+          json?: boolean;
+          values?: boolean;
+          band: number;
+          variable?: string;
+          start?: string;
+          step?: string;
+          dims?: string;
+          crs?: string;
+        },
+      ) => {
+        if ((await sourceKind(path)) === 'netcdf') {
+          const opts = netcdfOptions(o);
+          if (o.values) {
+            for await (const chunk of netcdfXyzLines(path, o.band - 1, opts)) {
+              if (!process.stdout.write(`${chunk}\n`))
+                await new Promise((r) => process.stdout.once('drain', r));
+            }
+            return;
+          }
+          const s = await inspectNetcdf(path, opts);
+          process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatNetcdfSummary(s)}\n`);
+          return;
         }
-        return;
-      }
-      if ((await sourceKind(path)) !== 'raster') {
-        const s = await summariseStack(await openStack(path));
-        process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatStackSummary(s)}\n`);
-        return;
-      }
-      const s = await inspectGeoTiff(path);
-      process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatRasterSummary(s)}\n`);
-    });
+        if (o.values) {
+          for await (const chunk of xyzLines(path, o.band - 1)) {
+            if (!process.stdout.write(`${chunk}\n`))
+              await new Promise((r) => process.stdout.once('drain', r));
+          }
+          return;
+        }
+        if ((await sourceKind(path)) !== 'raster') {
+          const s = await summariseStack(await openStack(path));
+          process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatStackSummary(s)}\n`);
+          return;
+        }
+        const s = await inspectGeoTiff(path);
+        process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatRasterSummary(s)}\n`);
+      },
+    );
 }

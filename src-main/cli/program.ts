@@ -9,6 +9,7 @@ import { addCalibrateCommand } from './calibrate';
 import { addTwinCommands } from './twin';
 import { addSimulateCommands } from './simulate';
 import { addExperimentCommand } from './experiment';
+import { addAssembleCommand } from './assemble';
 import { isLoopback } from '../server/auth';
 import { createServices } from '../services';
 import { loadMethodModules } from '../services/calibration/registry';
@@ -125,6 +126,7 @@ export function buildCli(): Command {
   addTwinCommands(program);
   addSimulateCommands(program);
   addExperimentCommand(program);
+  addAssembleCommand(program);
   return program;
 }
 

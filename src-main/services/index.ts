@@ -35,7 +35,7 @@ export function createServices(opts: {
   const impls: ServiceImpls = {
     appInfo: createAppInfoService({ ...opts, session }),
     project: createProjectService(session),
-    datasets: createDatasetsService(session),
+    datasets: createDatasetsService(session, events),
     jobs: jobs.impl,
     export: createExportService(session),
     gauges: createGaugesService(session),

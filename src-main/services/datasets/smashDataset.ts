@@ -1,12 +1,16 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FieldcalError } from '../../../src-shared/ipc';
+import { FieldcalError, type Grid } from '../../../src-shared/ipc';
+import { datasetManifestSchema, type DatasetManifest } from '../../../src-shared/types/assemble';
+import { readTextFile } from '../common/safeFile';
 import { delineateCatchment, type Catchment } from '../grid/catchment';
 import { decodeD8 } from '../grid/flowdir';
 import { readSmashGauges, seriesWindow } from '../grid/gauges';
 import { buildNetwork, type RoutingNetwork } from '../physics/routing/lr';
+import { readAsciiGrid } from '../rasters/asciiGrid';
 import { GeoTiffRaster } from '../rasters/geotiff';
 import { gridOfRaster, openFolderStack, type Stack } from '../rasters/stack';
+import { isMonthlyFolder, readMonthlyTarget } from './coarseTarget';
 
 /**
  * A target observed at a coarser step than the model's (monthly soil moisture): one field per target
@@ -47,19 +51,121 @@ export interface SmashDataset {
   gauges: Array<{ code: string; cell: number; areaKm2: number | null; obs: Float64Array }>;
 }
 
-/** The flow-direction raster of a smash-layout folder: its only top-level GeoTIFF. */
-async function findFlowdir(dir: string): Promise<string> {
-  const tifs = (await readdir(dir, { withFileTypes: true }))
-    .filter((e) => e.isFile() && /\.tiff?$/i.test(e.name))
-    .map((e) => e.name);
-  if (tifs.length !== 1) {
+/** The manifest an assembled dataset carries (`datasets.assemble`). */
+export const MANIFEST_FILE = 'fieldcal-dataset.json';
+
+/** A folder's `fieldcal-dataset.json`, checked; null when the folder has none (a plain smash layout). */
+export async function readManifest(dir: string): Promise<DatasetManifest | null> {
+  const file = join(dir, MANIFEST_FILE);
+  if (!(await stat(file).catch(() => null))) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(await readTextFile(file, 16 * 2 ** 20));
+  } catch (e) {
+    throw new FieldcalError('INVALID_FILE', `${file}: not JSON (${(e as Error).message})`, { file });
+  }
+  const r = datasetManifestSchema.safeParse(json);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new FieldcalError('INVALID_FILE', `${file}: ${i.path.join('.') || 'manifest'}: ${i.message}`, {
+      file,
+      field: i.path.join('.'),
+    });
+  }
+  return r.data;
+}
+
+/** A flow-direction file by its name: a GeoTIFF or an ESRI ASCII grid. */
+const FLOWDIR_FILE = /\.(tiff?|asc)$/i;
+
+/**
+ * The flow-direction raster of a smash-layout folder: its only top-level GeoTIFF or ESRI ASCII grid
+ * (a symbolic link to a file counts).
+ */
+export async function findFlowdir(dir: string): Promise<string> {
+  const found: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (!FLOWDIR_FILE.test(e.name)) continue;
+    if (e.isFile() || (e.isSymbolicLink() && (await stat(join(dir, e.name)).catch(() => null))?.isFile()))
+      found.push(e.name);
+  }
+  if (found.length !== 1) {
     throw new FieldcalError(
       'VALIDATION',
-      `${dir}: expected one flow-direction GeoTIFF at the top level, found ${tifs.length ? tifs.join(', ') : 'none'}`,
+      `${dir}: expected one flow-direction GeoTIFF (or .asc) at the top level, found ${found.length ? found.sort().join(', ') : 'none'}`,
       { file: dir, field: 'flowdir' },
     );
   }
-  return tifs[0]!;
+  return found[0]!;
+}
+
+/** Reads a flow-direction raster (GeoTIFF or ESRI ASCII grid): its grid (with `crs` when the file has none) and raw codes. */
+export async function readFlowdirRaster(
+  file: string,
+  crs: string | null,
+): Promise<{ grid: Grid; codes: Float64Array; fileCrs: string | null }> {
+  if (/\.asc$/i.test(file)) {
+    const a = await readAsciiGrid(file);
+    return { grid: { ...a.grid, crs: crs ?? a.grid.crs }, codes: a.values, fileCrs: a.grid.crs };
+  }
+  const fd = await GeoTiffRaster.open(file);
+  try {
+    const fileCrs = fd.info.crs.epsg !== null ? `EPSG:${fd.info.crs.epsg}` : fd.info.crs.proj4;
+    return { grid: gridOfRaster(fd.info, crs ?? fileCrs), codes: await fd.readBandValues(0), fileCrs };
+  } finally {
+    await fd.close();
+  }
+}
+
+/**
+ * Row and column offsets of a catchment's grid inside a field's grid (same cell size, same lattice),
+ * refused naming the field and the catchment rows/cols it leaves uncovered. A field may be any window
+ * of the flow directions' extent (smaller or larger) as long as every active cell lies inside it.
+ */
+export function catchmentOffsets(field: Grid, c: Catchment, source: string): readonly [number, number] {
+  const g = c.grid;
+  const tol = 1e-6;
+  if (Math.abs(field.dx - g.dx) > tol * g.dx || Math.abs(field.dy - g.dy) > tol * g.dy)
+    throw new FieldcalError(
+      'INCONSISTENT_DATA',
+      `${source}: cell size ${field.dx} x ${field.dy} differs from the flow directions' ${g.dx} x ${g.dy}; assemble the dataset to resample it`,
+      { file: source },
+    );
+  const fr = (field.y0 - g.y0) / g.dy;
+  const fc = (g.x0 - field.x0) / g.dx;
+  const r = Math.round(fr);
+  const col = Math.round(fc);
+  if (Math.abs(fr - r) > 1e-3 || Math.abs(fc - col) > 1e-3)
+    throw new FieldcalError(
+      'INCONSISTENT_DATA',
+      `${source}: its cells are shifted by a fraction of a cell from the flow directions' (${(fc - col).toFixed(3)} col, ${(fr - r).toFixed(3)} row); assemble the dataset to resample it`,
+      { file: source },
+    );
+  // the catchment's row 0 is the field's row `rowOff`
+  const rowOff = -r;
+  const colOff = col;
+  let rMin = Infinity,
+    rMax = -Infinity,
+    cMin = Infinity,
+    cMax = -Infinity;
+  for (let i = 0; i < g.rows * g.cols; i++) {
+    if (g.mask && !g.mask[i]) continue;
+    const rr = Math.floor(i / g.cols) + rowOff;
+    const cc = (i % g.cols) + colOff;
+    if (rr < 0 || rr >= field.rows || cc < 0 || cc >= field.cols) {
+      rMin = Math.min(rMin, rr);
+      rMax = Math.max(rMax, rr);
+      cMin = Math.min(cMin, cc);
+      cMax = Math.max(cMax, cc);
+    }
+  }
+  if (rMax >= rMin)
+    throw new FieldcalError(
+      'INCONSISTENT_DATA',
+      `${source} does not cover the catchment: catchment cells fall on its rows ${rMin}..${rMax}, cols ${cMin}..${cMax}, outside its ${field.rows} rows x ${field.cols} cols`,
+      { file: source, rows: [rMin, rMax], cols: [cMin, cMax] },
+    );
+  return [rowOff, colOff] as const;
 }
 
 /** Values of a field on the catchment's active cells (the catchment grid lies on the field's grid). */
@@ -81,51 +187,59 @@ function onCells(
 
 /**
  * Loads a smash-layout folder (prcp/ and pet/ stacks of dated GeoTIFFs, descriptor/*.tif,
- * gauge_attributes.csv + qobs/, a D8 flow-direction GeoTIFF) for a period: delineates the
- * catchment of the gauges, builds the routing network, and reads forcing, standardised
- * descriptors and observed discharge on its active cells. Missing forcing is refused.
+ * gauge_attributes.csv + qobs/, a D8 flow-direction GeoTIFF or ESRI ASCII grid) or an assembled
+ * dataset (the same layout with a `fieldcal-dataset.json` manifest naming the flow directions, the
+ * CRS and the model step) for a period: delineates the catchment of the gauges, builds the routing
+ * network, and reads forcing, standardised descriptors and observed discharge on its active cells.
+ * Every stack may be any window of the flow directions' extent that covers the catchment. At an
+ * hourly step the period runs from `start` 00:00 to `end` 23:00. Missing forcing is refused.
  */
 export async function loadSmashDataset(opts: {
   dir: string;
-  /** Flow-direction GeoTIFF in `dir`; by default the one GeoTIFF at the folder's top level. */
+  /** Flow-direction file in `dir`; by default the manifest's, else the one GeoTIFF (or .asc) at the folder's top level. */
   flowdir?: string | undefined;
   start: Date;
   end: Date;
-  /** CRS of files that carry none; by default the flow-direction file's EPSG code. */
+  /** CRS of files that carry none; by default the manifest's, else the flow-direction file's. */
   crs?: string | undefined;
 }): Promise<SmashDataset> {
-  const flowFile = join(opts.dir, opts.flowdir ?? (await findFlowdir(opts.dir)));
-  const fd = await GeoTiffRaster.open(flowFile);
-  const crs = opts.crs ?? (fd.info.crs.epsg !== null ? `EPSG:${fd.info.crs.epsg}` : null);
+  const manifest = await readManifest(opts.dir);
+  const flowFile = join(opts.dir, opts.flowdir ?? manifest?.flowdir ?? (await findFlowdir(opts.dir)));
+  const fdr = await readFlowdirRaster(flowFile, opts.crs ?? manifest?.crs ?? null);
+  const crs = fdr.grid.crs;
   if (!crs) {
-    await fd.close();
-    throw new FieldcalError('VALIDATION', `${flowFile} has no EPSG code; give the dataset's CRS`, {
-      file: flowFile,
-      field: 'crs',
-    });
+    throw new FieldcalError(
+      'VALIDATION',
+      `${flowFile} has no CRS (no EPSG code or .prj); give the dataset's CRS`,
+      {
+        file: flowFile,
+        field: 'crs',
+      },
+    );
   }
-  const flow = decodeD8(gridOfRaster(fd.info, crs), await fd.readBandValues(0), 'auto', flowFile);
-  await fd.close();
-  const gaugeList = await readSmashGauges(opts.dir);
-  const catchment = delineateCatchment(flow, gaugeList);
-  const g = catchment.grid;
-  const net = buildNetwork({ rows: g.rows, cols: g.cols, dir: catchment.dir, mask: g.mask, cellSizeM: g.dx });
+  const flow = decodeD8(fdr.grid, fdr.codes, 'auto', flowFile);
   const prcp = await openFolderStack(join(opts.dir, 'prcp'), { crs });
   const pet = await openFolderStack(join(opts.dir, 'pet'), { crs });
-  const offsets = (s: Stack) => {
-    const r = Math.round((s.grid.y0 - g.y0) / g.dy);
-    const c = Math.round((g.x0 - s.grid.x0) / g.dx);
-    if (r > 0 || c < 0 || s.grid.dx !== g.dx)
-      throw new FieldcalError('INCONSISTENT_DATA', `${s.source} does not cover the catchment on its grid`, {
-        file: s.source,
-      });
-    return [-r, c] as const;
-  };
+  const stepSeconds = manifest?.stepSeconds ?? (prcp.stepSeconds > 0 ? prcp.stepSeconds : 86400);
+  const dayMs = 86_400_000;
+  // an hourly period named by days runs to the last hour of its last day
+  const end =
+    stepSeconds < 86400 && opts.end.getTime() % dayMs === 0
+      ? new Date(opts.end.getTime() + dayMs - stepSeconds * 1000)
+      : opts.end;
+  const gaugeList = await readSmashGauges(opts.dir, stepSeconds);
+  // an assembled dataset holds its gauges at the cells they were snapped to when it was made
+  const catchment = delineateCatchment(flow, gaugeList, manifest ? 0 : 2);
+  const g = catchment.grid;
+  const net = buildNetwork({ rows: g.rows, cols: g.cols, dir: catchment.dir, mask: g.mask, cellSizeM: g.dx });
+  const offsets = (s: Stack) => catchmentOffsets(s.grid, catchment, s.source);
   const [pr, pc] = offsets(prcp);
+  const [er, ec] = offsets(pet);
   const dates: Date[] = [];
-  for (let t = opts.start.getTime(); t <= opts.end.getTime(); t += prcp.stepSeconds * 1000)
-    dates.push(new Date(t));
+  for (let t = opts.start.getTime(); t <= end.getTime(); t += stepSeconds * 1000) dates.push(new Date(t));
   const steps = dates.length;
+  const when = (d: Date) =>
+    stepSeconds < 86400 ? d.toISOString().slice(0, 16) : d.toISOString().slice(0, 10);
   const P = new Float64Array(steps * catchment.cells);
   const E = new Float64Array(steps * catchment.cells);
   const indexOf = (s: Stack) => new Map(s.steps.map((st, i) => [st.time.getTime(), i]));
@@ -137,18 +251,20 @@ export async function loadSmashDataset(opts: {
     if (a === undefined || b === undefined) {
       throw new FieldcalError(
         'INCONSISTENT_DATA',
-        `No forcing for ${dates[t]!.toISOString().slice(0, 10)} (${a === undefined ? 'prcp' : 'pet'})`,
+        `No forcing for ${when(dates[t]!)} (${a === undefined ? 'prcp' : 'pet'})`,
         { field: 'period' },
       );
     }
     const pv = onCells(await prcp.read(a), prcp.grid.cols, catchment, pr, pc);
-    const ev = onCells(await pet.read(b), pet.grid.cols, catchment, pr, pc);
+    const ev = onCells(await pet.read(b), pet.grid.cols, catchment, er, ec);
     for (let c = 0; c < catchment.cells; c++) {
       if (!Number.isFinite(pv[c]!) || !Number.isFinite(ev[c]!)) {
         throw new FieldcalError(
           'INCONSISTENT_DATA',
-          `Missing forcing on ${dates[t]!.toISOString().slice(0, 10)} in a catchment cell`,
-          { field: 'forcing' },
+          `Missing forcing on ${when(dates[t]!)} in a catchment cell`,
+          {
+            field: 'forcing',
+          },
         );
       }
     }
@@ -159,6 +275,8 @@ export async function loadSmashDataset(opts: {
   const optional = async (sub: string, complete: boolean) => {
     const st = await stat(join(opts.dir, sub)).catch(() => null);
     if (!st?.isDirectory()) return undefined;
+    // a target at its own coarser step (manifest `targets: { sm: 'monthly' }`) is not a step-major stack
+    if (manifest && manifest.targets[sub] === 'monthly') return undefined;
     const stack = await openFolderStack(join(opts.dir, sub), { crs });
     const [r, c] = offsets(stack);
     const idx = indexOf(stack);
@@ -172,7 +290,7 @@ export async function loadSmashDataset(opts: {
       if (complete && v.some((x) => !Number.isFinite(x)))
         throw new FieldcalError(
           'INCONSISTENT_DATA',
-          `${sub} has no value on ${dates[t]!.toISOString().slice(0, 10)} in a catchment cell`,
+          `${sub} has no value on ${when(dates[t]!)} in a catchment cell`,
           { file: join(opts.dir, sub), field: sub },
         );
       out.set(v, t * catchment.cells);
@@ -180,14 +298,35 @@ export async function loadSmashDataset(opts: {
     return out;
   };
   const T = await optional('temp', true);
-  const ET = await optional('et', false);
-  const SM = await optional('sm', false);
+  // a monthly et/ or sm/ stack is a target at its own step (datasets/coarseTarget.ts), not a step-major one
+  const monthly = async (sub: 'et' | 'sm') =>
+    (await isMonthlyFolder(join(opts.dir, sub), manifest?.targets[sub] === 'monthly'))
+      ? readMonthlyTarget({
+          dir: join(opts.dir, sub),
+          variable: sub,
+          crs,
+          dates,
+          stepSeconds,
+          onCells: (s, v) => onCells(v, s.grid.cols, catchment, ...offsets(s)),
+          cells: catchment.cells,
+        })
+      : undefined;
+  const coarseET = await monthly('et');
+  const coarseSM = await monthly('sm');
+  const ET = coarseET ? undefined : await optional('et', false);
+  const SM = coarseSM ? undefined : await optional('sm', false);
   const names = (await readdir(join(opts.dir, 'descriptor'))).filter((f) => /\.tiff?$/i.test(f)).sort();
   const descriptors = new Float64Array(catchment.cells * names.length);
   for (const [k, name] of names.entries()) {
-    const r = await GeoTiffRaster.open(join(opts.dir, 'descriptor', name));
-    const v = onCells(await r.readBandValues(0), r.info.width, catchment, pr, pc);
-    await r.close();
+    const file = join(opts.dir, 'descriptor', name);
+    const r = await GeoTiffRaster.open(file);
+    let v: Float64Array;
+    try {
+      const [dr, dc] = catchmentOffsets(gridOfRaster(r.info, crs), catchment, file);
+      v = onCells(await r.readBandValues(0), r.info.width, catchment, dr, dc);
+    } finally {
+      await r.close();
+    }
     let m = 0;
     for (const x of v) m += x;
     m /= v.length;
@@ -204,20 +343,22 @@ export async function loadSmashDataset(opts: {
       code: sg.code,
       cell: cellIndex(sg.row, sg.col),
       areaKm2: sg.areaKm2,
-      obs: src.series
-        ? seriesWindow(src.series, opts.start, opts.end)
-        : new Float64Array(steps).fill(Number.NaN),
+      obs: src.series ? seriesWindow(src.series, opts.start, end) : new Float64Array(steps).fill(Number.NaN),
     };
   });
   return {
     catchment,
     net,
     dates,
+    stepSeconds,
     P,
     E,
     ...(T ? { T } : {}),
     ...(ET ? { ET } : {}),
     ...(SM ? { SM } : {}),
+    ...(coarseET || coarseSM
+      ? { coarse: { ...(coarseET ? { ET: coarseET } : {}), ...(coarseSM ? { SM: coarseSM } : {}) } }
+      : {}),
     descriptorNames: names.map((n) => n.replace(/\.tiff?$/i, '')),
     descriptors,
     gauges,

@@ -10,7 +10,15 @@ export interface Series {
   stepSeconds: number;
   values: Float64Array;
   unit: 'm3/s' | 'mm';
+  /** The file it was read from (named in step mismatches). */
+  file?: string;
+  /** Where the step came from: the dates on every row, or the caller (a smash qobs file has one start date). */
+  stepFrom?: 'dates' | 'given';
 }
+
+/** A step in words: `hourly`, `daily`, or seconds. */
+export const stepWords = (seconds: number) =>
+  seconds === 3600 ? 'hourly' : seconds === 86400 ? 'daily' : `${seconds} s`;
 
 /** A gauge: code, position (in the dataset's CRS), declared drained area and observed discharge. */
 export interface Gauge {
@@ -67,9 +75,12 @@ function parseValue(text: string, negativeIsMissing: boolean): number | null {
 /**
  * Reads a smash-style gauge folder: `gauge_attributes.csv` (code,x,y,area in km²) and one
  * `qobs/<code>.csv` per gauge whose first line is the start date and then one value per step
- * (negative = missing), in m³/s.
+ * (negative = missing), in m³/s, or a dated `date,value` series (its step read from the dates).
+ * `stepSeconds` is the dataset's model step: undated series are read at it, and a dated series at
+ * another step is refused naming its file (hourly discharge is never read as daily). Without it,
+ * undated series are daily and dated ones keep their own step.
  */
-export async function readSmashGauges(dir: string, stepSeconds = 86400): Promise<Gauge[]> {
+export async function readSmashGauges(dir: string, stepSeconds?: number): Promise<Gauge[]> {
   const attrFile = join(dir, 'gauge_attributes.csv');
   // a FIFO, socket or device in place of the file is refused before it is opened (it would block forever)
   const text = await readTextFile(attrFile);
@@ -96,15 +107,39 @@ export async function readSmashGauges(dir: string, stepSeconds = 86400): Promise
   const files = new Set(await readdir(qdir).catch(() => [] as string[]));
   for (const g of gauges) {
     const name = `${g.code}.csv`;
-    if (files.has(name)) g.series = await readSmashSeries(join(qdir, name), stepSeconds);
+    if (!files.has(name)) continue;
+    const s = await readSmashSeries(join(qdir, name), stepSeconds ?? 86400);
+    if (stepSeconds !== undefined) checkSeriesStep(s, stepSeconds, g.code);
+    g.series = s;
   }
   return gauges;
 }
 
-/** One smash qobs file: start date on the first line, then one value per step. */
+/**
+ * Refuses a series whose step is not the model's, naming its file: it would be windowed on the wrong
+ * dates (hourly discharge read as daily gave HDA-PR 61 observations for 1441 simulated steps).
+ */
+export function checkSeriesStep(s: Series, stepSeconds: number, code: string): void {
+  if (s.stepSeconds !== stepSeconds)
+    throw new FieldcalError(
+      'INCONSISTENT_DATA',
+      `${s.file ?? `gauge ${code}`}: observed discharge of gauge ${code} is ${stepWords(s.stepSeconds)} (from its dates), the dataset's model step is ${stepWords(stepSeconds)}; aggregate it or assemble the dataset at its step`,
+      { ...(s.file ? { file: s.file } : {}), gauge: code, seriesStep: s.stepSeconds, modelStep: stepSeconds },
+    );
+}
+
+/**
+ * One smash qobs file: start date on the first line, then one value per step at `stepSeconds`; or,
+ * when the rows are `date,value`, a dated series whose step is read from the dates.
+ */
 export async function readSmashSeries(file: string, stepSeconds: number): Promise<Series> {
   const lines = (await readTextFile(file)).split(/\r?\n/);
   while (lines.length && lines[lines.length - 1]!.trim() === '') lines.pop();
+  const row = lines.find((l, i) => i > 0 && l.trim() !== '') ?? '';
+  if (/[,;\t]/.test(row) && parseDate(row.split(/[,;\t]/)[0] ?? '') !== null) {
+    const { gaps: _gaps, ...dated } = await readGaugeCsv(file);
+    return dated;
+  }
   const start = parseDate(lines[0] ?? '');
   if (!start) throw bad(file, 1, `"${lines[0] ?? ''}" is not a start date (YYYYmmdd)`);
   const values = new Float64Array(lines.length - 1);
@@ -113,7 +148,7 @@ export async function readSmashSeries(file: string, stepSeconds: number): Promis
     if (v === null) throw bad(file, i + 1, `"${lines[i]}" is not a number`);
     values[i - 1] = v;
   }
-  return { start, stepSeconds, values, unit: 'm3/s' };
+  return { start, stepSeconds, values, unit: 'm3/s', file, stepFrom: 'given' };
 }
 
 /**
@@ -174,6 +209,8 @@ export async function readGaugeCsv(
     stepSeconds: step / 1000,
     values,
     unit: opts.unit ?? 'm3/s',
+    file,
+    stepFrom: 'dates',
     gaps: n - times.length,
   };
 }
@@ -188,8 +225,12 @@ export function mmToM3s(mm: number, stepSeconds: number, areaKm2: number): numbe
   return (mm * areaKm2 * 1e3) / stepSeconds;
 }
 
-/** The values of a series between two dates (inclusive), NaN where the series does not reach. */
-export function seriesWindow(s: Series, from: Date, to: Date): Float64Array {
+/**
+ * The values of a series between two dates (inclusive), NaN where the series does not reach.
+ * `stepSeconds`, the model's step, must be the series' own (never windowed at another step).
+ */
+export function seriesWindow(s: Series, from: Date, to: Date, stepSeconds?: number): Float64Array {
+  if (stepSeconds !== undefined) checkSeriesStep(s, stepSeconds, s.file ?? 'series');
   const step = s.stepSeconds * 1000;
   const n = Math.round((to.getTime() - from.getTime()) / step) + 1;
   const out = new Float64Array(n).fill(Number.NaN);

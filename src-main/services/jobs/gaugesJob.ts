@@ -1,12 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FieldcalError, type GaugesJobSpec, type Grid, type RunMetric } from '../../../src-shared/ipc';
-import {
-  GAUGE_BOUNDS,
-  GAUGE_PARAMETERS,
-  gaugeProblemFromDataset,
-  type GaugeProblem,
-} from '../calibration/gauges/problem';
+import { GAUGE_PARAMETERS, gaugeProblemFromDataset, type GaugeProblem } from '../calibration/gauges/problem';
 import { stepPeriods } from '../calibration/gridded/periods';
 import type { MethodContext } from '../calibration/method';
 import { runMethod } from '../calibration/registry';
@@ -131,6 +126,21 @@ const DESCRIPTIONS: Record<string, string> = Object.fromEntries(
   [...STRUCTURES.gr4!.parameters, ...ROUTING.lr!].map((p) => [p.name, p.description]),
 );
 
+/** The unit of a learned field at a model step: X2 is mm per step, X4 a number of steps (structure table: daily). */
+const unitAt = (name: string, dt: number): string =>
+  dt === 86400
+    ? (UNITS[name] ?? '')
+    : name === 'X2'
+      ? `mm/${dt === 3600 ? 'h' : `${dt} s`}`
+      : name === 'X4'
+        ? dt === 3600
+          ? 'h'
+          : `steps of ${dt} s`
+        : (UNITS[name] ?? '');
+
+/** A step date as the discharge JSON writes it: the day, or the day and time below a daily step. */
+const stepIso = (d: Date, dt: number) => (dt < 86400 ? d.toISOString().slice(0, 16) : iso(d));
+
 /** Values on the active cells, spread onto the full grid (NaN outside the mask). */
 const onGrid = (grid: Grid, v: Float64Array): Float64Array => {
   const full = new Float64Array(grid.rows * grid.cols).fill(Number.NaN);
@@ -174,7 +184,8 @@ export async function runGaugesJob(
   }
   const periods = gaugePeriods(spec, ds.dates);
   const train = periods.find((p) => p.name === 'train')!;
-  const full = gaugeProblemFromDataset(ds, GAUGE_BOUNDS, 0);
+  // bounds at the dataset's model step; one observation per model step is checked here, before training
+  const full = gaugeProblemFromDataset(ds, undefined, 0);
   const present = full.gauges.map((g) => g.code);
   (spec.gauges ?? []).forEach((c, i) => {
     if (!present.includes(c))
@@ -215,35 +226,7 @@ export async function runGaugesJob(
         { method: spec.method, parameter: name },
       );
   }
-  // the learned fields over every step of the data, at every gauge
-  const params = r.parameters as unknown as Gr4LrParams;
-  const q = runGr4Lr(full.net, params, full.P, full.E, full.steps, full.dt);
-  const series = Object.fromEntries(
-    full.gauges.map((g) => [
-      g.code,
-      Float64Array.from({ length: full.steps }, (_, t) => q[t * cells + g.cell]!),
-    ]),
-  );
-  const scored = periods.filter((p) => p.name !== 'warmup');
-  const scores: DischargeJson['scores'] = {};
-  const metrics: RunMetric[] = [];
-  for (const g of full.gauges) {
-    scores[g.code] = {};
-    for (const p of scored) {
-      const obs = g.obs.subarray(p.s0, p.s1);
-      const sim = series[g.code]!.subarray(p.s0, p.s1);
-      // NSE (Nash & Sutcliffe 1970) and KGE (Gupta et al. 2009) on the pairs where both are present
-      const s = { nse: nse(obs, sim).value, kge: kge(obs, sim).value };
-      scores[g.code]![p.name] = {
-        nse: Number.isFinite(s.nse) ? s.nse : null,
-        kge: Number.isFinite(s.kge) ? s.kge : null,
-      };
-      metrics.push(
-        { period: p.name, target: g.code, metric: 'nse', value: s.nse },
-        { period: p.name, target: g.code, metric: 'kge', value: s.kge },
-      );
-    }
-  }
+  // what was trained is written first: a failure while evaluating or reporting keeps it
   await mkdir(outDir, { recursive: true });
   const grid = ds.catchment.grid;
   const tifs: string[] = [];
@@ -253,52 +236,114 @@ export async function runGaugesJob(
       path,
       grid,
       nodata: -9999,
-      bands: [{ data: onGrid(grid, r.parameters[name]!), description: name, units: UNITS[name] }],
+      bands: [{ data: onGrid(grid, r.parameters[name]!), description: name, units: unitAt(name, full.dt) }],
       metadata: { PARAMETER: name, DESCRIPTION: DESCRIPTIONS[name] ?? name },
     });
     tifs.push(path);
   }
-  const discharge: DischargeJson = {
-    dates: ds.dates.map(iso),
-    gauges: Object.fromEntries(Object.entries(series).map(([c, v]) => [c, Array.from(v)])),
-    periods: periods.map((p) => ({ name: p.name, start: p.start, end: p.end })),
-    scores,
-    calibrated: calibrated.map((g) => g.code),
-  };
-  const dischargeFile = join(outDir, 'discharge.json');
-  await writeFileAtomic(dischargeFile, (tmp) => writeFile(tmp, `${JSON.stringify(discharge)}\n`));
-  // the report: a hydrograph per gauge with its catchment rainfall, parameter maps with the outline and gauges
-  const report = await writeGaugesReport({
-    dir: join(outDir, 'report'),
-    title: `Discharge at gauges: ${spec.method} on GR4J + lr`,
-    description: `${spec.method} calibrated on ${calibrated.map((g) => g.code).join(', ')} over ${train.start} .. ${train.end} (${spec.dataset.path}); every gauge scored on every named period.`,
-    dates: ds.dates,
-    gauges: full.gauges.map((g) => ({
-      code: g.code,
-      observed: g.obs,
-      simulated: [{ name: spec.method, values: series[g.code]! }],
-      rainfall: upstreamMean(full.net, full.P, full.steps, g.cell),
-      ...gaugeXY(ds, g.code),
-    })),
-    periods: discharge.periods.filter((p) => p.name !== 'warmup'),
-    scores: Object.fromEntries(
-      Object.entries(scores).map(([code, per]) => [
-        code,
-        Object.fromEntries(
-          Object.entries(per).map(([period, v]) => [
-            period,
-            { nse: v.nse ?? Number.NaN, kge: v.kge ?? Number.NaN },
-          ]),
-        ),
-      ]),
+  const trainedFile = join(outDir, 'trained.json');
+  await writeFileAtomic(trainedFile, (tmp) =>
+    writeFile(
+      tmp,
+      `${JSON.stringify({ runId, method: spec.method, stepSeconds: full.dt, cells, info: r.info, methodScores: r.scores, parameters: Object.fromEntries(GAUGE_PARAMETERS.map((k) => [k, Array.from(r.parameters[k]!)])) })}\n`,
     ),
-    parameters: GAUGE_PARAMETERS.map((name) => ({
-      name,
-      values: onGrid(grid, r.parameters[name]!),
-      units: UNITS[name] ?? '',
-    })),
-    grid,
-  });
+  );
+  const kept = async () =>
+    Promise.all(
+      [...tifs.map((p) => ['parameter-geotiff', p] as const), ['trained-json', trainedFile] as const].map(
+        ([kind, path]) => artifactOf(kind, path),
+      ),
+    );
+  let evaluated: {
+    metrics: RunMetric[];
+    scores: DischargeJson['scores'];
+    discharge: DischargeJson;
+    dischargeFile: string;
+    report: Awaited<ReturnType<typeof writeGaugesReport>>;
+  };
+  try {
+    // the learned fields over every step of the data, at every gauge
+    const params = r.parameters as unknown as Gr4LrParams;
+    const q = runGr4Lr(full.net, params, full.P, full.E, full.steps, full.dt);
+    const series = Object.fromEntries(
+      full.gauges.map((g) => [
+        g.code,
+        Float64Array.from({ length: full.steps }, (_, t) => q[t * cells + g.cell]!),
+      ]),
+    );
+    const scored = periods.filter((p) => p.name !== 'warmup');
+    const scores: DischargeJson['scores'] = {};
+    const metrics: RunMetric[] = [];
+    for (const g of full.gauges) {
+      scores[g.code] = {};
+      for (const p of scored) {
+        const obs = g.obs.subarray(p.s0, p.s1);
+        const sim = series[g.code]!.subarray(p.s0, p.s1);
+        // NSE (Nash & Sutcliffe 1970) and KGE (Gupta et al. 2009) on the pairs where both are present
+        const s = { nse: nse(obs, sim).value, kge: kge(obs, sim).value };
+        scores[g.code]![p.name] = {
+          nse: Number.isFinite(s.nse) ? s.nse : null,
+          kge: Number.isFinite(s.kge) ? s.kge : null,
+        };
+        metrics.push(
+          { period: p.name, target: g.code, metric: 'nse', value: s.nse },
+          { period: p.name, target: g.code, metric: 'kge', value: s.kge },
+        );
+      }
+    }
+    const discharge: DischargeJson = {
+      dates: ds.dates.map((d) => stepIso(d, full.dt)),
+      gauges: Object.fromEntries(Object.entries(series).map(([c, v]) => [c, Array.from(v)])),
+      periods: periods.map((p) => ({ name: p.name, start: p.start, end: p.end })),
+      scores,
+      calibrated: calibrated.map((g) => g.code),
+    };
+    const dischargeFile = join(outDir, 'discharge.json');
+    await writeFileAtomic(dischargeFile, (tmp) => writeFile(tmp, `${JSON.stringify(discharge)}\n`));
+    // the report: a hydrograph per gauge with its catchment rainfall, parameter maps with the outline and gauges
+    const report = await writeGaugesReport({
+      dir: join(outDir, 'report'),
+      title: `Discharge at gauges: ${spec.method} on GR4J + lr`,
+      description: `${spec.method} calibrated on ${calibrated.map((g) => g.code).join(', ')} over ${train.start} .. ${train.end} (${spec.dataset.path}); every gauge scored on every named period.`,
+      dates: ds.dates,
+      gauges: full.gauges.map((g) => ({
+        code: g.code,
+        observed: g.obs,
+        simulated: [{ name: spec.method, values: series[g.code]! }],
+        rainfall: upstreamMean(full.net, full.P, full.steps, g.cell),
+        ...gaugeXY(ds, g.code),
+      })),
+      periods: discharge.periods.filter((p) => p.name !== 'warmup'),
+      scores: Object.fromEntries(
+        Object.entries(scores).map(([code, per]) => [
+          code,
+          Object.fromEntries(
+            Object.entries(per).map(([period, v]) => [
+              period,
+              { nse: v.nse ?? Number.NaN, kge: v.kge ?? Number.NaN },
+            ]),
+          ),
+        ]),
+      ),
+      parameters: GAUGE_PARAMETERS.map((name) => ({
+        name,
+        values: onGrid(grid, r.parameters[name]!),
+        units: unitAt(name, full.dt),
+      })),
+      grid,
+    });
+    evaluated = { metrics, scores, discharge, dischargeFile, report };
+  } catch (err) {
+    // the run fails, saying why, and hands back what it trained (recorded as the run's artifacts)
+    const e = err instanceof FieldcalError ? err : new FieldcalError('INTERNAL', (err as Error).message);
+    const artifacts = await kept();
+    throw new FieldcalError(
+      e.code,
+      `${e.message} (after training: the learned fields are kept in ${outDir}: ${artifacts.map((a) => a.path.slice(outDir.length + 1)).join(', ')})`,
+      { ...e.details, phase: 'evaluating', keptArtifacts: artifacts },
+    );
+  }
+  const { metrics, scores, discharge, dischargeFile, report } = evaluated;
   const seconds = (performance.now() - t0) / 1000;
   const info = {
     ...r.info,
@@ -319,6 +364,7 @@ export async function runGaugesJob(
   const artifacts = await Promise.all(
     [
       ...tifs.map((p) => ['parameter-geotiff', p] as const),
+      ['trained-json', trainedFile] as const,
       ['discharge-json', dischargeFile] as const,
       ...report.files.map((p) => [p.endsWith('index.html') ? 'report' : 'report-file', p] as const),
       ['result', resultJson] as const,

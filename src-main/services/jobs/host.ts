@@ -233,8 +233,13 @@ export class JobHost {
         );
       } else if (m.type === 'error') {
         settled = true;
+        // a run failing after training hands back what it kept (gaugesJob: the learned fields)
+        const kept = keptArtifacts(m.error.details);
         this.finish(p.runId, () =>
-          this.store.runs.setStatus(p.runId, 'failed', `${m.error.code}: ${m.error.message}`),
+          this.store.transaction(() => {
+            for (const a of kept) this.store.runs.addArtifact({ runId: p.runId, ...a });
+            this.store.runs.setStatus(p.runId, 'failed', `${m.error.code}: ${m.error.message}`);
+          }),
         );
       }
     });
@@ -265,4 +270,21 @@ export class JobHost {
       this.pump();
     }
   }
+}
+
+/** The artifacts a failed job kept (`details.keptArtifacts`), each checked for its shape. */
+function keptArtifacts(
+  details: Record<string, unknown> | undefined,
+): Array<{ kind: string; path: string; sizeBytes: number; checksum: string }> {
+  const list = details?.keptArtifacts;
+  if (!Array.isArray(list)) return [];
+  return list.filter(
+    (a): a is { kind: string; path: string; sizeBytes: number; checksum: string } =>
+      typeof a === 'object' &&
+      a !== null &&
+      typeof (a as { kind?: unknown }).kind === 'string' &&
+      typeof (a as { path?: unknown }).path === 'string' &&
+      typeof (a as { sizeBytes?: unknown }).sizeBytes === 'number' &&
+      typeof (a as { checksum?: unknown }).checksum === 'string',
+  );
 }

@@ -22,6 +22,7 @@ import { loadSmashDataset } from '../datasets/smashDataset';
 import { writeFileAtomic } from '../common/atomicFile';
 import { exportFields } from '../rasters/writeGeoTiff';
 import { writeMetricRasters } from '../calibration/gridded/metricRasters';
+import { targetWindow } from '../calibration/gridded/coarse';
 import { writeGriddedReport } from '../report/gridReport';
 import { VIC3L } from '../physics/vic3l';
 import { runGaugesJob } from './gaugesJob';
@@ -212,13 +213,16 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
     const n = pr.cells;
     const dates = allDates.slice(s0, s1);
     // per-cell RMSE, CC, KGE and relative RMSE change over the test period, as GeoTIFFs for the map
+    // compared at the target's own step (a monthly target against monthly means: gridded/coarse.ts)
+    const wCal = targetWindow(pr.target, et, s0, s1, n);
+    const wDef = targetWindow(pr.target, simDefault, s0, s1, n);
     const metricTifs = await writeMetricRasters({
       dir: d.outDir,
       grid,
-      obs: toGrid(pr, pr.target.obs.subarray(s0 * n, s1 * n), s1 - s0),
-      sim: toGrid(pr, et.subarray(s0 * n, s1 * n), s1 - s0),
-      simDefault: toGrid(pr, simDefault.subarray(s0 * n, s1 * n), s1 - s0),
-      steps: s1 - s0,
+      obs: toGrid(pr, wCal.obs, wCal.steps),
+      sim: toGrid(pr, wCal.sim, wCal.steps),
+      simDefault: toGrid(pr, wDef.sim, wDef.steps),
+      steps: wCal.steps,
       units,
       period: 'test',
     });

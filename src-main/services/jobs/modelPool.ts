@@ -3,6 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import { FieldcalError } from '../../../src-shared/ipc';
 import type { GriddedObjective } from '../calibration/gridded/objectives';
 import { targetOutput, type GriddedProblem } from '../calibration/gridded/problem';
+import { targetStepsOf } from '../calibration/gridded/coarse';
 import type { ParamFields, Simulator } from '../calibration/gridded/simulator';
 import { VIC3L_PARAMS } from '../physics/vic3l';
 import { startWorker } from './workerEntry';
@@ -40,7 +41,12 @@ export interface ModelWorkerData {
   scale: number;
   c0: number;
   c1: number;
+  /** A target at a coarser step (gridded/coarse.ts): its rule and number of target steps; bins and values are shared. */
+  coarse: { rule: 'mean' | 'sum'; targetSteps: number } | null;
   shared: {
+    /** Coarse target only: Int32 target step of each model step, and [targetSteps x cells] values. */
+    bins: SharedArrayBuffer | null;
+    values: SharedArrayBuffer | null;
     ctrl: SharedArrayBuffer;
     P: SharedArrayBuffer;
     PET: SharedArrayBuffer;
@@ -86,7 +92,13 @@ export class ModelPool implements Simulator {
   ) {
     const n = pr.cells;
     const w = Math.max(1, Math.min(threads, n));
+    const co = pr.target.coarse;
+    const targetSteps = co ? targetStepsOf(co, n) : 0;
+    const binsSab = co ? new SharedArrayBuffer(co.bins.length * 4) : null;
+    if (co) new Int32Array(binsSab!).set(co.bins);
     const shared = {
+      bins: binsSab,
+      values: co ? sharedCopy(co.values) : null,
       ctrl: new SharedArrayBuffer(CTRL.size * 4),
       P: sharedCopy(pr.forcing.P),
       PET: sharedCopy(pr.forcing.PET),
@@ -95,7 +107,8 @@ export class ModelPool implements Simulator {
       params: new SharedArrayBuffer(VIC3L_PARAMS.length * n * 8),
       out: new SharedArrayBuffer(pr.steps * n * 8),
       grad: new SharedArrayBuffer(VIC3L_PARAMS.length * n * 8),
-      partial: new SharedArrayBuffer(w * pr.steps * 2 * 8),
+      // per-worker sums per model step, or per target step for a coarse target
+      partial: new SharedArrayBuffer(w * Math.max(pr.steps, targetSteps) * 2 * 8),
       value: new SharedArrayBuffer(8),
     };
     this.ctrl = new Int32Array(shared.ctrl);
@@ -112,6 +125,7 @@ export class ModelPool implements Simulator {
         steps: pr.steps,
         dt: pr.dt,
         ...targetOutput(pr.target.name),
+        coarse: co ? { rule: co.rule, targetSteps } : null,
         c0: Math.floor((i * n) / w),
         c1: Math.floor(((i + 1) * n) / w),
         shared,

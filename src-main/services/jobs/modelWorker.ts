@@ -1,4 +1,5 @@
 import { parentPort } from 'node:worker_threads';
+import { lossTarget } from '../calibration/gridded/coarse';
 import { TargetLoss } from '../calibration/gridded/objectives';
 import { runVic3l, vic3lWithGradient, VIC3L_PARAMS, type Vic3lParamName } from '../physics/vic3l';
 import { CTRL, type ModelWorkerData } from './modelPool';
@@ -10,16 +11,30 @@ export function modelWorkerLoop(d: ModelWorkerData): void {
   const m = d.c1 - d.c0;
   const steps = d.steps;
   // this worker's cells of the forcing and target, step-major [steps x m]
-  const take = (sab: SharedArrayBuffer) => {
+  const take = (sab: SharedArrayBuffer, rows = steps) => {
     const all = new Float64Array(sab);
-    const v = new Float64Array(steps * m);
-    for (let t = 0; t < steps; t++) v.set(all.subarray(t * n + d.c0, t * n + d.c1), t * m);
+    const v = new Float64Array(rows * m);
+    for (let t = 0; t < rows; t++) v.set(all.subarray(t * n + d.c0, t * n + d.c1), t * m);
     return v;
   };
   const P = take(d.shared.P);
   const PET = take(d.shared.PET);
   const T = d.shared.T ? take(d.shared.T) : undefined;
   const obs = take(d.shared.obs);
+  // a coarse target: this block's values by target step, compared with the aggregated output
+  const coarse =
+    d.coarse && d.shared.bins && d.shared.values
+      ? lossTarget(
+          {
+            bins: new Int32Array(d.shared.bins),
+            values: take(d.shared.values, d.coarse.targetSteps),
+            rule: d.coarse.rule,
+          },
+          m,
+        )
+      : null;
+  // partial sums per slot: model steps, or target steps for a coarse target
+  const slots = Math.max(steps, d.coarse?.targetSteps ?? 0);
   const params = new Float64Array(d.shared.params);
   const out = new Float64Array(d.shared.out);
   const grad = new Float64Array(d.shared.grad);
@@ -44,33 +59,35 @@ export function modelWorkerLoop(d: ModelWorkerData): void {
           for (let i = 0; i < m; i++) out[t * n + d.c0 + i] = d.scale * y[t * m + i]!;
       } else {
         const kind = Atomics.load(ctrl, CTRL.kind) === 1 ? 'cell-mse' : 'spatial-rmse';
+        const off = coarse ? 0 : t0;
         const loss = new TargetLoss(
           kind,
           d.output,
           t0,
           t1,
-          (t, c) => obs[t * m + c]!,
+          coarse ? coarse.obs : (t, c) => obs[t * m + c]!,
           m,
           (sse, count) => {
             // publish this block's per-step sums, wait for every block, then use the domain totals
-            const base = d.index * steps * 2;
+            const base = d.index * slots * 2;
             for (let k = 0; k < sse.length; k++) {
-              partial[base + 2 * (t0 + k)] = sse[k]!;
-              partial[base + 2 * (t0 + k) + 1] = count[k]!;
+              partial[base + 2 * (off + k)] = sse[k]!;
+              partial[base + 2 * (off + k) + 1] = count[k]!;
             }
             barrier(ctrl, d.workers);
             for (let k = 0; k < sse.length; k++) {
               let s = 0;
               let c = 0;
               for (let w = 0; w < d.workers; w++) {
-                s += partial[w * steps * 2 + 2 * (t0 + k)]!;
-                c += partial[w * steps * 2 + 2 * (t0 + k) + 1]!;
+                s += partial[w * slots * 2 + 2 * (off + k)]!;
+                c += partial[w * slots * 2 + 2 * (off + k) + 1]!;
               }
               sse[k] = s;
               count[k] = c;
             }
           },
           d.scale,
+          coarse?.bins,
         );
         const { gradient } = vic3lWithGradient(p, forcing, t1, loss, { dt: d.dt });
         VIC3L_PARAMS.forEach((name, k) => grad.set(gradient[name], k * n + d.c0));

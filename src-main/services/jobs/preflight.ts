@@ -7,6 +7,7 @@ import { delineateCatchment, type Catchment } from '../grid/catchment';
 import { decodeD8 } from '../grid/flowdir';
 import { readSmashGauges, seriesWindow, type Gauge } from '../grid/gauges';
 import { cellsInside } from '../grid/studyArea';
+import { readManifest } from '../datasets/smashDataset';
 import { GeoTiffRaster } from '../rasters/geotiff';
 import { dateFromName, gridOfRaster } from '../rasters/stack';
 import { specIssues, type Issue } from './specs';
@@ -58,6 +59,30 @@ async function datedDays(dir: string): Promise<Set<string> | null> {
   };
   await walk(dir);
   return days;
+}
+
+/**
+ * The model step of a dataset folder, from names and headers only: its manifest's step (an assembled
+ * dataset), else the smallest step between the dates in prcp/'s file names, else daily.
+ */
+export async function modelStepOf(dir: string): Promise<number> {
+  const manifest = await readManifest(dir).catch(() => null);
+  if (manifest) return manifest.stepSeconds;
+  const times: number[] = [];
+  const walk = async (d: string) => {
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      if (e.isDirectory()) await walk(join(d, e.name));
+      else if (/\.tiff?$/i.test(e.name)) {
+        const t = dateFromName(e.name);
+        if (t) times.push(t.getTime());
+      }
+    }
+  };
+  await walk(join(dir, 'prcp'));
+  times.sort((a, b) => a - b);
+  let step = Infinity;
+  for (let i = 1; i < times.length; i++) if (times[i]! > times[i - 1]!) step = Math.min(step, times[i]! - times[i - 1]!);
+  return step === 3_600_000 ? 3600 : 86400;
 }
 
 const range = (days: Set<string>) => {
@@ -221,7 +246,13 @@ export async function dataIssues(spec: JobSpec): Promise<Issue[]> {
       message: `${dir} has no descriptor/ folder with GeoTIFFs (the physical descriptors of the cells)`,
     });
 
-  // flow directions and their CRS
+  // flow directions and their CRS (an assembled dataset's manifest names them)
+  let manifest: Awaited<ReturnType<typeof readManifest>> = null;
+  try {
+    manifest = await readManifest(dir);
+  } catch (e) {
+    issues.push({ path: 'dataset.path', message: (e as Error).message });
+  }
   let flowFile: string | null = null;
   let crs: string | null = ds.crs ?? null;
   if (ds.flowdir) {
@@ -229,9 +260,13 @@ export async function dataIssues(spec: JobSpec): Promise<Issue[]> {
     if (!(await stat(f).catch(() => null))?.isFile())
       issues.push({ path: 'dataset.flowdir', message: `${f} does not exist` });
     else flowFile = f;
+  } else if (manifest) {
+    // an assembled dataset names its flow directions in its manifest
+    flowFile = join(dir, manifest.flowdir);
+    crs = crs ?? manifest.crs;
   } else {
     const top = (await readdir(dir, { withFileTypes: true }))
-      .filter((e) => e.isFile() && /\.tiff?$/i.test(e.name))
+      .filter((e) => (e.isFile() || e.isSymbolicLink()) && /\.tiff?$/i.test(e.name))
       .map((e) => e.name);
     if (top.length !== 1)
       issues.push({
@@ -253,11 +288,17 @@ export async function dataIssues(spec: JobSpec): Promise<Issue[]> {
     }
 
   // gauges (every dataset: the catchment is delineated above them)
+  // observed discharge is read at the dataset's model step: a dated series at another step (hourly
+  // discharge beside daily forcing, or the reverse) is refused here, naming its file, before any training
   let gauges: Gauge[] | null = null;
   try {
-    gauges = await readSmashGauges(dir);
+    gauges = await readSmashGauges(dir, await modelStepOf(dir));
   } catch (e) {
-    issues.push({ path: 'dataset.path', message: (e as Error).message });
+    const file = (e as FieldcalError).details?.file;
+    issues.push({
+      path: typeof file === 'string' && /qobs/.test(file) ? 'gauges' : 'dataset.path',
+      message: (e as Error).message,
+    });
   }
 
   // the gridded target's stack

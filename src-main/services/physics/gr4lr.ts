@@ -1,6 +1,6 @@
 import { FieldcalError } from '../../../src-shared/ipc';
 import { gr4WithGradient } from './gr4/adjoint';
-import { initialState, runGr4, type Gr4Params } from './gr4/forward';
+import { gr4Timing, initialState, runGr4, type Gr4Params, type Gr4Timing } from './gr4/forward';
 import { routeLr, routeLrWithGradient, type RoutingNetwork } from './routing/lr';
 
 /** Distributed parameters of gr4 + lr: one value per active cell for each of X1..X4 and llr. */
@@ -22,7 +22,10 @@ const cellParams = (p: Gr4LrParams, c: number): Gr4Params => ({
 /**
  * The distributed model: GR4J in every cell (airGR's default initial state) on cell forcing
  * (step-major [steps x cells], mm/step), its runoff routed by `lr`. Returns discharge (m³/s) at
- * every cell and step.
+ * every cell and step. `dt` is the model step in seconds (86400 daily, 3600 hourly): GR4's
+ * step-dependent constants follow it as smash's gr4 does (gr4Timing; md_gr_operator.f90) and lr
+ * drains 1 - exp(-dt / 60 llr) per step (smash md_routing_operator.f90); X2 is then mm per step
+ * and X4 a number of steps.
  */
 export function runGr4Lr(
   net: RoutingNetwork,
@@ -34,7 +37,7 @@ export function runGr4Lr(
 ): Float64Array {
   const n = net.cells;
   checkSizes(p, n, P.length, steps);
-  const runoff = cellRunoff(n, p, P, E, steps);
+  const runoff = cellRunoff(n, p, P, E, steps, gr4Timing(dt));
   return routeLr(net, runoff, steps, p.llr, dt, new Float64Array(n));
 }
 
@@ -55,7 +58,8 @@ export function gr4LrWithGradient(
 ) {
   const n = net.cells;
   checkSizes(p, n, P.length, steps);
-  const runoff = cellRunoff(n, p, P, E, steps);
+  const timing = gr4Timing(dt);
+  const runoff = cellRunoff(n, p, P, E, steps, timing);
   const pc = new Float64Array(steps);
   const ec = new Float64Array(steps);
   const routed = routeLrWithGradient(net, runoff, steps, p.llr, dt, new Float64Array(n), gQ);
@@ -74,7 +78,16 @@ export function gr4LrWithGradient(
       gq[t] = routed.gradient.runoff[t * n + c]!;
     }
     const cp = cellParams(p, c);
-    const { gradient: g } = gr4WithGradient(cp, pc, ec, initialState(cp.X1, cp.X3), gq);
+    const { gradient: g } = gr4WithGradient(
+      cp,
+      pc,
+      ec,
+      initialState(cp.X1, cp.X3, timing),
+      gq,
+      undefined,
+      undefined,
+      timing,
+    );
     grad.X1[c] = g.X1 + 0.3 * g.S0;
     grad.X2[c] = g.X2;
     grad.X3[c] = g.X3 + 0.5 * g.R0;
@@ -90,6 +103,7 @@ function cellRunoff(
   P: ArrayLike<number>,
   E: ArrayLike<number>,
   steps: number,
+  timing: Gr4Timing,
 ): Float64Array {
   const runoff = new Float64Array(steps * n);
   const pc = new Float64Array(steps);
@@ -100,7 +114,7 @@ function cellRunoff(
       ec[t] = E[t * n + c]!;
     }
     const cp = cellParams(p, c);
-    const q = runGr4(cp, pc, ec, initialState(cp.X1, cp.X3)).Q;
+    const q = runGr4(cp, pc, ec, initialState(cp.X1, cp.X3, timing), timing).Q;
     for (let t = 0; t < steps; t++) runoff[t * n + c] = q[t]!;
   }
   return runoff;

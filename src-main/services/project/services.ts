@@ -8,6 +8,9 @@ import {
   type ServiceImpl,
 } from '../../../src-shared/ipc';
 import { describeSource, fingerprint, quickStatus, type NewDatasetRecord } from '../datasets/importer';
+import { assembleDataset } from '../datasets/assemble';
+import { probeSource } from '../datasets/assemble/probe';
+import type { AppEvents } from '../events';
 import { dateFromName } from '../rasters/stack';
 import { runFields, writeRunFields } from './fieldExport';
 import { fileChecksum, sha256 } from '../common/checksum';
@@ -58,8 +61,55 @@ const withStatus = async (d: StoredDataset): Promise<DatasetRecord> => ({
  * time range, size and checksum), lists them with a check that each source is still there and
  * unchanged, and verifies a source against its checksum.
  */
-export function createDatasetsService(session: ProjectSession): ServiceImpl<'datasets'> {
+export function createDatasetsService(session: ProjectSession, events?: AppEvents): ServiceImpl<'datasets'> {
   return {
+    probe: ({ path }) => probeSource(path),
+    /**
+     * Assembles a model dataset (`assembleDataset`: every input checked before anything is written),
+     * by default into `<project>-datasets/<name>` beside the project file, and records it (kind
+     * `model`, the folder as its source, with its size and checksum). A study area named by id is
+     * taken from the project.
+     */
+    assemble: async ({ spec }) => {
+      const store = session.require('datasets.assemble');
+      let grid = spec.grid;
+      if (grid.from === 'study-area' && !grid.geometry) {
+        if (grid.studyAreaId === undefined)
+          throw new FieldcalError('VALIDATION', 'grid.studyAreaId: name a study area or give its geometry', {
+            field: 'grid.studyAreaId',
+          });
+        const area = store.studyAreas.get(grid.studyAreaId);
+        grid = { ...grid, geometry: area.geometry as { type: string } };
+      }
+      const r = await assembleDataset(
+        { ...spec, grid },
+        {
+          projectFile: store.path,
+          onProgress: (p) => events?.emit('datasets.onAssembleProgress', p),
+        },
+      );
+      const fp = await fingerprint(r.path);
+      const m = r.manifest;
+      const rec = store.transaction(() => {
+        // a dataset assembled again into the same folder replaces its record
+        for (const d of store.datasets.list())
+          if (d.kind === 'model' && d.sourcePath === r.path) store.datasets.remove(d.id);
+        return store.datasets.add({
+          name: spec.name,
+          kind: 'model',
+          sourcePath: r.path,
+          crs: m.crs,
+          grid: { ...m.grid, crs: m.crs, step: m.step, targets: m.targets },
+          timeStart: m.start,
+          timeEnd: m.end,
+          steps: r.steps,
+          sizeBytes: fp.sizeBytes,
+          checksum: fp.checksum,
+        });
+      });
+      session.changed();
+      return { dataset: { ...rec, status: 'ok' as const }, manifest: m, path: r.path, warnings: r.warnings };
+    },
     list: async () => Promise.all(session.require('datasets.list').datasets.list().map(withStatus)),
     get: ({ id }) => withStatus(session.require('datasets.get').datasets.get(id)),
     import: async ({ path, name, kind, variable }) => {

@@ -1,6 +1,8 @@
-import type { GeoTransform } from '../../../src-shared/ipc';
+import { FieldcalError, type GeoTransform } from '../../../src-shared/ipc';
 import { formatG } from './format';
 import { castToPixelType, GeoTiffRaster, type PixelType, type RasterInfo } from './geotiff';
+import { describeNetcdf, openNetcdfStack, type NetcdfStackOptions } from './netcdf';
+import type { Stack } from './stack';
 
 /** Band statistics over valid cells (nodata and NaN excluded), as `gdalinfo -stats` computes them. */
 export interface BandStats {
@@ -132,5 +134,107 @@ export async function* xyzLines(path: string, band = 0): AsyncGenerator<string> 
     }
   } finally {
     await r.close();
+  }
+}
+
+/** Options to open a NetCDF variable for inspection (as `openNetcdfStack` takes them). */
+export type NetcdfInspectOptions = NetcdfStackOptions;
+
+/** A NetCDF summary: its variables with the role of each dimension, the chosen variable's stack and per-step statistics. */
+export interface NetcdfSummary {
+  driver: 'netCDF';
+  file: string;
+  variables: Awaited<ReturnType<typeof describeNetcdf>>;
+  kind: 'netcdf';
+  source: string;
+  grid: Omit<Stack['grid'], 'mask'> & { mask: null };
+  curvilinear: boolean;
+  units: string | null;
+  nodata: number | null;
+  steps: number;
+  first: string | null;
+  last: string | null;
+  stepSeconds: number;
+  step: string | null;
+  gaps: Array<{ after: string; before: string; missing: number }>;
+  /** Over every step: the statistics `gdalinfo -stats` gives for one band, here of all values read (unpacked). */
+  statistics: BandStats | null;
+  bands: Array<{ band: number; time: string } & BandStats>;
+}
+
+/** Summarises a NetCDF variable: values unpacked (scale_factor, add_offset) with fill values excluded. */
+export async function inspectNetcdf(path: string, opts: NetcdfInspectOptions = {}): Promise<NetcdfSummary> {
+  const variables = await describeNetcdf(path);
+  const s = await openNetcdfStack(path, opts);
+  const bands: NetcdfSummary['bands'] = [];
+  const all: number[] = [];
+  let cells = 0;
+  for (let i = 0; i < s.steps.length; i++) {
+    const v = await s.read(i);
+    cells += v.length;
+    for (const x of v) if (!Number.isNaN(x)) all.push(x);
+    bands.push({ band: i + 1, time: s.steps[i]!.time.toISOString(), ...bandStats(v, null, 'Float64') });
+  }
+  const total = bandStats(all, null, 'Float64');
+  return {
+    driver: 'netCDF',
+    file: path,
+    variables,
+    kind: 'netcdf',
+    source: s.source,
+    grid: { ...s.grid, mask: null },
+    curvilinear: !!s.curvilinear,
+    units: s.units,
+    nodata: s.nodata,
+    steps: s.steps.length,
+    first: s.steps[0]?.time.toISOString() ?? null,
+    last: s.steps.at(-1)?.time.toISOString() ?? null,
+    stepSeconds: s.stepSeconds,
+    step: s.step ?? null,
+    gaps: s.gaps.map((g) => ({
+      after: g.after.toISOString(),
+      before: g.before.toISOString(),
+      missing: g.missing,
+    })),
+    statistics: total.validCount ? { ...total, validPercent: (100 * total.validCount) / cells } : null,
+    bands,
+  };
+}
+
+/**
+ * Every cell of one time step (band, 0-based) of a NetCDF variable as `x y value`, north row first, as
+ * `gdal_translate -of XYZ NETCDF:file:var -b band+1` prints it (`%.18g`): cell centres of the regular
+ * grid, or each cell's longitude latitude on a curvilinear grid (file order). Values are unpacked
+ * (GDAL prints packed integers raw); a missing cell prints the fill value, as GDAL does.
+ */
+export async function* netcdfXyzLines(
+  path: string,
+  band = 0,
+  opts: NetcdfInspectOptions = {},
+): AsyncGenerator<string> {
+  const s = await openNetcdfStack(path, opts);
+  if (!(Number.isInteger(band) && band >= 0 && band < s.steps.length))
+    throw new FieldcalError(
+      'VALIDATION',
+      `${path}: band ${band + 1} is not one of the ${s.steps.length} time steps`,
+      {
+        file: path,
+        field: 'band',
+      },
+    );
+  const v = await s.read(band);
+  const { rows, cols, x0, y0, dx, dy } = s.grid;
+  const cv = s.curvilinear;
+  const missing = s.nodata === null ? 'nan' : formatG(s.nodata);
+  for (let r = 0; r < rows; r++) {
+    const lines: string[] = [];
+    for (let c = 0; c < cols; c++) {
+      const k = r * cols + c;
+      const x = cv ? cv.lon[k]! : x0 + (c + 0.5) * dx;
+      const y = cv ? cv.lat[k]! : y0 - (r + 0.5) * dy;
+      const val = v[k]!;
+      lines.push(`${formatG(x)} ${formatG(y)} ${Number.isNaN(val) ? missing : formatG(val)}`);
+    }
+    yield lines.join('\n');
   }
 }

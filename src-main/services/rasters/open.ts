@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { FieldcalError } from '../../../src-shared/ipc';
+import type { ExplicitTime, StackSource } from '../../../src-shared/types/assemble';
 import { openNetcdfStack } from './netcdf';
-import { openFolderStack, type Stack } from './stack';
+import { openFolderStack, openMultibandStack, type Stack } from './stack';
 
 /** What a path holds, by its kind: a single GeoTIFF, a folder stack or a NetCDF file. */
 export type SourceKind = 'raster' | 'stack' | 'netcdf';
@@ -32,6 +33,58 @@ export async function openStack(
   throw new FieldcalError('VALIDATION', `${path} is a single raster, not a time stack`, { file: path });
 }
 
+/** The first step's time of a user-given time axis (`2012-08-01` or `2012-08-01T06:00`, UTC). */
+export function explicitStart(t: ExplicitTime, field: string): Date {
+  const d = new Date(/T/.test(t.start) ? t.start.replace(/Z?$/, 'Z') : `${t.start}T00:00:00Z`);
+  if (Number.isNaN(d.getTime()))
+    throw new FieldcalError('VALIDATION', `${field}: ${t.start} is not a date`, { field });
+  return d;
+}
+
+/**
+ * Opens any stack source of the assembler's contract: a folder (dated, day-of-year or month-of-year
+ * files; climatologies are expanded over `period`), a multi-band raster (band dates from its metadata
+ * or the given time axis) or a NetCDF variable (time axis and dimensions passed through). The stack's
+ * `step` says hourly / daily / monthly; `climatology` says how a climatology was laid over the period.
+ */
+export async function openStackSource(
+  source: StackSource,
+  opts: { crs?: string | null; period?: { start: Date; end: Date } } = {},
+): Promise<Stack> {
+  const st = await stat(source.path).catch(() => null);
+  if (!st) throw new FieldcalError('NOT_FOUND', `${source.path} not found`, { file: source.path });
+  switch (source.format) {
+    case 'folder':
+      if (!st.isDirectory())
+        throw new FieldcalError('VALIDATION', `${source.path} is not a folder`, { file: source.path });
+      return openFolderStack(source.path, {
+        crs: opts.crs ?? null,
+        layout: source.layout,
+        ...(opts.period ? { period: opts.period } : {}),
+      });
+    case 'multiband': {
+      if (!st.isFile())
+        throw new FieldcalError('INVALID_FILE', `${source.path} is not a regular file`, { file: source.path });
+      return openMultibandStack(source.path, {
+        crs: opts.crs ?? null,
+        ...(source.time ? { start: explicitStart(source.time, 'time.start'), step: source.time.step } : {}),
+      });
+    }
+    case 'netcdf': {
+      if (!st.isFile())
+        throw new FieldcalError('INVALID_FILE', `${source.path} is not a regular file`, { file: source.path });
+      // `time` and `dims` are read by the NetCDF reader (issue 15: non-CF time axes, unnamed dimensions)
+      const ncOpts = {
+        ...(source.variable ? { variable: source.variable } : {}),
+        crs: source.crs ?? opts.crs ?? null,
+        ...(source.time ? { time: source.time } : {}),
+        ...(source.dims ? { dims: source.dims } : {}),
+      } as Parameters<typeof openNetcdfStack>[1];
+      return openNetcdfStack(source.path, ncOpts);
+    }
+  }
+}
+
 /** A JSON summary of a stack: grid, steps, step length, gaps and the statistics of every step. */
 export async function summariseStack(s: Stack): Promise<Record<string, unknown>> {
   let min = Infinity;
@@ -60,6 +113,8 @@ export async function summariseStack(s: Stack): Promise<Record<string, unknown>>
     first: s.steps[0]?.time.toISOString() ?? null,
     last: s.steps.at(-1)?.time.toISOString() ?? null,
     stepSeconds: s.stepSeconds,
+    step: s.step ?? null,
+    ...(s.climatology ? { climatology: s.climatology } : {}),
     gaps: s.gaps.map((g) => ({
       after: g.after.toISOString(),
       before: g.before.toISOString(),

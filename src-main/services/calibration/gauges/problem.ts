@@ -1,3 +1,4 @@
+import { FieldcalError } from '../../../../src-shared/ipc';
 import { kge, nse } from '../../metrics/series';
 import type { RoutingNetwork } from '../../physics/routing/lr';
 import type { SmashDataset } from '../../datasets/smashDataset';
@@ -11,25 +12,54 @@ export const GAUGE_PARAMETERS = ['X1', 'X2', 'X3', 'X4', 'llr'] as const;
  */
 export const GAUGE_BOUNDS = { lower: [10, -5, 10, 0.5, 1], upper: [2000, 3, 1000, 4, 2000] } as const;
 
-/** The problem of a loaded smash-layout dataset on a daily step. */
+/**
+ * The bounds at a model step of `stepSeconds`: X1, X3 (mm) and llr (minutes) do not depend on the
+ * step; X2 is mm per step (scaled by dt / 1 day) and X4 a number of steps (scaled by 1 day / dt), as
+ * airGR's GR4H takes X4 in hours and its exchange per hour (Mathevet 2005; airGR RunModel_GR4H).
+ */
+export function gaugeBounds(stepSeconds = 86400): { lower: number[]; upper: number[] } {
+  const f = stepSeconds / 86400;
+  const scale = (b: readonly number[]) => [b[0]!, b[1]! * f, b[2]!, b[3]! / f, b[4]!];
+  return { lower: scale(GAUGE_BOUNDS.lower), upper: scale(GAUGE_BOUNDS.upper) };
+}
+
+/**
+ * Refuses a problem whose observed series do not have one value per model step (a series read at
+ * another step): found before any training, naming the gauge.
+ */
+export function checkGaugeProblem(pb: GaugeProblem): void {
+  for (const g of pb.gauges)
+    if (g.obs.length !== pb.steps)
+      throw new FieldcalError(
+        'INCONSISTENT_DATA',
+        `gauge ${g.code}: ${g.obs.length} observed values for ${pb.steps} model steps of ${pb.dt} s; the discharge was read at another step than the model's`,
+        { gauge: g.code, obs: g.obs.length, steps: pb.steps, field: 'gauges' },
+      );
+}
+
+/** The problem of a loaded smash-layout dataset at its model step (daily when it names none). */
 export function gaugeProblemFromDataset(
   ds: SmashDataset,
-  bounds: { lower: readonly number[]; upper: readonly number[] } = GAUGE_BOUNDS,
+  bounds?: { lower: readonly number[]; upper: readonly number[] },
   warmup = 0,
 ): GaugeProblem {
-  return {
+  const dt = ds.stepSeconds ?? 86400;
+  const b = bounds ?? gaugeBounds(dt);
+  const pb: GaugeProblem = {
     warmup,
     net: ds.net,
     steps: ds.dates.length,
-    dt: 86400,
+    dt,
     P: ds.P,
     E: ds.E,
     descriptors: ds.descriptors,
     nDescriptors: ds.descriptorNames.length,
     gauges: ds.gauges,
-    lower: [...bounds.lower],
-    upper: [...bounds.upper],
+    lower: [...b.lower],
+    upper: [...b.upper],
   };
+  checkGaugeProblem(pb);
+  return pb;
 }
 
 /** A gauge-discharge problem on a grid: GR4J + lr on a catchment, its forcing, descriptors and gauges. */

@@ -1,6 +1,7 @@
 import { cc } from '../../metrics/series';
 import { cellMaps, rmseChange } from '../../metrics/maps';
 import { summaryTable, type SummaryTable } from '../../metrics/summary';
+import { targetWindow } from './coarse';
 import { objectiveOf } from './objectives';
 import { defaultFields, fullParams, type GriddedProblem, type PeriodName } from './problem';
 import type { Simulator } from './simulator';
@@ -35,9 +36,6 @@ const median = (a: ArrayLike<number>) => {
   return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
 };
 
-/** Period slice [t0, t1) of a step-major series over `cells` cells. */
-const slice = (a: Float64Array, t0: number, t1: number, cells: number) => a.subarray(t0 * cells, t1 * cells);
-
 /** Scatters active-cell series (step-major) onto the full rows x cols grid, NaN outside the mask. */
 export function toGrid(pr: GriddedProblem, a: Float64Array, steps: number): Float64Array {
   const full = new Float64Array(steps * pr.rows * pr.cols).fill(Number.NaN);
@@ -63,17 +61,24 @@ export function evaluateFields(
 ): Evaluation {
   const et = sim.run(fullParams(pr, fields), pr.steps);
   const n = pr.cells;
-  const obs = pr.target.obs;
   const periods = {} as Record<PeriodName, PeriodMetrics>;
+  // every metric compares at the target's own step: a coarse (e.g. monthly) target against the
+  // simulation aggregated over each of its steps wholly inside the period (gridded/coarse.ts)
+  const windows = (t0: number, t1: number) => ({
+    cal: targetWindow(pr.target, et, t0, t1, n),
+    def: targetWindow(pr.target, simDefault, t0, t1, n),
+  });
   for (const name of ['train', 'valid', 'test'] as const) {
     const [t0, t1] = pr.periods[name];
     if (t1 <= t0) continue;
-    const steps = t1 - t0;
-    const cal = cellMaps(slice(obs, t0, t1, n), slice(et, t0, t1, n), steps, n);
-    const def = cellMaps(slice(obs, t0, t1, n), slice(simDefault, t0, t1, n), steps, n);
+    const w = windows(t0, t1);
+    const steps = w.cal.steps;
+    if (!steps) continue;
+    const cal = cellMaps(w.cal.obs, w.cal.sim, steps, n);
+    const def = cellMaps(w.def.obs, w.def.sim, steps, n);
     const delta = rmseChange(def.rmse, cal.rmse);
     periods[name] = {
-      spatialRmse: objectiveOf('spatial-rmse', et, obs, t0, t1, n),
+      spatialRmse: objectiveOf('spatial-rmse', w.cal.sim, w.cal.obs, 0, steps, n),
       medianCellRmse: median(cal.rmse),
       medianCellCc: median(cal.cc),
       medianCellKge: median(cal.kge),
@@ -82,11 +87,12 @@ export function evaluateFields(
   }
   const [t0, t1] = pr.periods.test;
   const grid = { rows: pr.rows, cols: pr.cols, mask: pr.mask };
+  const w = windows(t0, t1);
   const summary = summaryTable({
-    obs: toGrid(pr, slice(obs, t0, t1, n), t1 - t0),
-    sim: toGrid(pr, slice(et, t0, t1, n), t1 - t0),
-    simDefault: toGrid(pr, slice(simDefault, t0, t1, n), t1 - t0),
-    steps: t1 - t0,
+    obs: toGrid(pr, w.cal.obs, w.cal.steps),
+    sim: toGrid(pr, w.cal.sim, w.cal.steps),
+    simDefault: toGrid(pr, w.def.sim, w.def.steps),
+    steps: w.cal.steps,
     grid,
   });
   const out: Evaluation = { periods, summary, sim: et };

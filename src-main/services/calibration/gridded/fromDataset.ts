@@ -51,7 +51,8 @@ export function baseOfDataset(ds: SmashDataset) {
 const isPeriods = (p: Split | Periods): p is Periods => Array.isArray((p as Periods).train);
 
 /**
- * vic3l calibrated against a dataset's observed ET stack (et/) on its catchment's cells, daily;
+ * vic3l calibrated against a dataset's observed ET or SM stack (et/, sm/) on its catchment's cells,
+ * at the model step or, for a monthly stack, at its own step (the simulation's monthly mean or sum);
  * the periods are a split from the first step or step ranges (`stepPeriods` of named date
  * ranges); bounds default to vic3l's and may be narrowed.
  */
@@ -62,7 +63,13 @@ export function griddedProblemFromDataset(
   bounds: Partial<Record<Vic3lParamName, { lower: number; upper: number }>> = {},
   target: TargetName = 'ET',
 ): GriddedProblem {
-  const obs = target === 'SM' ? ds.SM : ds.ET;
+  // a target at its own coarser step (monthly): compared with the aggregated simulation (gridded/coarse.ts)
+  const coarse = ds.coarse?.[target];
+  const obs = coarse
+    ? new Float64Array(ds.dates.length * ds.catchment.cells).fill(Number.NaN)
+    : target === 'SM'
+      ? ds.SM
+      : ds.ET;
   if (!obs)
     throw new FieldcalError(
       'VALIDATION',
@@ -73,7 +80,13 @@ export function griddedProblemFromDataset(
   const spec = (n: Vic3lParamName) => VIC3L.parameters.find((p) => p.name === n)!;
   const pr: GriddedProblem = {
     ...base,
-    target: { name: target, obs },
+    target: {
+      name: target,
+      obs,
+      ...(coarse
+        ? { coarse: { bins: coarse.bin, values: coarse.values, rule: coarse.rule, dates: coarse.dates } }
+        : {}),
+    },
     periods: isPeriods(split) ? split : periodsOf(split, base.steps),
     calibrated,
     lower: calibrated.map((n) => bounds[n]?.lower ?? spec(n).bounds[0]),

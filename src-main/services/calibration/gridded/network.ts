@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { Mlp } from '../nets/mlp';
 import type { Adam } from '../optim/adam';
 import type { GriddedContext } from '../method';
-import { objectiveOf } from './objectives';
+import { targetObjective } from './objectives';
 import type { objectiveSchema } from './options';
 import { fullParams, type GriddedProblem } from './problem';
 
@@ -54,7 +54,7 @@ export function validObjective(
   const [v0, v1] = pr.periods.valid;
   if (v1 <= v0) return Number.NaN;
   const et = ctx.sim.run(fullParams(pr, netFields(pr, out, pr.cells)), v1);
-  return objectiveOf(kind, et, pr.target.obs, v0, v1, pr.cells);
+  return targetObjective(kind, pr.target, et, v0, v1, pr.cells);
 }
 
 /** Full parameter fields for a subset of m cells (uncalibrated ones at their defaults). */

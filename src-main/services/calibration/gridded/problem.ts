@@ -1,5 +1,6 @@
 import { FieldcalError } from '../../../../src-shared/ipc';
 import { VIC3L, VIC3L_CONSTANTS, VIC3L_PARAMS, type Vic3lParamName } from '../../physics/vic3l';
+import { targetStepsIn, targetStepsOf, type CoarseObs } from './coarse';
 
 export type FloatArray = Float64Array | Float32Array;
 
@@ -45,8 +46,12 @@ export interface GriddedProblem {
   descriptorNames: string[];
   /** Cell-major [cells x descriptors], standardised (zero mean, unit variance over active cells). */
   descriptors: Float64Array;
-  /** Observed target, step-major [steps x cells], NaN where missing. */
-  target: { name: TargetName; obs: Float64Array };
+  /**
+   * Observed target, step-major [steps x cells], NaN where missing. With `coarse` (a target at a
+   * coarser step, e.g. monthly), `obs` holds no observation (all NaN) and every objective, gradient
+   * and metric compares `coarse.values` with the simulation aggregated over each target step.
+   */
+  target: { name: TargetName; obs: Float64Array; coarse?: CoarseObs };
   periods: Periods;
   /** Parameters that are calibrated, with their bounds; the others stay at the structure default. */
   calibrated: Vic3lParamName[];
@@ -93,12 +98,36 @@ export function checkProblem(pr: GriddedProblem): void {
     );
   if (pr.target.obs.length !== pr.steps * pr.cells)
     fail('target', `target holds ${pr.target.obs.length} values, expected ${pr.steps} x ${pr.cells}`);
+  const co = pr.target.coarse;
+  if (co) {
+    if (co.bins.length !== pr.steps)
+      fail('target.coarse.bins', `coarse target bins ${co.bins.length} model steps, expected ${pr.steps}`);
+    if (!pr.cells || co.values.length % pr.cells !== 0)
+      fail(
+        'target.coarse.values',
+        `coarse target holds ${co.values.length} values, not a multiple of ${pr.cells} cells`,
+      );
+    if (co.rule !== 'mean' && co.rule !== 'sum')
+      fail('target.coarse.rule', `coarse target rule must be mean or sum (got ${String(co.rule)})`);
+    const K = targetStepsOf(co, pr.cells);
+    const bad = co.bins.findIndex((k) => k < -1 || k >= K);
+    if (bad >= 0)
+      fail(
+        'target.coarse.bins',
+        `model step ${bad} is binned to target step ${co.bins[bad]}, outside 0 .. ${K - 1}`,
+      );
+  }
   const names: Array<keyof Periods> = ['warmup', 'train', 'valid', 'test'];
   names.forEach((k, i) => {
     const [a, b] = pr.periods[k];
     if (!(Number.isInteger(a) && Number.isInteger(b) && a >= 0 && b >= a && b <= pr.steps))
       fail(`periods.${k}`, `period ${k} [${a}, ${b}) is outside the data (0 .. ${pr.steps}) or reversed`);
     if (k !== 'warmup' && k !== 'valid' && b === a) fail(`periods.${k}`, `period ${k} is empty`);
+    if (co && k !== 'warmup' && b > a && !targetStepsIn(co, targetStepsOf(co, pr.cells), a, b).length)
+      fail(
+        `periods.${k}`,
+        `period ${k} [${a}, ${b}) holds no whole step of the coarse target: a target step counts only when all its model steps are in the period`,
+      );
     for (const q of names.slice(0, i)) {
       const [c, d] = pr.periods[q];
       if (b > a && d > c && a < d && c < b)
@@ -157,6 +186,19 @@ export function restrictProblem(pr: GriddedProblem, keep: Uint8Array): GriddedPr
       ...(pr.forcing.T ? { T: sub(pr.forcing.T) } : {}),
     },
     descriptors,
-    target: { name: pr.target.name, obs: sub(pr.target.obs) },
+    target: {
+      name: pr.target.name,
+      obs: sub(pr.target.obs),
+      ...(pr.target.coarse ? { coarse: restrictCoarse(pr.target.coarse, pr.cells, idx) } : {}),
+    },
   };
+}
+
+/** A coarse target on the cells `idx` (indices into its `cells` cells). */
+function restrictCoarse(c: CoarseObs, cells: number, idx: number[]): CoarseObs {
+  const K = targetStepsOf(c, cells);
+  const m = idx.length;
+  const values = new Float64Array(K * m);
+  for (let k = 0; k < K; k++) for (let j = 0; j < m; j++) values[k * m + j] = c.values[k * cells + idx[j]!]!;
+  return { ...c, values };
 }

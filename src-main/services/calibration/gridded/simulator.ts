@@ -6,6 +6,7 @@ import {
   type Vic3lParamName,
 } from '../../physics/vic3l';
 import { targetOutput, type GriddedProblem } from './problem';
+import { lossTarget } from './coarse';
 import { TargetLoss, type GriddedObjective } from './objectives';
 
 /** Full parameter fields, one array per vic3l parameter. */
@@ -53,7 +54,11 @@ export class LocalSimulator implements Simulator {
     const n = this.pr.cells;
     const obs = this.pr.target.obs;
     const { output, scale } = targetOutput(this.pr.target.name);
-    const loss = new TargetLoss(kind, output, t0, t1, (t, c) => obs[t * n + c]!, n, undefined, scale);
+    // a coarse target compares at its own step (gridded/coarse.ts)
+    const co = this.pr.target.coarse && lossTarget(this.pr.target.coarse, n);
+    const loss = co
+      ? new TargetLoss(kind, output, t0, t1, co.obs, n, undefined, scale, co.bins)
+      : new TargetLoss(kind, output, t0, t1, (t, c) => obs[t * n + c]!, n, undefined, scale);
     const { gradient } = vic3lWithGradient(params, forcingUntil(this.pr, t1), t1, loss, {
       dt: this.pr.dt,
     });

@@ -1,9 +1,9 @@
 import {
   B,
   D,
-  NH,
-  PERC_CONST,
+  GR4_DAILY,
   checkGr4Inputs,
+  checkTiming,
   gr4Step,
   unitHydrographs,
   invQuarticRoot,
@@ -13,6 +13,7 @@ import {
   type Gr4Outputs,
   type Gr4Params,
   type Gr4State,
+  type Gr4Timing,
 } from './forward';
 
 /** Derivative of the UH1 S-curve with respect to X4. */
@@ -54,15 +55,22 @@ export function gr4WithGradient(
   state: Gr4State,
   gQOrLoss: ArrayLike<number> | ((outputs: Gr4Outputs) => ArrayLike<number>),
   gAE?: ArrayLike<number>,
+  /** When given, receives dL/dP_t (the precipitation input's adjoint, e.g. for a snow module upstream). */
+  gP?: Float64Array,
+  /** The step's constants (gr4Timing): UH length and percolation constant; daily by default. */
+  timing: Gr4Timing = GR4_DAILY,
 ): { outputs: Gr4Outputs; gradient: Gr4Gradient } {
   checkGr4Inputs(p, P, E);
+  checkTiming(state, timing);
+  const NH = timing.nh;
+  const PERC_CONST = timing.percConst;
   const n = P.length;
   // tape: start-of-step S, R and the UH slots that feed this step's outflow
   const tS = new Float64Array(n);
   const tR = new Float64Array(n);
   const t1 = new Float64Array(n);
   const t2 = new Float64Array(n);
-  const { uh1: o1, uh2: o2 } = unitHydrographs(p.X4);
+  const { uh1: o1, uh2: o2 } = unitHydrographs(p.X4, NH);
   const work: Gr4State = {
     S: state.S,
     R: state.R,
@@ -81,7 +89,7 @@ export function gr4WithGradient(
     tR[t] = work.R;
     t1[t] = work.uh1[1]!;
     t2[t] = work.uh2[1]!;
-    gr4Step(p, o1, o2, P[t]!, E[t]!, work, step);
+    gr4Step(p, o1, o2, P[t]!, E[t]!, work, step, PERC_CONST);
     outputs.Q[t] = step[0]!;
     outputs.AE[t] = step[1]!;
     outputs.Perc[t] = step[2]!;
@@ -105,8 +113,8 @@ export function gr4WithGradient(
   // double buffers for the UH adjoints, swapped each step (no allocation in the loop)
   let n1 = new Float64Array(NH);
   let n2 = new Float64Array(2 * NH);
-  const m1 = uhLength1(p.X4);
-  const m2 = uhLength2(p.X4);
+  const m1 = uhLength1(p.X4, NH);
+  const m2 = uhLength2(p.X4, NH);
   for (let t = n - 1; t >= 0; t--) {
     // ---- recompute the step's intermediates (same expressions and branches as runGr4)
     const S = tS[t]!;
@@ -180,16 +188,16 @@ export function gr4WithGradient(
     let gpr = 0;
     n1.fill(0);
     n2.fill(0);
-    // shifted slots (k < m) and the last slot, as in the forward step
-    for (let k = 0; k < NH; k++) {
-      if (k >= m1 && k !== NH - 1) continue;
+    // shifted slots (k < m) and the last slot, as in the forward step (in increasing k)
+    for (let j = 0; j <= m1; j++) {
+      const k = j < m1 ? j : NH - 1;
       const gk = k === 0 ? gs1o : gs1[k]!;
       if (k + 1 < NH) n1[k + 1] = gk;
       gpr += gk * o1[k]! * B;
       go1[k]! += gk * B * pr;
     }
-    for (let k = 0; k < 2 * NH; k++) {
-      if (k >= m2 && k !== 2 * NH - 1) continue;
+    for (let j = 0; j <= m2; j++) {
+      const k = j < m2 ? j : 2 * NH - 1;
       const gk = k === 0 ? gs2o : gs2[k]!;
       if (k + 1 < 2 * NH) n2[k + 1] = gk;
       gpr += gk * o2[k]! * (1 - B);
@@ -219,6 +227,8 @@ export function gr4WithGradient(
       const der_dS = ((2 - sr) * tws) / den;
       gSstart += ger * (der_dS + der_dsr / A);
       gX1 += ger * (der_dsr * (-S / (A * A)) + der_dtws * dtws * dwdA);
+      // AE = er + P, w = (E - P)/X1
+      if (gP) gP[t] = (gAE ? gAE[t]! : 0) - (ger * der_dtws * dtws) / A;
     } else {
       // ps = num/den; S1 = S + ps; pr0 = pn - ps
       const gps = gS1 - gpr;
@@ -229,6 +239,8 @@ export function gr4WithGradient(
       const dps_dA = ((1 - sr * sr) * tws) / den;
       gSstart += (gps * dps_dsr) / A;
       gX1 += gps * (dps_dA + dps_dsr * (-S / (A * A)) + dps_dtws * dtws * dwdA);
+      // pr0 = P - E - ps, w = (P - E)/X1
+      if (gP) gP[t] = gpr + (gps * dps_dtws * dtws) / A;
     }
     gS = gSstart;
     gR = gRstart;

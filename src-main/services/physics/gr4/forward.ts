@@ -9,6 +9,32 @@ export const B = 0.9;
 /** (9/4)^4, the percolation constant of airGR (Perrin et al. 2003, eq. 12). */
 export const PERC_CONST = 25.62890625;
 
+/**
+ * The time-step-dependent constants of GR4 at a step of `dt` seconds. Percolation: smash scales
+ * its constant with the step, beta = 9/4 (86400/dt)^(1/4) (smash fcore/operator/md_gr_operator.f90,
+ * gr4_time_step), so beta^4 = (9/4)^4 · 86400/dt. Unit hydrographs: X4 is in steps and the UH
+ * spans 20 days of steps (airGR GR4H: NH = 480 hours). Daily = airGR GR4J's constants exactly.
+ */
+export interface Gr4Timing {
+  stepSeconds: number;
+  percConst: number;
+  nh: number;
+}
+
+export const GR4_DAILY: Gr4Timing = { stepSeconds: 86400, percConst: PERC_CONST, nh: NH };
+
+/** The constants of GR4 at a step of `stepSeconds` (a whole fraction of a day). */
+export function gr4Timing(stepSeconds = 86400): Gr4Timing {
+  if (stepSeconds === 86400) return GR4_DAILY;
+  const perDay = 86400 / stepSeconds;
+  if (!(Number.isInteger(perDay) && perDay >= 1))
+    throw new FieldcalError('VALIDATION', `GR4 needs a step that divides a day (got ${stepSeconds} s)`, {
+      field: 'stepSeconds',
+    });
+  // smash md_gr_operator.f90: beta = (9/4)·(86400/dt)^0.25, raised to the 4th power
+  return { stepSeconds, percConst: PERC_CONST * perDay, nh: NH * perDay };
+}
+
 /** S-curve of UH1: (t/X4)^D for t < X4 (Perrin et al. 2003, eq. 18; airGR SS1). */
 export function ss1(t: number, x4: number): number {
   if (t <= 0) return 0;
@@ -24,19 +50,20 @@ export function ss2(t: number, x4: number): number {
   return 1;
 }
 
-/** Ordinates of UH1 (NH) and UH2 (2 NH) for a time base X4. */
-export function unitHydrographs(x4: number): { uh1: Float64Array; uh2: Float64Array } {
-  const uh1 = new Float64Array(NH);
-  const uh2 = new Float64Array(2 * NH);
-  for (let i = 1; i <= NH; i++) uh1[i - 1] = ss1(i, x4) - ss1(i - 1, x4);
-  for (let i = 1; i <= 2 * NH; i++) uh2[i - 1] = ss2(i, x4) - ss2(i - 1, x4);
+/** Ordinates of UH1 (nh) and UH2 (2 nh) for a time base X4 (in steps). */
+export function unitHydrographs(x4: number, nh = NH): { uh1: Float64Array; uh2: Float64Array } {
+  const uh1 = new Float64Array(nh);
+  const uh2 = new Float64Array(2 * nh);
+  for (let i = 1; i <= nh; i++) uh1[i - 1] = ss1(i, x4) - ss1(i - 1, x4);
+  for (let i = 1; i <= 2 * nh; i++) uh2[i - 1] = ss2(i, x4) - ss2(i - 1, x4);
   return { uh1, uh2 };
 }
 
 /** Slots of UH1 that carry water: MAX(1, MIN(NH-1, INT(X4+1))) as in airGR. */
-export const uhLength1 = (x4: number) => Math.max(1, Math.min(NH - 1, Math.floor(x4 + 1)));
+export const uhLength1 = (x4: number, nh = NH) => Math.max(1, Math.min(nh - 1, Math.floor(x4 + 1)));
 /** Slots of UH2 that carry water: MAX(1, MIN(2NH-1, 2 INT(X4+1))) as in airGR. */
-export const uhLength2 = (x4: number) => Math.max(1, Math.min(2 * NH - 1, 2 * Math.floor(x4 + 1)));
+export const uhLength2 = (x4: number, nh = NH) =>
+  Math.max(1, Math.min(2 * nh - 1, 2 * Math.floor(x4 + 1)));
 
 /** x^-1/4 by two square roots (airGR uses the same shortcuts; pow is several times slower). */
 export const invQuarticRoot = (x: number) => 1 / Math.sqrt(Math.sqrt(x));
@@ -52,8 +79,8 @@ export interface Gr4State {
 }
 
 /** airGR's default initial state: stores at 30 % and 50 % of capacity, empty unit hydrographs. */
-export function initialState(x1: number, x3: number): Gr4State {
-  return { S: 0.3 * x1, R: 0.5 * x3, uh1: new Float64Array(NH), uh2: new Float64Array(2 * NH) };
+export function initialState(x1: number, x3: number, timing: Gr4Timing = GR4_DAILY): Gr4State {
+  return { S: 0.3 * x1, R: 0.5 * x3, uh1: new Float64Array(timing.nh), uh2: new Float64Array(2 * timing.nh) };
 }
 
 export interface Gr4Params {
@@ -107,8 +134,10 @@ export function runGr4(
   P: ArrayLike<number>,
   E: ArrayLike<number>,
   state: Gr4State,
+  timing: Gr4Timing = GR4_DAILY,
 ): Gr4Outputs {
   checkGr4Inputs(p, P, E);
+  checkTiming(state, timing);
   const n = P.length;
   const out: Gr4Outputs = {
     Q: new Float64Array(n),
@@ -116,10 +145,10 @@ export function runGr4(
     Perc: new Float64Array(n),
     Exch: new Float64Array(n),
   };
-  const { uh1, uh2 } = unitHydrographs(p.X4);
+  const { uh1, uh2 } = unitHydrographs(p.X4, timing.nh);
   const step = new Float64Array(4);
   for (let t = 0; t < n; t++) {
-    gr4Step(p, uh1, uh2, P[t]!, E[t]!, state, step);
+    gr4Step(p, uh1, uh2, P[t]!, E[t]!, state, step, timing.percConst);
     out.Q[t] = step[0]!;
     out.AE[t] = step[1]!;
     out.Perc[t] = step[2]!;
@@ -128,9 +157,20 @@ export function runGr4(
   return out;
 }
 
+/** The state's unit hydrographs must have the timing's length (a daily state cannot run hourly). */
+export function checkTiming(state: Gr4State, timing: Gr4Timing): void {
+  if (state.uh1.length !== timing.nh || state.uh2.length !== 2 * timing.nh)
+    throw new FieldcalError(
+      'VALIDATION',
+      `GR4 state has unit hydrographs of ${state.uh1.length} steps, the ${timing.stepSeconds} s step needs ${timing.nh}`,
+      { field: 'state' },
+    );
+}
+
 /**
  * One GR4J step (airGR MOD_GR4J): updates `state` in place and writes Q, AE, Perc and the actual
- * exchange into `out`. No allocation, so it can run over cells and steps in tight loops.
+ * exchange into `out`. No allocation, so it can run over cells and steps in tight loops. The UH
+ * length is the state's (`o1.length`); `percConst` is the step's percolation constant (gr4Timing).
  */
 export function gr4Step(
   p: Gr4Params,
@@ -140,8 +180,10 @@ export function gr4Step(
   e: number,
   state: Gr4State,
   out: Float64Array,
+  percConst = PERC_CONST,
 ): void {
   const A = p.X1;
+  const nh = o1.length;
   const s1 = state.uh1;
   const s2 = state.uh2;
   let pr: number;
@@ -168,19 +210,19 @@ export function gr4Step(
   if (state.S < 0) state.S = 0;
   // percolation (eq. 10)
   const q2 = (state.S / A) * (state.S / A);
-  const perc = state.S * (1 - invQuarticRoot(1 + (q2 * q2) / PERC_CONST));
+  const perc = state.S * (1 - invQuarticRoot(1 + (q2 * q2) / percConst));
   state.S -= perc;
   pr += perc;
   // unit hydrographs (eqs. 16-21)
   const prhu1 = pr * B;
   const prhu2 = pr * (1 - B);
   // as airGR: only the slots that non-zero ordinates reach are shifted (the rest stay 0)
-  const m1 = uhLength1(p.X4);
-  const m2 = uhLength2(p.X4);
+  const m1 = uhLength1(p.X4, nh);
+  const m2 = uhLength2(p.X4, nh);
   for (let k = 0; k < m1; k++) s1[k] = s1[k + 1]! + o1[k]! * prhu1;
-  s1[NH - 1] = o1[NH - 1]! * prhu1;
+  s1[nh - 1] = o1[nh - 1]! * prhu1;
   for (let k = 0; k < m2; k++) s2[k] = s2[k + 1]! + o2[k]! * prhu2;
-  s2[2 * NH - 1] = o2[2 * NH - 1]! * prhu2;
+  s2[2 * nh - 1] = o2[2 * nh - 1]! * prhu2;
   // groundwater exchange (eq. 18)
   const rr0 = state.R / p.X3;
   const exch = p.X2 * pow35(rr0);

@@ -78,7 +78,11 @@ export function buildNetwork(opts: {
   return { cells, order, down, areaM2: opts.cellSizeM * opts.cellSizeM, upStart, up };
 }
 
-/** Outflow fraction of a linear reservoir over one step: 1 - exp(-dt / (60 llr)) (smash lr). */
+/**
+ * Outflow fraction of a linear reservoir over one step of dt seconds: 1 - exp(-dt / (60 llr)), llr
+ * in minutes, so any model step (3600 hourly, 86400 daily) drains consistently (smash
+ * fcore/operator/md_routing_operator.f90, linear_routing: hlr·exp(-dt/(llr·60)), qup·dt/1e-3 A).
+ */
 const drain = (llr: number, dt: number) => 1 - Math.exp(-dt / (60 * llr));
 
 /**

@@ -35,4 +35,25 @@ describe.skipIf(!hasGdal)('fieldcal inspect (the command itself)', () => {
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('prcp_nc3.cdl');
   });
+
+  it('NetCDF: --values prints what gdal_translate -of XYZ prints for the same band; the summary has per-step statistics', () => {
+    const f = 'tests/fixtures/netcdf/tas_nc4.nc';
+    // band 1 holds a fill value (1e20f): printed as GDAL prints it
+    const r = runCli(['inspect', '--values', '--band', '1', f]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual(gdalXyz(`NETCDF:"${f}":tas`, 1));
+    const s = JSON.parse(runCli(['inspect', '--json', f]).stdout) as {
+      driver: string;
+      variables: Array<{ name: string; roles: string[] }>;
+      bands: Array<{ minimum: number; maximum: number; validCount: number }>;
+    };
+    expect(s.driver).toBe('netCDF');
+    expect(s.variables.find((v) => v.name === 'tas')!.roles).toEqual(['time', 'y', 'x']);
+    // the values of the fixture (tests/fixtures/netcdf/make_netcdf.sh): step 1 is 270..280 with one fill value
+    expect(s.bands[0]).toMatchObject({ minimum: 270, maximum: 280, validCount: 11 });
+    expect(s.bands[2]).toMatchObject({ minimum: 260, maximum: 271, validCount: 12 });
+    const bad = runCli(['inspect', '--values', '--band', '9', f]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('band 9');
+  }, 120_000);
 });

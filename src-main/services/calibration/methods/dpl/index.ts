@@ -4,6 +4,7 @@ import { vic3lWithGradient } from '../../../physics/vic3l';
 import { buildMlp, mlpBackward, mlpForward } from '../../nets/mlp';
 import { Adam } from '../../optim/adam';
 import { descriptorRows, fullParamsFor, netFields, shuffle, validObjective } from '../../gridded/network';
+import { lossTarget, targetAsInput, targetStepsIn, targetStepsOf } from '../../gridded/coarse';
 import { rangePenalty, TargetLoss } from '../../gridded/objectives';
 import { targetOutput, type GriddedProblem } from '../../gridded/problem';
 import { runner, type GriddedContext, type MethodDefinition, type MethodResult } from '../../method';
@@ -46,7 +47,8 @@ function historyEncoder(pr: GriddedProblem, hidden: number, history: number, see
   const L = Math.min(history, t1 - t0);
   const n = pr.cells;
   const nd = pr.descriptorNames.length;
-  const series = [pr.forcing.P, pr.forcing.PET, ...(pr.forcing.T ? [pr.forcing.T] : []), pr.target.obs];
+  // an input, not a comparison: a coarse target's value is read on each of its model steps
+  const series = [pr.forcing.P, pr.forcing.PET, ...(pr.forcing.T ? [pr.forcing.T] : []), targetAsInput(pr)];
   const stats = series.map((a) => {
     let s = 0;
     let s2 = 0;
@@ -121,6 +123,14 @@ export function dpl(
     throw new FieldcalError('VALIDATION', `training period is shorter than one ${o.window}-step window`, {
       field: 'periods.train',
     });
+  const coarse = pr.target.coarse;
+  // a coarse target step counts in a window only when all its model steps are in it
+  if (coarse && !windows.some((w) => targetStepsIn(coarse, targetStepsOf(coarse, n), w, w + o.window).length))
+    throw new FieldcalError(
+      'VALIDATION',
+      `no ${o.window}-step training window holds a whole step of the coarse target: lengthen options.window (a month needs at least 31 daily steps)`,
+      { field: 'options.window' },
+    );
   const perStep = o.windowsPerStep ?? (o.g === 'z' ? windows.length : 1);
   const target = targetOutput(pr.target.name);
   const snap = () => enc.params.map((a) => Array.from(a));
@@ -166,16 +176,29 @@ export function dpl(
             for (let i = 0; i < m; i++) v[t * m + i] = a[(s0 + t) * n + step.cells[i]!]!;
           return v;
         };
-        const loss = new TargetLoss(
-          o.objective,
-          target.output,
-          ws - s0,
-          len,
-          (t, i) => pr.target.obs[(s0 + t) * n + step.cells[i]!]!,
-          m,
-          undefined,
-          target.scale,
-        );
+        const co = coarse && lossTarget(coarse, n, s0, len, step.cells);
+        const loss = co
+          ? new TargetLoss(
+              o.objective,
+              target.output,
+              ws - s0,
+              len,
+              co.obs,
+              m,
+              undefined,
+              target.scale,
+              co.bins,
+            )
+          : new TargetLoss(
+              o.objective,
+              target.output,
+              ws - s0,
+              len,
+              (t, i) => pr.target.obs[(s0 + t) * n + step.cells[i]!]!,
+              m,
+              undefined,
+              target.scale,
+            );
         const { gradient } = vic3lWithGradient(
           params,
           { P: sub(P), PET: sub(PET), T: T && sub(T) },

@@ -112,6 +112,12 @@ export async function ganPo(
   seed: number,
   ctx: GriddedContext,
 ): Promise<MethodResult> {
+  if (pr.target.coarse)
+    throw new FieldcalError(
+      'VALIDATION',
+      "gan-po's discriminator and L1 term compare single days' target fields; a target at a coarser step (monthly) needs a method whose objective aggregates the simulation: gradient, sce-ua, ann or dpl",
+      { field: 'method' },
+    );
   const { tf } = ctx.compute;
   const [t0, t1] = pr.periods.train;
   const [v0, v1] = pr.periods.valid;

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { FieldcalError } from '../../../../../src-shared/ipc';
 import { defaultValue, fullParams, type GriddedProblem } from '../../gridded/problem';
 import type { LumpedProblem } from '../../lumped/problem';
 import {
@@ -9,7 +10,7 @@ import {
   type MethodResult,
 } from '../../method';
 import { lbfgsBox } from '../../optim/bfgs';
-import { calibrateGr4Gradient } from './lumped';
+import { calibrateGr4Gradient, calibrateGr4SnowGradient } from './lumped';
 import { gradientGriddedOptions, gradientLumpedOptions } from './options';
 
 /** Box-constrained quasi-Newton on every cell's parameters with the exact adjoint gradient (smash's distributed mapping). */
@@ -64,6 +65,18 @@ export function perCellGradient(
 
 /** Lumped GR4J by box-constrained BFGS on the exact adjoint gradient of 1 - NSE (gradient/lumped.ts). */
 function gradientLumped(pr: LumpedProblem): LumpedResult {
+  if (pr.structure === 'gr4-cemaneige') {
+    if (!pr.snow)
+      throw new FieldcalError('VALIDATION', 'gr4-cemaneige needs the elevation layers', {
+        field: 'hypsometry',
+      });
+    // through CemaNeige's adjoint, in airGR's transformed space, from airGR's central start point
+    const s = calibrateGr4SnowGradient({ ...pr, snow: pr.snow });
+    return {
+      parameters: { ...s.params },
+      info: { evaluations: s.evaluations, iterations: s.iterations, converged: s.converged, nse: s.nse },
+    };
+  }
   const r = calibrateGr4Gradient(pr);
   return {
     parameters: { ...r.params },

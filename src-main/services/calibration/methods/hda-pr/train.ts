@@ -2,7 +2,7 @@ import { FieldcalError } from '../../../../../src-shared/ipc';
 import { gr4LrWithGradient, runGr4Lr, type Gr4LrParams } from '../../../physics/gr4lr';
 import { buildMlp, mlpBackward, mlpForward, type Mlp } from '../../nets/mlp';
 import { Adam } from '../../optim/adam';
-import { GAUGE_PARAMETERS, gaugeScores, type GaugeProblem } from '../../gauges/problem';
+import { checkGaugeProblem, GAUGE_PARAMETERS, gaugeScores, type GaugeProblem } from '../../gauges/problem';
 
 export interface HdaPrOptions {
   /** Hidden layer sizes: [] is the multi-linear mapping (sigmoid of a linear combination, as smash's), [16, 16] the ANN. */
@@ -47,6 +47,9 @@ export function trainHdaPr(
     });
   if (pb.gauges.length === 0)
     throw new FieldcalError('VALIDATION', 'HDA-PR needs at least one gauge', { field: 'gauges' });
+  // one observation per model step, checked before any training (an hourly run once trained for
+  // minutes on daily-read discharge and crashed scoring it: obs has 61 values, sim 1441)
+  checkGaugeProblem(pb);
   const dens = pb.gauges.map((g) => {
     const o = g.obs.subarray(opts.warmup);
     let m = 0;

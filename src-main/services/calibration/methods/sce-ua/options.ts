@@ -11,5 +11,11 @@ export const sceUaGriddedOptions = z.strictObject({
   complexes: z.number().int().min(1).max(50).default(2),
 });
 
-/** SCE-UA on lumped GR4J: Duan et al. 1994's standard settings (optim/sceUa.ts), 2000 runs. */
-export const sceUaLumpedOptions = sceUaOptionsSchema.omit({ seed: true });
+/**
+ * SCE-UA on lumped GR4J: Duan et al. 1994's standard settings (optim/sceUa.ts), 2000 runs. For
+ * gr4-cemaneige the search runs in airGR's transformed space and `polish` (default on) ends it with
+ * BFGS on the exact adjoint gradient from the SCE-UA optimum.
+ */
+export const sceUaLumpedOptions = sceUaOptionsSchema
+  .omit({ seed: true })
+  .extend({ polish: z.boolean().default(true) });

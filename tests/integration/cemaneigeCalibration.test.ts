@@ -1,0 +1,40 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { lumpedProblemFromFiles, parseRunConfig } from '../../src-main/services/calibration/lumped/config';
+import { parameterVector, simulateLumped } from '../../src-main/services/calibration/lumped/problem';
+import { sceUaLumpedOptions } from '../../src-main/services/calibration/methods/sce-ua/options';
+import { sceUaLumped } from '../../src-main/services/calibration/methods/sce-ua/index';
+import { nse } from '../../src-main/services/metrics/series';
+
+const FIX = join(__dirname, '../fixtures/camels-fr');
+
+// airGR 1.7.6 CemaNeigeGR4J + Calibration_Michel, 2001-2009, warm-up 2000 (../shared/PEERS.md)
+const AIRGR: Record<string, number> = { X031001001: 0.9148, V123521001: 0.7361 };
+
+describe('GR4J + CemaNeige calibrated by SCE-UA on snow basins (CAMELS-FR)', () => {
+  for (const [basin, ref] of Object.entries(AIRGR)) {
+    it(`${basin}: NSE at least airGR's ${ref}`, { timeout: 180_000 }, async () => {
+      const cfg = parseRunConfig({
+        method: 'sce-ua',
+        structure: 'gr4-cemaneige',
+        period: { warmupStart: '2000-01-01', start: '2001-01-01', end: '2009-12-31' },
+        columns: { date: 'Date', P: 'Ptot', PET: 'Evap', Q: 'Qmmd', T: 'Temp' },
+        hypsometry: { path: join(FIX, 'hypsometry.csv'), basin },
+      });
+      const pr = await lumpedProblemFromFiles(join(FIX, `${basin}.csv`), cfg);
+      const r = sceUaLumped(pr, sceUaLumpedOptions.parse({}), cfg.seed, {
+        cancelled: () => false,
+        progress: () => {},
+      } as never);
+      // the NSE is recomputed here from the returned parameters, not taken from the method's info
+      const v = parameterVector(pr, r.parameters);
+      const score = nse(pr.obs, simulateLumped(pr, v).subarray(pr.warmup)).value;
+      expect(score).toBeGreaterThanOrEqual(ref);
+      for (const [k, x] of Object.entries(r.parameters)) {
+        const i = ['X1', 'X2', 'X3', 'X4', 'CTG', 'Kf'].indexOf(k);
+        expect(x).toBeGreaterThanOrEqual(pr.lower[i]!);
+        expect(x).toBeLessThanOrEqual(pr.upper[i]!);
+      }
+    });
+  }
+});

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { createServices, type ServiceContainer } from '../../../../src-main/services';
+import { dispatch } from '../../../../src-main/ipc/dispatch';
+import { tempDir } from '../../../helpers/tmp';
+
+const LEZ = resolve('resources/sample-data/lez');
+let tmp: ReturnType<typeof tempDir>;
+let c: ServiceContainer;
+beforeAll(() => {
+  tmp = tempDir();
+  c = createServices({
+    mode: 'server',
+    version: 't',
+    paths: { userData: tmp.dir, resources: tmp.dir, sampleData: tmp.dir },
+  });
+});
+afterAll(() => {
+  c.dispose();
+  tmp.cleanup();
+});
+
+describe('datasets.probe and datasets.assemble over IPC (contract-validated)', () => {
+  it('probes a dated folder, a GeoTIFF and a CSV', async () => {
+    const folder = await dispatch(c.impls, 'datasets', 'probe', { path: join(LEZ, 'prcp') });
+    expect(folder).toMatchObject({
+      ok: true,
+      value: {
+        format: 'folder',
+        layout: 'dated',
+        step: 'daily',
+        crs: null,
+        first: '2012-08-01T00:00:00.000Z',
+      },
+    });
+    const tif = await dispatch(c.impls, 'datasets', 'probe', { path: join(LEZ, 'France_flwdir.tif') });
+    expect(tif).toMatchObject({ ok: true, value: { format: 'geotiff', crs: 'EPSG:2154' } });
+    const csv = await dispatch(c.impls, 'datasets', 'probe', { path: join(LEZ, 'gauge_attributes.csv') });
+    expect(csv).toMatchObject({ ok: true, value: { format: 'csv', columns: ['code', 'x', 'y', 'area'] } });
+  });
+
+  it('assembles beside the project, records a model dataset and emits progress', async () => {
+    const project = join(tmp.dir, 'lez.fieldcal');
+    expect(await dispatch(c.impls, 'project', 'create', { path: project, name: 'lez' })).toMatchObject({
+      ok: true,
+    });
+    const progress: unknown[] = [];
+    const off = c.events.onAny((k, p) => k === 'datasets.onAssembleProgress' && progress.push(p));
+    const r = await dispatch(c.impls, 'datasets', 'assemble', {
+      spec: {
+        name: 'lez-aug',
+        start: '2012-08-01',
+        end: '2012-08-05',
+        crs: 'EPSG:2154',
+        forcing: [
+          { variable: 'prcp', source: { format: 'folder', path: join(LEZ, 'prcp') } },
+          { variable: 'pet', source: { format: 'folder', path: join(LEZ, 'pet') } },
+        ],
+        descriptors: [{ name: 'slope', path: join(LEZ, 'descriptor', 'slope.tif') }],
+        flowdir: { path: join(LEZ, 'France_flwdir.tif') },
+        gauges: { format: 'smash', path: LEZ },
+      },
+    });
+    off();
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    const v = (r as { value: { path: string; dataset: { kind: string; steps: number } } }).value;
+    expect(v.path).toBe(join(tmp.dir, 'lez-datasets', 'lez-aug'));
+    expect(v.dataset).toMatchObject({ kind: 'model', steps: 5 });
+    expect(existsSync(join(v.path, 'fieldcal-dataset.json'))).toBe(true);
+    expect(progress.at(-1)).toEqual({ name: 'lez-aug', stage: 'done', done: 1 });
+    // a refusal comes back typed, naming the input
+    const bad = await dispatch(c.impls, 'datasets', 'assemble', {
+      spec: {
+        name: 'lez-aug',
+        start: '2012-08-01',
+        end: '2012-08-05',
+        crs: 'EPSG:2154',
+        forcing: [
+          { variable: 'prcp', source: { format: 'folder', path: join(LEZ, 'prcp') } },
+          { variable: 'pet', source: { format: 'folder', path: join(LEZ, 'pet') } },
+        ],
+        flowdir: { path: join(LEZ, 'France_flwdir.tif') },
+        gauges: { format: 'smash', path: LEZ },
+      },
+    });
+    expect(bad).toMatchObject({ ok: false, error: { code: 'CONFLICT', details: { field: 'out' } } });
+  }, 60_000);
+});
