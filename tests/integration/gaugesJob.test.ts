@@ -98,6 +98,8 @@ describe('a gauge-discharge job (HDA-PR on the Lez)', () => {
       ...Array(5).fill('parameter-geotiff'),
       'report',
       'result',
+      // the learned fields on the cells, written before the evaluation (kept if it fails)
+      'trained-json',
     ]);
     // the report: a hydrograph per gauge (SVG and PNG) and a map per parameter
     const files = detail.artifacts.filter((a) => a.kind === 'report-file').map((a) => basename(a.path));

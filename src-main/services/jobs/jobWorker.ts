@@ -195,20 +195,45 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
         units: targetOutput(pr.target.name).units,
       })),
     });
-    // the observed target on the same bands, so the map can show observed - simulated for any day
+    // the observed target on the same bands, so the map can show observed - simulated for any day;
+    // a coarse (monthly) target at its own step, with the simulation aggregated the same way beside it
     const units = targetOutput(pr.target.name).units;
+    const coarse = pr.target.coarse;
+    const whole = coarse ? targetWindow(pr.target, et, 0, pr.steps, pr.cells) : null;
+    const coarseDate = (k: number) => coarse?.dates?.[k]?.toISOString().slice(0, 7) ?? `target step ${k + 1}`;
     const observed = await exportFields({
       dir: d.outDir,
       grid,
       nodata: -9999,
       layout: 'multiband',
-      multibandName: `observed_${pr.target.name}.tif`,
-      fields: allDates.map((date, t) => ({
-        name: date.toISOString().slice(0, 10),
-        data: nanTo(toGrid(pr, pr.target.obs.subarray(t * pr.cells, (t + 1) * pr.cells), 1), -9999),
-        units,
-      })),
+      multibandName: `observed_${pr.target.name}${coarse ? `_${coarse.rule === 'mean' ? 'monthly-mean' : 'monthly-sum'}` : ''}.tif`,
+      fields: whole
+        ? (whole.targetSteps ?? []).map((k, i) => ({
+            name: coarseDate(k),
+            data: nanTo(toGrid(pr, whole.obs.subarray(i * pr.cells, (i + 1) * pr.cells), 1), -9999),
+            units,
+          }))
+        : allDates.map((date, t) => ({
+            name: date.toISOString().slice(0, 10),
+            data: nanTo(toGrid(pr, pr.target.obs.subarray(t * pr.cells, (t + 1) * pr.cells), 1), -9999),
+            units,
+          })),
     });
+    if (whole)
+      simulated.push(
+        ...(await exportFields({
+          dir: d.outDir,
+          grid,
+          nodata: -9999,
+          layout: 'multiband',
+          multibandName: `simulated_${pr.target.name}_${coarse!.rule === 'mean' ? 'monthly-mean' : 'monthly-sum'}.tif`,
+          fields: (whole.targetSteps ?? []).map((k, i) => ({
+            name: coarseDate(k),
+            data: nanTo(toGrid(pr, whole.sim.subarray(i * pr.cells, (i + 1) * pr.cells), 1), -9999),
+            units,
+          })),
+        })),
+      );
     const [s0, s1] = pr.periods.test;
     const n = pr.cells;
     const dates = allDates.slice(s0, s1);
@@ -229,14 +254,14 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
     const report = await writeGriddedReport({
       dir: join(d.outDir, 'report'),
       title: `${title}: ${spec.method} on vic3l`,
-      description: `${description} ${spec.method} calibrated on ${pr.periods.train[1] - pr.periods.train[0]} training steps; test period against the default-parameter run.`,
-      obs: toGrid(pr, pr.target.obs.subarray(s0 * n, s1 * n), s1 - s0),
-      sim: toGrid(pr, et.subarray(s0 * n, s1 * n), s1 - s0),
-      simDefault: toGrid(pr, simDefault.subarray(s0 * n, s1 * n), s1 - s0),
-      dates,
+      description: `${description} ${spec.method} calibrated on ${pr.periods.train[1] - pr.periods.train[0]} training steps; test period against the default-parameter run${coarse ? `, compared at the target's own step (monthly ${coarse.rule === 'mean' ? 'means' : 'sums'} of the simulation)` : ''}.`,
+      obs: toGrid(pr, wCal.obs, wCal.steps),
+      sim: toGrid(pr, wCal.sim, wCal.steps),
+      simDefault: toGrid(pr, wDef.sim, wDef.steps),
+      dates: coarse ? (wCal.targetSteps ?? []).map((k) => coarse.dates?.[k] ?? dates[0]!) : dates,
       grid,
       units,
-      mapSteps: [Math.floor((s1 - s0) / 2)],
+      mapSteps: [Math.floor(wCal.steps / 2)],
       parameters: pr.calibrated.map((name, k) => ({
         name,
         values: full(r.fields[k]!),

@@ -81,7 +81,8 @@ export async function modelStepOf(dir: string): Promise<number> {
   await walk(join(dir, 'prcp'));
   times.sort((a, b) => a - b);
   let step = Infinity;
-  for (let i = 1; i < times.length; i++) if (times[i]! > times[i - 1]!) step = Math.min(step, times[i]! - times[i - 1]!);
+  for (let i = 1; i < times.length; i++)
+    if (times[i]! > times[i - 1]!) step = Math.min(step, times[i]! - times[i - 1]!);
   return step === 3_600_000 ? 3600 : 86400;
 }
 

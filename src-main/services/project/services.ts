@@ -1,5 +1,5 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, sep } from 'node:path';
 import {
   FieldcalError,
@@ -10,6 +10,7 @@ import {
 import { describeSource, fingerprint, quickStatus, type NewDatasetRecord } from '../datasets/importer';
 import { assembleDataset } from '../datasets/assemble';
 import { probeSource } from '../datasets/assemble/probe';
+import type { Gauge } from '../grid/gauges';
 import type { AppEvents } from '../events';
 import { dateFromName } from '../rasters/stack';
 import { runFields, writeRunFields } from './fieldExport';
@@ -90,10 +91,37 @@ export function createDatasetsService(session: ProjectSession, events?: AppEvent
       );
       const fp = await fingerprint(r.path);
       const m = r.manifest;
+      // what the dataset holds goes on the map like any import: its stacks, descriptors and gauges
+      const parts = await assembledParts(r.path, m.crs, spec.name, store.info().crs);
+      const warnings = [...r.warnings];
       const rec = store.transaction(() => {
-        // a dataset assembled again into the same folder replaces its record
+        // a dataset assembled again into the same folder replaces its record and its parts
         for (const d of store.datasets.list())
-          if (d.kind === 'model' && d.sourcePath === r.path) store.datasets.remove(d.id);
+          if (d.sourcePath === r.path || d.sourcePath.startsWith(`${r.path}${sep}`))
+            store.datasets.remove(d.id);
+        const known = new Map(store.gauges.list().map((g) => [g.code, g]));
+        for (const part of parts) {
+          const clash = part.gauges.filter((g) => known.has(g.code));
+          if (clash.length) {
+            warnings.push(
+              `gauges ${clash.map((g) => g.code).join(', ')} are already in the project (from another dataset): listed once, from that dataset`,
+            );
+          }
+          const d = store.datasets.add(part.dataset);
+          for (const g of part.gauges.filter((x) => !known.has(x.code)))
+            store.gauges.add({
+              datasetId: d.id,
+              code: g.code,
+              name: null,
+              x: g.x,
+              y: g.y,
+              crs: part.dataset.crs,
+              areaKm2: g.areaKm2,
+              cellRow: null,
+              cellCol: null,
+            });
+          if (part.layer) store.layers.add({ datasetId: d.id, name: d.name });
+        }
         return store.datasets.add({
           name: spec.name,
           kind: 'model',
@@ -108,7 +136,7 @@ export function createDatasetsService(session: ProjectSession, events?: AppEvent
         });
       });
       session.changed();
-      return { dataset: { ...rec, status: 'ok' as const }, manifest: m, path: r.path, warnings: r.warnings };
+      return { dataset: { ...rec, status: 'ok' as const }, manifest: m, path: r.path, warnings };
     },
     list: async () => Promise.all(session.require('datasets.list').datasets.list().map(withStatus)),
     get: ({ id }) => withStatus(session.require('datasets.get').datasets.get(id)),
@@ -223,6 +251,52 @@ export function createDatasetsService(session: ProjectSession, events?: AppEvent
       return { removed };
     },
   };
+}
+
+/**
+ * The parts of an assembled dataset folder as the importer describes them, to record beside it: each
+ * variable stack (prcp, pet, temp, et, sm) and descriptor with a map layer named `<dataset> · <part>`,
+ * and the folder's gauges (a gauges dataset, no layer of its own: gauges are drawn from the list).
+ */
+async function assembledParts(
+  dir: string,
+  crs: string,
+  name: string,
+  projectCrs: string | null,
+): Promise<Array<{ dataset: NewDatasetRecord; gauges: Gauge[]; layer: boolean }>> {
+  const out: Array<{ dataset: NewDatasetRecord; gauges: Gauge[]; layer: boolean }> = [];
+  const isDir = async (p: string) => (await stat(p).catch(() => null))?.isDirectory() ?? false;
+  for (const v of ['prcp', 'pet', 'temp', 'et', 'sm']) {
+    if (!(await isDir(join(dir, v)))) continue;
+    const { dataset } = await describeSource({
+      path: join(dir, v),
+      kind: 'stack',
+      name: `${name} · ${v}`,
+      projectCrs: crs,
+    });
+    out.push({ dataset, gauges: [], layer: true });
+  }
+  if (await isDir(join(dir, 'descriptor')))
+    for (const file of await staticRasters(join(dir, 'descriptor'))) {
+      const part = basename(file).replace(/\.tiff?$/i, '');
+      const { dataset } = await describeSource({
+        path: file,
+        kind: 'raster',
+        name: `${name} · ${part}`,
+        projectCrs: crs,
+      });
+      out.push({ dataset, gauges: [], layer: true });
+    }
+  if ((await stat(join(dir, 'gauge_attributes.csv')).catch(() => null))?.isFile()) {
+    const { dataset, gauges } = await describeSource({
+      path: dir,
+      kind: 'gauges',
+      name: `${name} · gauges`,
+      projectCrs: projectCrs ?? crs,
+    });
+    out.push({ dataset, gauges, layer: false });
+  }
+  return out;
 }
 
 /** Project meta key of the saved map view. */

@@ -64,7 +64,9 @@ export async function openStackSource(
       });
     case 'multiband': {
       if (!st.isFile())
-        throw new FieldcalError('INVALID_FILE', `${source.path} is not a regular file`, { file: source.path });
+        throw new FieldcalError('INVALID_FILE', `${source.path} is not a regular file`, {
+          file: source.path,
+        });
       return openMultibandStack(source.path, {
         crs: opts.crs ?? null,
         ...(source.time ? { start: explicitStart(source.time, 'time.start'), step: source.time.step } : {}),
@@ -72,7 +74,9 @@ export async function openStackSource(
     }
     case 'netcdf': {
       if (!st.isFile())
-        throw new FieldcalError('INVALID_FILE', `${source.path} is not a regular file`, { file: source.path });
+        throw new FieldcalError('INVALID_FILE', `${source.path} is not a regular file`, {
+          file: source.path,
+        });
       // `time` and `dims` are read by the NetCDF reader (issue 15: non-CF time axes, unnamed dimensions)
       const ncOpts = {
         ...(source.variable ? { variable: source.variable } : {}),

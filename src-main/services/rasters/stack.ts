@@ -354,10 +354,14 @@ export async function openFolderStack(
   if (files.length === 0)
     throw new FieldcalError('INVALID_FILE', `${dir} holds no GeoTIFF files`, { file: dir });
   if (layout !== 'dated' && !opts.period)
-    throw new FieldcalError('VALIDATION', `${dir}: a ${layout} climatology needs a period to be expanded over`, {
-      file: dir,
-      field: 'period',
-    });
+    throw new FieldcalError(
+      'VALIDATION',
+      `${dir}: a ${layout} climatology needs a period to be expanded over`,
+      {
+        file: dir,
+        field: 'period',
+      },
+    );
   let steps: StackStep[] = [];
   const byKey = new Map<string, string>();
   const doyFiles: Array<{ doy: number; file: string }> = [];
@@ -394,10 +398,14 @@ export async function openFolderStack(
           { file, problem: 'no climatology key' },
         );
       if (byKey.has(key))
-        throw new FieldcalError('INCONSISTENT_DATA', `${dir}: two files for ${key}: ${byKey.get(key)} and ${file}`, {
-          file,
-          duplicateOf: byKey.get(key),
-        });
+        throw new FieldcalError(
+          'INCONSISTENT_DATA',
+          `${dir}: two files for ${key}: ${byKey.get(key)} and ${file}`,
+          {
+            file,
+            duplicateOf: byKey.get(key),
+          },
+        );
       byKey.set(key, file);
     }
     const r = await GeoTiffRaster.open(file);
@@ -427,10 +435,14 @@ export async function openFolderStack(
         const md = dayOfYear(doy, leap)!;
         const key = `${String(md.month).padStart(2, '0')}-${String(md.day).padStart(2, '0')}`;
         if (byKey.has(key))
-          throw new FieldcalError('INCONSISTENT_DATA', `${dir}: two files for ${key}: ${byKey.get(key)} and ${file}`, {
-            file,
-            duplicateOf: byKey.get(key),
-          });
+          throw new FieldcalError(
+            'INCONSISTENT_DATA',
+            `${dir}: two files for ${key}: ${byKey.get(key)} and ${file}`,
+            {
+              file,
+              duplicateOf: byKey.get(key),
+            },
+          );
         byKey.set(key, file);
       }
     }
@@ -484,7 +496,11 @@ export async function openMultibandStack(
   if (fromMeta.every((d) => d !== null)) {
     steps = fromMeta.map((time, band) => ({ time: time!, file: path, band }));
   } else if (opts.start && opts.step) {
-    steps = info.descriptions.map((_, band) => ({ time: stepTime(opts.start!, opts.step!, band), file: path, band }));
+    steps = info.descriptions.map((_, band) => ({
+      time: stepTime(opts.start!, opts.step!, band),
+      file: path,
+      band,
+    }));
   } else if (opts.start && opts.stepSeconds) {
     steps = info.descriptions.map((_, band) => ({
       time: new Date(opts.start!.getTime() + band * opts.stepSeconds! * 1000),

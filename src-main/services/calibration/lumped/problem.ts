@@ -6,8 +6,16 @@ import { initialState, runGr4 } from '../../physics/gr4/forward';
 
 /** GR4J's parameters, in order, as a lumped problem calibrates them. */
 export const LUMPED_PARAMETERS = ['X1', 'X2', 'X3', 'X4'] as const;
-/** Search bounds of lumped daily GR4J (airGR's calibration ranges, Perrin et al. 2003 widened). */
-export const LUMPED_BOUNDS = { lower: [10, -5, 10, 0.5], upper: [2500, 5, 1000, 10] };
+/**
+ * Search bounds of lumped daily GR4J: airGR's Calibration_Michel range, [-9.99, 9.99] through
+ * TransfoParam_GR4J (X1, X3 e^±9.99, X2 sinh(±9.99), X4 0.5..20), where the SCE-UA and gradient
+ * methods search (in the transformed space). Optima lie far outside Perrin et al. 2003's usual
+ * ranges on some basins (CAMELS-FR E540031001: X3 ≈ 4100; E645651001: X2 ≈ -13).
+ */
+export const LUMPED_BOUNDS = {
+  lower: AIRGR_BOUNDS.lower.slice(0, 4),
+  upper: AIRGR_BOUNDS.upper.slice(0, 4),
+};
 
 /** The lumped structures: GR4J alone, or GR4J fed by CemaNeige on elevation layers (airGR CemaNeigeGR4J). */
 export const LUMPED_STRUCTURES = ['gr4', 'gr4-cemaneige'] as const;

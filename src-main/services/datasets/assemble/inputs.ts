@@ -192,7 +192,11 @@ export function planStack(
     align: 'curvilinear',
     apply: (v) => {
       if (v.length !== n)
-        refuse(field, `a step holds ${v.length} values for its ${geo.rows} x ${geo.cols} cells`, 'INVALID_FILE');
+        refuse(
+          field,
+          `a step holds ${v.length} values for its ${geo.rows} x ${geo.cols} cells`,
+          'INVALID_FILE',
+        );
       return applyCurvilinear(plan, v);
     },
   };

@@ -98,39 +98,50 @@ export function gr4CemaNeigeWithGradient(
 
 /**
  * airGR's parameter transformations (TransfoParam_GR4J, TransfoParam_CemaNeige): every parameter
- * maps to [-9.99, 9.99], where Calibration_Michel searches. Forward = real → transformed.
+ * maps to [-9.99, 9.99], where Calibration_Michel searches. One entry per parameter in airGR's
+ * order (X1..X4, then CTG, Kf): `to` real → transformed, `from` transformed → real, `d` =
+ * d(real)/d(transformed). A vector of 4 is GR4J's, of 6 GR4J + CemaNeige's.
  */
-export function toAirGRSpace(v: ArrayLike<number>): Float64Array {
-  return Float64Array.from([
-    Math.log(v[0]!), // X1 = exp(t) (airGR TransfoParam_GR4J)
-    Math.asinh(v[1]!), // X2 = sinh(t) (airGR TransfoParam_GR4J)
-    Math.log(v[2]!), // X3 = exp(t) (airGR TransfoParam_GR4J)
-    9.99 + (19.98 * (v[3]! - 20)) / 19.5, // X4 = 20 + 19.5 (t - 9.99)/19.98 (airGR TransfoParam_GR4J)
-    v[4]! * 19.98 - 9.99, // CTG = (t + 9.99)/19.98 (airGR TransfoParam_CemaNeige)
-    Math.log(v[5]! * 200), // Kf = exp(t)/200 (airGR TransfoParam_CemaNeige)
-  ]);
-}
+const AIRGR_TRANSFORMS: readonly {
+  to: (v: number) => number;
+  from: (t: number) => number;
+  d: (t: number) => number;
+}[] = [
+  // X1 = exp(t) (airGR TransfoParam_GR4J)
+  { to: Math.log, from: Math.exp, d: Math.exp },
+  // X2 = sinh(t) (airGR TransfoParam_GR4J)
+  { to: Math.asinh, from: Math.sinh, d: Math.cosh },
+  // X3 = exp(t) (airGR TransfoParam_GR4J)
+  { to: Math.log, from: Math.exp, d: Math.exp },
+  // X4 = 20 + 19.5 (t - 9.99)/19.98 (airGR TransfoParam_GR4J)
+  {
+    to: (v) => 9.99 + (19.98 * (v - 20)) / 19.5,
+    from: (t) => 20 + (19.5 * (t - 9.99)) / 19.98,
+    d: () => 19.5 / 19.98,
+  },
+  // CTG = (t + 9.99)/19.98 (airGR TransfoParam_CemaNeige)
+  { to: (v) => v * 19.98 - 9.99, from: (t) => (t + 9.99) / 19.98, d: () => 1 / 19.98 },
+  // Kf = exp(t)/200 (airGR TransfoParam_CemaNeige)
+  { to: (v) => Math.log(v * 200), from: (t) => Math.exp(t) / 200, d: (t) => Math.exp(t) / 200 },
+];
+
+const transform = (v: ArrayLike<number>, k: 'to' | 'from' | 'd'): Float64Array => {
+  if (v.length !== 4 && v.length !== 6)
+    throw new FieldcalError(
+      'VALIDATION',
+      `expected 4 (GR4J) or 6 (GR4J + CemaNeige) parameters, got ${v.length}`,
+      {
+        field: 'parameters',
+      },
+    );
+  return Float64Array.from({ length: v.length }, (_, i) => AIRGR_TRANSFORMS[i]![k](v[i]!));
+};
+
+/** Real → airGR's transformed space (TransfoParam_GR4J / _CemaNeige), 4 or 6 parameters. */
+export const toAirGRSpace = (v: ArrayLike<number>): Float64Array => transform(v, 'to');
 
 /** Transformed → real (inverse of {@link toAirGRSpace}). */
-export function fromAirGRSpace(t: ArrayLike<number>): Float64Array {
-  return Float64Array.from([
-    Math.exp(t[0]!), // airGR TransfoParam_GR4J
-    Math.sinh(t[1]!), // airGR TransfoParam_GR4J
-    Math.exp(t[2]!), // airGR TransfoParam_GR4J
-    20 + (19.5 * (t[3]! - 9.99)) / 19.98, // airGR TransfoParam_GR4J
-    (t[4]! + 9.99) / 19.98, // airGR TransfoParam_CemaNeige
-    Math.exp(t[5]!) / 200, // airGR TransfoParam_CemaNeige
-  ]);
-}
+export const fromAirGRSpace = (t: ArrayLike<number>): Float64Array => transform(t, 'from');
 
 /** d(real)/d(transformed) per parameter at transformed point t (chain rule for gradients in airGR space). */
-export function airGRSpaceJacobian(t: ArrayLike<number>): Float64Array {
-  return Float64Array.from([
-    Math.exp(t[0]!),
-    Math.cosh(t[1]!),
-    Math.exp(t[2]!),
-    19.5 / 19.98,
-    1 / 19.98,
-    Math.exp(t[5]!) / 200,
-  ]);
-}
+export const airGRSpaceJacobian = (t: ArrayLike<number>): Float64Array => transform(t, 'd');

@@ -64,6 +64,12 @@ export function gr4WithGradient(
   checkTiming(state, timing);
   const NH = timing.nh;
   const PERC_CONST = timing.percConst;
+  // a local copy of the imported constant: a module binding read in the inner loop costs a getter
+  // call under some loaders (vitest, tsx), ten times the arithmetic
+  const Bk = B;
+  const iqr = invQuarticRoot;
+  const p35 = pow35;
+  const step4 = gr4Step;
   const n = P.length;
   // tape: start-of-step S, R and the UH slots that feed this step's outflow
   const tS = new Float64Array(n);
@@ -89,7 +95,7 @@ export function gr4WithGradient(
     tR[t] = work.R;
     t1[t] = work.uh1[1]!;
     t2[t] = work.uh2[1]!;
-    gr4Step(p, o1, o2, P[t]!, E[t]!, work, step, PERC_CONST);
+    step4(p, o1, o2, P[t]!, E[t]!, work, step, PERC_CONST);
     outputs.Q[t] = step[0]!;
     outputs.AE[t] = step[1]!;
     outputs.Perc[t] = step[2]!;
@@ -144,17 +150,17 @@ export function gr4WithGradient(
     const S2 = S1 < 0 ? 0 : S1;
     const q2 = (S2 / A) * (S2 / A);
     const g = 1 + (q2 * q2) / PERC_CONST;
-    const g4 = invQuarticRoot(g);
+    const g4 = iqr(g);
     const perc = S2 * (1 - g4);
     const pr = pr0 + perc;
-    const s1o = t1[t]! + o1[0]! * B * pr;
-    const s2o = t2[t]! + o2[0]! * (1 - B) * pr;
+    const s1o = t1[t]! + o1[0]! * Bk * pr;
+    const s2o = t2[t]! + o2[0]! * (1 - Bk) * pr;
     const rr0 = R / p.X3;
-    const exch = p.X2 * pow35(rr0);
+    const exch = p.X2 * p35(rr0);
     const Rp = R + s1o + exch;
     const R1 = Math.max(0, Rp);
     const rr = (R1 / p.X3) * (R1 / p.X3);
-    const h = invQuarticRoot(1 + rr * rr);
+    const h = iqr(1 + rr * rr);
     const qr = R1 * (1 - h);
     const x2 = s2o + exch;
     const qd = Math.max(0, x2);
@@ -178,7 +184,7 @@ export function gr4WithGradient(
     let gs1o = gRp;
     gExch += gRp;
     // exch = X2 (R/X3)^3.5
-    gX2 += gExch * pow35(rr0);
+    gX2 += gExch * p35(rr0);
     const dexch = p.X2 * 3.5 * rr0 * rr0 * Math.sqrt(rr0);
     gRstart += (gExch * dexch) / p.X3;
     gX3 += gExch * dexch * (-R / (p.X3 * p.X3));
@@ -186,22 +192,23 @@ export function gr4WithGradient(
     gs1o += gs1[0]!;
     gs2o += gs2[0]!;
     let gpr = 0;
-    n1.fill(0);
-    n2.fill(0);
+    // only slots 1..m ever receive an adjoint (the rest stay 0): clearing them is enough
+    n1.fill(0, 0, Math.min(m1 + 1, NH));
+    n2.fill(0, 0, Math.min(m2 + 1, 2 * NH));
     // shifted slots (k < m) and the last slot, as in the forward step (in increasing k)
     for (let j = 0; j <= m1; j++) {
       const k = j < m1 ? j : NH - 1;
       const gk = k === 0 ? gs1o : gs1[k]!;
       if (k + 1 < NH) n1[k + 1] = gk;
-      gpr += gk * o1[k]! * B;
-      go1[k]! += gk * B * pr;
+      gpr += gk * o1[k]! * Bk;
+      go1[k]! += gk * Bk * pr;
     }
     for (let j = 0; j <= m2; j++) {
       const k = j < m2 ? j : 2 * NH - 1;
       const gk = k === 0 ? gs2o : gs2[k]!;
       if (k + 1 < 2 * NH) n2[k + 1] = gk;
-      gpr += gk * o2[k]! * (1 - B);
-      go2[k]! += gk * (1 - B) * pr;
+      gpr += gk * o2[k]! * (1 - Bk);
+      go2[k]! += gk * (1 - Bk) * pr;
     }
     // pr = pr0 + perc; S3 = S2 - perc
     const gperc = gpr - gS;

@@ -62,8 +62,7 @@ export function unitHydrographs(x4: number, nh = NH): { uh1: Float64Array; uh2: 
 /** Slots of UH1 that carry water: MAX(1, MIN(NH-1, INT(X4+1))) as in airGR. */
 export const uhLength1 = (x4: number, nh = NH) => Math.max(1, Math.min(nh - 1, Math.floor(x4 + 1)));
 /** Slots of UH2 that carry water: MAX(1, MIN(2NH-1, 2 INT(X4+1))) as in airGR. */
-export const uhLength2 = (x4: number, nh = NH) =>
-  Math.max(1, Math.min(2 * nh - 1, 2 * Math.floor(x4 + 1)));
+export const uhLength2 = (x4: number, nh = NH) => Math.max(1, Math.min(2 * nh - 1, 2 * Math.floor(x4 + 1)));
 
 /** x^-1/4 by two square roots (airGR uses the same shortcuts; pow is several times slower). */
 export const invQuarticRoot = (x: number) => 1 / Math.sqrt(Math.sqrt(x));

@@ -53,6 +53,8 @@ export class AppState {
   dock = $state.raw<DockView>(null);
   error = $state<string | null>(null);
   busy = $state(false);
+  /** A model dataset the Calibrate panel should take (set by the dataset assembler's "Use in Calibrate"). */
+  calibrateDatasetId = $state<number | null>(null);
   /** True once the first load from main has finished (tests and the UI wait for it). */
   loaded = $state(false);
   readonly transport = transport;
@@ -119,6 +121,13 @@ export class AppState {
       await api.datasets.import({ path });
       await this.refreshProjectContent();
     });
+  }
+
+  /** Reloads the project's datasets and layers (after `datasets.assemble`). */
+  async refreshDatasets(): Promise<void> {
+    if (!this.project) return;
+    this.datasets = await api.datasets.list({});
+    this.layers = await api.datasets.layers({});
   }
 
   async openProject(path: string): Promise<void> {

@@ -10,6 +10,7 @@ import { readAsciiGrid } from '../../../../src-main/services/rasters/asciiGrid';
 import { gaugeProblemFromDataset } from '../../../../src-main/services/calibration/gauges/problem';
 import { trainHdaPr } from '../../../../src-main/services/calibration/methods/hda-pr/train';
 import { GeoTiffRaster } from '../../../../src-main/services/rasters/geotiff';
+import { gdalAt } from '../../../helpers/assemble';
 import { tempDir } from '../../../helpers/tmp';
 
 const LEZ = 'resources/sample-data/lez';
@@ -18,14 +19,6 @@ beforeAll(() => {
   tmp = tempDir();
 });
 afterAll(() => tmp?.cleanup());
-
-/** GDAL's reading of one cell (gdallocationinfo, pixel/line). */
-const gdalAt = (file: string, col: number, row: number) =>
-  Number(
-    execFileSync('gdallocationinfo', ['-valonly', file, String(col), String(row)], {
-      encoding: 'utf8',
-    }).trim(),
-  );
 
 const base = (over: Partial<AssembleSpecInput> = {}): AssembleSpecInput => ({
   name: 'lez',

@@ -69,6 +69,29 @@ describe('datasets.probe and datasets.assemble over IPC (contract-validated)', (
     expect(v.dataset).toMatchObject({ kind: 'model', steps: 5 });
     expect(existsSync(join(v.path, 'fieldcal-dataset.json'))).toBe(true);
     expect(progress.at(-1)).toEqual({ name: 'lez-aug', stage: 'done', done: 1 });
+    // its parts are on the map like any import, and its gauges in the list
+    const layers = (await dispatch(c.impls, 'datasets', 'layers', {})) as { value: Array<{ name: string }> };
+    expect(layers.value.map((l) => l.name).sort()).toEqual([
+      'lez-aug · pet',
+      'lez-aug · prcp',
+      'lez-aug · slope',
+    ]);
+    const gauges = (await dispatch(c.impls, 'gauges', 'list', {})) as { value: Array<{ code: string }> };
+    expect(gauges.value.map((g) => g.code).sort()).toEqual(['Y3204010', 'Y3204030', 'Y3204040']);
+    const prcp = (await dispatch(c.impls, 'datasets', 'list', {})) as {
+      value: Array<{ id: number; name: string; kind: string; steps: number | null }>;
+    };
+    const stack = prcp.value.find((d) => d.name === 'lez-aug · prcp')!;
+    expect(stack).toMatchObject({ kind: 'stack', steps: 5 });
+    // the drawn values are the assembled file's: step 0 of the stack read through the map's path
+    const view = (await dispatch(c.impls, 'rasters', 'read', {
+      source: { datasetId: stack.id, step: 0 },
+    })) as {
+      ok: boolean;
+      value: { data: Float32Array };
+    };
+    expect(view.ok).toBe(true);
+    expect(view.value.data.some((x) => Number.isFinite(x))).toBe(true);
     // a refusal comes back typed, naming the input
     const bad = await dispatch(c.impls, 'datasets', 'assemble', {
       spec: {

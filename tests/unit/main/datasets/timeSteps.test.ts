@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import type { Grid } from '../../../../src-shared/ipc';
 import { modelDates, toModelStep } from '../../../../src-main/services/datasets/timeSteps';
 import { openStackSource } from '../../../../src-main/services/rasters/open';
-import { openFolderStack, timeline, type Stack, type StackStep } from '../../../../src-main/services/rasters/stack';
+import {
+  openFolderStack,
+  timeline,
+  type Stack,
+  type StackStep,
+} from '../../../../src-main/services/rasters/stack';
 import { writeGeoTiff } from '../../../../src-main/services/rasters/writeGeoTiff';
 import { tempDir } from '../../../helpers/tmp';
 
@@ -102,7 +107,11 @@ describe('toModelStep', () => {
     expect((await d.read(40))[0]).toBe(2);
     expect(feb).toBeCloseTo(58, 12);
     expect(mar).toBeCloseTo(62, 12);
-    const h = toModelStep(s, { step: 'hourly', dates: modelDates('hourly', months[0]!, new Date('2012-02-29T23:00:00Z')), rule: 'sum' });
+    const h = toModelStep(s, {
+      step: 'hourly',
+      dates: modelDates('hourly', months[0]!, new Date('2012-02-29T23:00:00Z')),
+      rule: 'sum',
+    });
     let hsum = 0;
     for (let t = 0; t < h.dates.length; t++) hsum += (await h.read(t))[0]!;
     expect(h.dates).toHaveLength(29 * 24);
@@ -122,7 +131,10 @@ describe('toModelStep', () => {
     for (const k of ['0227', '0228', '0301'])
       await writeGeoTiff({ path: join(dir, `${k}_pet.tif`), grid: g, bands: [{ data: [Number(k), 24] }] });
     const dates = modelDates('hourly', new Date('2012-02-28T00:00:00Z'), new Date('2012-02-29T23:00:00Z'));
-    const c = await openFolderStack(dir, { layout: 'day-of-year', period: { start: dates[0]!, end: dates.at(-1)! } });
+    const c = await openFolderStack(dir, {
+      layout: 'day-of-year',
+      period: { start: dates[0]!, end: dates.at(-1)! },
+    });
     const h = toModelStep(c, { step: 'hourly', dates, rule: 'sum' });
     expect(h.timeRule).toBe('climatology');
     expect(h.description).toMatch(/29 February uses the 28 February file/);
@@ -133,14 +145,13 @@ describe('toModelStep', () => {
       Array.from({ length: 4 }, (_, i) => new Date(Date.UTC(2012, 0, 1, 0, 0) + i * 5400_000)),
       () => [1, 1],
     );
-    expect(() => toModelStep(odd, { step: 'hourly', dates: hours('2012-01-01T00:00:00Z', 3), rule: 'sum' })).toThrow(
-      /5400 s is not a whole number/,
-    );
+    expect(() =>
+      toModelStep(odd, { step: 'hourly', dates: hours('2012-01-01T00:00:00Z', 3), rule: 'sum' }),
+    ).toThrow(/5400 s is not a whole number/);
     // a daily source stamped 06:00 is off the model's daily steps
-    const shifted = memStack(
-      [new Date('2012-01-01T06:00:00Z'), new Date('2012-01-02T06:00:00Z')],
-      () => [1, 1],
-    );
+    const shifted = memStack([new Date('2012-01-01T06:00:00Z'), new Date('2012-01-02T06:00:00Z')], () => [
+      1, 1,
+    ]);
     expect(() =>
       toModelStep(shifted, { step: 'daily', dates: [new Date('2012-01-01T00:00:00Z')], rule: 'sum' }),
     ).toThrow(/off the model's daily steps/);

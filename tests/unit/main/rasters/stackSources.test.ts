@@ -9,7 +9,16 @@ import { writeGeoTiff } from '../../../../src-main/services/rasters/writeGeoTiff
 import { tempDir } from '../../../helpers/tmp';
 
 const env = { ...process.env, GDAL_PAM_ENABLED: 'NO' };
-const grid: Grid = { crs: 'EPSG:2154', x0: 700000, y0: 6300000, dx: 1000, dy: 1000, rows: 2, cols: 3, mask: null };
+const grid: Grid = {
+  crs: 'EPSG:2154',
+  x0: 700000,
+  y0: 6300000,
+  dx: 1000,
+  dy: 1000,
+  rows: 2,
+  cols: 3,
+  mask: null,
+};
 /** GDAL's reading of one pixel (column, row) of band 1. */
 const gdalValue = (file: string, col: number, row: number, band = 1) =>
   Number(
@@ -66,8 +75,28 @@ describe('openStackSource', () => {
     // a 0229 file (made with GDAL) is used when present
     execFileSync(
       'gdal_create',
-      ['-q', '-of', 'GTiff', '-outsize', '3', '2', '-bands', '1', '-ot', 'Float32', '-burn', '777',
-        '-a_srs', 'EPSG:2154', '-a_ullr', '700000', '6300000', '703000', '6298000', join(dir, '0229_pet.tif')],
+      [
+        '-q',
+        '-of',
+        'GTiff',
+        '-outsize',
+        '3',
+        '2',
+        '-bands',
+        '1',
+        '-ot',
+        'Float32',
+        '-burn',
+        '777',
+        '-a_srs',
+        'EPSG:2154',
+        '-a_ullr',
+        '700000',
+        '6300000',
+        '703000',
+        '6298000',
+        join(dir, '0229_pet.tif'),
+      ],
       { env },
     );
     const s2 = await openStackSource(
@@ -87,7 +116,9 @@ describe('openStackSource', () => {
     const dir = join(tmp.dir, 'pet');
     mkdirSync(dir);
     await writeGeoTiff({ path: join(dir, '0101_pet.tif'), grid, bands: [{ data: field(1) }] });
-    await expect(openStackSource({ format: 'folder', path: dir, layout: 'day-of-year' })).rejects.toMatchObject({
+    await expect(
+      openStackSource({ format: 'folder', path: dir, layout: 'day-of-year' }),
+    ).rejects.toMatchObject({
       code: 'VALIDATION',
       details: { field: 'period' },
     });
@@ -108,7 +139,11 @@ describe('openStackSource', () => {
     const dir = join(tmp.dir, 'doy');
     mkdirSync(dir);
     for (let d = 1; d <= 365; d++)
-      await writeGeoTiff({ path: join(dir, `etp_doy${String(d).padStart(3, '0')}.tif`), grid, bands: [{ data: field(d) }] });
+      await writeGeoTiff({
+        path: join(dir, `etp_doy${String(d).padStart(3, '0')}.tif`),
+        grid,
+        bands: [{ data: field(d) }],
+      });
     const s = await openStackSource(
       { format: 'folder', path: dir, layout: 'day-of-year' },
       { period: { start: new Date('2013-02-28T00:00:00Z'), end: new Date('2013-03-01T00:00:00Z') } },
@@ -121,7 +156,13 @@ describe('openStackSource', () => {
   it('reads a monthly soil-moisture stack (dated YYYYmm01) on calendar months, gaps in months', async () => {
     const dir = join(tmp.dir, 'sm');
     mkdirSync(dir);
-    for (const [y, m] of [[2012, 8], [2012, 9], [2012, 10], [2013, 1], [2013, 2]] as const)
+    for (const [y, m] of [
+      [2012, 8],
+      [2012, 9],
+      [2012, 10],
+      [2013, 1],
+      [2013, 2],
+    ] as const)
       await writeGeoTiff({
         path: join(dir, `SM_${y}${String(m).padStart(2, '0')}01.tif`),
         grid,
@@ -133,7 +174,12 @@ describe('openStackSource', () => {
     expect(s.step).toBe('monthly');
     expect(s.stepSeconds).toBe(MEAN_MONTH_SECONDS);
     expect(s.steps.map((st) => st.time.toISOString().slice(0, 7))).toEqual([
-      '2012-08', '2012-09', '2012-10', '2013-01', '2013-02', '2013-03',
+      '2012-08',
+      '2012-09',
+      '2012-10',
+      '2013-01',
+      '2013-02',
+      '2013-03',
     ]);
     expect(s.gaps).toEqual([
       { after: new Date('2012-10-01T00:00:00Z'), before: new Date('2013-01-01T00:00:00Z'), missing: 2 },
@@ -145,7 +191,11 @@ describe('openStackSource', () => {
     const dir = join(tmp.dir, 'clim');
     mkdirSync(dir);
     for (let m = 1; m <= 12; m++)
-      await writeGeoTiff({ path: join(dir, `sm_m${String(m).padStart(2, '0')}.tif`), grid, bands: [{ data: field(m) }] });
+      await writeGeoTiff({
+        path: join(dir, `sm_m${String(m).padStart(2, '0')}.tif`),
+        grid,
+        bands: [{ data: field(m) }],
+      });
     const s = await openStackSource(
       { format: 'folder', path: dir, layout: 'month-of-year' },
       { period: { start: new Date('2012-11-15T00:00:00Z'), end: new Date('2013-02-10T00:00:00Z') } },
@@ -159,13 +209,31 @@ describe('openStackSource', () => {
     ]);
 
     const mb = join(tmp.dir, 'sm3.tif');
-    await writeGeoTiff({ path: mb, grid, bands: [{ data: field(1) }, { data: field(2) }, { data: field(3) }] });
-    await expect(openStackSource({ format: 'multiband', path: mb })).rejects.toMatchObject({ code: 'VALIDATION' });
-    const m3 = await openStackSource({ format: 'multiband', path: mb, time: { start: '2012-12-01', step: 'monthly' } });
+    await writeGeoTiff({
+      path: mb,
+      grid,
+      bands: [{ data: field(1) }, { data: field(2) }, { data: field(3) }],
+    });
+    await expect(openStackSource({ format: 'multiband', path: mb })).rejects.toMatchObject({
+      code: 'VALIDATION',
+    });
+    const m3 = await openStackSource({
+      format: 'multiband',
+      path: mb,
+      time: { start: '2012-12-01', step: 'monthly' },
+    });
     expect(m3.step).toBe('monthly');
-    expect(m3.steps.map((st) => st.time.toISOString().slice(0, 10))).toEqual(['2012-12-01', '2013-01-01', '2013-02-01']);
+    expect(m3.steps.map((st) => st.time.toISOString().slice(0, 10))).toEqual([
+      '2012-12-01',
+      '2013-01-01',
+      '2013-02-01',
+    ]);
     expect((await m3.read(2))[2]).toBeCloseTo(gdalValue(mb, 2, 0, 3), 6);
-    const h = await openStackSource({ format: 'multiband', path: mb, time: { start: '2012-12-01T06:00', step: 'hourly' } });
+    const h = await openStackSource({
+      format: 'multiband',
+      path: mb,
+      time: { start: '2012-12-01T06:00', step: 'hourly' },
+    });
     expect(h.step).toBe('hourly');
     expect(h.stepSeconds).toBe(3600);
     expect(h.steps[2]!.time.toISOString()).toBe('2012-12-01T08:00:00.000Z');

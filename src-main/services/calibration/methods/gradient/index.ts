@@ -10,7 +10,7 @@ import {
   type MethodResult,
 } from '../../method';
 import { lbfgsBox } from '../../optim/bfgs';
-import { calibrateGr4Gradient, calibrateGr4SnowGradient } from './lumped';
+import { calibrateGr4SnowGradient, calibrateGr4TransformedGradient } from './lumped';
 import { gradientGriddedOptions, gradientLumpedOptions } from './options';
 
 /** Box-constrained quasi-Newton on every cell's parameters with the exact adjoint gradient (smash's distributed mapping). */
@@ -77,7 +77,8 @@ function gradientLumped(pr: LumpedProblem): LumpedResult {
       info: { evaluations: s.evaluations, iterations: s.iterations, converged: s.converged, nse: s.nse },
     };
   }
-  const r = calibrateGr4Gradient(pr);
+  // in airGR's transformed space, whose box holds airGR's whole range (lumped/problem.ts LUMPED_BOUNDS)
+  const r = calibrateGr4TransformedGradient(pr);
   return {
     parameters: { ...r.params },
     info: { evaluations: r.evaluations, iterations: r.iterations, converged: r.converged },

@@ -122,6 +122,74 @@ export function nseLoss(obs: ArrayLike<number>, warmup: number) {
   };
 }
 
+/**
+ * Calibrates lumped GR4J by box-constrained BFGS on the exact adjoint gradient of 1 - NSE in
+ * airGR's transformed space (TransfoParam_GR4J: log X1, asinh X2, log X3, linear X4; where
+ * Calibration_Michel searches), from `start` (real values; default GR4J's defaults). The transform
+ * makes one box hold airGR's whole range (X3 up to e^9.99) with well-scaled steps.
+ */
+export function calibrateGr4TransformedGradient(opts: {
+  P: ArrayLike<number>;
+  E: ArrayLike<number>;
+  obs: ArrayLike<number>;
+  warmup: number;
+  lower: ArrayLike<number>;
+  upper: ArrayLike<number>;
+  start?: ArrayLike<number>;
+  maxIterations?: number;
+}): LumpedGr4Calibration {
+  const { P, E, obs, warmup } = opts;
+  if (obs.length !== P.length - warmup)
+    throw new FieldcalError(
+      'VALIDATION',
+      `obs has ${obs.length} steps, expected ${P.length - warmup} after a ${warmup}-step warm-up`,
+      { field: 'obs' },
+    );
+  const loss = nseLoss(obs, warmup);
+  const { tl, tu } = transformedBounds(opts.lower, opts.upper);
+  const t0 = insideBox(toAirGRSpace(opts.start ?? GR4J.parameters.map((d) => d.default)), tl, tu);
+  const fg = (t: Float64Array) => {
+    const x = fromAirGRSpace(t);
+    const p = { X1: x[0]!, X2: x[1]!, X3: x[2]!, X4: x[3]! };
+    let f = 0;
+    const { gradient: g } = gr4WithGradient(p, P, E, initialState(p.X1, p.X3), ({ Q }) => {
+      const r = loss(Q);
+      f = r.f;
+      return r.gQ;
+    });
+    const jac = airGRSpaceJacobian(t);
+    // the initial stores are 0.3 X1 and 0.5 X3 (airGR)
+    const gx = [g.X1 + 0.3 * g.S0, g.X2, g.X3 + 0.5 * g.R0, g.X4];
+    return { f, g: Float64Array.from(gx, (v, i) => v * jac[i]!) };
+  };
+  const r = bfgsBox(fg, tl, tu, t0, { maxIterations: opts.maxIterations ?? 200 });
+  const x = fromAirGRSpace(r.x);
+  return {
+    params: { X1: x[0]!, X2: x[1]!, X3: x[2]!, X4: x[3]! },
+    nse: 1 - r.f,
+    evaluations: r.evaluations,
+    iterations: r.iterations,
+    converged: r.converged,
+  };
+}
+
+/**
+ * Real bounds → airGR's transformed space. A bound the transform cannot take (X1, X3 or Kf ≤ 0:
+ * log of a non-positive number) becomes airGR's own edge, -9.99.
+ */
+export function transformedBounds(lower: ArrayLike<number>, upper: ArrayLike<number>) {
+  const fix = (a: Float64Array, edge: number) => a.map((v) => (Number.isFinite(v) ? v : edge));
+  return { tl: fix(toAirGRSpace(lower), -9.99), tu: fix(toAirGRSpace(upper), 9.99) };
+}
+
+/** A transformed point moved strictly inside the box, as bfgsBox's sigmoid map needs. */
+function insideBox(t: Float64Array, tl: Float64Array, tu: Float64Array): Float64Array {
+  return Float64Array.from(t, (v, i) => {
+    const eps = 1e-6 * (tu[i]! - tl[i]!);
+    return Math.min(tu[i]! - eps, Math.max(tl[i]! + eps, Number.isFinite(v) ? v : tl[i]!));
+  });
+}
+
 export interface LumpedSnowCalibration {
   params: Gr4SnowParams;
   nse: number;
@@ -155,14 +223,10 @@ export function calibrateGr4SnowGradient(opts: {
       { field: 'obs' },
     );
   const loss = nseLoss(obs, warmup);
-  const tl = toAirGRSpace(opts.lower);
-  const tu = toAirGRSpace(opts.upper);
+  const { tl, tu } = transformedBounds(opts.lower, opts.upper);
   const x0 = opts.start ?? GR4_CEMANEIGE.parameters.map((p) => p.default);
   // strictly inside the box, as the sigmoid map needs
-  const t0 = Float64Array.from(toAirGRSpace(x0), (v, i) => {
-    const eps = 1e-6 * (tu[i]! - tl[i]!);
-    return Math.min(tu[i]! - eps, Math.max(tl[i]! + eps, v));
-  });
+  const t0 = insideBox(toAirGRSpace(x0), tl, tu);
   const fg = (t: Float64Array) => {
     const x = fromAirGRSpace(t);
     let f = 0;

@@ -1,8 +1,11 @@
 import type { z } from 'zod';
 import { nse } from '../../../metrics/series';
 import { fromAirGRSpace, toAirGRSpace } from '../../../physics/cemaneige/gr4cemaneige';
-import { initialState, runGr4 } from '../../../physics/gr4/forward';
-import { calibrateGr4SnowGradient } from '../gradient/lumped';
+import {
+  calibrateGr4SnowGradient,
+  calibrateGr4TransformedGradient,
+  transformedBounds,
+} from '../gradient/lumped';
 import { applyTransfer, coefficientBounds } from '../../gridded/mpr';
 import { targetObjective } from '../../gridded/objectives';
 import { fullParams, type GriddedProblem } from '../../gridded/problem';
@@ -14,7 +17,13 @@ import type {
   MethodResult,
 } from '../../method';
 import { runner } from '../../method';
-import { SNOW_PARAMETERS, simulateLumped, type LumpedProblem } from '../../lumped/problem';
+import {
+  LUMPED_PARAMETERS,
+  SNOW_PARAMETERS,
+  lumpedParameters,
+  simulateLumped,
+  type LumpedProblem,
+} from '../../lumped/problem';
 import { sceUa } from '../../optim/sceUa';
 import { sceUaGriddedOptions, sceUaLumpedOptions } from './options';
 
@@ -47,140 +56,111 @@ export function sceUaMpr(
   };
 }
 
-/** SCE-UA on lumped GR4J: minimises 1 - NSE (Nash & Sutcliffe 1970) over the period after the warm-up. */
+/**
+ * SCE-UA on lumped GR4J or GR4J + CemaNeige, in airGR's transformed space (TransfoParam_GR4J /
+ * _CemaNeige, where Calibration_Michel searches) over the problem's bounds: minimises 1 - NSE
+ * (Nash & Sutcliffe 1970) after the warm-up. Robust rather than tuned to a basin: airGR's start
+ * grid is screened, SCE-UA runs `restarts` times from different seeds, each distinct optimum is
+ * refined by Michel's local search and (polish) BFGS on the exact adjoint gradient, and a last
+ * SCE-UA pass in a small box around the best point is refined the same way; the best is kept.
+ */
 export function sceUaLumped(
   pr: LumpedProblem,
   o: z.output<typeof sceUaLumpedOptions>,
   seed: number,
   ctx: MethodContext,
 ): LumpedResult {
-  if (pr.structure === 'gr4-cemaneige') return sceUaLumpedSnow(pr, o, seed, ctx);
-  const { polish: _polish, ...so } = o;
-  const r = sceUa(
-    (v) => {
-      if (ctx.cancelled()) return Number.POSITIVE_INFINITY;
-      const p = { X1: v[0]!, X2: v[1]!, X3: v[2]!, X4: v[3]! };
-      return 1 - nse(pr.obs, runGr4(p, pr.P, pr.E, initialState(p.X1, p.X3)).Q.subarray(pr.warmup)).value;
-    },
-    pr.lower,
-    pr.upper,
-    { ...so, seed },
-    (loop, best, runs) =>
-      ctx.progress({
-        iteration: Math.min(runs, o.maxRuns),
-        total: o.maxRuns,
-        objective: best,
-        losses: { loop },
-      }),
-  );
-  return {
-    parameters: { X1: r.best[0]!, X2: r.best[1]!, X3: r.best[2]!, X4: r.best[3]! },
-    info: { runs: r.runs, loops: r.loops, stop: r.stop },
-  };
-}
-
-/**
- * SCE-UA on lumped GR4J + CemaNeige in airGR's transformed space (TransfoParam_GR4J /
- * _CemaNeige, where Calibration_Michel searches): minimises 1 - NSE (Nash & Sutcliffe 1970), then
- * (polish) BFGS on the exact adjoint gradient from the best point; the better of the two is kept.
- */
-function sceUaLumpedSnow(
-  pr: LumpedProblem,
-  o: z.output<typeof sceUaLumpedOptions>,
-  seed: number,
-  ctx: MethodContext,
-): LumpedResult {
-  const { polish, ...so } = o;
-  const tl = toAirGRSpace(pr.lower);
-  const tu = toAirGRSpace(pr.upper);
+  const { polish, restarts, ...so } = o;
+  const structure = pr.structure ?? 'gr4';
+  const { names } = lumpedParameters(structure);
+  const { tl, tu } = transformedBounds(pr.lower, pr.upper);
+  let runs = 0;
   const objective = (x: ArrayLike<number>) => {
+    runs++;
     const v = 1 - nse(pr.obs, simulateLumped(pr, x).subarray(pr.warmup)).value;
     return Number.isFinite(v) ? v : Number.POSITIVE_INFINITY;
   };
-  const r = sceUa(
-    (t) => (ctx.cancelled() ? Number.POSITIVE_INFINITY : objective(fromAirGRSpace(t))),
-    tl,
-    tu,
-    { ...so, seed },
-    (loop, best, runs) =>
-      ctx.progress({
-        iteration: Math.min(runs, o.maxRuns),
-        total: o.maxRuns,
-        objective: best,
-        losses: { loop },
-      }),
-  );
-  const info: Record<string, unknown> = {
-    runs: r.runs,
-    loops: r.loops,
-    stop: r.stop,
-    sceUaNse: 1 - r.objective,
-  };
-  // candidates: SCE-UA's best and the best point of airGR's start grid (Calibration_Michel's screening)
-  const ft = (t: Float64Array) => objective(fromAirGRSpace(clampT(t, tl, tu)));
+  const ft = (t: Float64Array) =>
+    ctx.cancelled() ? Number.POSITIVE_INFINITY : objective(fromAirGRSpace(clampT(t, tl, tu)));
+  const total = so.maxRuns * (restarts + 1);
+  const progress = (best: number) =>
+    ctx.progress({ iteration: Math.min(runs, total), total, objective: best, losses: {} });
+  const info: Record<string, unknown> = {};
+  // candidates: the best point of airGR's start grid (Calibration_Michel's screening) and each SCE-UA optimum
   const grid = bestOfAirGRGrid(ft, tl, tu);
   info.gridNse = 1 - grid.f;
-  let best = fromAirGRSpace(r.best);
-  let f = objective(best);
-  for (const start of [r.best, grid.t]) {
-    if (ctx.cancelled()) break;
-    // Michel's local search on all six (CTG included), then BFGS on the adjoint gradient
-    const local = patternSearch(ft, clampT(start, tl, tu), tl, tu);
-    let x = fromAirGRSpace(local.t);
-    let fx = local.f;
-    if (polish) {
-      const g = calibrateGr4SnowGradient({
-        snow: pr.snow!,
-        E: pr.E,
-        obs: pr.obs,
-        warmup: pr.warmup,
-        lower: pr.lower,
-        upper: pr.upper,
-        start: x,
-      });
-      const xg = Float64Array.from(SNOW_PARAMETERS, (n) => g.params[n]);
-      const fg = objective(xg);
-      if (fg < fx) {
-        x = xg;
-        fx = fg;
-      }
-    }
-    if (fx < f) {
-      best = x;
-      f = fx;
-    }
+  const starts: { t: Float64Array; f: number }[] = [grid];
+  const sce: number[] = [];
+  for (let k = 0; k < restarts && !ctx.cancelled(); k++) {
+    const r = sceUa(ft, tl, tu, { ...so, seed: seed + k }, (_loop, best) => progress(best));
+    sce.push(1 - r.objective);
+    starts.push({ t: clampT(r.best, tl, tu), f: r.objective });
   }
-  // refinement: SCE-UA again in a box of ±0.3 (transformed) around the best point, then Michel's search
+  info.sceUaNse = sce;
+  // Michel's local search, then BFGS on the adjoint gradient, from each distinct start
+  const refine = (t0: Float64Array) => {
+    const local = patternSearch(ft, clampT(t0, tl, tu), tl, tu);
+    let best = { t: local.t, f: local.f };
+    if (polish && !ctx.cancelled()) {
+      const xg = polishGradient(pr, fromAirGRSpace(local.t));
+      const tg = clampT(toAirGRSpace(xg), tl, tu);
+      const fg = ft(tg);
+      if (fg < best.f) best = { t: tg, f: fg };
+    }
+    return best;
+  };
+  starts.sort((a, b) => a.f - b.f);
+  let best = { t: starts[0]!.t, f: starts[0]!.f };
+  const done: Float64Array[] = [];
+  for (const s of starts) {
+    if (ctx.cancelled()) break;
+    // the same basin of attraction twice is skipped (within 0.05 on every transformed axis)
+    if (done.some((d) => d.every((v, i) => Math.abs(v - s.t[i]!) < 0.05))) continue;
+    done.push(s.t);
+    const r = refine(s.t);
+    if (r.f < best.f) best = r;
+    progress(best.f);
+  }
+  // SCE-UA again in a box of ±0.3 (transformed) around the best point, then the same refinement
   if (!ctx.cancelled()) {
-    const tb = toAirGRSpace(best);
-    const lo = Float64Array.from(tb, (v, i) => Math.max(tl[i]!, v - 0.3));
-    const hi = Float64Array.from(tb, (v, i) => Math.min(tu[i]!, v + 0.3));
-    const rr = sceUa((t) => (ctx.cancelled() ? Number.POSITIVE_INFINITY : ft(t)), lo, hi, {
+    const lo = Float64Array.from(best.t, (v, i) => Math.max(tl[i]!, v - 0.3));
+    const hi = Float64Array.from(best.t, (v, i) => Math.min(tu[i]!, v + 0.3));
+    const rr = sceUa(ft, lo, hi, {
       ...so,
       complexes: Math.max(3, so.complexes),
-      maxRuns: Math.max(2000, Math.floor(so.maxRuns / 2)),
+      maxRuns: Math.max(1000, Math.floor(so.maxRuns / 2)),
       pcento: 0,
-      seed: seed + 1,
+      seed: seed + restarts,
     });
-    const local = patternSearch(ft, rr.best, tl, tu);
-    info.refine = { runs: rr.runs, nse: 1 - local.f };
-    if (local.f < f) {
-      best = fromAirGRSpace(local.t);
-      f = local.f;
-    }
+    const r = refine(rr.best);
+    info.refineNse = 1 - r.f;
+    if (r.f < best.f) best = r;
   }
+  const x = fromAirGRSpace(clampT(best.t, tl, tu));
   return {
-    parameters: Object.fromEntries(SNOW_PARAMETERS.map((n, k) => [n, best[k]!])),
-    info: { ...info, nse: 1 - f },
+    parameters: Object.fromEntries(names.map((n, k) => [n, x[k]!])),
+    info: { ...info, runs, nse: 1 - best.f },
   };
+}
+
+/** BFGS on the exact adjoint gradient of 1 - NSE in airGR's transformed space, from real point x. */
+function polishGradient(pr: LumpedProblem, x: Float64Array): Float64Array {
+  const base = { E: pr.E, obs: pr.obs, warmup: pr.warmup, lower: pr.lower, upper: pr.upper, start: x };
+  if (pr.structure === 'gr4-cemaneige') {
+    const g = calibrateGr4SnowGradient({ ...base, snow: pr.snow! });
+    return Float64Array.from(SNOW_PARAMETERS, (n) => g.params[n]);
+  }
+  const g = calibrateGr4TransformedGradient({ ...base, P: pr.P });
+  return Float64Array.from(LUMPED_PARAMETERS, (n) => g.params[n]);
 }
 
 const clampT = (t: ArrayLike<number>, lo: Float64Array, hi: Float64Array) =>
   Float64Array.from(lo, (l, i) => Math.min(hi[i]!, Math.max(l, t[i]!)));
 
 /**
- * airGR's start grid for CemaNeigeGR4J in transformed space (CreateCalibOptions' StartParamDistrib:
- * three values per parameter), screened as Calibration_Michel does: the best of the 3⁶ points.
+ * airGR's start grid in transformed space (CreateCalibOptions' StartParamDistrib: three values per
+ * parameter, GR4J's four rows then CemaNeige's two), screened as Calibration_Michel does: the best
+ * of the 3⁴ (GR4J) or 3⁶ (GR4J + CemaNeige) points.
  */
 const AIRGR_GRID = [
   [5.13, 5.51, 6.07],
@@ -191,11 +171,12 @@ const AIRGR_GRID = [
   [6.63, 6.9, 7.21],
 ];
 function bestOfAirGRGrid(f: (t: Float64Array) => number, lo: Float64Array, hi: Float64Array) {
-  let best = { t: new Float64Array(6), f: Number.POSITIVE_INFINITY };
-  const t = new Float64Array(6);
-  for (let k = 0; k < 729; k++) {
+  const n = lo.length;
+  let best = { t: new Float64Array(n), f: Number.POSITIVE_INFINITY };
+  const t = new Float64Array(n);
+  for (let k = 0; k < 3 ** n; k++) {
     let r = k;
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < n; i++) {
       t[i] = AIRGR_GRID[i]![r % 3]!;
       r = Math.floor(r / 3);
     }

@@ -12,10 +12,11 @@ export const sceUaGriddedOptions = z.strictObject({
 });
 
 /**
- * SCE-UA on lumped GR4J: Duan et al. 1994's standard settings (optim/sceUa.ts), 2000 runs. For
- * gr4-cemaneige the search runs in airGR's transformed space and `polish` (default on) ends it with
- * BFGS on the exact adjoint gradient from the SCE-UA optimum.
+ * SCE-UA on lumped GR4J (or GR4J + CemaNeige) in airGR's transformed space: Duan et al. 1994's
+ * standard settings (optim/sceUa.ts) per pass, `restarts` passes from seeds seed, seed + 1, ...
+ * (the best kept), and `polish` (default on) refines each optimum with BFGS on the exact adjoint.
  */
-export const sceUaLumpedOptions = sceUaOptionsSchema
-  .omit({ seed: true })
-  .extend({ polish: z.boolean().default(true) });
+export const sceUaLumpedOptions = sceUaOptionsSchema.omit({ seed: true }).extend({
+  restarts: z.number().int().min(1).max(20).default(3),
+  polish: z.boolean().default(true),
+});
