@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { FieldcalError } from '../../src-shared/ipc';
+import { FieldcalError, type AssembledInput } from '../../src-shared/ipc';
 import { assembleDataset } from '../services/datasets/assemble';
 import { fingerprint } from '../services/datasets/importer';
 import { ProjectStore } from '../services/project/store';
@@ -103,10 +103,7 @@ export function addAssembleCommand(program: Command): void {
               [
                 `Assembled ${r.manifest.name}: ${r.path}`,
                 `  ${r.steps} ${r.manifest.step} steps ${r.manifest.start} .. ${r.manifest.end}; grid ${r.grid.cols} x ${r.grid.rows} at ${r.grid.dx} (${r.manifest.crs})`,
-                ...r.manifest.inputs.map(
-                  (i) =>
-                    `  ${i.role}: ${i.align}; ${i.unitsFrom ?? 'model units'} -> ${i.unitsTo} (x${i.scale}${i.offset ? ` ${i.offset > 0 ? '+' : ''}${i.offset}` : ''}); ${i.stepFrom}, ${i.timeRule}`,
-                ),
+                ...r.manifest.inputs.map((i) => `  ${i.role}: ${describeInput(i)}`),
                 ...r.warnings.map((w) => `  warning: ${w}`),
                 ...(datasetId !== null ? [`  recorded in ${store!.path} as dataset ${datasetId}`] : []),
               ].join('\n') + '\n',
@@ -117,4 +114,27 @@ export function addAssembleCommand(program: Command): void {
         }
       },
     );
+}
+
+/** One line per input: how it reached the grid, its units and its step, saying only what applies. */
+function describeInput(i: AssembledInput): string {
+  const parts: string[] = [];
+  if (i.role !== 'gauges')
+    parts.push(i.align === 'same-grid' ? 'on the model grid' : `${i.align} onto the grid`);
+  if (i.role === 'flowdir') parts.push(i.unitsTo);
+  else if (i.unitsFrom === null) parts.push(`no units given or in the file: taken as ${i.unitsTo}`);
+  else if (i.unitsFrom === i.unitsTo && i.scale === 1 && i.offset === 0) parts.push(`${i.unitsTo}, as read`);
+  else
+    parts.push(
+      `${i.unitsFrom} -> ${i.unitsTo} (x ${i.scale}${i.offset ? ` ${i.offset > 0 ? '+' : '-'} ${Math.abs(i.offset)}` : ''})`,
+    );
+  if (i.role !== 'flowdir')
+    parts.push(
+      i.stepFrom === 'static'
+        ? 'static'
+        : i.timeRule === 'none'
+          ? `${i.stepFrom}`
+          : `${i.stepFrom}, ${i.timeRule}`,
+    );
+  return parts.join('; ');
 }

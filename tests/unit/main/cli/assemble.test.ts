@@ -1,0 +1,59 @@
+// Issue 15: `fieldcal assemble --config` on the Lez named part by part, and a refusal naming its input.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { runCli } from '../../../helpers/cli';
+import { tempDir } from '../../../helpers/tmp';
+
+const LEZ = resolve('resources/sample-data/lez');
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+const config = (over: Record<string, unknown> = {}) => ({
+  name: 'lez-cli',
+  start: '2012-08-01',
+  end: '2012-08-10',
+  crs: 'EPSG:2154',
+  forcing: [
+    { variable: 'prcp', source: { format: 'folder', path: join(LEZ, 'prcp') }, units: 'mm' },
+    { variable: 'pet', source: { format: 'folder', path: join(LEZ, 'pet') }, units: 'mm/day' },
+  ],
+  descriptors: [{ name: 'slope', path: join(LEZ, 'descriptor', 'slope.tif') }],
+  flowdir: { path: join(LEZ, 'France_flwdir.tif') },
+  gauges: { format: 'smash', path: LEZ },
+  ...over,
+});
+
+it('assembles from a config, prints what was done to each input and writes the manifest', () => {
+  const cfg = join(tmp.dir, 'assemble.json');
+  writeFileSync(cfg, JSON.stringify(config()));
+  const out = join(tmp.dir, 'lez-cli');
+  const r = runCli(['assemble', '--config', cfg, '--out', out]);
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stdout).toContain(`Assembled lez-cli: ${out}`);
+  expect(r.stdout).toMatch(/10 daily steps/);
+  expect(r.stdout).toMatch(/forcing\.prcp: window onto the grid; mm, as read; daily/);
+  expect(r.stdout).toMatch(/forcing\.pet: window onto the grid; mm\/day -> mm \(x 1\); daily/);
+  const m = JSON.parse(readFileSync(join(out, 'fieldcal-dataset.json'), 'utf8')) as {
+    step: string;
+    start: string;
+    end: string;
+    inputs: Array<{ role: string }>;
+  };
+  expect(m.step).toBe('daily');
+  expect(m.inputs.map((i) => i.role)).toEqual(
+    expect.arrayContaining(['forcing.prcp', 'forcing.pet', 'flowdir']),
+  );
+});
+
+it('refuses units that are not a flux, naming the input, and writes nothing', () => {
+  const cfg = join(tmp.dir, 'bad.json');
+  const c = config({ name: 'lez-bad' });
+  (c.forcing as Array<Record<string, unknown>>)[1]!.units = 'K';
+  writeFileSync(cfg, JSON.stringify(c));
+  const out = join(tmp.dir, 'lez-bad');
+  const r = runCli(['assemble', '--config', cfg, '--out', out]);
+  expect(r.status).not.toBe(0);
+  expect(r.stderr).toMatch(/forcing\[1\]/);
+  expect(existsSync(out)).toBe(false);
+});
