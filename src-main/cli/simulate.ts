@@ -99,7 +99,7 @@ async function simulateGridded(dataset: string, paramsDir: string, cfgInput: Rec
       await r.close();
     }
   }
-  const q = runGr4Lr(ds.net, params, ds.P, ds.E, ds.dates.length, 86400);
+  const q = runGr4Lr(ds.net, params, ds.P, ds.E, ds.dates.length, ds.stepSeconds ?? 86400);
   const i1 = ds.dates.findIndex((x) => day(x) === cfg.period.start);
   const n = ds.net.cells;
   const gauges = ds.gauges.filter((x) => !cfg.gauges || cfg.gauges.includes(x.code));

@@ -9,6 +9,8 @@ import { defaultFields, fullParams } from '../../src-main/services/calibration/g
 import { LocalSimulator } from '../../src-main/services/calibration/gridded/simulator';
 import { loadSmashDataset, type SmashDataset } from '../../src-main/services/datasets/smashDataset';
 import { writeGeoTiff } from '../../src-main/services/rasters/writeGeoTiff';
+import { JobHost } from '../../src-main/services/jobs/host';
+import { ProjectStore } from '../../src-main/services/project/store';
 
 /**
  * A smash-layout folder whose sm/ stack is monthly (one GeoTIFF per month, dated on the 1st): the
@@ -114,4 +116,59 @@ describe('a monthly sm/ stack', () => {
     );
     expect(sim.lossGrad(fullParams(pr, step), 'cell-mse', t0, t1).f).toBeLessThan(a.f);
   }, 120_000);
+
+  it('runs as a job: the monthly target and the monthly means of the simulation written side by side, the report at the monthly step', async () => {
+    const store = ProjectStore.create({ path: join(dir, 'sm.fieldcal'), name: 'sm' });
+    const host = new JobHost(store);
+    try {
+      const run = host.submit(
+        {
+          kind: 'gridded',
+          method: 'gradient',
+          options: { iterations: 3 },
+          target: 'SM',
+          dataset: { path: data, start: '2012-08-15', end: '2013-07-31' },
+          calibrated: ['b'],
+          threads: 1,
+          periods: [
+            { name: 'warmup', start: '2012-08-15', end: '2012-09-30' },
+            { name: 'train', start: '2012-10-01', end: '2013-04-30' },
+            { name: 'test', start: '2013-05-01', end: '2013-07-31' },
+          ],
+        },
+        { outDir: (id) => join(dir, `run-${id}`) },
+      );
+      await host.wait(run.id);
+      const d = store.runs.detail(run.id);
+      expect(d.status, JSON.stringify(d.error ?? null)).toBe('succeeded');
+      const path = (name: string) => d.artifacts.find((a) => a.path.endsWith(name))?.path;
+      const obs = path('observed_SM_monthly-mean.tif');
+      const simMonthly = path('simulated_SM_monthly-mean.tif');
+      expect(obs).toBeDefined();
+      expect(simMonthly).toBeDefined();
+      // one band per whole month of the record (September .. July), named by its month
+      const info = JSON.parse(execFileSync('gdalinfo', ['-json', obs!], { encoding: 'utf8' })) as {
+        bands: Array<{ description: string }>;
+      };
+      expect(info.bands.map((b) => b.description)).toEqual(
+        months.slice(1).map((m) => m.toISOString().slice(0, 7)),
+      );
+      // the observed band of March 2013 is the file the test wrote for March, at an active cell
+      const g = ds.catchment.grid;
+      const cell = g.mask!.indexOf(1, g.mask!.indexOf(1) + 1);
+      const [row, col] = [Math.floor(cell / g.cols), cell % g.cols];
+      const at = (f: string, band: number) =>
+        Number(
+          execFileSync('gdallocationinfo', ['-valonly', '-b', String(band), f, String(col), String(row)], {
+            encoding: 'utf8',
+          }).trim(),
+        );
+      expect(at(obs!, 7)).toBeCloseTo(at(file(months[7]!), 1), 6);
+      // the test-period metrics compare months: 3 months, May .. July
+      expect(d.metrics.some((m) => m.period === 'test')).toBe(true);
+    } finally {
+      await host.close();
+      store.close();
+    }
+  }, 300_000);
 });
