@@ -1,5 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { FieldcalError, type Grid, type RunMetric } from '../../../src-shared/ipc';
 import { defaultSimulation, evaluateFields, toGrid, type Evaluation } from '../calibration/gridded/evaluate';
@@ -162,10 +162,8 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
       type: 'progress',
       progress: { phase: 'evaluating', iteration: 0, total: 0, objective: Number.NaN },
     });
-    const simDefault = defaultSimulation(pr, sim);
-    const { sim: et, ...evaluation } = evaluateFields(pr, sim, r.fields, simDefault, truth);
-    const truthEvaluation = truth ? withoutSim(evaluateFields(pr, sim, truth, simDefault, truth)) : undefined;
-    // outputs: one GeoTIFF per calibrated parameter (and the hidden truth), the report, result.json
+    // what was trained is written first (one GeoTIFF per calibrated parameter, and the hidden truth):
+    // a failure while evaluating or reporting keeps it and says why (issue 15)
     await mkdir(d.outDir, { recursive: true });
     const full = (a: Float64Array) => toGrid(pr, a, 1);
     const tifs = await exportFields({
@@ -182,122 +180,154 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
         ...(truth ?? []).map((f, k) => ({ name: `truth_${pr.calibrated[k]!}`, data: nanTo(full(f), -9999) })),
       ],
     });
-    // the simulated target over every period: one band per step, its date as the band description
-    const simulated = await exportFields({
-      dir: d.outDir,
-      grid,
-      nodata: -9999,
-      layout: 'multiband',
-      multibandName: `simulated_${pr.target.name}.tif`,
-      fields: allDates.map((date, t) => ({
-        name: date.toISOString().slice(0, 10),
-        data: nanTo(toGrid(pr, et.subarray(t * pr.cells, (t + 1) * pr.cells), 1), -9999),
-        units: targetOutput(pr.target.name).units,
-      })),
-    });
-    // the observed target on the same bands, so the map can show observed - simulated for any day;
-    // a coarse (monthly) target at its own step, with the simulation aggregated the same way beside it
-    const units = targetOutput(pr.target.name).units;
-    const coarse = pr.target.coarse;
-    const whole = coarse ? targetWindow(pr.target, et, 0, pr.steps, pr.cells) : null;
-    const coarseDate = (k: number) => coarse?.dates?.[k]?.toISOString().slice(0, 7) ?? `target step ${k + 1}`;
-    const observed = await exportFields({
-      dir: d.outDir,
-      grid,
-      nodata: -9999,
-      layout: 'multiband',
-      multibandName: `observed_${pr.target.name}${coarse ? `_${coarse.rule === 'mean' ? 'monthly-mean' : 'monthly-sum'}` : ''}.tif`,
-      fields: whole
-        ? (whole.targetSteps ?? []).map((k, i) => ({
-            name: coarseDate(k),
-            data: nanTo(toGrid(pr, whole.obs.subarray(i * pr.cells, (i + 1) * pr.cells), 1), -9999),
-            units,
-          }))
-        : allDates.map((date, t) => ({
-            name: date.toISOString().slice(0, 10),
-            data: nanTo(toGrid(pr, pr.target.obs.subarray(t * pr.cells, (t + 1) * pr.cells), 1), -9999),
-            units,
-          })),
-    });
-    if (whole)
-      simulated.push(
-        ...(await exportFields({
-          dir: d.outDir,
-          grid,
-          nodata: -9999,
-          layout: 'multiband',
-          multibandName: `simulated_${pr.target.name}_${coarse!.rule === 'mean' ? 'monthly-mean' : 'monthly-sum'}.tif`,
-          fields: (whole.targetSteps ?? []).map((k, i) => ({
-            name: coarseDate(k),
-            data: nanTo(toGrid(pr, whole.sim.subarray(i * pr.cells, (i + 1) * pr.cells), 1), -9999),
-            units,
-          })),
-        })),
-      );
-    const [s0, s1] = pr.periods.test;
-    const n = pr.cells;
-    const dates = allDates.slice(s0, s1);
-    // per-cell RMSE, CC, KGE and relative RMSE change over the test period, as GeoTIFFs for the map
-    // compared at the target's own step (a monthly target against monthly means: gridded/coarse.ts)
-    const wCal = targetWindow(pr.target, et, s0, s1, n);
-    const wDef = targetWindow(pr.target, simDefault, s0, s1, n);
-    const metricTifs = await writeMetricRasters({
-      dir: d.outDir,
-      grid,
-      obs: toGrid(pr, wCal.obs, wCal.steps),
-      sim: toGrid(pr, wCal.sim, wCal.steps),
-      simDefault: toGrid(pr, wDef.sim, wDef.steps),
-      steps: wCal.steps,
-      units,
-      period: 'test',
-    });
-    const report = await writeGriddedReport({
-      dir: join(d.outDir, 'report'),
-      title: `${title}: ${spec.method} on vic3l`,
-      description: `${description} ${spec.method} calibrated on ${pr.periods.train[1] - pr.periods.train[0]} training steps; test period against the default-parameter run${coarse ? `, compared at the target's own step (monthly ${coarse.rule === 'mean' ? 'means' : 'sums'} of the simulation)` : ''}.`,
-      obs: toGrid(pr, wCal.obs, wCal.steps),
-      sim: toGrid(pr, wCal.sim, wCal.steps),
-      simDefault: toGrid(pr, wDef.sim, wDef.steps),
-      dates: coarse ? (wCal.targetSteps ?? []).map((k) => coarse.dates?.[k] ?? dates[0]!) : dates,
-      grid,
-      units,
-      mapSteps: [Math.floor(wCal.steps / 2)],
-      parameters: pr.calibrated.map((name, k) => ({
-        name,
-        values: full(r.fields[k]!),
-        units: VIC3L.parameters.find((p) => p.name === name)!.unit,
-      })),
-    });
-    const seconds = (performance.now() - t0) / 1000;
-    const resultJson = join(d.outDir, 'result.json');
-    await writeFileAtomic(resultJson, (tmp) =>
+    const trainedFile = join(d.outDir, 'trained.json');
+    await writeFileAtomic(trainedFile, (tmp) =>
       writeFile(
         tmp,
-        `${JSON.stringify({ runId: d.runId, spec, info: r.info, evaluation, truthEvaluation, seconds }, null, 2)}\n`,
+        `${JSON.stringify({ runId: d.runId, method: spec.method, calibrated: pr.calibrated, info: r.info }, null, 2)}\n`,
       ),
     );
-    const artifacts = await Promise.all(
-      [
-        ...tifs.map((t) => ['parameter-geotiff', t.path] as const),
-        ...simulated.map((t) => ['simulation-geotiff', t.path] as const),
-        ...observed.map((t) => ['observed-geotiff', t.path] as const),
-        ...metricTifs.map((t) => ['metric-geotiff', t.path] as const),
-        ...report.files.map((p) => [p.endsWith('index.html') ? 'report' : 'report-file', p] as const),
-        ['result', resultJson] as const,
-      ].map(([kind, path]) => artifactOf(kind, path)),
-    );
-    post({
-      type: 'result',
-      result: {
-        cancelled,
-        metrics: evaluationMetrics(evaluation, pr.target.name),
-        artifacts,
-        evaluation,
-        truthEvaluation,
-        info: r.info,
-        seconds,
-      },
-    });
+    const keptAfterTraining = () =>
+      Promise.all(
+        [
+          ...tifs.map((t) => ['parameter-geotiff', t.path] as const),
+          ['trained-json', trainedFile] as const,
+        ].map(([kind, path]) => artifactOf(kind, path)),
+      );
+    try {
+      const simDefault = defaultSimulation(pr, sim);
+      const { sim: et, ...evaluation } = evaluateFields(pr, sim, r.fields, simDefault, truth);
+      const truthEvaluation = truth
+        ? withoutSim(evaluateFields(pr, sim, truth, simDefault, truth))
+        : undefined;
+      // the simulated target over every period: one band per step, its date as the band description
+      const simulated = await exportFields({
+        dir: d.outDir,
+        grid,
+        nodata: -9999,
+        layout: 'multiband',
+        multibandName: `simulated_${pr.target.name}.tif`,
+        fields: allDates.map((date, t) => ({
+          name: date.toISOString().slice(0, 10),
+          data: nanTo(toGrid(pr, et.subarray(t * pr.cells, (t + 1) * pr.cells), 1), -9999),
+          units: targetOutput(pr.target.name).units,
+        })),
+      });
+      // the observed target on the same bands, so the map can show observed - simulated for any day;
+      // a coarse (monthly) target at its own step, with the simulation aggregated the same way beside it
+      const units = targetOutput(pr.target.name).units;
+      const coarse = pr.target.coarse;
+      const whole = coarse ? targetWindow(pr.target, et, 0, pr.steps, pr.cells) : null;
+      const coarseDate = (k: number) =>
+        coarse?.dates?.[k]?.toISOString().slice(0, 7) ?? `target step ${k + 1}`;
+      const observed = await exportFields({
+        dir: d.outDir,
+        grid,
+        nodata: -9999,
+        layout: 'multiband',
+        multibandName: `observed_${pr.target.name}${coarse ? `_${coarse.rule === 'mean' ? 'monthly-mean' : 'monthly-sum'}` : ''}.tif`,
+        fields: whole
+          ? (whole.targetSteps ?? []).map((k, i) => ({
+              name: coarseDate(k),
+              data: nanTo(toGrid(pr, whole.obs.subarray(i * pr.cells, (i + 1) * pr.cells), 1), -9999),
+              units,
+            }))
+          : allDates.map((date, t) => ({
+              name: date.toISOString().slice(0, 10),
+              data: nanTo(toGrid(pr, pr.target.obs.subarray(t * pr.cells, (t + 1) * pr.cells), 1), -9999),
+              units,
+            })),
+      });
+      if (whole)
+        simulated.push(
+          ...(await exportFields({
+            dir: d.outDir,
+            grid,
+            nodata: -9999,
+            layout: 'multiband',
+            multibandName: `simulated_${pr.target.name}_${coarse!.rule === 'mean' ? 'monthly-mean' : 'monthly-sum'}.tif`,
+            fields: (whole.targetSteps ?? []).map((k, i) => ({
+              name: coarseDate(k),
+              data: nanTo(toGrid(pr, whole.sim.subarray(i * pr.cells, (i + 1) * pr.cells), 1), -9999),
+              units,
+            })),
+          })),
+        );
+      const [s0, s1] = pr.periods.test;
+      const n = pr.cells;
+      const dates = allDates.slice(s0, s1);
+      // per-cell RMSE, CC, KGE and relative RMSE change over the test period, as GeoTIFFs for the map
+      // compared at the target's own step (a monthly target against monthly means: gridded/coarse.ts)
+      const wCal = targetWindow(pr.target, et, s0, s1, n);
+      const wDef = targetWindow(pr.target, simDefault, s0, s1, n);
+      const metricTifs = await writeMetricRasters({
+        dir: d.outDir,
+        grid,
+        obs: toGrid(pr, wCal.obs, wCal.steps),
+        sim: toGrid(pr, wCal.sim, wCal.steps),
+        simDefault: toGrid(pr, wDef.sim, wDef.steps),
+        steps: wCal.steps,
+        units,
+        period: 'test',
+      });
+      const report = await writeGriddedReport({
+        dir: join(d.outDir, 'report'),
+        title: `${title}: ${spec.method} on vic3l`,
+        description: `${description} ${spec.method} calibrated on ${pr.periods.train[1] - pr.periods.train[0]} training steps; test period against the default-parameter run${coarse ? `, compared at the target's own step (monthly ${coarse.rule === 'mean' ? 'means' : 'sums'} of the simulation)` : ''}.`,
+        obs: toGrid(pr, wCal.obs, wCal.steps),
+        sim: toGrid(pr, wCal.sim, wCal.steps),
+        simDefault: toGrid(pr, wDef.sim, wDef.steps),
+        dates: coarse ? (wCal.targetSteps ?? []).map((k) => coarse.dates?.[k] ?? dates[0]!) : dates,
+        grid,
+        units,
+        mapSteps: [Math.floor(wCal.steps / 2)],
+        parameters: pr.calibrated.map((name, k) => ({
+          name,
+          values: full(r.fields[k]!),
+          units: VIC3L.parameters.find((p) => p.name === name)!.unit,
+        })),
+      });
+      const seconds = (performance.now() - t0) / 1000;
+      const resultJson = join(d.outDir, 'result.json');
+      await writeFileAtomic(resultJson, (tmp) =>
+        writeFile(
+          tmp,
+          `${JSON.stringify({ runId: d.runId, spec, info: r.info, evaluation, truthEvaluation, seconds }, null, 2)}\n`,
+        ),
+      );
+      const artifacts = await Promise.all(
+        [
+          ...tifs.map((t) => ['parameter-geotiff', t.path] as const),
+          ['trained-json', trainedFile] as const,
+          ...simulated.map((t) => ['simulation-geotiff', t.path] as const),
+          ...observed.map((t) => ['observed-geotiff', t.path] as const),
+          ...metricTifs.map((t) => ['metric-geotiff', t.path] as const),
+          ...report.files.map((p) => [p.endsWith('index.html') ? 'report' : 'report-file', p] as const),
+          ['result', resultJson] as const,
+        ].map(([kind, path]) => artifactOf(kind, path)),
+      );
+      post({
+        type: 'result',
+        result: {
+          cancelled,
+          metrics: evaluationMetrics(evaluation, pr.target.name),
+          artifacts,
+          evaluation,
+          truthEvaluation,
+          info: r.info,
+          seconds,
+        },
+      });
+    } catch (err) {
+      // the run fails, saying why, and hands back the fields it trained (recorded as its artifacts)
+      const e = err instanceof FieldcalError ? err : new FieldcalError('INTERNAL', (err as Error).message);
+      const kept = await keptAfterTraining();
+      throw new FieldcalError(
+        e.code,
+        `${e.message} (after training: the learned fields are kept in ${d.outDir}: ${kept.map((k) => basename(k.path)).join(', ')})`,
+        { ...e.details, phase: 'evaluating', keptArtifacts: kept },
+      );
+    }
   } catch (err) {
     const e = err instanceof FieldcalError ? err : new FieldcalError('INTERNAL', (err as Error).message);
     post({ type: 'error', error: { code: e.code, message: e.message, details: e.details } });
