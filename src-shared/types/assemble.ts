@@ -209,11 +209,19 @@ export const assembleSpecSchema = z
         ctx.addIssue({ code: 'custom', path: ['forcing'], message: `a ${need} input is required` });
     s.forcing.forEach((f, i) => {
       if (s.forcing.findIndex((g) => g.variable === f.variable) < i)
-        ctx.addIssue({ code: 'custom', path: ['forcing', i, 'variable'], message: `${f.variable} given twice` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['forcing', i, 'variable'],
+          message: `${f.variable} given twice`,
+        });
     });
     s.targets.forEach((t, i) => {
       if (s.targets.findIndex((g) => g.variable === t.variable) < i)
-        ctx.addIssue({ code: 'custom', path: ['targets', i, 'variable'], message: `${t.variable} given twice` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['targets', i, 'variable'],
+          message: `${t.variable} given twice`,
+        });
     });
     if (s.grid.from === 'catchment' && !s.gauges)
       ctx.addIssue({ code: 'custom', path: ['grid'], message: 'a catchment grid needs gauges' });
