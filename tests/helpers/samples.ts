@@ -32,6 +32,24 @@ export const validArgs: { [S in ServiceName]: { [M in MethodName<S>]: MethodInpu
     importFolder: { path: '/tmp/descriptor', kind: 'raster' },
     reorderLayers: { ids: [2, 1] },
     removeLayer: { id: 1 },
+    probe: { path: '/tmp/prcp.nc' },
+    assemble: {
+      spec: {
+        name: 'lez',
+        start: '2012-08-01',
+        end: '2012-08-31',
+        forcing: [
+          { variable: 'prcp', source: { format: 'folder', path: '/tmp/prcp' } },
+          {
+            variable: 'pet',
+            source: { format: 'netcdf', path: '/tmp/pet.nc', variable: 'pet' },
+            units: 'mm/day',
+          },
+        ],
+        flowdir: { path: '/tmp/flowdir.asc' },
+        gauges: { format: 'smash', path: '/tmp/lez' },
+      },
+    },
   },
   jobs: {
     list: { status: 'running' },

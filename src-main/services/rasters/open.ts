@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { FieldcalError } from '../../../src-shared/ipc';
-import type { ExplicitTime, StackSource } from '../../../src-shared/types/assemble';
+import type { ExplicitTime, StackSourceInput } from '../../../src-shared/types/assemble';
 import { openNetcdfStack } from './netcdf';
 import { openFolderStack, openMultibandStack, type Stack } from './stack';
 
@@ -48,7 +48,7 @@ export function explicitStart(t: ExplicitTime, field: string): Date {
  * `step` says hourly / daily / monthly; `climatology` says how a climatology was laid over the period.
  */
 export async function openStackSource(
-  source: StackSource,
+  source: StackSourceInput,
   opts: { crs?: string | null; period?: { start: Date; end: Date } } = {},
 ): Promise<Stack> {
   const st = await stat(source.path).catch(() => null);
@@ -59,7 +59,7 @@ export async function openStackSource(
         throw new FieldcalError('VALIDATION', `${source.path} is not a folder`, { file: source.path });
       return openFolderStack(source.path, {
         crs: opts.crs ?? null,
-        layout: source.layout,
+        layout: source.layout ?? 'dated',
         ...(opts.period ? { period: opts.period } : {}),
       });
     case 'multiband': {

@@ -101,8 +101,8 @@ describe('the Lez assembled from its parts (issue 15)', () => {
     const b = trainHdaPr(gaugeProblemFromDataset(assembled), opts);
     expect(b.scores.map((s) => [s.code, s.nse])).toEqual(a.scores.map((s) => [s.code, s.nse]));
     for (const k of Object.keys(a.params))
-      expect(Array.from(b.params[k as keyof typeof b.params]), k).toEqual(
-        Array.from(a.params[k as keyof typeof a.params]),
+      expect(Array.from(b.params[k as keyof typeof b.params]!), k).toEqual(
+        Array.from(a.params[k as keyof typeof a.params]!),
       );
     expect(a.objective).toBeLessThan(a.history[0]!);
   }, 120_000);

@@ -173,7 +173,7 @@ describe('a gauge job that fails after training keeps what it trained', () => {
         );
         if (v !== -9999) found = v;
       }
-    expect(found).toBeCloseTo(trained.parameters.X1[0]!, 4);
+    expect(found).toBeCloseTo(trained.parameters.X1![0]!, 4);
     expect(existsSync(join(out, 'llr.tif'))).toBe(true);
   }, 120_000);
 
