@@ -44,31 +44,36 @@ describe.skipIf(!hasGdal)('GeoTIFF reading agrees with GDAL', () => {
     ]);
   });
 
-  it.each(fixtures)('inspect --values equals gdal_translate -of XYZ: %s', async (path) => {
-    const s = await inspectGeoTiff(path);
-    const rotated = s.geoTransform[2] !== 0 || s.geoTransform[4] !== 0;
-    if (rotated) return; // GDAL's XYZ driver refuses rotated rasters; geotransform checked below
-    for (let b = 1; b <= s.bands.length; b++) {
-      const expected = gdalXyz(path, b);
-      let got = await ours(path, b - 1);
-      const type = s.bands[b - 1]!.type;
-      // GDAL 3.6's XYZ driver reads Float64 bands as Float32, and prints Int8 (its Byte + PIXELTYPE=SIGNEDBYTE)
-      // as unsigned; compare our full-precision values through the same conversions.
-      if (type === 'Float64' || type === 'Int8') {
-        got = got.map((l) => {
-          const [x, y, v] = l.split(' ') as [string, string, string];
-          const n = Number(v);
-          return `${x} ${y} ${type === 'Int8' ? String((n + 256) % 256) : formatG(Math.fround(n))}`;
-        });
+  it.each(fixtures)(
+    'inspect --values equals gdal_translate -of XYZ: %s',
+    async (path) => {
+      const s = await inspectGeoTiff(path);
+      const rotated = s.geoTransform[2] !== 0 || s.geoTransform[4] !== 0;
+      if (rotated) return; // GDAL's XYZ driver refuses rotated rasters; geotransform checked below
+      for (let b = 1; b <= s.bands.length; b++) {
+        const expected = gdalXyz(path, b);
+        let got = await ours(path, b - 1);
+        const type = s.bands[b - 1]!.type;
+        // GDAL 3.6's XYZ driver reads Float64 bands as Float32, and prints Int8 (its Byte + PIXELTYPE=SIGNEDBYTE)
+        // as unsigned; compare our full-precision values through the same conversions.
+        if (type === 'Float64' || type === 'Int8') {
+          got = got.map((l) => {
+            const [x, y, v] = l.split(' ') as [string, string, string];
+            const n = Number(v);
+            return `${x} ${y} ${type === 'Int8' ? String((n + 256) % 256) : formatG(Math.fround(n))}`;
+          });
+        }
+        expect(got.length).toBe(expected.length);
+        // line by line, exactly as printed (coordinates at cell centres, %.18g values)
+        const firstDiff = got.findIndex((l, i) => l !== expected[i]);
+        expect(
+          firstDiff === -1 ? null : { line: firstDiff, ours: got[firstDiff], gdal: expected[firstDiff] },
+        ).toBeNull();
       }
-      expect(got.length).toBe(expected.length);
-      // line by line, exactly as printed (coordinates at cell centres, %.18g values)
-      const firstDiff = got.findIndex((l, i) => l !== expected[i]);
-      expect(
-        firstDiff === -1 ? null : { line: firstDiff, ours: got[firstDiff], gdal: expected[firstDiff] },
-      ).toBeNull();
-    }
-  });
+      // the France flow directions are 1.35 M lines compared one by one: minutes on a loaded 2-core machine
+    },
+    180_000,
+  );
 
   it.each(fixtures)('inspect --json agrees with gdalinfo -json -stats: %s', async (path) => {
     const s = await inspectGeoTiff(path);
