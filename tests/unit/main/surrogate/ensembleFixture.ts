@@ -38,7 +38,9 @@ export function vicRun(pr: SurrogateProblem): { run: ModelRun; calls: () => numb
   let n = 0;
   const run: ModelRun = (fields) => {
     n++;
-    const params = Object.fromEntries(VIC3L_PARAMS.map((name, k) => [name, fields[k]!])) as unknown as Vic3lParams;
+    const params = Object.fromEntries(
+      VIC3L_PARAMS.map((name, k) => [name, fields[k]!]),
+    ) as unknown as Vic3lParams;
     const out = runVic3l(params, pr.forcing, pr.steps, { outputs: ['ET'] }).outputs.ET!;
     return Float64Array.from(out);
   };
