@@ -125,6 +125,14 @@ export async function uiBench(): Promise<Record<string, unknown>> {
     await bigRow.locator('input[type="checkbox"]').first().click();
     const alone: number[] = [];
     for (let i = 0; i < 15; i++) alone.push(await stepOnce());
+    // what draws WebGL in this browser: a software rasteriser makes the renderer draw rasters on a 2D canvas
+    const webglRenderer = await page.evaluate(() => {
+      const gl = document.createElement('canvas').getContext('webgl2');
+      const info = gl?.getExtension('WEBGL_debug_renderer_info');
+      const name = gl ? String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER)) : 'none';
+      gl?.getExtension('WEBGL_lose_context')?.loseContext();
+      return name;
+    });
     return {
       machine: machine(),
       raster: '1000 x 1000 Float32 GeoTIFF (DEFLATE)',
@@ -135,8 +143,9 @@ export async function uiBench(): Promise<Record<string, unknown>> {
       slider_steps_measured: steps.length,
       slider_step_read_returned_ms_median: Math.round(median(reads.slice(0, steps.length))),
       slider_step_stack_alone_ms_median: Math.round(median(alone)),
+      webgl_renderer: webglRenderer,
       targets: { import_to_first_coloured_frame_ms: 1000, slider_step_ms: 100 },
-      note: 'times from a click inside the page to the renderer mark fieldcal:raster-frame (the first postrender of the WebGL layer after a tile of new data loaded); read_returned is when rasters.read answered in the page. Headless Chromium here has no GPU: WebGL runs on SwiftShader, whose rendering keeps the page thread busy (a CPU profile of 30 steps shows ~95 % of page time in native rendering, under 3 % in our JS)',
+      note: 'times from a click inside the page to the renderer mark fieldcal:raster-frame (the first postrender of the raster layer after new data was loaded into it); read_returned is when rasters.read answered in the page. Where WebGL is a software rasteriser (SwiftShader, llvmpipe: no GPU) rasters are drawn on a 2D canvas (lib/map/rasterCanvas.ts), since there each WebGL frame cost 250-400 ms of CPU; elsewhere on WebGL tiles',
     };
   } finally {
     await browser.close();

@@ -172,6 +172,62 @@ export function colorExpression(name: string | undefined, value: unknown = ['ban
 }
 
 /**
+ * RGBA bytes of `data` coloured like the WebGL path (`colorExpression`): t = (value − min) /
+ * (max − min) clamped to [0, 1], linear between the colour map's evenly spaced stops, rounded to
+ * 8 bits; log10 of the value when `range.log`. NaN (nodata, inactive) and, under log, values ≤ 0
+ * are transparent.
+ */
+export function colourize(
+  data: Float32Array,
+  range: { min: number; max: number; log: boolean },
+  colormap: string | undefined,
+): Uint8ClampedArray<ArrayBuffer> {
+  const stops = colormapStops(colormap);
+  const last = stops.length - 1;
+  // per interval k: the start colour and its change to the next stop (+0.5: `| 0` then rounds)
+  const r0 = new Float64Array(last);
+  const g0 = new Float64Array(last);
+  const b0 = new Float64Array(last);
+  const dr = new Float64Array(last);
+  const dg = new Float64Array(last);
+  const db = new Float64Array(last);
+  for (let k = 0; k < last; k++) {
+    const [ar, ag, ab] = stops[k]!;
+    const [br, bg, bb] = stops[k + 1]!;
+    r0[k] = ar + 0.5;
+    g0[k] = ag + 0.5;
+    b0[k] = ab + 0.5;
+    dr[k] = br - ar;
+    dg[k] = bg - ag;
+    db[k] = bb - ab;
+  }
+  const out = new Uint8ClampedArray(data.length * 4);
+  // one 32-bit store per cell: bytes R, G, B, A in memory order on little-endian machines
+  const little = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+  const px = new Uint32Array(out.buffer);
+  const min = range.min;
+  const scale = last / (range.max - range.min); // max > min: displayRange widens a degenerate range
+  const log = range.log;
+  for (let i = 0; i < data.length; i++) {
+    let v = data[i]!;
+    if (log) v = v > 0 ? Math.log10(v) : NaN;
+    if (v !== v) continue; // transparent (the buffer starts at 0)
+    // f = t·last with t = (v − min) / (max − min) clamped to [0, 1]
+    let f = (v - min) * scale;
+    f = f > 0 ? (f < last ? f : last) : 0;
+    const k = f >= last ? last - 1 : f | 0;
+    const w = f - k;
+    const r = (r0[k]! + dr[k]! * w) | 0;
+    const g = (g0[k]! + dg[k]! * w) | 0;
+    const b = (b0[k]! + db[k]! * w) | 0;
+    px[i] = little
+      ? ((255 << 24) | (b << 16) | (g << 8) | r) >>> 0
+      : ((r << 24) | (g << 16) | (b << 8) | 255) >>> 0;
+  }
+  return out;
+}
+
+/**
  * Heckbert's "nice number": a number close to x of the form {1, 2, 5, 10}·10^k, rounded or the
  * ceiling (P. Heckbert, "Nice numbers for graph labels", Graphics Gems, Academic Press 1990, pp. 61–63).
  */
