@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { FieldcalError } from '../../src-shared/ipc';
@@ -13,7 +14,7 @@ import { sha256 } from '../services/common/checksum';
 import { readLumpedCsv } from '../services/datasets/lumpedCsv';
 import { kge, nse } from '../services/metrics/series';
 import { initialState, runGr4 } from '../services/physics/gr4/forward';
-import { runGr4Lr } from '../services/physics/gr4lr';
+import { gridSnowCells, runGr4Lr, type Gr4LrParams } from '../services/physics/gr4lr';
 import { ProjectStore } from '../services/project/store';
 import { GeoTiffRaster } from '../services/rasters/geotiff';
 
@@ -74,8 +75,10 @@ async function simulateGridded(dataset: string, paramsDir: string, cfgInput: Rec
   const cfg = parseRunConfig(cfgInput, 'run config');
   const ds = await loadDatasetForConfig(dataset, cfg);
   const g = ds.catchment.grid;
-  const params = {} as Record<(typeof GAUGE_PARAMETERS)[number], Float64Array>;
-  for (const name of GAUGE_PARAMETERS) {
+  const params = {} as Record<string, Float64Array>;
+  // CemaNeige per cell when the run learned it (CTG.tif and Kf.tif beside the others) and the dataset has temperature
+  const withSnow = ds.T !== undefined && ['CTG', 'Kf'].every((n) => existsSync(join(paramsDir, `${n}.tif`)));
+  for (const name of [...GAUGE_PARAMETERS, ...(withSnow ? (['CTG', 'Kf'] as const) : [])]) {
     const path = join(paramsDir, `${name}.tif`);
     const r = await GeoTiffRaster.open(path);
     try {
@@ -99,7 +102,9 @@ async function simulateGridded(dataset: string, paramsDir: string, cfgInput: Rec
       await r.close();
     }
   }
-  const q = runGr4Lr(ds.net, params, ds.P, ds.E, ds.dates.length, ds.stepSeconds ?? 86400);
+  const dt = ds.stepSeconds ?? 86400;
+  const snow = withSnow ? gridSnowCells(ds.P, ds.T!, ds.dates.length, ds.net.cells, dt) : undefined;
+  const q = runGr4Lr(ds.net, params as unknown as Gr4LrParams, ds.P, ds.E, ds.dates.length, dt, snow);
   const i1 = ds.dates.findIndex((x) => day(x) === cfg.period.start);
   const n = ds.net.cells;
   const gauges = ds.gauges.filter((x) => !cfg.gauges || cfg.gauges.includes(x.code));

@@ -8,8 +8,33 @@ import { nse } from '../../src-main/services/metrics/series';
 
 const FIX = join(__dirname, '../fixtures/camels-fr');
 
-// airGR 1.7.6 CemaNeigeGR4J + Calibration_Michel, 2001-2009, warm-up 2000 (../shared/PEERS.md)
-const AIRGR: Record<string, number> = { X031001001: 0.9148, V123521001: 0.7361 };
+// airGR 1.7.6 CemaNeigeGR4J + Calibration_Michel, 2001-2009, warm-up 2000 (../shared/PEERS.md);
+// compared at full precision (X045401001: 0.890598 was once taken for airGR's 0.8906)
+const AIRGR: Record<string, number> = { X031001001: 0.9148, V123521001: 0.7361, X045401001: 0.8906 };
+// airGR 1.7.6 GR4J alone on the same basins and period (../shared/PEERS.md)
+const AIRGR_GR4: Record<string, number> = { X031001001: 0.1816, V123521001: 0.5777, X045401001: 0.233 };
+
+describe('GR4J alone calibrated by SCE-UA in airGR’s space on the same basins (CAMELS-FR)', () => {
+  for (const [basin, ref] of Object.entries(AIRGR_GR4)) {
+    it(`${basin}: NSE at least airGR's ${ref}`, { timeout: 180_000 }, async () => {
+      const cfg = parseRunConfig({
+        method: 'sce-ua',
+        period: { warmupStart: '2000-01-01', start: '2001-01-01', end: '2009-12-31' },
+        columns: { date: 'Date', P: 'Ptot', PET: 'Evap', Q: 'Qmmd' },
+      });
+      const pr = await lumpedProblemFromFiles(join(FIX, `${basin}.csv`), cfg);
+      const r = sceUaLumped(pr, sceUaLumpedOptions.parse({}), cfg.seed, {
+        cancelled: () => false,
+        progress: () => {},
+      } as never);
+      const score = nse(
+        pr.obs,
+        simulateLumped(pr, parameterVector(pr, r.parameters)).subarray(pr.warmup),
+      ).value;
+      expect(score).toBeGreaterThanOrEqual(ref);
+    });
+  }
+});
 
 describe('GR4J + CemaNeige calibrated by SCE-UA on snow basins (CAMELS-FR)', () => {
   for (const [basin, ref] of Object.entries(AIRGR)) {

@@ -1,7 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FieldcalError, type GaugesJobSpec, type Grid, type RunMetric } from '../../../src-shared/ipc';
-import { GAUGE_PARAMETERS, gaugeProblemFromDataset, type GaugeProblem } from '../calibration/gauges/problem';
+import {
+  gaugeParameterNames,
+  gaugeProblemFromDataset,
+  type GaugeProblem,
+} from '../calibration/gauges/problem';
 import { stepPeriods } from '../calibration/gridded/periods';
 import type { MethodContext } from '../calibration/method';
 import { runMethod } from '../calibration/registry';
@@ -10,8 +14,9 @@ import { artifactOf } from '../common/checksum';
 import { loadSmashDataset, type SmashDataset } from '../datasets/smashDataset';
 import { cellsInside } from '../grid/studyArea';
 import { kge, nse } from '../metrics/series';
-import { runGr4Lr, type Gr4LrParams } from '../physics/gr4lr';
+import { cutSnowCells, runGr4Lr, type Gr4LrParams } from '../physics/gr4lr';
 import { ROUTING, STRUCTURES } from '../physics/registry';
+import { GR4_CEMANEIGE } from '../physics/cemaneige/structure';
 import { buildNetwork } from '../physics/routing/lr';
 import { writeGeoTiff } from '../rasters/writeGeoTiff';
 import { writeGaugesReport } from '../report/gaugesReport';
@@ -113,17 +118,19 @@ export function restrictDataset(ds: SmashDataset, keep: Uint8Array): SmashDatase
     net,
     P: sub(ds.P),
     E: sub(ds.E),
+    ...(ds.T ? { T: sub(ds.T) } : {}),
     descriptors,
     gauges: ds.gauges.filter((x) => newIndex[x.cell]! >= 0).map((x) => ({ ...x, cell: newIndex[x.cell]! })),
   };
 }
 
-/** Units of the learned fields: GR4J's X1..X4 (structure table) and lr's llr. */
+/** Units of the learned fields: GR4J's X1..X4 (structure table), lr's llr and CemaNeige's CTG, Kf. */
+const SNOW_FIELDS = GR4_CEMANEIGE.parameters.filter((p) => p.name === 'CTG' || p.name === 'Kf');
 const UNITS: Record<string, string> = Object.fromEntries(
-  [...STRUCTURES.gr4!.parameters, ...ROUTING.lr!].map((p) => [p.name, p.unit]),
+  [...STRUCTURES.gr4!.parameters, ...ROUTING.lr!, ...SNOW_FIELDS].map((p) => [p.name, p.unit]),
 );
 const DESCRIPTIONS: Record<string, string> = Object.fromEntries(
-  [...STRUCTURES.gr4!.parameters, ...ROUTING.lr!].map((p) => [p.name, p.description]),
+  [...STRUCTURES.gr4!.parameters, ...ROUTING.lr!, ...SNOW_FIELDS].map((p) => [p.name, p.description]),
 );
 
 /** The unit of a learned field at a model step: X2 is mm per step, X4 a number of steps (structure table: daily). */
@@ -212,12 +219,15 @@ export async function runGaugesJob(
     P: full.P.subarray(0, train.s1 * cells),
     E: full.E.subarray(0, train.s1 * cells),
     gauges: calibrated.map((g) => ({ ...g, obs: g.obs.subarray(0, train.s1) })),
+    ...(full.snow ? { snow: cutSnowCells(full.snow, train.s1) } : {}),
   };
+  // X1..X4, llr, and with a daily temperature stack CemaNeige's CTG and Kf per cell
+  const names = gaugeParameterNames(full);
   onPhase('calibrating');
   const r = await runMethod('gauges', spec.method, pr, spec.options, spec.seed, ctx);
   const cancelled = ctx.cancelled();
   onPhase('evaluating');
-  for (const name of GAUGE_PARAMETERS) {
+  for (const name of names) {
     const v = r.parameters[name];
     if (!v || v.length !== cells)
       throw new FieldcalError(
@@ -230,7 +240,7 @@ export async function runGaugesJob(
   await mkdir(outDir, { recursive: true });
   const grid = ds.catchment.grid;
   const tifs: string[] = [];
-  for (const name of GAUGE_PARAMETERS) {
+  for (const name of names) {
     const path = join(outDir, `${name}.tif`);
     await writeGeoTiff({
       path,
@@ -245,7 +255,7 @@ export async function runGaugesJob(
   await writeFileAtomic(trainedFile, (tmp) =>
     writeFile(
       tmp,
-      `${JSON.stringify({ runId, method: spec.method, stepSeconds: full.dt, cells, info: r.info, methodScores: r.scores, parameters: Object.fromEntries(GAUGE_PARAMETERS.map((k) => [k, Array.from(r.parameters[k]!)])) })}\n`,
+      `${JSON.stringify({ runId, method: spec.method, stepSeconds: full.dt, cells, info: r.info, methodScores: r.scores, ...(full.snow ? { snow: true } : {}), parameters: Object.fromEntries(names.map((k) => [k, Array.from(r.parameters[k]!)])) })}\n`,
     ),
   );
   const kept = async () =>
@@ -264,7 +274,7 @@ export async function runGaugesJob(
   try {
     // the learned fields over every step of the data, at every gauge
     const params = r.parameters as unknown as Gr4LrParams;
-    const q = runGr4Lr(full.net, params, full.P, full.E, full.steps, full.dt);
+    const q = runGr4Lr(full.net, params, full.P, full.E, full.steps, full.dt, full.snow);
     const series = Object.fromEntries(
       full.gauges.map((g) => [
         g.code,
@@ -303,7 +313,7 @@ export async function runGaugesJob(
     // the report: a hydrograph per gauge with its catchment rainfall, parameter maps with the outline and gauges
     const report = await writeGaugesReport({
       dir: join(outDir, 'report'),
-      title: `Discharge at gauges: ${spec.method} on GR4J + lr`,
+      title: `Discharge at gauges: ${spec.method} on GR4J${full.snow ? ' + CemaNeige' : ''} + lr`,
       description: `${spec.method} calibrated on ${calibrated.map((g) => g.code).join(', ')} over ${train.start} .. ${train.end} (${spec.dataset.path}); every gauge scored on every named period.`,
       dates: ds.dates,
       gauges: full.gauges.map((g) => ({
@@ -325,7 +335,7 @@ export async function runGaugesJob(
           ),
         ]),
       ),
-      parameters: GAUGE_PARAMETERS.map((name) => ({
+      parameters: names.map((name) => ({
         name,
         values: onGrid(grid, r.parameters[name]!),
         units: unitAt(name, full.dt),
@@ -351,6 +361,12 @@ export async function runGaugesJob(
     gauges: present,
     cells,
     steps: full.steps,
+    // CemaNeige per cell: on with a daily temperature stack (calibration/gauges/problem.ts)
+    ...(full.snow
+      ? { snow: 'CemaNeige per cell' }
+      : ds.T
+        ? { snow: `off: CemaNeige runs on daily steps, this dataset's are ${full.dt} s` }
+        : {}),
     periods: discharge.periods,
     cancelled,
   };

@@ -2,6 +2,15 @@ import { FieldcalError } from '../../../src-shared/ipc';
 import { gr4WithGradient } from './gr4/adjoint';
 import { gr4Timing, initialState, runGr4, type Gr4Params, type Gr4Timing } from './gr4/forward';
 import { routeLr, routeLrWithGradient, type RoutingNetwork } from './routing/lr';
+import {
+  GTHRESHOLD_FRACTION,
+  runSnowCells,
+  snowAdjointCells,
+  type SnowCells,
+  type SnowParams,
+  type SnowRun,
+} from './cemaneige/kernel';
+import { USACE_TMAX, USACE_TMIN } from './cemaneige/layers';
 
 /** Distributed parameters of gr4 + lr: one value per active cell for each of X1..X4 and llr. */
 export interface Gr4LrParams {
@@ -10,6 +19,107 @@ export interface Gr4LrParams {
   X3: Float64Array;
   X4: Float64Array;
   llr: Float64Array;
+  /** With snow (a temperature stack): CemaNeige's CTG (0..1) and Kf (mm/°C/d) per cell. */
+  CTG?: Float64Array;
+  Kf?: Float64Array;
+}
+
+/**
+ * Per-cell CemaNeige forcing of a grid (the snow kernel's cells = the grid's active cells, cell-major):
+ * each cell runs one CemaNeige layer at its own temperature and precipitation, with no elevation
+ * extrapolation (the cell's forcing is taken at the cell's elevation: smash's snow module does the same
+ * per cell, md_snow_operator.f90). Solid fraction: USACE's, all snow below -1 °C, all rain above 3 °C
+ * (airGR DataAltiExtrapolation_Valery). Gthreshold per cell = 0.9 × the cell's mean annual solid
+ * precipitation over the series given (Valéry et al. 2014; airGR CreateRunOptions). Daily steps only:
+ * CemaNeige's Kf is per day and CTG a daily smoothing weight (airGR runs it on daily inputs).
+ * `P` and `T` are step-major [steps x cells] as the grid's forcing.
+ */
+export function gridSnowCells(
+  P: ArrayLike<number>,
+  T: ArrayLike<number>,
+  steps: number,
+  cells: number,
+  dt: number,
+): SnowCells {
+  if (dt !== 86400)
+    throw new FieldcalError(
+      'VALIDATION',
+      `CemaNeige runs on daily steps (its Kf is per day, airGR CemaNeige); this dataset's step is ${dt} s`,
+      { field: 'stepSeconds' },
+    );
+  if (P.length !== steps * cells || T.length !== steps * cells)
+    throw new FieldcalError(
+      'VALIDATION',
+      `temperature has ${T.length} values and precipitation ${P.length}, expected ${steps} x ${cells}`,
+      { field: 'T' },
+    );
+  const s: SnowCells = {
+    cells,
+    steps,
+    P: new Float64Array(cells * steps),
+    fracSolid: new Float64Array(cells * steps),
+    T: new Float64Array(cells * steps),
+    Gthreshold: new Float64Array(cells),
+  };
+  for (let c = 0; c < cells; c++) {
+    let solid = 0;
+    for (let t = 0; t < steps; t++) {
+      const i = c * steps + t;
+      const p = P[t * cells + c]!;
+      const tc = T[t * cells + c]!;
+      s.P[i] = p;
+      s.T[i] = tc;
+      // USACE: 1 - (T - Tmin)/(Tmax - Tmin), clipped to [0, 1] (airGR DataAltiExtrapolation_Valery)
+      const f = tc > USACE_TMAX ? 0 : tc < USACE_TMIN ? 1 : 1 - (tc - USACE_TMIN) / (USACE_TMAX - USACE_TMIN);
+      s.fracSolid[i] = f;
+      solid += f * p;
+    }
+    // MeanAnSolidPrecip = mean daily solid precipitation × 365.25 (airGR CreateRunOptions)
+    s.Gthreshold[c] = GTHRESHOLD_FRACTION * (solid / steps) * 365.25;
+  }
+  return s;
+}
+
+/** The first `steps` steps of a grid's snow forcing (Gthreshold kept: it is the whole series'). */
+export function cutSnowCells(s: SnowCells, steps: number): SnowCells {
+  if (steps === s.steps) return s;
+  const cut = (a: Float64Array) => {
+    const o = new Float64Array(s.cells * steps);
+    for (let c = 0; c < s.cells; c++) o.set(a.subarray(c * s.steps, c * s.steps + steps), c * steps);
+    return o;
+  };
+  return { ...s, steps, P: cut(s.P), fracSolid: cut(s.fracSolid), T: cut(s.T) };
+}
+
+/** The snow parameters of a parameter set, checked (one CTG and Kf per cell). */
+function snowParamsOf(p: Gr4LrParams, n: number): SnowParams {
+  if (!p.CTG || !p.Kf)
+    throw new FieldcalError('VALIDATION', 'with snow, CTG and Kf are needed (one value per cell)', {
+      field: p.CTG ? 'Kf' : 'CTG',
+    });
+  for (const [k, v] of [
+    ['CTG', p.CTG],
+    ['Kf', p.Kf],
+  ] as const)
+    if (v.length !== n)
+      throw new FieldcalError('VALIDATION', `parameter ${k} has ${v.length} values for ${n} cells`, {
+        field: k,
+      });
+  return { CTG: p.CTG, Kf: p.Kf };
+}
+
+/** CemaNeige on every cell: the run (cell-major) and its liquid water step-major, GR4J's input. */
+function snowInput(snow: SnowCells, sp: SnowParams, n: number, steps: number) {
+  if (snow.cells !== n || snow.steps !== steps)
+    throw new FieldcalError(
+      'VALIDATION',
+      `snow forcing is ${snow.cells} cells x ${snow.steps} steps, the model ${n} x ${steps}`,
+      { field: 'T' },
+    );
+  const run: SnowRun = runSnowCells(snow, sp);
+  const liquid = new Float64Array(steps * n);
+  for (let c = 0; c < n; c++) for (let t = 0; t < steps; t++) liquid[t * n + c] = run.liquid[c * steps + t]!;
+  return { run, liquid };
 }
 
 const cellParams = (p: Gr4LrParams, c: number): Gr4Params => ({
@@ -34,10 +144,13 @@ export function runGr4Lr(
   E: ArrayLike<number>,
   steps: number,
   dt: number,
+  /** Per-cell CemaNeige forcing (gridSnowCells): its liquid water (rain + melt) feeds GR4J instead of P. */
+  snow?: SnowCells,
 ): Float64Array {
   const n = net.cells;
   checkSizes(p, n, P.length, steps);
-  const runoff = cellRunoff(n, p, P, E, steps, gr4Timing(dt));
+  const input = snow ? snowInput(snow, snowParamsOf(p, n), n, steps).liquid : P;
+  const runoff = cellRunoff(n, p, input, E, steps, gr4Timing(dt));
   return routeLr(net, runoff, steps, p.llr, dt, new Float64Array(n));
 }
 
@@ -55,15 +168,31 @@ export function gr4LrWithGradient(
   dt: number,
   /** dL/dQ per cell and step, or a function computing it from the discharge of this same run. */
   gQ: ArrayLike<number> | ((q: Float64Array) => ArrayLike<number>),
+  /**
+   * Per-cell CemaNeige forcing (gridSnowCells): GR4J's adjoint hands dL/d(liquid water) per cell
+   * to the snow kernel's adjoint, which gives CTG's and Kf's gradients.
+   */
+  snow?: SnowCells,
 ) {
   const n = net.cells;
   checkSizes(p, n, P.length, steps);
   const timing = gr4Timing(dt);
-  const runoff = cellRunoff(n, p, P, E, steps, timing);
+  const sp = snow ? snowParamsOf(p, n) : undefined;
+  const sn = snow && sp ? snowInput(snow, sp, n, steps) : undefined;
+  const input = sn ? sn.liquid : P;
+  const runoff = cellRunoff(n, p, input, E, steps, timing);
   const pc = new Float64Array(steps);
   const ec = new Float64Array(steps);
   const routed = routeLrWithGradient(net, runoff, steps, p.llr, dt, new Float64Array(n), gQ);
-  const grad = {
+  const grad: {
+    X1: Float64Array;
+    X2: Float64Array;
+    X3: Float64Array;
+    X4: Float64Array;
+    llr: Float64Array;
+    CTG?: Float64Array;
+    Kf?: Float64Array;
+  } = {
     X1: new Float64Array(n),
     X2: new Float64Array(n),
     X3: new Float64Array(n),
@@ -71,9 +200,12 @@ export function gr4LrWithGradient(
     llr: routed.gradient.llr,
   };
   const gq = new Float64Array(steps);
+  // dL/d(liquid water) per cell (cell-major, the snow kernel's layout) and one cell's
+  const gLiquid = sn ? new Float64Array(n * steps) : undefined;
+  const gPc = sn ? new Float64Array(steps) : undefined;
   for (let c = 0; c < n; c++) {
     for (let t = 0; t < steps; t++) {
-      pc[t] = P[t * n + c]!;
+      pc[t] = input[t * n + c]!;
       ec[t] = E[t * n + c]!;
       gq[t] = routed.gradient.runoff[t * n + c]!;
     }
@@ -85,13 +217,19 @@ export function gr4LrWithGradient(
       initialState(cp.X1, cp.X3, timing),
       gq,
       undefined,
-      undefined,
+      gPc,
       timing,
     );
+    if (gLiquid && gPc) gLiquid.set(gPc, c * steps);
     grad.X1[c] = g.X1 + 0.3 * g.S0;
     grad.X2[c] = g.X2;
     grad.X3[c] = g.X3 + 0.5 * g.R0;
     grad.X4[c] = g.X4;
+  }
+  if (snow && sp && sn && gLiquid) {
+    const gs = snowAdjointCells(snow, sp, sn.run, gLiquid);
+    grad.CTG = gs.CTG;
+    grad.Kf = gs.Kf;
   }
   return { q: routed.q, gradient: grad };
 }
@@ -122,6 +260,7 @@ function cellRunoff(
 
 function checkSizes(p: Gr4LrParams, n: number, forcing: number, steps: number): void {
   for (const [k, v] of Object.entries(p)) {
+    if (v === undefined) continue;
     if ((v as Float64Array).length !== n)
       throw new FieldcalError(
         'VALIDATION',

@@ -90,23 +90,71 @@ export function valueStats(values: ArrayLike<number>): RasterStats {
   let n = 0;
   for (let i = 0; i < values.length; i++) if (!Number.isNaN(values[i]!)) n++;
   if (n === 0) return { count: 0, min: null, max: null, mean: null, p2: null, p98: null };
-  const sorted = new Float64Array(n);
+  const a = new Float64Array(n);
   let k = 0;
   let sum = 0;
+  let min = Infinity;
+  let max = -Infinity;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (Number.isNaN(v)) continue;
-    sorted[k++] = v;
+    a[k++] = v;
     sum += v;
+    if (v < min) min = v;
+    if (v > max) max = v;
   }
-  sorted.sort();
+  // the two order statistics each percentile needs, by selection (O(n)) instead of a full sort
   const q = (p: number) => {
     const h = (n - 1) * p;
     const lo = Math.floor(h);
-    const hi = Math.min(n - 1, lo + 1);
-    return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+    const x = selectKth(a, lo);
+    if (lo + 1 >= n || h === lo) return x;
+    // after selection every value past `lo` is >= a[lo]: the next order statistic is their minimum
+    let y = Infinity;
+    for (let i = lo + 1; i < n; i++) if (a[i]! < y) y = a[i]!;
+    return x + (h - lo) * (y - x);
   };
-  return { count: n, min: sorted[0]!, max: sorted[n - 1]!, mean: sum / n, p2: q(0.02), p98: q(0.98) };
+  const p2 = q(0.02);
+  const p98 = q(0.98);
+  return { count: n, min, max, mean: sum / n, p2, p98 };
+}
+
+/**
+ * Rearranges `a` so that a[k] is its k-th smallest value, smaller ones before and larger ones after
+ * (Hoare's selection with median-of-three pivots; Floyd & Rivest 1975 give the expected O(n)).
+ */
+function selectKth(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1;
+    // median of three as the pivot, moved to a[mid]
+    if (a[mid]! < a[lo]!) swap(a, mid, lo);
+    if (a[hi]! < a[lo]!) swap(a, hi, lo);
+    if (a[hi]! < a[mid]!) swap(a, hi, mid);
+    const pivot = a[mid]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        swap(a, i, j);
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return a[k]!;
+}
+
+function swap(a: Float64Array, i: number, j: number): void {
+  const t = a[i]!;
+  a[i] = a[j]!;
+  a[j] = t;
 }
 
 /**

@@ -2,9 +2,24 @@ import { FieldcalError } from '../../../../src-shared/ipc';
 import { kge, nse } from '../../metrics/series';
 import type { RoutingNetwork } from '../../physics/routing/lr';
 import type { SmashDataset } from '../../datasets/smashDataset';
+import type { SnowCells } from '../../physics/cemaneige/kernel';
+import { gridSnowCells } from '../../physics/gr4lr';
 
 /** Order of the learned parameters: GR4J's X1..X4, then lr's llr. */
 export const GAUGE_PARAMETERS = ['X1', 'X2', 'X3', 'X4', 'llr'] as const;
+
+/** With a temperature stack (daily): CemaNeige's CTG and Kf per cell, after GAUGE_PARAMETERS. */
+export const GAUGE_SNOW_PARAMETERS = ['CTG', 'Kf'] as const;
+
+/**
+ * Bounds of CTG and Kf per cell: CTG airGR's [0, 1]; Kf 0..20 mm/°C/d, around the snow degree-day
+ * factors measured in the field (2.5-11.6 mm/°C/d, Hock 2003, J. Hydrol. 282).
+ */
+export const GAUGE_SNOW_BOUNDS = { lower: [0, 0], upper: [1, 20] } as const;
+
+/** The calibrated fields of a gauge problem, in order: X1..X4, llr, then CTG and Kf when it has snow. */
+export const gaugeParameterNames = (pb: { snow?: SnowCells }): readonly string[] =>
+  pb.snow ? [...GAUGE_PARAMETERS, ...GAUGE_SNOW_PARAMETERS] : GAUGE_PARAMETERS;
 
 /**
  * Bounds of X1..X4 and llr for daily GR4J + lr on ~1 km cells: GR4J's ranges widened for small
@@ -28,6 +43,19 @@ export function gaugeBounds(stepSeconds = 86400): { lower: number[]; upper: numb
  * another step): found before any training, naming the gauge.
  */
 export function checkGaugeProblem(pb: GaugeProblem): void {
+  const k = gaugeParameterNames(pb).length;
+  if (pb.lower.length !== k || pb.upper.length !== k)
+    throw new FieldcalError(
+      'VALIDATION',
+      `bounds have ${pb.lower.length} lower and ${pb.upper.length} upper values for ${k} parameters (${gaugeParameterNames(pb).join(', ')})`,
+      { field: 'bounds' },
+    );
+  if (pb.snow && (pb.snow.cells !== pb.net.cells || pb.snow.steps !== pb.steps))
+    throw new FieldcalError(
+      'VALIDATION',
+      `snow forcing is ${pb.snow.cells} cells x ${pb.snow.steps} steps, the problem ${pb.net.cells} x ${pb.steps}`,
+      { field: 'T' },
+    );
   for (const g of pb.gauges)
     if (g.obs.length !== pb.steps)
       throw new FieldcalError(
@@ -45,6 +73,15 @@ export function gaugeProblemFromDataset(
 ): GaugeProblem {
   const dt = ds.stepSeconds ?? 86400;
   const b = bounds ?? gaugeBounds(dt);
+  // a temperature stack on daily steps: one CemaNeige layer per cell (physics/gr4lr.ts gridSnowCells)
+  const snow =
+    ds.T && dt === 86400 ? gridSnowCells(ds.P, ds.T, ds.dates.length, ds.net.cells, dt) : undefined;
+  const lower = [...b.lower];
+  const upper = [...b.upper];
+  if (snow && lower.length === GAUGE_PARAMETERS.length) {
+    lower.push(...GAUGE_SNOW_BOUNDS.lower);
+    upper.push(...GAUGE_SNOW_BOUNDS.upper);
+  }
   const pb: GaugeProblem = {
     warmup,
     net: ds.net,
@@ -55,8 +92,9 @@ export function gaugeProblemFromDataset(
     descriptors: ds.descriptors,
     nDescriptors: ds.descriptorNames.length,
     gauges: ds.gauges,
-    lower: [...b.lower],
-    upper: [...b.upper],
+    lower,
+    upper,
+    ...(snow ? { snow } : {}),
   };
   checkGaugeProblem(pb);
   return pb;
@@ -79,6 +117,11 @@ export interface GaugeProblem {
   upper: number[];
   /** Steps at the start left out of the objective and the scores (the model spins up there). */
   warmup: number;
+  /**
+   * Per-cell CemaNeige forcing (a daily temperature stack): then the fields are X1..X4, llr, CTG,
+   * Kf (gaugeParameterNames) and lower/upper have seven entries.
+   */
+  snow?: SnowCells;
 }
 
 /** NSE and KGE at each gauge over the steps after the warm-up. */

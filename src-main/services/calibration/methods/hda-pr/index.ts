@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { GAUGE_PARAMETERS, type GaugeProblem } from '../../gauges/problem';
+import { gaugeParameterNames, type GaugeProblem } from '../../gauges/problem';
 import { runner, type GaugeResult, type MethodContext, type MethodDefinition } from '../../method';
 import { hdaPrOptions } from './options';
 import { trainHdaPr } from './train';
@@ -15,7 +15,9 @@ function hdaPrGauges(
     ctx.progress({ iteration: it + 1, total: o.iterations, objective: j }),
   );
   return {
-    parameters: Object.fromEntries(GAUGE_PARAMETERS.map((k) => [k, r.params[k]])),
+    parameters: Object.fromEntries(
+      gaugeParameterNames(pr).map((k) => [k, r.params[k as keyof typeof r.params]!]),
+    ),
     scores: r.scores,
     info: { objective: r.objective, iterations: r.history.length, hidden: o.hidden },
   };

@@ -2,7 +2,7 @@ import { FieldcalError } from '../../../../../src-shared/ipc';
 import { gr4LrWithGradient, runGr4Lr, type Gr4LrParams } from '../../../physics/gr4lr';
 import { buildMlp, mlpBackward, mlpForward, type Mlp } from '../../nets/mlp';
 import { Adam } from '../../optim/adam';
-import { checkGaugeProblem, GAUGE_PARAMETERS, gaugeScores, type GaugeProblem } from '../../gauges/problem';
+import { checkGaugeProblem, gaugeParameterNames, gaugeScores, type GaugeProblem } from '../../gauges/problem';
 
 export interface HdaPrOptions {
   /** Hidden layer sizes: [] is the multi-linear mapping (sigmoid of a linear combination, as smash's), [16, 16] the ANN. */
@@ -20,13 +20,20 @@ export interface HdaPrOptions {
 export function mapParameters(net: Mlp, pb: GaugeProblem) {
   const cells = pb.net.cells;
   const { out, acts } = mlpForward(net, pb.descriptors, cells);
-  const cols = GAUGE_PARAMETERS.map((_, k) =>
+  // X1..X4, llr (and CTG, Kf with snow: gaugeParameterNames)
+  const names = gaugeParameterNames(pb);
+  const K = names.length;
+  const cols = names.map((_, k) =>
     Float64Array.from(
       { length: cells },
-      (_, c) => pb.lower[k]! + (pb.upper[k]! - pb.lower[k]!) * out[c * 5 + k]!,
+      (_, c) => pb.lower[k]! + (pb.upper[k]! - pb.lower[k]!) * out[c * K + k]!,
     ),
   );
   const params: Gr4LrParams = { X1: cols[0]!, X2: cols[1]!, X3: cols[2]!, X4: cols[3]!, llr: cols[4]! };
+  if (K > 5) {
+    params.CTG = cols[5]!;
+    params.Kf = cols[6]!;
+  }
   return { params, acts };
 }
 
@@ -64,7 +71,8 @@ export function trainHdaPr(
     for (const v of o) if (Number.isFinite(v)) d += (v - m) ** 2;
     return d;
   });
-  const mlp = buildMlp([pb.nDescriptors, ...opts.hidden, 5], opts.seed);
+  const K = gaugeParameterNames(pb).length;
+  const mlp = buildMlp([pb.nDescriptors, ...opts.hidden, K], opts.seed);
   const adam = new Adam([...mlp.weights, ...mlp.biases], opts.learningRate);
   const history: number[] = [];
   let best = {
@@ -76,21 +84,30 @@ export function trainHdaPr(
     const { params, acts } = mapParameters(mlp, pb);
     let j = 0;
     // one forward run: the objective and dJ/dQ come from the discharge of the gradient run itself
-    const { gradient } = gr4LrWithGradient(pb.net, params, pb.P, pb.E, pb.steps, pb.dt, (q) => {
-      const gQ = new Float64Array(pb.steps * cells);
-      pb.gauges.forEach((g, k) => {
-        let num = 0;
-        for (let t = opts.warmup; t < pb.steps; t++) {
-          const o = g.obs[t]!;
-          if (!Number.isFinite(o)) continue;
-          const e = q[t * cells + g.cell]! - o;
-          num += e * e;
-          gQ[t * cells + g.cell]! += (2 * e) / dens[k]! / pb.gauges.length;
-        }
-        j += num / dens[k]! / pb.gauges.length;
-      });
-      return gQ;
-    });
+    const { gradient } = gr4LrWithGradient(
+      pb.net,
+      params,
+      pb.P,
+      pb.E,
+      pb.steps,
+      pb.dt,
+      (q) => {
+        const gQ = new Float64Array(pb.steps * cells);
+        pb.gauges.forEach((g, k) => {
+          let num = 0;
+          for (let t = opts.warmup; t < pb.steps; t++) {
+            const o = g.obs[t]!;
+            if (!Number.isFinite(o)) continue;
+            const e = q[t * cells + g.cell]! - o;
+            num += e * e;
+            gQ[t * cells + g.cell]! += (2 * e) / dens[k]! / pb.gauges.length;
+          }
+          j += num / dens[k]! / pb.gauges.length;
+        });
+        return gQ;
+      },
+      pb.snow,
+    );
     history.push(j);
     onIteration?.(it, j);
     if (j < best.j)
@@ -100,10 +117,10 @@ export function trainHdaPr(
         biases: mlp.biases.map((b) => Float64Array.from(b)),
       };
     // dJ/d(sigmoid output) = dJ/dparam x (upper - lower)
-    const gOut = new Float64Array(cells * 5);
-    GAUGE_PARAMETERS.forEach((name, k) => {
-      const g = gradient[name];
-      for (let c = 0; c < cells; c++) gOut[c * 5 + k] = g[c]! * (pb.upper[k]! - pb.lower[k]!);
+    const gOut = new Float64Array(cells * K);
+    gaugeParameterNames(pb).forEach((name, k) => {
+      const g = gradient[name as keyof typeof gradient]!;
+      for (let c = 0; c < cells; c++) gOut[c * K + k] = g[c]! * (pb.upper[k]! - pb.lower[k]!);
     });
     const { gw, gb } = mlpBackward(mlp, acts, gOut, cells);
     adam.step([...mlp.weights, ...mlp.biases], [...gw, ...gb]);
@@ -113,7 +130,7 @@ export function trainHdaPr(
   best.weights.forEach((w, l) => mlp.weights[l]!.set(w));
   best.biases.forEach((b, l) => mlp.biases[l]!.set(b));
   const { params } = mapParameters(mlp, pb);
-  const q = runGr4Lr(pb.net, params, pb.P, pb.E, pb.steps, pb.dt);
+  const q = runGr4Lr(pb.net, params, pb.P, pb.E, pb.steps, pb.dt, pb.snow);
   return { mlp, params, q, history, objective: best.j, scores: gaugeScores(pb, q, opts.warmup) };
 }
 

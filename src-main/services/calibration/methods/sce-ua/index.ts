@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { FieldcalError } from '../../../../../src-shared/ipc';
 import { nse } from '../../../metrics/series';
 import { fromAirGRSpace, toAirGRSpace } from '../../../physics/cemaneige/gr4cemaneige';
 import {
@@ -61,8 +62,10 @@ export function sceUaMpr(
  * _CemaNeige, where Calibration_Michel searches) over the problem's bounds: minimises 1 - NSE
  * (Nash & Sutcliffe 1970) after the warm-up. Robust rather than tuned to a basin: airGR's start
  * grid is screened, SCE-UA runs `restarts` times from different seeds, each distinct optimum is
- * refined by Michel's local search and (polish) BFGS on the exact adjoint gradient, and a last
- * SCE-UA pass in a small box around the best point is refined the same way; the best is kept.
+ * refined by Michel's local search and (polish) BFGS on the exact adjoint gradient, a last
+ * SCE-UA pass in a small box around the best point is refined the same way, then Michel's search
+ * with finer paces and, for CemaNeige, a profile over CTG (its response is stepwise); the best is
+ * kept. `info.runs` counts every model run (BFGS's forward-and-adjoint runs aside).
  */
 export function sceUaLumped(
   pr: LumpedProblem,
@@ -77,7 +80,16 @@ export function sceUaLumped(
   let runs = 0;
   const objective = (x: ArrayLike<number>) => {
     runs++;
-    const v = 1 - nse(pr.obs, simulateLumped(pr, x).subarray(pr.warmup)).value;
+    let q: Float64Array;
+    try {
+      q = simulateLumped(pr, x);
+    } catch (e) {
+      // a point outside the model's domain (GR4J refuses X4 = 0.5, the edge of airGR's range) is infeasible
+      if (e instanceof FieldcalError && e.code === 'VALIDATION' && e.details?.field === 'params')
+        return Number.POSITIVE_INFINITY;
+      throw e;
+    }
+    const v = 1 - nse(pr.obs, q.subarray(pr.warmup)).value;
     return Number.isFinite(v) ? v : Number.POSITIVE_INFINITY;
   };
   const ft = (t: Float64Array) =>
@@ -112,15 +124,18 @@ export function sceUaLumped(
   starts.sort((a, b) => a.f - b.f);
   let best = { t: starts[0]!.t, f: starts[0]!.f };
   const done: Float64Array[] = [];
+  const refined: number[] = [];
   for (const s of starts) {
     if (ctx.cancelled()) break;
     // the same basin of attraction twice is skipped (within 0.05 on every transformed axis)
     if (done.some((d) => d.every((v, i) => Math.abs(v - s.t[i]!) < 0.05))) continue;
     done.push(s.t);
     const r = refine(s.t);
+    refined.push(1 - r.f);
     if (r.f < best.f) best = r;
     progress(best.f);
   }
+  info.localNse = refined;
   // SCE-UA again in a box of ±0.3 (transformed) around the best point, then the same refinement
   if (!ctx.cancelled()) {
     const lo = Float64Array.from(best.t, (v, i) => Math.max(tl[i]!, v - 0.3));
@@ -135,6 +150,47 @@ export function sceUaLumped(
     const r = refine(rr.best);
     info.refineNse = 1 - r.f;
     if (r.f < best.f) best = r;
+  }
+  // last, the same search with finer paces (0.02 down to 1e-4) from the best point: CTG acts through
+  // a threshold, so 1 - NSE is stepwise in it and BFGS cannot move it
+  if (!ctx.cancelled()) {
+    const fine = patternSearch(ft, best.t, tl, tu, { from: 0.02, to: 1e-4 });
+    info.fineNse = 1 - fine.f;
+    if (fine.f < best.f) best = fine;
+  }
+  // CemaNeige: a profile over CTG (1 - NSE is stepwise in it, so neither BFGS nor small steps cross
+  // its plateaus, some narrower than 1e-4): CTG on grids around the best value (±0.01 by 5e-5,
+  // ±0.05 by 0.001) and over [0, 1] (by 0.02), the other parameters held; the CTG values within 3e-4
+  // of the best NSE (at least 4, at most 12, one per plateau) then get BFGS on the other five
+  if (structure === 'gr4-cemaneige' && polish && !ctx.cancelled()) {
+    const x0 = fromAirGRSpace(clampT(best.t, tl, tu));
+    const values = new Set<number>();
+    for (let k = -200; k <= 200; k++) values.add(Math.round((x0[4]! + k * 5e-5) * 1e7) / 1e7);
+    for (let k = -50; k <= 50; k++) values.add(Math.round((x0[4]! + k * 0.001) * 1e7) / 1e7);
+    for (let k = 0; k <= 50; k++) values.add(k * 0.02);
+    const scored: { t: Float64Array; f: number }[] = [];
+    for (const c of values) {
+      if (c < pr.lower[4]! || c > pr.upper[4]! || ctx.cancelled()) continue;
+      const x = Float64Array.from(x0);
+      x[4] = c;
+      const t = clampT(toAirGRSpace(x), tl, tu);
+      scored.push({ t, f: ft(t) });
+    }
+    scored.sort((a, b) => a.f - b.f);
+    const profile: number[] = [];
+    // one CTG per plateau (the same objective to 1e-12 is the same plateau)
+    const near = scored
+      .filter((s, k) => k === 0 || Math.abs(s.f - scored[k - 1]!.f) > 1e-12)
+      .filter((s, k) => k < 4 || s.f <= scored[0]!.f + 3e-4)
+      .slice(0, 12);
+    for (const s of near) {
+      if (ctx.cancelled()) break;
+      const tg = clampT(toAirGRSpace(polishGradient(pr, fromAirGRSpace(s.t))), tl, tu);
+      const r = [s, { t: tg, f: ft(tg) }].sort((a, b) => a.f - b.f)[0]!;
+      profile.push(1 - r.f);
+      if (r.f < best.f) best = r;
+    }
+    info.ctgProfileNse = profile;
   }
   const x = fromAirGRSpace(clampT(best.t, tl, tu));
   return {
@@ -187,30 +243,61 @@ function bestOfAirGRGrid(f: (t: Float64Array) => number, lo: Float64Array, hi: F
 }
 
 /**
- * Michel's local search (Michel 1991, Hydrologie appliquée aux petits bassins ruraux; airGR
- * Calibration_Michel): steps of ±δ along each transformed axis, keeping every improvement, δ halved
- * when none helps, from 0.64 down to 0.01 (airGR's end), then on to 1e-4.
+ * Michel's local search (Michel 1991, Hydrologie appliquée aux petits bassins ruraux; as airGR's
+ * Calibration_Michel runs it): each iteration tries ±pace along every transformed axis and moves to
+ * the best candidate; the pace doubles after 2n successive moves and halves when no candidate helps,
+ * from 0.64 down to 0.01 (airGR's defaults); after each move a diagonal step along the smoothed direction
+ * of the last moves (weight 0.7^(1/n)) is tried.
  */
-function patternSearch(f: (t: Float64Array) => number, t0: Float64Array, lo: Float64Array, hi: Float64Array) {
-  let t = Float64Array.from(t0);
+function patternSearch(
+  f: (t: Float64Array) => number,
+  t0: Float64Array,
+  lo: Float64Array,
+  hi: Float64Array,
+  paces: { from: number; to: number } = { from: 0.64, to: 0.01 },
+) {
+  const n = t0.length;
+  let t: Float64Array = Float64Array.from(t0);
   let ft = f(t);
-  for (let d = 0.64; d >= 0.01;) {
-    let improved = false;
-    for (let i = 0; i < t.length; i++) {
+  let pace = paces.from;
+  let moves = 0;
+  const clg = 0.7 ** (1 / n);
+  const diag = new Float64Array(n);
+  for (let it = 0; it < 100 * n && pace >= paces.to; it++) {
+    let best: Float64Array | undefined = undefined;
+    let fb = ft;
+    for (let i = 0; i < n; i++) {
       for (const s of [1, -1]) {
         const c = Float64Array.from(t);
-        c[i] = Math.min(hi[i]!, Math.max(lo[i]!, c[i]! + s * d));
+        c[i] = Math.min(hi[i]!, Math.max(lo[i]!, c[i]! + s * pace));
         if (c[i] === t[i]) continue;
         const fc = f(c);
-        if (fc < ft) {
-          t = c;
-          ft = fc;
-          improved = true;
-          break;
+        if (fc < fb) {
+          best = c;
+          fb = fc;
         }
       }
     }
-    if (!improved) d /= 2;
+    if (!best) {
+      pace /= 2;
+      moves = 0;
+      continue;
+    }
+    const step = Float64Array.from(best, (v, i) => v - t[i]!);
+    t = best;
+    ft = fb;
+    if (++moves >= 2 * n) {
+      pace *= 2;
+      moves = 0;
+    }
+    // diagonal step: the smoothed direction of the moves so far (airGR Calibration_Michel's PaceDiag)
+    for (let i = 0; i < n; i++) diag[i] = clg * diag[i]! + (1 - clg) * step[i]!;
+    const d = Float64Array.from(t, (v, i) => Math.min(hi[i]!, Math.max(lo[i]!, v + diag[i]!)));
+    const fd = f(d);
+    if (fd < ft) {
+      t = d;
+      ft = fd;
+    }
   }
   return { t, f: ft };
 }
