@@ -28,6 +28,7 @@ import {
   studyAreaRecordSchema,
 } from '../types/gis';
 import { assembleSpecSchema, datasetManifestSchema, sourceProbeSchema } from '../types/assemble';
+import { sweepRecordSchema, sweepSpecSchema } from '../types/sweep';
 
 /** One method of a service: a strict schema for its single argument object and one for its result. */
 export interface MethodSpec<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
@@ -203,6 +204,16 @@ export const contract = {
     ),
     /** The run's recorded progress points (its loss curve). */
     history: method(args({ id }), z.array(progressPointSchema)),
+    /**
+     * Starts a sweep: the base spec expanded over the grid, seeds and datasets, every child checked
+     * like jobs.submit before anything is recorded; a parent run with one child run each, on the local
+     * host or a BullMQ queue (`spec.queue`). Answers the sweep as recorded (children queued).
+     */
+    sweep: method(args({ spec: sweepSpecSchema }), sweepRecordSchema),
+    /** A sweep's table (one row per child, key metrics, time) and its winner by the selection rule. */
+    sweepGet: method(args({ id }), sweepRecordSchema),
+    /** Every sweep of the project, newest first. */
+    sweeps: method(noArgs, z.array(sweepRecordSchema)),
   },
   export: {
     artifacts: method(args({ runId: id }), z.array(artifactRecordSchema)),

@@ -8,3 +8,4 @@ export * from '../types/jobs';
 export * from '../types/gis';
 export * from '../types/safeKeys';
 export * from '../types/assemble';
+export * from '../types/sweep';

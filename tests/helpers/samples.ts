@@ -60,6 +60,16 @@ export const validArgs: { [S in ServiceName]: { [M in MethodName<S>]: MethodInpu
     methods: {},
     check: { spec: { kind: 'twin', method: 'ann' } },
     history: { id: 1 },
+    sweep: {
+      spec: {
+        name: 'lambda',
+        base: { kind: 'twin', method: 'gan-po' },
+        grid: { 'options.lambdaL': [1, 10], 'options.lambdaR': [0.1] },
+        seeds: [1, 2],
+      },
+    },
+    sweepGet: { id: 1 },
+    sweeps: {},
   },
   export: {
     artifacts: { runId: 1 },
