@@ -52,9 +52,26 @@ export function createProjectService(session: ProjectSession): ServiceImpl<'proj
   };
 }
 
+/**
+ * The quick status of a source, shared by calls within a second of each other: a list walks every
+ * file of every folder dataset (a year of daily rasters is 365 stats), and the map asks for it often.
+ */
+const STATUS_TTL_MS = 1000;
+const statusMemo = new Map<string, { at: number; status: Promise<DatasetRecord['status']> }>();
+function cachedStatus(path: string, sizeBytes: number | null): Promise<DatasetRecord['status']> {
+  const key = `${path}\u0000${sizeBytes}`;
+  const now = Date.now();
+  const hit = statusMemo.get(key);
+  if (hit && now - hit.at < STATUS_TTL_MS) return hit.status;
+  if (statusMemo.size > 1000) statusMemo.clear();
+  const status = quickStatus(path, sizeBytes);
+  statusMemo.set(key, { at: now, status });
+  return status;
+}
+
 const withStatus = async (d: StoredDataset): Promise<DatasetRecord> => ({
   ...d,
-  status: await quickStatus(d.sourcePath, d.sizeBytes),
+  status: await cachedStatus(d.sourcePath, d.sizeBytes),
 });
 
 /**

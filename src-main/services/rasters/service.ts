@@ -309,6 +309,32 @@ function describeCrs(crs: string, def: string): { name: string | null; units: st
  */
 export function createRastersService(session: RasterProjectSession): ServiceImpl<'rasters'> {
   const stacks = new Lru<Promise<Stack>>(8, 8);
+  /**
+   * Folder stacks as whole cubes (Float32, step-major) for time series: one file per step means a
+   * series read opens every file; the cube is read once (shared by concurrent callers) and a series
+   * at any cell is then a strided copy. Stacks above 64 MB are read per column as before.
+   */
+  const cubes = new Lru<Promise<Float32Array>>(4, 256 * 2 ** 20);
+  const columnOfCube = async (key: string, stack: Stack, row: number, col: number): Promise<Float64Array> => {
+    const cells = stack.grid.rows * stack.grid.cols;
+    const bytes = cells * stack.steps.length * 4;
+    if (bytes > 64 * 2 ** 20 || !(row >= 0 && row < stack.grid.rows && col >= 0 && col < stack.grid.cols))
+      return stack.readColumn(row, col);
+    let cube = cubes.get(key);
+    if (!cube) {
+      cube = (async () => {
+        const c = new Float32Array(cells * stack.steps.length);
+        for (let t = 0; t < stack.steps.length; t++) c.set(await stack.read(t), t * cells);
+        return c;
+      })();
+      cubes.set(key, cube, bytes);
+      // a failed read is not kept: the next call tries again (and reports the error itself)
+      cube.catch(() => cubes.delete(key));
+    }
+    const c = await cube;
+    const i = row * stack.grid.cols + col;
+    return Float64Array.from({ length: stack.steps.length }, (_, t) => c[t * cells + i]!);
+  };
   const decoded = new Lru<Decoded>(16, 512 * 2 ** 20);
 
   const openStackCached = (key: string, path: string, opts: { crs: string | null; variable?: string }) => {
@@ -416,7 +442,8 @@ export function createRastersService(session: RasterProjectSession): ServiceImpl
       step: s,
       steps: stack.steps.length,
       stepDates: stack.steps.map((x) => isoDay(x.time)),
-      readColumn: (row: number, col: number) => stack.readColumn(row, col),
+      readColumn: (row: number, col: number) =>
+        stack.kind === 'folder' ? columnOfCube(key, stack, row, col) : stack.readColumn(row, col),
     };
     if (stack.kind === 'netcdf') {
       // A NetCDF step is one slice of the variable; a cell is read from that slice.

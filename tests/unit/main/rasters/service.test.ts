@@ -238,6 +238,18 @@ describe.skipIf(!hasGdal)('rasters.series against gdallocationinfo', () => {
     expect(rainy).toBeGreaterThanOrEqual(0);
     const rainyFile = files.find((f) => f.replace(/.*\//, '').startsWith(s.dates[rainy]!.replace(/-/g, '')))!;
     expect(close(s.values[rainy]!, gdalValue(join(PRCP, rainyFile), x, y)!, 1e-6)).toBe(true);
+    // a second cell comes from the stack read once as a cube: still each file's value there
+    const [x2, y2] = [x + 3000, y - 2000];
+    const s2 = await call<CellSeries>('series', {
+      source: { datasetId: ids.prcp },
+      point: { x: x2, y: y2, crs: 'EPSG:2154' },
+    });
+    for (const k of [0, rainy, 200, s2.dates.length - 1]) {
+      const file = files.find((f) => f.replace(/.*\//, '').startsWith(s2.dates[k]!.replace(/-/g, '')))!;
+      const expected = gdalValue(join(PRCP, file), x2, y2);
+      if (expected === null) expect(s2.values[k]).toBeNaN();
+      else expect(close(s2.values[k]!, expected, 1e-6)).toBe(true);
+    }
   });
 
   it('NetCDF: the column at one cell, NaN where the file has its fill value', async () => {
