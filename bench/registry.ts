@@ -7,6 +7,8 @@ import { trainStepBench } from './trainStep';
 import { ganPoPaperBench } from './ganPoPaper';
 import { uiBench } from './ui';
 import { camelsBench } from './camels';
+import { surrogateBench } from './surrogate';
+import { ensembleBench } from './ensemble';
 
 /** Every benchmark by name; adding one is one file plus one line here. */
 export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -19,4 +21,6 @@ export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   'gan-po-paper': ganPoPaperBench,
   ui: uiBench,
   camels: camelsBench,
+  surrogate: surrogateBench,
+  ensemble: ensembleBench,
 };

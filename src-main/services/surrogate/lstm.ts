@@ -1,0 +1,284 @@
+import type * as TfModule from '@tensorflow/tfjs';
+import { FieldcalError } from '../../../src-shared/ipc';
+import { computeHandle } from '../compute';
+import { lstm as fusedLstm } from '../compute/fusedLayers';
+import {
+  checkFields,
+  checkProblem,
+  checkSteps,
+  forcingNames,
+  standardFields,
+  standardForcing,
+  standardisation,
+  TrainingData,
+  type Standardisation,
+} from './data';
+import { checkManifestProblem, problemFacts, readSurrogate, writeSurrogate } from './store';
+import {
+  DEFAULT_TRAIN,
+  readWeights,
+  trainNet,
+  writeWeights,
+  type Batch,
+  type NetTrainer,
+  type SurrogateProgress,
+  type TrainableSurrogate,
+  type TrainResult,
+  type TrainSettings,
+} from './train';
+import type { Ensemble, SurrogateProblem } from './types';
+
+type Tf = typeof TfModule;
+
+/**
+ * The GAN-PO paper's LSTM surrogate of VIC (Sun, Pan & Duan 2024, section 3.2; after Tsai et al.
+ * 2021): per cell, sequence-to-one over a 30-day window (the target day and the 29 before), inputs
+ * the cell's forcing of each day and its parameters (repeated every day), all standardised with the
+ * statistics of the training members; one LSTM layer of 128 units, one dense layer to the target,
+ * MSE, batch 400, Adam, early stopping on the validation members. The LSTM runs as the fused
+ * kernels of compute/ on `cpu-native`. Days before the first step of a window are zero inputs (the
+ * forcing's mean) in training and prediction alike, so the first 29 days are predicted too.
+ */
+export interface LstmConfig {
+  window: number;
+  hidden: number;
+}
+
+export const LSTM_DEFAULTS: LstmConfig = { window: 30, hidden: 128 };
+
+function buildModel(tf: Tf, features: number, c: LstmConfig, seed: number): TfModule.Sequential {
+  const m = tf.sequential();
+  // PyTorch nn.LSTM's U(-1/sqrt(hidden), 1/sqrt(hidden)) initialisation (as calibration/nets/ganPo.ts lstmSurrogate), seeded
+  const k = 1 / Math.sqrt(c.hidden);
+  const init = (i: number) => tf.initializers.randomUniform({ minval: -k, maxval: k, seed: seed * 16 + i });
+  m.add(
+    fusedLstm(tf, {
+      units: c.hidden,
+      inputShape: [c.window, features],
+      recurrentActivation: 'sigmoid',
+      kernelInitializer: init(0),
+      recurrentInitializer: init(1),
+      biasInitializer: init(2),
+    }),
+  );
+  m.add(
+    tf.layers.dense({
+      units: 1,
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed * 16 + 3 }),
+    }),
+  );
+  return m;
+}
+
+/** A trained LSTM surrogate (see {@link LstmConfig}). */
+export class LstmSurrogate implements TrainableSurrogate {
+  readonly kind = 'lstm' as const;
+  readonly model: TfModule.Sequential;
+  private readonly forcing: Float32Array[];
+  private readonly nf: number;
+  private readonly np: number;
+  private readonly paramCache = new Map<number, Float32Array[]>();
+
+  constructor(
+    readonly tf: Tf,
+    readonly problem: SurrogateProblem,
+    readonly stats: Standardisation,
+    readonly config: LstmConfig,
+    readonly settings: TrainSettings,
+    readonly data: TrainingData,
+  ) {
+    this.forcing = standardForcing(problem, stats);
+    this.nf = this.forcing.length;
+    this.np = problem.parameters.length;
+    this.model = buildModel(tf, this.nf + this.np, config, settings.seed);
+  }
+
+  key(): string {
+    return JSON.stringify({
+      kind: this.kind,
+      config: this.config,
+      settings: this.settings,
+      stats: this.stats,
+    });
+  }
+
+  private memberParams(member: number): Float32Array[] {
+    let p = this.paramCache.get(member);
+    if (!p) {
+      // bounded: a few hundred members' fields at most
+      if (this.paramCache.size >= 1024) this.paramCache.clear();
+      p = standardFields(this.stats, this.data.params(member));
+      this.paramCache.set(member, p);
+    }
+    return p;
+  }
+
+  /** Writes the window ending at step t of cell k into x at sequence slot `row`. */
+  private fillWindow(x: Float32Array, row: number, params: Float32Array[], k: number, t: number): void {
+    const { window: W } = this.config;
+    const F = this.nf + this.np;
+    const cells = this.problem.cells;
+    let o = row * W * F;
+    for (let j = 0; j < W; j++) {
+      const s = t - W + 1 + j;
+      for (let f = 0; f < this.nf; f++) x[o + f] = s >= 0 ? this.forcing[f]![s * cells + k]! : 0;
+      for (let q = 0; q < this.np; q++) x[o + this.nf + q] = params[q]![k]!;
+      o += F;
+    }
+  }
+
+  trainer(): NetTrainer {
+    const { tf } = this;
+    const W = this.config.window;
+    const F = this.nf + this.np;
+    const { cells, steps } = this.problem;
+    const { mean, std } = this.stats.target;
+    return {
+      tf,
+      model: this.model,
+      batch: (pick, size, rand): Batch => {
+        const x = new Float32Array(size * W * F);
+        const y = new Float32Array(size);
+        for (let i = 0; i < size; i++) {
+          const m = pick();
+          const k = Math.floor(rand() * cells);
+          const t = Math.floor(rand() * steps);
+          this.fillWindow(x, i, this.memberParams(m), k, t);
+          y[i] = (this.data.target(m, t, t + 1)[k]! - mean) / std;
+        }
+        return { x: tf.tensor3d(x, [size, W, F]), y: tf.tensor2d(y, [size, 1]), w: null };
+      },
+    };
+  }
+
+  predict(fields: Float64Array[], t0: number, t1: number): Float64Array {
+    checkFields(this.problem, fields);
+    checkSteps(this.problem, t0, t1);
+    const { tf } = this;
+    const W = this.config.window;
+    const F = this.nf + this.np;
+    const cells = this.problem.cells;
+    const params = standardFields(this.stats, fields);
+    const { mean, std } = this.stats.target;
+    const n = cells * (t1 - t0);
+    const out = new Float64Array(n);
+    // cells x windows batched: sequence i is cell i mod cells of step t0 + floor(i / cells)
+    const chunk = 2048;
+    const x = new Float32Array(chunk * W * F);
+    for (let i0 = 0; i0 < n; i0 += chunk) {
+      const len = Math.min(chunk, n - i0);
+      for (let i = 0; i < len; i++) {
+        const g = i0 + i;
+        this.fillWindow(x, i, params, g % cells, t0 + Math.floor(g / cells));
+      }
+      const y = tf.tidy(
+        () => this.model.predict(tf.tensor3d(x.subarray(0, len * W * F), [len, W, F])) as TfModule.Tensor,
+      );
+      const v = y.dataSync();
+      for (let i = 0; i < len; i++) out[i0 + i] = v[i]! * std + mean;
+      y.dispose();
+    }
+    return out;
+  }
+
+  async save(dir: string): Promise<void> {
+    await writeSurrogate(
+      dir,
+      {
+        kind: this.kind,
+        config: { ...this.config },
+        settings: this.settings,
+        stats: this.stats,
+        problem: problemFacts(this.problem, forcingNames(this.problem)),
+      },
+      readWeights(this.model),
+      this.model.weights.map((w) => w.read().shape),
+    );
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+export interface LstmTrainOptions {
+  config?: Partial<LstmConfig>;
+  settings?: Partial<TrainSettings>;
+  checkpointDir?: string;
+  onProgress?: (p: SurrogateProgress) => void;
+  beforeBatch?: (epoch: number, batch: number) => void;
+}
+
+/** Trains the LSTM surrogate on an ensemble's train members (early stopping on its validation members). */
+export async function trainLstm(
+  problem: SurrogateProblem,
+  ensemble: Ensemble,
+  o: LstmTrainOptions = {},
+): Promise<{ surrogate: LstmSurrogate; result: TrainResult }> {
+  checkProblem(problem);
+  const config = { ...LSTM_DEFAULTS, ...o.config };
+  if (!(
+    Number.isInteger(config.window) &&
+    config.window >= 1 &&
+    Number.isInteger(config.hidden) &&
+    config.hidden >= 1
+  ))
+    throw new FieldcalError('VALIDATION', `LSTM window and hidden must be positive integers`, {
+      field: 'config',
+    });
+  const settings = { ...DEFAULT_TRAIN, ...o.settings };
+  const { tf } = await computeHandle();
+  const data = new TrainingData(problem, ensemble);
+  const s = new LstmSurrogate(tf, problem, standardisation(data), config, settings, data);
+  try {
+    const result = await trainNet(s.trainer(), {
+      settings,
+      train: data.members('train'),
+      valid: data.members('valid'),
+      restoreBest: true,
+      key: s.key(),
+      ...(o.checkpointDir ? { checkpointDir: o.checkpointDir } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      ...(o.beforeBatch ? { beforeBatch: o.beforeBatch } : {}),
+    });
+    return { surrogate: s, result };
+  } catch (err) {
+    s.dispose();
+    throw err;
+  }
+}
+
+/**
+ * Loads a saved LSTM surrogate for a problem (same grid, parameters, target, model and data). With
+ * `ensemble`, it can be updated on it ({@link updateSurrogate}); without, updates train on the added runs only.
+ */
+export async function loadLstm(
+  dir: string,
+  problem: SurrogateProblem,
+  ensemble: Ensemble | null = null,
+): Promise<LstmSurrogate> {
+  checkProblem(problem);
+  const { manifest, weights } = await readSurrogate(dir);
+  if (manifest.kind !== 'lstm')
+    throw new FieldcalError('VALIDATION', `${dir} holds a ${manifest.kind} surrogate, not an LSTM`, {
+      path: dir,
+    });
+  checkManifestProblem(dir, manifest, problem, forcingNames(problem));
+  const { tf } = await computeHandle();
+  const config = { window: manifest.config.window!, hidden: manifest.config.hidden! };
+  const s = new LstmSurrogate(
+    tf,
+    problem,
+    manifest.stats,
+    config,
+    manifest.settings,
+    new TrainingData(problem, ensemble),
+  );
+  try {
+    writeWeights(tf, s.model, weights);
+  } catch (err) {
+    s.dispose();
+    throw new FieldcalError('INVALID_FILE', `${dir}: ${(err as Error).message}`, { path: dir });
+  }
+  return s;
+}

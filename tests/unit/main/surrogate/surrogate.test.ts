@@ -1,0 +1,187 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeHandle } from '../../../../src-main/services/compute';
+import { ensembleAccuracy } from '../../../../src-main/services/surrogate/accuracy';
+import { loadArnet, trainArnet, type ArnetSurrogate } from '../../../../src-main/services/surrogate/arnet';
+import { loadLstm, trainLstm, type LstmSurrogate } from '../../../../src-main/services/surrogate/lstm';
+import {
+  readWeights,
+  updateSurrogate,
+  type TrainResult,
+} from '../../../../src-main/services/surrogate/train';
+import { smallCase } from './memEnsemble';
+
+// small sizes: a 6 x 7 basin-layout grid (38 active cells), 150 days, 10 / 3 / 3 members
+// measured on this case (cpu-native, 2 threads): LSTM held-out median NSE 0.78, ARnet rollout 0.34
+const ARNET_NSE = 0.2;
+const c = smallCase({ steps: 150 });
+const lstmOpts = {
+  config: { hidden: 16 },
+  settings: {
+    epochs: 8,
+    batchesPerEpoch: 12,
+    batchSize: 128,
+    validBatches: 3,
+    patience: 4,
+    learningRate: 5e-3,
+    seed: 3,
+  },
+};
+const arnetOpts = {
+  config: { features: 12, growth: 8, layers: 2 },
+  settings: {
+    epochs: 8,
+    batchesPerEpoch: 12,
+    batchSize: 8,
+    validBatches: 3,
+    patience: 4,
+    learningRate: 3e-3,
+    seed: 3,
+  },
+};
+let dir: string;
+let lstm: { surrogate: LstmSurrogate; result: TrainResult };
+let arnet: { surrogate: ArnetSurrogate; result: TrainResult };
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fieldcal-surrogate-'));
+  lstm = await trainLstm(c.problem, c.ensemble, lstmOpts);
+  arnet = await trainArnet(c.problem, c.ensemble, arnetOpts);
+}, 900_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('surrogates learn a small vic3l ensemble', () => {
+  it('LSTM: validation loss well below the training-mean predictor, held-out NSE', () => {
+    const r = lstm.result;
+    expect(r.baselineValid).toBeGreaterThan(0.5);
+    expect(r.bestValid).toBeLessThan(0.4 * r.baselineValid);
+    const a = ensembleAccuracy(lstm.surrogate, c.ensemble);
+    console.info('LSTM held-out', {
+      valid: r.bestValid,
+      baseline: r.baselineValid,
+      nse: a.nseMedian,
+      worst: a.nseWorstDecile,
+    });
+    expect(a.members).toEqual(c.ensemble.members('test'));
+    expect(a.nse.length).toBe(c.problem.cells);
+    expect(a.nseMedian).toBeGreaterThan(0.6);
+    expect(a.nseWorstDecile).toBeLessThanOrEqual(a.nseMedian);
+  });
+
+  it('ARnet: validation loss well below the training-mean predictor, held-out NSE of the rollout', () => {
+    const r = arnet.result;
+    expect(r.bestValid).toBeLessThan(0.4 * r.baselineValid);
+    const a = ensembleAccuracy(arnet.surrogate, c.ensemble);
+    console.info('ARnet held-out', {
+      valid: r.bestValid,
+      baseline: r.baselineValid,
+      nse: a.nseMedian,
+      worst: a.nseWorstDecile,
+    });
+    expect(a.nseMedian).toBeGreaterThan(ARNET_NSE);
+  });
+
+  it('no tensor leak: numTensors is the same after every epoch', () => {
+    for (const r of [lstm.result, arnet.result]) {
+      const counts = new Set(r.history.map((h) => h.numTensors));
+      expect(r.history.length).toBeGreaterThan(2);
+      expect(counts.size).toBe(1);
+    }
+  });
+});
+
+describe('surrogate artifacts, resume and dynamic update', () => {
+  it('save / load round trip gives identical predictions (both kinds)', async () => {
+    const f = c.ensemble.params(c.ensemble.members('test')[0]!);
+    await lstm.surrogate.save(join(dir, 'lstm'));
+    await arnet.surrogate.save(join(dir, 'arnet'));
+    const l2 = await loadLstm(join(dir, 'lstm'), c.problem);
+    const a2 = await loadArnet(join(dir, 'arnet'), c.problem);
+    expect(Array.from(l2.predict(f, 20, 60))).toEqual(Array.from(lstm.surrogate.predict(f, 20, 60)));
+    expect(Array.from(a2.predict(f, 0, 40))).toEqual(Array.from(arnet.surrogate.predict(f, 0, 40)));
+    // a surrogate of another kind, or for other data, is refused
+    await expect(loadArnet(join(dir, 'lstm'), c.problem)).rejects.toThrow(/not an ARnet/);
+    await expect(loadLstm(join(dir, 'lstm'), { ...c.problem, dataKey: 'other' })).rejects.toThrow(/dataKey/);
+    l2.dispose();
+    a2.dispose();
+  }, 300_000);
+
+  it('resume after a kill in epoch 3 gives the weights of an uninterrupted run', async () => {
+    const settings = { ...lstmOpts.settings, epochs: 4, batchesPerEpoch: 5, patience: 10 };
+    const full = await trainLstm(c.problem, c.ensemble, {
+      ...lstmOpts,
+      settings,
+      checkpointDir: join(dir, 'ck-a'),
+    });
+    const killed = trainLstm(c.problem, c.ensemble, {
+      ...lstmOpts,
+      settings,
+      checkpointDir: join(dir, 'ck-b'),
+      beforeBatch: (epoch, batch) => {
+        if (epoch === 3 && batch === 2) throw new Error('killed');
+      },
+    });
+    await expect(killed).rejects.toThrow('killed');
+    const resumed = await trainLstm(c.problem, c.ensemble, {
+      ...lstmOpts,
+      settings,
+      checkpointDir: join(dir, 'ck-b'),
+    });
+    expect(resumed.result.resumedFrom).toBe(2);
+    expect(resumed.result.history.map((h) => h.validLoss)).toEqual(
+      full.result.history.map((h) => h.validLoss),
+    );
+    const wa = readWeights(full.surrogate.model);
+    const wb = readWeights(resumed.surrogate.model);
+    wa.forEach((w, i) => expect(Array.from(wb[i]!)).toEqual(Array.from(w)));
+    // a checkpoint of another training is refused
+    await expect(
+      trainLstm(c.problem, c.ensemble, {
+        ...lstmOpts,
+        settings: { ...settings, seed: 9 },
+        checkpointDir: join(dir, 'ck-b'),
+      }),
+    ).rejects.toThrow(/another surrogate training/);
+    full.surrogate.dispose();
+    resumed.surrogate.dispose();
+  }, 300_000);
+
+  it('the dynamic update (Tsai et al. 2021) lowers the error at the new member', async () => {
+    // the twin's true fields: a member the ensemble does not hold
+    const fields = c.truth;
+    const target = c.run(fields);
+    const err = () => {
+      const p = lstm.surrogate.predict(fields, 0, c.problem.steps);
+      let s = 0;
+      for (let i = 0; i < p.length; i++) s += (p[i]! - target[i]!) ** 2;
+      return Math.sqrt(s / p.length);
+    };
+    const before = err();
+    const r = await updateSurrogate(lstm.surrogate, { fields, target }, 3);
+    expect(r.history.length).toBe(3);
+    const after = err();
+    expect(after).toBeLessThan(0.85 * before);
+    expect(lstm.surrogate.data.extra.length).toBe(1);
+  }, 300_000);
+
+  it('a loaded surrogate releases every tensor it made on dispose', async () => {
+    const { tf } = await computeHandle();
+    const before = tf.memory().numTensors;
+    const l2 = await loadLstm(join(dir, 'lstm'), c.problem);
+    const a2 = await loadArnet(join(dir, 'arnet'), c.problem);
+    const f = c.ensemble.params(0);
+    l2.predict(f, 0, 10);
+    a2.predict(f, 0, 10);
+    expect(tf.memory().numTensors).toBeGreaterThan(before);
+    l2.dispose();
+    a2.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    lstm.surrogate.dispose();
+    arnet.surrogate.dispose();
+  }, 120_000);
+});
