@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { FieldcalError, type AssembledInput } from '../../src-shared/ipc';
 import { assembleDataset } from '../services/datasets/assemble';
-import { fingerprint } from '../services/datasets/importer';
+import { recordAssembled } from '../services/project/assembled';
 import { ProjectStore } from '../services/project/store';
 import { progressBar } from './progress';
 
@@ -74,29 +74,15 @@ export function addAssembleCommand(program: Command): void {
           });
           bar.stop();
           let datasetId: number | null = null;
+          const warnings = [...r.warnings];
           if (store) {
-            const fp = await fingerprint(r.path);
-            const m = r.manifest;
-            datasetId = store.transaction(() => {
-              for (const d of store.datasets.list())
-                if (d.kind === 'model' && d.sourcePath === r.path) store.datasets.remove(d.id);
-              return store.datasets.add({
-                name: m.name,
-                kind: 'model',
-                sourcePath: r.path,
-                crs: m.crs,
-                grid: { ...m.grid, crs: m.crs, step: m.step, targets: m.targets },
-                timeStart: m.start,
-                timeEnd: m.end,
-                steps: r.steps,
-                sizeBytes: fp.sizeBytes,
-                checksum: fp.checksum,
-              }).id;
-            });
+            const recorded = await recordAssembled(store, r, r.manifest.name);
+            datasetId = recorded.rec.id;
+            warnings.splice(0, warnings.length, ...recorded.warnings);
           }
           if (o.json) {
             process.stdout.write(
-              `${JSON.stringify({ path: r.path, datasetId, manifest: r.manifest, warnings: r.warnings }, null, 2)}\n`,
+              `${JSON.stringify({ path: r.path, datasetId, manifest: r.manifest, warnings }, null, 2)}\n`,
             );
           } else {
             process.stdout.write(
@@ -104,7 +90,7 @@ export function addAssembleCommand(program: Command): void {
                 `Assembled ${r.manifest.name}: ${r.path}`,
                 `  ${r.steps} ${r.manifest.step} steps ${r.manifest.start} .. ${r.manifest.end}; grid ${r.grid.cols} x ${r.grid.rows} at ${r.grid.dx} (${r.manifest.crs})`,
                 ...r.manifest.inputs.map((i) => `  ${i.role}: ${describeInput(i)}`),
-                ...r.warnings.map((w) => `  warning: ${w}`),
+                ...warnings.map((w) => `  warning: ${w}`),
                 ...(datasetId !== null ? [`  recorded in ${store!.path} as dataset ${datasetId}`] : []),
               ].join('\n') + '\n',
             );

@@ -1,5 +1,4 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, sep } from 'node:path';
 import {
   FieldcalError,
@@ -9,10 +8,10 @@ import {
 } from '../../../src-shared/ipc';
 import { describeSource, fingerprint, quickStatus, type NewDatasetRecord } from '../datasets/importer';
 import { assembleDataset } from '../datasets/assemble';
+import { recordAssembled } from './assembled';
+import { staticRasters } from './staticRasters';
 import { probeSource } from '../datasets/assemble/probe';
-import type { Gauge } from '../grid/gauges';
 import type { AppEvents } from '../events';
-import { dateFromName } from '../rasters/stack';
 import { runFields, writeRunFields } from './fieldExport';
 import { fileChecksum, sha256 } from '../common/checksum';
 import { proj4ForEpsg } from '../rasters/crs';
@@ -106,54 +105,9 @@ export function createDatasetsService(session: ProjectSession, events?: AppEvent
           onProgress: (p) => events?.emit('datasets.onAssembleProgress', p),
         },
       );
-      const fp = await fingerprint(r.path);
-      const m = r.manifest;
-      // what the dataset holds goes on the map like any import: its stacks, descriptors and gauges
-      const parts = await assembledParts(r.path, m.crs, spec.name, store.info().crs);
-      const warnings = [...r.warnings];
-      const rec = store.transaction(() => {
-        // a dataset assembled again into the same folder replaces its record and its parts
-        for (const d of store.datasets.list())
-          if (d.sourcePath === r.path || d.sourcePath.startsWith(`${r.path}${sep}`))
-            store.datasets.remove(d.id);
-        const known = new Map(store.gauges.list().map((g) => [g.code, g]));
-        for (const part of parts) {
-          const clash = part.gauges.filter((g) => known.has(g.code));
-          if (clash.length) {
-            warnings.push(
-              `gauges ${clash.map((g) => g.code).join(', ')} are already in the project (from another dataset): listed once, from that dataset`,
-            );
-          }
-          const d = store.datasets.add(part.dataset);
-          for (const g of part.gauges.filter((x) => !known.has(x.code)))
-            store.gauges.add({
-              datasetId: d.id,
-              code: g.code,
-              name: null,
-              x: g.x,
-              y: g.y,
-              crs: part.dataset.crs,
-              areaKm2: g.areaKm2,
-              cellRow: null,
-              cellCol: null,
-            });
-          if (part.layer) store.layers.add({ datasetId: d.id, name: d.name });
-        }
-        return store.datasets.add({
-          name: spec.name,
-          kind: 'model',
-          sourcePath: r.path,
-          crs: m.crs,
-          grid: { ...m.grid, crs: m.crs, step: m.step, targets: m.targets },
-          timeStart: m.start,
-          timeEnd: m.end,
-          steps: r.steps,
-          sizeBytes: fp.sizeBytes,
-          checksum: fp.checksum,
-        });
-      });
+      const { rec, warnings } = await recordAssembled(store, r, spec.name);
       session.changed();
-      return { dataset: { ...rec, status: 'ok' as const }, manifest: m, path: r.path, warnings };
+      return { dataset: { ...rec, status: 'ok' as const }, manifest: r.manifest, path: r.path, warnings };
     },
     list: async () => Promise.all(session.require('datasets.list').datasets.list().map(withStatus)),
     get: ({ id }) => withStatus(session.require('datasets.get').datasets.get(id)),
@@ -270,93 +224,8 @@ export function createDatasetsService(session: ProjectSession, events?: AppEvent
   };
 }
 
-/**
- * The parts of an assembled dataset folder as the importer describes them, to record beside it: each
- * variable stack (prcp, pet, temp, et, sm) and descriptor with a map layer named `<dataset> · <part>`,
- * and the folder's gauges (a gauges dataset, no layer of its own: gauges are drawn from the list).
- */
-async function assembledParts(
-  dir: string,
-  crs: string,
-  name: string,
-  projectCrs: string | null,
-): Promise<Array<{ dataset: NewDatasetRecord; gauges: Gauge[]; layer: boolean }>> {
-  const out: Array<{ dataset: NewDatasetRecord; gauges: Gauge[]; layer: boolean }> = [];
-  const isDir = async (p: string) => (await stat(p).catch(() => null))?.isDirectory() ?? false;
-  for (const v of ['prcp', 'pet', 'temp', 'et', 'sm']) {
-    if (!(await isDir(join(dir, v)))) continue;
-    const { dataset } = await describeSource({
-      path: join(dir, v),
-      kind: 'stack',
-      name: `${name} · ${v}`,
-      projectCrs: crs,
-    });
-    out.push({ dataset, gauges: [], layer: true });
-  }
-  if (await isDir(join(dir, 'descriptor')))
-    for (const file of await staticRasters(join(dir, 'descriptor'))) {
-      const part = basename(file).replace(/\.tiff?$/i, '');
-      const { dataset } = await describeSource({
-        path: file,
-        kind: 'raster',
-        name: `${name} · ${part}`,
-        projectCrs: crs,
-      });
-      out.push({ dataset, gauges: [], layer: true });
-    }
-  if ((await stat(join(dir, 'gauge_attributes.csv')).catch(() => null))?.isFile()) {
-    const { dataset, gauges } = await describeSource({
-      path: dir,
-      kind: 'gauges',
-      name: `${name} · gauges`,
-      projectCrs: projectCrs ?? crs,
-    });
-    out.push({ dataset, gauges, layer: false });
-  }
-  return out;
-}
-
 /** Project meta key of the saved map view. */
 const MAP_VIEW_KEY = 'map_view';
-
-/**
- * The static (undated) GeoTIFFs at the top of a folder, sorted. A folder of dated rasters (in it
- * or in its subfolders, e.g. prcp/2012/08/...) is refused: it is a time stack.
- */
-async function staticRasters(folder: string): Promise<string[]> {
-  const entries = await readdir(folder, { withFileTypes: true }).catch(() => {
-    throw new FieldcalError('NOT_FOUND', `${folder} is not a readable folder`, {
-      file: folder,
-      field: 'path',
-    });
-  });
-  const tifs = entries
-    .filter((e) => e.isFile() && /\.tiff?$/i.test(e.name))
-    .map((e) => e.name)
-    .sort();
-  const dated = tifs.find((n) => dateFromName(n) !== null);
-  const hasDatedBelow = async (dir: string, depth: number): Promise<string | null> => {
-    if (depth > 3) return null;
-    for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      if (e.isFile() && /\.tiff?$/i.test(e.name) && dateFromName(e.name)) return join(dir, e.name);
-      if (e.isDirectory()) {
-        const f = await hasDatedBelow(join(dir, e.name), depth + 1);
-        if (f) return f;
-      }
-    }
-    return null;
-  };
-  const datedFile = dated ? join(folder, dated) : tifs.length === 0 ? await hasDatedBelow(folder, 0) : null;
-  if (datedFile)
-    throw new FieldcalError(
-      'VALIDATION',
-      `${folder} holds dated rasters (${basename(datedFile)}): import it as a stack (datasets.import with kind 'stack'), not as a folder of static rasters`,
-      { file: datedFile, field: 'path' },
-    );
-  if (tifs.length === 0)
-    throw new FieldcalError('VALIDATION', `${folder} holds no GeoTIFF file`, { file: folder, field: 'path' });
-  return tifs.map((n) => join(folder, n));
-}
 
 /** SHA-256 of a file, streamed. */
 export async function sha256File(path: string): Promise<string> {

@@ -57,3 +57,40 @@ it('refuses units that are not a flux, naming the input, and writes nothing', ()
   expect(r.stderr).toMatch(/forcing\[1\]/);
   expect(existsSync(out)).toBe(false);
 });
+
+it('--project records the dataset, its layers and gauges like the IPC does', async () => {
+  const { ProjectStore } = await import('../../../../src-main/services/project/store');
+  const project = join(tmp.dir, 'p.fieldcal');
+  ProjectStore.create({ path: project, name: 'p' }).close();
+  const cfg = join(tmp.dir, 'assemble-p.json');
+  writeFileSync(cfg, JSON.stringify(config({ name: 'lez-p' })));
+  const r = runCli(['assemble', '--config', cfg, '--project', project]);
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/recorded in .* as dataset \d+/);
+  const store = ProjectStore.open({ path: project });
+  try {
+    expect(store.datasets.list().map((d) => [d.name, d.kind])).toEqual(
+      expect.arrayContaining([
+        ['lez-p', 'model'],
+        ['lez-p · prcp', 'stack'],
+        ['lez-p · pet', 'stack'],
+        ['lez-p · slope', 'raster'],
+        ['lez-p · gauges', 'gauges'],
+      ]),
+    );
+    expect(
+      store.layers
+        .list()
+        .map((l) => l.name)
+        .sort(),
+    ).toEqual(['lez-p · pet', 'lez-p · prcp', 'lez-p · slope']);
+    expect(
+      store.gauges
+        .list()
+        .map((g) => g.code)
+        .sort(),
+    ).toEqual(['Y3204010', 'Y3204030', 'Y3204040']);
+  } finally {
+    store.close();
+  }
+});
