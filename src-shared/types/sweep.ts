@@ -96,6 +96,7 @@ export const sweepRecordSchema = z.object({
   children: z.number().int(),
   done: z.number().int(),
   select: z.object({ metric: z.string(), period: z.string(), mode: z.enum(['max', 'min']) }),
+  /** The winning child's `index` in `rows` (not its run id), null until one child succeeded. */
   winner: z.number().int().nullable(),
   rows: z.array(sweepRowSchema),
   queue: z.string().nullable(),
