@@ -9,6 +9,7 @@ import { uiBench } from './ui';
 import { camelsBench } from './camels';
 import { surrogateBench } from './surrogate';
 import { ensembleBench } from './ensemble';
+import { sweepBench } from './sweep';
 
 /** Every benchmark by name; adding one is one file plus one line here. */
 export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -23,4 +24,5 @@ export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   camels: camelsBench,
   surrogate: surrogateBench,
   ensemble: ensembleBench,
+  sweep: sweepBench,
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Fieldcal needs on a fresh Debian machine and builds it.
 #   scripts/setup.sh            npm dependencies + build (enough for `fieldcal serve`)
-#   scripts/setup.sh --test     also the system packages the tests use (Chromium, GDAL)
+#   scripts/setup.sh --test     also the system packages the tests use (Chromium, GDAL, Redis)
 # Idempotent: a second run skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,8 @@ if [ "$want_test" = 1 ]; then
   command -v gdalinfo >/dev/null 2>&1 || missing+=(gdal-bin)
   # the NetCDF tests write their fixtures with scipy.io.netcdf_file (tests/fixtures/netcdf/make_issue15.py)
   python3 -c 'import scipy.io' >/dev/null 2>&1 || missing+=(python3-scipy)
+  # the sweep queue tests (BullMQ) start their own redis-server on a free loopback port, with a password
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       say "installing ${missing[*]} with apt-get"

@@ -10,6 +10,8 @@ import { addTwinCommands } from './twin';
 import { addSimulateCommands } from './simulate';
 import { addExperimentCommand } from './experiment';
 import { addAssembleCommand } from './assemble';
+import { addSweepCommand } from './sweep';
+import { addWorkerCommand } from './worker';
 import { isLoopback } from '../server/auth';
 import { createServices } from '../services';
 import { loadMethodModules } from '../services/calibration/registry';
@@ -127,6 +129,8 @@ export function buildCli(): Command {
   addSimulateCommands(program);
   addExperimentCommand(program);
   addAssembleCommand(program);
+  addSweepCommand(program);
+  addWorkerCommand(program);
   return program;
 }
 

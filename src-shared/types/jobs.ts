@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { lumpedColumnsSchema } from './assemble';
 
 /** vic3l's parameters in the model's order (physics/vic3l's VIC3L table names them with units, bounds and sources). */
 export const VIC3L_PARAMETER_NAMES = ['b', 'Ds', 'Dsmax', 'Ws', 'd2', 'd3', 'expt'] as const;
@@ -179,12 +180,41 @@ const gaugesJob = z.strictObject({
 });
 
 /**
+ * A lumped basin (issue 18: so basins can be sweep children): GR4J (or GR4J + CemaNeige) on one
+ * basin CSV, calibrated by a method with a `lumped` runner, as `fieldcal calibrate` on a CSV does.
+ */
+const lumpedJob = z.strictObject({
+  kind: z.literal('lumped'),
+  ...common,
+  dataset: z.strictObject({
+    /** A basin CSV (date, P, PET, Q and optionally T columns). */
+    path: z.string().min(1).refine(noNul, 'a path may not hold a NUL byte'),
+    /** The CSV's columns and units (absent: headers recognised by their usual names, mm and °C). */
+    columns: lumpedColumnsSchema.optional(),
+    /** gr4-cemaneige: the basin's hypsometric curve (a table with one column per basin, or one column). */
+    hypsometry: z
+      .strictObject({
+        path: z.string().min(1).refine(noNul, 'a path may not hold a NUL byte'),
+        basin: z.string().min(1).optional(),
+      })
+      .optional(),
+  }),
+  structure: z.enum(['gr4', 'gr4-cemaneige']).default('gr4'),
+  /** The calibration period (`train` in the run's metrics), after an optional warm-up from `warmupStart`. */
+  period: z.strictObject({
+    warmupStart: isoDate.refine(isCalendarDate, 'not a calendar date').optional(),
+    start: isoDate.refine(isCalendarDate, 'not a calendar date'),
+    end: isoDate.refine(isCalendarDate, 'not a calendar date'),
+  }),
+});
+
+/**
  * A calibration job as it crosses IPC (jobs.submit) and is stored with its run: strict at every
  * level, defaults filled. Main checks what this layer cannot know (the method and its options,
  * bounds inside vic3l's ranges) and passes the parsed spec on unchanged.
  */
 export const jobSpecSchema = z
-  .discriminatedUnion('kind', [twinJob, griddedJob, gaugesJob])
+  .discriminatedUnion('kind', [twinJob, griddedJob, gaugesJob, lumpedJob])
   .superRefine((s, ctx) => {
     const b = s.kind === 'twin' ? s.twin.bounds : s.kind === 'gridded' ? s.bounds : {};
     const at = s.kind === 'twin' ? ['twin', 'bounds'] : ['bounds'];
@@ -195,6 +225,23 @@ export const jobSpecSchema = z
           path: [...at, name],
           message: `bounds reversed or empty (${v.lower} .. ${v.upper})`,
         });
+    if (s.kind === 'lumped') {
+      if (s.period.start > s.period.end)
+        ctx.addIssue({ code: 'custom', path: ['period', 'end'], message: 'end is before start' });
+      if (s.period.warmupStart && s.period.warmupStart > s.period.start)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['period', 'warmupStart'],
+          message: 'warm-up must start before the period',
+        });
+      if (s.structure === 'gr4-cemaneige' && !s.dataset.hypsometry)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['dataset', 'hypsometry'],
+          message: 'gr4-cemaneige needs the basin hypsometry ({"path", "basin"})',
+        });
+      return;
+    }
     if (s.dataset && s.dataset.start > s.dataset.end)
       ctx.addIssue({ code: 'custom', path: ['dataset', 'end'], message: 'end is before start' });
     if (s.periods) {
@@ -218,3 +265,4 @@ export type JobSpec = z.output<typeof jobSpecSchema>;
 export type TwinJobSpec = Extract<JobSpec, { kind: 'twin' }>;
 export type GriddedJobSpec = Extract<JobSpec, { kind: 'gridded' }>;
 export type GaugesJobSpec = Extract<JobSpec, { kind: 'gauges' }>;
+export type LumpedJobSpec = Extract<JobSpec, { kind: 'lumped' }>;

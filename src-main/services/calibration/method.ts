@@ -7,6 +7,8 @@ import type { LumpedProblem } from './lumped/problem';
 
 /** What a method reports while it runs. */
 export interface MethodProgress {
+  /** The job phase the point belongs to (default 'calibrating'; 'surrogate' while a surrogate is made). */
+  phase?: string;
   iteration: number;
   total: number;
   objective: number;

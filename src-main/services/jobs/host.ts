@@ -115,6 +115,15 @@ export class JobHost {
     return this.store.runs.get(runId);
   }
 
+  /**
+   * Queues a run already recorded `queued` by its caller (a sweep's child, recorded with its parent in
+   * one transaction), with its stored spec and folder; `resume` is its last checkpoint's state, if any.
+   */
+  runRecorded(runId: number, spec: JobSpec, outDir: string, resume: unknown = null): void {
+    this.queue.push({ runId, spec, outDir, resume });
+    this.pump();
+  }
+
   /** Cancels a queued or running job; a running one stops at its next iteration and keeps its results so far. */
   cancel(runId: number): boolean {
     const q = this.queue.findIndex((p) => p.runId === runId);

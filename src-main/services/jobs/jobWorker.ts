@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parentPort } from 'node:worker_threads';
@@ -26,6 +27,7 @@ import { targetWindow } from '../calibration/gridded/coarse';
 import { writeGriddedReport } from '../report/gridReport';
 import { VIC3L } from '../physics/vic3l';
 import { runGaugesJob } from './gaugesJob';
+import { runLumpedJob } from './lumpedJob';
 import { ModelPool } from './modelPool';
 import type { JobSpec } from '../../../src-shared/ipc';
 
@@ -113,10 +115,20 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
     let start = performance.now();
     let last = 0;
     let points: MethodProgress[] = [];
+    let lastPhase = 'calibrating';
     const ctx: MethodContext = {
       compute,
       cancelled: () => Atomics.load(cancel, 0) === 1,
       progress: (p) => {
+        // a method's own phase (e.g. 'surrogate', issue 17) or calibrating; a new phase flushes
+        // the points of the previous one first, so every stored point keeps its phase
+        const phase = p.phase ?? 'calibrating';
+        if (phase !== lastPhase && points.length) {
+          const q = points[points.length - 1]!;
+          post({ type: 'progress', progress: { ...q, phase: lastPhase }, points });
+          points = [];
+        }
+        lastPhase = phase;
         if (points.length < 10_000) points.push(p);
         const now = performance.now();
         if (now - last < 250 && p.iteration < p.total) return;
@@ -125,7 +137,7 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
           p.iteration > 0 && p.total > 0
             ? ((now - start) / 1000 / p.iteration) * (p.total - p.iteration)
             : undefined;
-        post({ type: 'progress', progress: { ...p, phase: 'calibrating', etaSeconds: eta }, points });
+        post({ type: 'progress', progress: { ...p, phase, etaSeconds: eta }, points });
         points = [];
       },
       checkpoint: (state) =>
@@ -140,6 +152,26 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
         if (phase === 'calibrating') start = performance.now();
         else post({ type: 'progress', progress: { phase, iteration: 0, total: 0, objective: Number.NaN } });
       });
+      post({
+        type: 'result',
+        result: {
+          cancelled: Atomics.load(cancel, 0) === 1,
+          metrics: out.metrics,
+          artifacts: out.artifacts,
+          info: out.info,
+          seconds: (performance.now() - t0) / 1000,
+        },
+      });
+      return;
+    }
+    if (spec.kind === 'lumped') {
+      // a lumped basin: the method's lumped runner on the basin CSV, as `fieldcal calibrate` (issue 18)
+      post({
+        type: 'progress',
+        progress: { phase: 'calibrating', iteration: 0, total: 0, objective: Number.NaN },
+      });
+      start = performance.now();
+      const out = await runLumpedJob(spec, d.runId, d.outDir, ctx);
       post({
         type: 'result',
         result: {
@@ -304,6 +336,7 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
           ...metricTifs.map((t) => ['metric-geotiff', t.path] as const),
           ...report.files.map((p) => [p.endsWith('index.html') ? 'report' : 'report-file', p] as const),
           ['result', resultJson] as const,
+          ...surrogateFiles(r.info).map((p) => ['surrogate', p] as const),
         ].map(([kind, path]) => artifactOf(kind, path)),
       );
       post({
@@ -336,13 +369,23 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
   }
 }
 
+/** The files of the surrogate a gridded method trained or reused (issue 17: `info.surrogate.savedIn`). */
+function surrogateFiles(info: Record<string, unknown>): string[] {
+  const dir = (info.surrogate as { savedIn?: unknown } | undefined)?.savedIn;
+  if (typeof dir !== 'string' || !existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /^(surrogate\.json|weights\.bin|key\.json)$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
 const withoutSim = (e: Evaluation): Omit<Evaluation, 'sim'> => {
   const { sim: _sim, ...rest } = e;
   return rest;
 };
 
 /** The problem a twin or gridded job calibrates, its truth (twins), output grid and step dates. */
-async function buildProblem(spec: Exclude<JobSpec, { kind: 'gauges' }>): Promise<{
+async function buildProblem(spec: Exclude<JobSpec, { kind: 'gauges' | 'lumped' }>): Promise<{
   pr: GriddedProblem;
   truth: Float64Array[] | undefined;
   grid: Grid;

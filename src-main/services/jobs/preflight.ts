@@ -10,6 +10,7 @@ import { cellsInside } from '../grid/studyArea';
 import { readManifest } from '../datasets/smashDataset';
 import { GeoTiffRaster } from '../rasters/geotiff';
 import { dateFromName, gridOfRaster } from '../rasters/stack';
+import { lumpedDataIssues } from './lumpedJob';
 import { specIssues, type Issue } from './specs';
 
 const DAY = 86_400_000;
@@ -166,6 +167,7 @@ export async function catchmentOf(
  * (and a calibrated gauge, for a gauge job).
  */
 export async function dataIssues(spec: JobSpec): Promise<Issue[]> {
+  if (spec.kind === 'lumped') return lumpedDataIssues(spec);
   if (!spec.dataset) return [];
   const ds = spec.dataset;
   const dir = ds.path;

@@ -1,5 +1,5 @@
 import { basename, dirname, extname, join } from 'node:path';
-import type { ServiceImpl } from '../../../src-shared/ipc';
+import { FieldcalError, type ServiceImpl } from '../../../src-shared/ipc';
 import type { AppEvents } from '../events';
 import type { ProjectSession } from '../project/session';
 import type { ProjectStore } from '../project/store';
@@ -8,6 +8,11 @@ import { kindsOf, methodNames, methodOf, methodOptions } from '../calibration/re
 import { JobHost } from './host';
 import { checkJob, checkParsedJob } from './preflight';
 import { refuse } from './specs';
+import { createHash } from 'node:crypto';
+import { LocalSweepExecutor } from './localSweepExecutor';
+import { QueueSweepExecutor } from './queue';
+import { SweepCoordinator, sweepRecord, type StartedSweep } from './sweep';
+import type { SweepExecutor } from './sweepExecutor';
 
 /** Where a project's run outputs go: `<project>-runs/run-<id>` next to the project file. */
 export const runsDir = (store: ProjectStore, runId: number) =>
@@ -20,6 +25,15 @@ export const runsDir = (store: ProjectStore, runId: number) =>
  */
 export function createJobsService(session: ProjectSession, events: AppEvents) {
   let host: JobHost | null = null;
+  /** Sweeps running in this process: their executors close with the project. */
+  const sweeps = new Map<number, { started: StartedSweep; executor: SweepExecutor; store: ProjectStore }>();
+  const closeSweeps = async (except?: ProjectStore) => {
+    for (const [id, s] of sweeps)
+      if (s.store !== except) {
+        sweeps.delete(id);
+        await s.executor.close().catch(() => undefined);
+      }
+  };
   let hostStore: ProjectStore | null = null;
   const hostFor = (what: string): { host: JobHost; store: ProjectStore } => {
     const store = session.require(what);
@@ -29,6 +43,18 @@ export function createJobsService(session: ProjectSession, events: AppEvents) {
       hostStore = store;
     }
     return { host, store };
+  };
+  /** Keeps a running sweep until its end, then closes its executor and tells the project's listeners. */
+  const follow = (started: StartedSweep, executor: SweepExecutor, store: ProjectStore) => {
+    sweeps.set(started.id, { started, executor, store });
+    void started.done
+      .catch((e: unknown) => process.emitWarning(`sweep ${started.id}: ${(e as Error).message}`))
+      .finally(() => {
+        if (sweeps.get(started.id)?.executor === executor) sweeps.delete(started.id);
+        void executor.close();
+        if (session.current === store) session.changed();
+      });
+    session.changed();
   };
   const impl: ServiceImpl<'jobs'> = {
     list: ({ status }) => session.require('jobs.list').runs.list(status),
@@ -44,9 +70,78 @@ export function createJobsService(session: ProjectSession, events: AppEvents) {
       return run;
     },
     check: async ({ spec }) => ({ issues: (await checkJob(spec)).issues }),
+    sweep: async ({ spec }) => {
+      const store = session.require('jobs.sweep');
+      // sweeps of a project closed meanwhile stop with it (their runs are interrupted, resumable)
+      await closeSweeps(store);
+      const executor: SweepExecutor = spec.queue
+        ? await QueueSweepExecutor.connect(spec.queue, {
+            // child keys are unique within one project: keep this project's apart on a shared Redis
+            namespace: createHash('sha256').update(store.path).digest('hex').slice(0, 12),
+          })
+        : new LocalSweepExecutor(store, events, spec.concurrency);
+      const coordinator = new SweepCoordinator(store, executor, {
+        outDir: (id) => runsDir(store, id),
+        events,
+      });
+      let started: StartedSweep;
+      try {
+        started = await coordinator.start(spec);
+      } catch (e) {
+        await executor.close();
+        throw e;
+      }
+      follow(started, executor, store);
+      return started.record;
+    },
+    sweepGet: ({ id }) => {
+      const { note: _n, ...rec } = sweepRecord(session.require('jobs.sweepGet'), id);
+      return rec;
+    },
+    sweeps: () => {
+      const store = session.require('jobs.sweeps');
+      return store.runs.sweepIds().map((id) => {
+        const { note: _n, ...rec } = sweepRecord(store, id);
+        return rec;
+      });
+    },
     history: ({ id }) => session.require('jobs.history').runs.history(id),
-    cancel: ({ id }) => ({ cancelled: hostFor('jobs.cancel').host.cancel(id) }),
-    resume: ({ id }) => hostFor('jobs.resume').host.resume(id),
+    cancel: async ({ id }) => {
+      // a sweep's parent cancels its children not yet recorded
+      const sw = sweeps.get(id);
+      if (sw) {
+        await sw.started.cancel();
+        return { cancelled: true };
+      }
+      return { cancelled: hostFor('jobs.cancel').host.cancel(id) };
+    },
+    resume: async ({ id }) => {
+      const store = session.require('jobs.resume');
+      if (!store.runs.sweepIds().includes(id)) return hostFor('jobs.resume').host.resume(id);
+      // a sweep's parent: the coordinator re-attaches (children finished meanwhile recorded, the
+      // others resumed from their checkpoints); a queue's password is never stored, so a queue
+      // sweep re-attaches from the CLI (`fieldcal sweep --attach ID --queue URL`)
+      const spec = store.runs.sweep(id).spec as { queue?: string; concurrency?: number };
+      if (spec.queue)
+        throw new FieldcalError(
+          'VALIDATION',
+          `sweep ${id} ran on the queue ${spec.queue}: re-attach with fieldcal sweep --project ${store.path} --attach ${id} --queue <url with its password>`,
+          { id, field: 'queue' },
+        );
+      if (sweeps.has(id))
+        throw new FieldcalError('CONFLICT', `sweep ${id} is running in this process`, { id });
+      const executor = new LocalSweepExecutor(store, events, spec.concurrency ?? 1);
+      const coordinator = new SweepCoordinator(store, executor, { outDir: (r) => runsDir(store, r), events });
+      let started: StartedSweep;
+      try {
+        started = await coordinator.attach(id);
+      } catch (e) {
+        await executor.close();
+        throw e;
+      }
+      follow(started, executor, store);
+      return store.runs.get(id);
+    },
     methods: () =>
       methodNames().map((name) => {
         const def = methodOf(name);
@@ -74,5 +169,11 @@ export function createJobsService(session: ProjectSession, events: AppEvents) {
         };
       }),
   };
-  return { impl, close: async () => host?.close() };
+  return {
+    impl,
+    close: async () => {
+      await closeSweeps();
+      await host?.close();
+    },
+  };
 }

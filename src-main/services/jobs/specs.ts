@@ -24,9 +24,9 @@ export const refuse = (source: string, issues: Issue[]) =>
     field: issues[0]!.path,
   });
 
-/** The registry's problem kind a job calibrates: gauge discharge, or a gridded field (twins too). */
-export const problemKindOf = (spec: JobSpec): 'gauges' | 'gridded' =>
-  spec.kind === 'gauges' ? 'gauges' : 'gridded';
+/** The registry's problem kind a job calibrates: gauge discharge, a lumped basin, or a gridded field (twins too). */
+export const problemKindOf = (spec: JobSpec): 'gauges' | 'gridded' | 'lumped' =>
+  spec.kind === 'gauges' ? 'gauges' : spec.kind === 'lumped' ? 'lumped' : 'gridded';
 
 /**
  * What src-shared's schema cannot know, as a list of issues: the method is a registry key that
@@ -65,7 +65,7 @@ export function specIssues(spec: JobSpec): { issues: Issue[]; spec: JobSpec } {
     issues.push({
       path: 'method',
       message: other
-        ? `${spec.method} does not calibrate ${kind === 'gauges' ? 'gauge discharge' : 'gridded fields'} (${kind} jobs take ${known.join(', ') || 'no method'})`
+        ? `${spec.method} does not calibrate ${kind === 'gauges' ? 'gauge discharge' : kind === 'lumped' ? 'lumped basins (it has no lumped runner)' : 'gridded fields'} (${kind} jobs take ${known.join(', ') || 'no method'})`
         : `Invalid option: expected one of ${known.map((m) => `"${m}"`).join('|')}`,
     });
   } else
@@ -94,7 +94,8 @@ export function checkJobSpec(spec: JobSpec, source = 'job'): JobSpec {
  * twin's data span its periods (at most 100 years).
  */
 function periodsAgainstData(spec: JobSpec): Issue[] {
-  if (!spec.periods) return [];
+  // a lumped job's period is checked against its CSV's dates in preflight (lumpedJob.ts)
+  if (spec.kind === 'lumped' || !spec.periods) return [];
   if (!spec.dataset) {
     const { start, end } = periodsSpan(spec.periods);
     const days = (Date.parse(end) - Date.parse(start)) / 86_400_000 + 1;

@@ -44,7 +44,7 @@ export type SweepChildEvent =
       /** The job worker's result message (metrics, artifacts with checksums, info, seconds). */
       result: {
         cancelled: boolean;
-        metrics: Array<{ period: string; target: string; metric: string; value: number }>;
+        metrics: Array<{ period: string; target: string; metric: string; value: number | null }>;
         artifacts: Array<{ kind: string; path: string; sizeBytes: number; checksum: string }>;
         info?: unknown;
         seconds: number;

@@ -276,6 +276,83 @@ export class ArnetSurrogate implements TrainableSurrogate {
     return out;
   }
 
+  /**
+   * The differentiable forward (issue 17, training through h()): `params` [cells x parameters] in
+   * parameter units to the target over steps [t0, t1), [(t1 - t0) x cells] in target units, as the
+   * autoregressive rollout `predict` makes, in tfjs ops so tf's autodiff gives the gradient to
+   * `params` through every step of the rollout (convolutions and their transposes have tfjs
+   * gradients; no fused kernel here). The rollout starts at t0 from `before`, the target of the
+   * `lags` steps before t0 (step-major [lags x cells], oldest first, target units: e.g. a
+   * `predict` over the whole record at the current parameters), held constant, as the exact model's
+   * batches start from the states of the last full pass (gan-po/simulate.ts); steps before 0 are
+   * the training mean (0 standardised), as in `predict`.
+   */
+  forward(params: TfModule.Tensor2D, t0: number, t1: number, before?: ArrayLike<number>): TfModule.Tensor2D {
+    checkSteps(this.problem, t0, t1);
+    const { tf, h, w } = this;
+    const { cells } = this.problem;
+    const { lags } = this.config;
+    if (params.shape[0] !== cells || params.shape[1] !== this.np)
+      throw new FieldcalError(
+        'VALIDATION',
+        `surrogate forward wants params [${cells} x ${this.np}], got [${params.shape.join(' x ')}]`,
+        { field: 'params' },
+      );
+    const need = Math.min(lags, t0);
+    if (need > 0 && (!before || before.length < need * cells))
+      throw new FieldcalError(
+        'VALIDATION',
+        `ARnet forward from step ${t0} needs the target of the ${need} step(s) before it (${need * cells} values)`,
+        { field: 'before' },
+      );
+    const { mean, std } = this.stats.target;
+    const hw = h * w;
+    const pickT = new Float32Array(hw * cells);
+    for (let k = 0; k < cells; k++) pickT[this.pixel[k]! * cells + k] = 1;
+    return tf.tidy(() => {
+      const scatter = tf.tensor2d(pickT, [hw, cells]);
+      const gather = tf.transpose(scatter);
+      const toImage = (f: TfModule.Tensor) =>
+        tf.reshape(tf.matMul(scatter, tf.reshape(f, [cells, -1])), [1, h, w, -1]);
+      const pm = tf.tensor2d(
+        this.stats.params.map((m) => m.mean),
+        [1, this.np],
+      );
+      const ps = tf.tensor2d(
+        this.stats.params.map((m) => m.std),
+        [1, this.np],
+      );
+      const pImage = toImage(tf.div(tf.sub(params, pm), ps));
+      const mask = tf.tensor4d(this.maskImage, [1, h, w, 1]);
+      // newest first: recent[l - 1] is day t - l, standardised, as an image
+      const recent: TfModule.Tensor[] = [];
+      const zero = tf.zeros([1, h, w, 1]);
+      for (let l = 1; l <= lags; l++) {
+        const s = t0 - l;
+        if (s < 0) recent.push(zero);
+        else {
+          const at = (need - l) * cells;
+          const z = Float32Array.from({ length: cells }, (_, k) => (Number(before![at + k]) - mean) / std);
+          recent.push(toImage(tf.tensor2d(z, [cells, 1])));
+        }
+      }
+      const rows: TfModule.Tensor[] = [];
+      for (let t = t0; t < t1; t++) {
+        // a fresh array per step: tfjs's cpu backends may keep the array as the tensor's storage
+        const fx = new Float32Array(hw * this.nf);
+        for (let k = 0; k < cells; k++)
+          for (let f = 0; f < this.nf; f++)
+            fx[this.pixel[k]! * this.nf + f] = this.forcing[f]![t * cells + k]!;
+        const x = tf.concat([pImage, tf.tensor4d(fx, [1, h, w, this.nf]), ...recent.slice(0, lags)], -1);
+        const y = tf.mul(this.model.apply(x) as TfModule.Tensor, mask);
+        recent.unshift(y);
+        recent.length = Math.min(recent.length, lags);
+        rows.push(tf.reshape(tf.matMul(gather, tf.reshape(y, [hw, 1])), [1, cells]));
+      }
+      return tf.add(tf.mul(tf.concat(rows, 0), std), mean) as TfModule.Tensor2D;
+    });
+  }
+
   async save(dir: string): Promise<void> {
     await writeSurrogate(
       dir,

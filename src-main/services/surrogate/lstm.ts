@@ -181,6 +181,60 @@ export class LstmSurrogate implements TrainableSurrogate {
     return out;
   }
 
+  /**
+   * The differentiable forward (issue 17, training through h()): `params` [cells x parameters] in
+   * parameter units (a tensor the caller differentiates with respect to) to the target over steps
+   * [t0, t1) as a [(t1 - t0) x cells] tensor in target units. The standardisation, the repetition
+   * of each cell's parameters over its window and the network are tfjs ops, so tf's autodiff gives
+   * the gradient to `params`; the LSTM runs as the fused kernel, whose registered gradient
+   * (compute/fusedLayers.ts, FieldcalLstmGrad) returns dx as well as the weights' gradients. The
+   * forcing windows are constants. `_before` is ignored: the 30-day window carries the memory.
+   */
+  forward(params: TfModule.Tensor2D, t0: number, t1: number, _before?: ArrayLike<number>): TfModule.Tensor2D {
+    checkSteps(this.problem, t0, t1);
+    const { tf } = this;
+    const { cells } = this.problem;
+    const W = this.config.window;
+    if (params.shape[0] !== cells || params.shape[1] !== this.np)
+      throw new FieldcalError(
+        'VALIDATION',
+        `surrogate forward wants params [${cells} x ${this.np}], got [${params.shape.join(' x ')}]`,
+        { field: 'params' },
+      );
+    const n = t1 - t0;
+    const forcing = new Float32Array(n * cells * W * this.nf);
+    for (let t = 0; t < n; t++)
+      for (let k = 0; k < cells; k++) {
+        let o = (t * cells + k) * W * this.nf;
+        for (let j = 0; j < W; j++) {
+          const s = t0 + t - W + 1 + j;
+          for (let f = 0; f < this.nf; f++) forcing[o + f] = s >= 0 ? this.forcing[f]![s * cells + k]! : 0;
+          o += this.nf;
+        }
+      }
+    const { mean, std } = this.stats.target;
+    return tf.tidy(() => {
+      const pm = tf.tensor2d(
+        this.stats.params.map((m) => m.mean),
+        [1, this.np],
+      );
+      const ps = tf.tensor2d(
+        this.stats.params.map((m) => m.std),
+        [1, this.np],
+      );
+      const z = tf.div(tf.sub(params, pm), ps);
+      // sequence i = t * cells + k (as predict): cell k's parameters on every day of its window
+      const rep = tf.reshape(tf.tile(tf.reshape(z, [1, cells, 1, this.np]), [n, 1, W, 1]), [
+        n * cells,
+        W,
+        this.np,
+      ]);
+      const x = tf.concat([tf.tensor3d(forcing, [n * cells, W, this.nf]), rep], 2);
+      const y = this.model.apply(x) as TfModule.Tensor;
+      return tf.add(tf.mul(tf.reshape(y, [n, cells]), std), mean) as TfModule.Tensor2D;
+    });
+  }
+
   async save(dir: string): Promise<void> {
     await writeSurrogate(
       dir,

@@ -3,6 +3,7 @@ import m002 from './002_checkpoints.sql?raw';
 import m003 from './003_workspace.sql?raw';
 import m004 from './004_lease.sql?raw';
 import m005 from './005_model_datasets.sql?raw';
+import m006 from './006_sweeps.sql?raw';
 
 /** One schema step. `version` is what `PRAGMA user_version` holds after it has run. */
 export interface Migration {
@@ -18,6 +19,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: '003_workspace', sql: m003 },
   { version: 4, name: '004_lease', sql: m004 },
   { version: 5, name: '005_model_datasets', sql: m005 },
+  { version: 6, name: '006_sweeps', sql: m006 },
 ];
 
 /** The schema version this build writes. Files with a higher version are refused, never downgraded. */

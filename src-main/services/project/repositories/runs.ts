@@ -330,4 +330,133 @@ export class RunsRepo extends Repo {
       this.db.prepare('UPDATE runs SET options_json = ? WHERE id = ?').run(JSON.stringify(options), runId);
     });
   }
+
+  // --- sweeps (issue 18): a parent run with one child run per combination (migration 006) ---
+
+  /**
+   * Records a sweep: its parent run (method `sweep`, status queued) and its `sweeps` row. The caller
+   * wraps it and the children's {@link createChild} in one transaction.
+   */
+  createSweep(r: {
+    name: string;
+    spec: Record<string, unknown>;
+    queue: string | null;
+    seed: number;
+  }): RunRecord {
+    return this.tx(() => {
+      const run = this.create({ name: r.name, method: 'sweep', options: { sweep: r.spec }, seed: r.seed });
+      this.db
+        .prepare('INSERT INTO sweeps (run_id, name, spec_json, queue, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(run.id, r.name, JSON.stringify(r.spec), r.queue, nowIso());
+      return run;
+    });
+  }
+
+  /** Records one child of a sweep (queued), linked to its parent at its index, with what it was built from. */
+  createChild(
+    sweepId: number,
+    index: number,
+    r: {
+      name: string;
+      method: string;
+      options: Record<string, unknown>;
+      seed: number;
+      values: Record<string, unknown>;
+      dataset: string | null;
+    },
+  ): RunRecord {
+    return this.tx(() => {
+      const run = this.create({ name: r.name, method: r.method, options: r.options, seed: r.seed });
+      this.db
+        .prepare('UPDATE runs SET parent_id = ?, sweep_index = ? WHERE id = ?')
+        .run(sweepId, index, run.id);
+      this.db
+        .prepare(
+          'INSERT INTO sweep_children (sweep_id, idx, run_id, values_json, seed, dataset) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(sweepId, index, run.id, JSON.stringify(r.values), r.seed, r.dataset);
+      return run;
+    });
+  }
+
+  /** A sweep's row (NOT_FOUND when the id is no sweep). */
+  sweep(id: number): { id: number; name: string; spec: Record<string, unknown>; queue: string | null } {
+    const row = this.db
+      .prepare('SELECT run_id, name, spec_json, queue FROM sweeps WHERE run_id = ?')
+      .get(id) as { run_id: number; name: string; spec_json: string; queue: string | null } | undefined;
+    if (!row) throw notFound('sweep', id);
+    return {
+      id: row.run_id,
+      name: row.name,
+      spec: parseJsonObject(row.spec_json, `sweeps.spec_json (id ${id})`) ?? {},
+      queue: row.queue,
+    };
+  }
+
+  /** Every sweep's id, newest first. */
+  sweepIds(): number[] {
+    return this.db.prepare('SELECT run_id FROM sweeps ORDER BY run_id DESC').pluck().all() as number[];
+  }
+
+  /** A sweep's children in index order: their run, grid values, seed, dataset, worker and whether recorded. */
+  sweepChildren(sweepId: number): Array<{
+    index: number;
+    run: RunRecord;
+    values: Record<string, unknown>;
+    seed: number;
+    dataset: string | null;
+    worker: string | null;
+    recorded: boolean;
+  }> {
+    const rows = this.db
+      .prepare(
+        'SELECT idx, run_id, values_json, seed, dataset, worker, recorded_at FROM sweep_children WHERE sweep_id = ? ORDER BY idx',
+      )
+      .all(sweepId) as Array<{
+      idx: number;
+      run_id: number;
+      values_json: string;
+      seed: number;
+      dataset: string | null;
+      worker: string | null;
+      recorded_at: string | null;
+    }>;
+    return rows.map((r) => ({
+      index: r.idx,
+      run: this.get(r.run_id),
+      values: parseJsonObject(r.values_json, `sweep_children.values_json (run ${r.run_id})`) ?? {},
+      seed: r.seed,
+      dataset: r.dataset,
+      worker: r.worker,
+      recorded: r.recorded_at !== null,
+    }));
+  }
+
+  /** Where a child runs (`local` or a worker's name). */
+  setChildWorker(sweepId: number, index: number, worker: string): void {
+    this.tx(() => {
+      this.db
+        .prepare('UPDATE sweep_children SET worker = ? WHERE sweep_id = ? AND idx = ?')
+        .run(worker, sweepId, index);
+    });
+  }
+
+  /**
+   * Marks a child's outcome recorded, running `record` in the same transaction, exactly once: a child
+   * already recorded (a result delivered twice, a retried job) is left alone and false is answered.
+   */
+  recordChildOnce(sweepId: number, index: number, record: () => void): boolean {
+    return this.tx(() => {
+      const row = this.db
+        .prepare('SELECT recorded_at FROM sweep_children WHERE sweep_id = ? AND idx = ?')
+        .get(sweepId, index) as { recorded_at: string | null } | undefined;
+      if (!row) throw notFound(`child of sweep ${sweepId} at index`, index);
+      if (row.recorded_at !== null) return false;
+      record();
+      this.db
+        .prepare('UPDATE sweep_children SET recorded_at = ? WHERE sweep_id = ? AND idx = ?')
+        .run(nowIso(), sweepId, index);
+      return true;
+    });
+  }
 }

@@ -12,6 +12,8 @@ import type {
   RunDetail,
   RunRecord,
   StudyAreaRecord,
+  SweepRecord,
+  SweepSpecInput,
 } from '../../../../src-shared/ipc';
 import { api, errorMessage, transport } from '../api';
 import { mergeRunList, nowIso, RunTracker, upsertRun } from './runTracker';
@@ -53,6 +55,8 @@ export class AppState {
   dock = $state.raw<DockView>(null);
   error = $state<string | null>(null);
   busy = $state(false);
+  /** The sweep whose children and table are shown (its parent run's id), or null. */
+  sweepId = $state<number | null>(null);
   /** A model dataset the Calibrate panel should take (set by the dataset assembler's "Use in Calibrate"). */
   calibrateDatasetId = $state<number | null>(null);
   /** True once the first load from main has finished (tests and the UI wait for it). */
@@ -165,6 +169,26 @@ export class AppState {
       this.history = { ...this.history, [run.id]: this.history[run.id] ?? [] };
     });
     return out;
+  }
+
+  /**
+   * Starts a sweep (issue 18) and opens its view. Unlike `submitJob` it throws main's refusal, so the
+   * Calibrate panel can place a `VALIDATION` error's issues next to their fields.
+   */
+  async startSweep(spec: SweepSpecInput): Promise<SweepRecord> {
+    this.busy = true;
+    this.error = null;
+    try {
+      const token = this.tracker.begin();
+      const record = await api.jobs.sweep({ spec });
+      this.sweepId = record.id;
+      // the parent and its children are runs: the list shows them at once (status events then take over)
+      const runs = await api.jobs.list({});
+      this.runs = mergeRunList(this.runs, runs, this.tracker, token);
+      return record;
+    } finally {
+      this.busy = false;
+    }
   }
 
   /** Asks a running job to stop at its next iteration boundary. */
@@ -324,6 +348,7 @@ export class AppState {
     this.compareOpen = false;
     this.dock = null;
     this.history = {};
+    this.sweepId = null;
   }
 
   private async refreshProjectContent(): Promise<void> {

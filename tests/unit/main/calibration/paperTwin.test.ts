@@ -233,12 +233,13 @@ describe('named periods', () => {
       { name: 'valid', start: '2013-01-01', end: '2014-12-31' },
     ];
     const ok = parseJobSpec({ kind: 'twin', method: 'ann', twin: { layout: 'paper' }, periods });
-    expect(ok.periods).toEqual(periods);
     if (ok.kind !== 'twin') throw new Error('kind');
+    expect(ok.periods).toEqual(periods);
     expect(ok.twin.layout).toBe('paper');
     expect(parseJobSpec({ kind: 'twin', method: 'ann' })).toMatchObject({ twin: { layout: 'basin' } });
     const dataset = { path: 'x', start: '2009-01-01', end: '2012-12-31' };
     const gridded = parseJobSpec({ kind: 'gridded', method: 'ann', dataset, periods: periods.slice(1, 3) });
+    if (gridded.kind !== 'gridded') throw new Error('kind');
     expect(gridded.periods).toHaveLength(2);
     const refused = (spec: unknown) => fieldOf(() => parseJobSpec(spec));
     const withPeriods = (p: unknown[]) => ({ kind: 'twin', method: 'ann', periods: p });

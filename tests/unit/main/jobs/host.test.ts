@@ -73,7 +73,8 @@ describe('job specs', () => {
         },
         'split.train',
       ],
-      [{ kind: 'lumped', method: 'ann' }, 'kind'],
+      [{ kind: 'lumpy', method: 'ann' }, 'kind'],
+      [{ kind: 'lumped', method: 'ann' }, 'dataset'],
     ];
     for (const [spec, field] of cases) {
       const e = refusal(spec);

@@ -51,6 +51,8 @@ describe('project store', () => {
       'run_progress',
       'runs',
       'study_areas',
+      'sweep_children',
+      'sweeps',
     ]);
     expect(s.info()).toMatchObject({
       name: 'Lez study',

@@ -11,6 +11,66 @@ import { runner, type GriddedContext, type MethodDefinition, type MethodResult }
 import { mulberry32 } from '../../random';
 import { buildLstm, lstmBackward, lstmForward, lstmParams } from '../../nets/lstm';
 import { dplOptions } from './options';
+import type * as TfModule from '@tensorflow/tfjs';
+import { targetObjective, type GriddedObjective } from '../../gridded/objectives';
+import {
+  prepareSurrogate,
+  surrogateInfo,
+  surrogateTarget,
+  updatePrepared,
+  type PreparedSurrogate,
+} from '../../gridded/surrogate';
+
+/**
+ * The objective of a window through a surrogate, and its gradient to every cell's calibrated
+ * parameters ([calibrated][cells]), by tf autodiff through the surrogate's forward. Loss on the
+ * observed values of the cells with weight 1 in `cellMask`: spatial-rmse = the mean over steps of
+ * the RMSE across cells (Dembélé et al. 2020, eq. 6, as TargetLoss), cell-mse = the mean squared error.
+ */
+function surrogateLossGrad(
+  tf: typeof TfModule,
+  p: PreparedSurrogate,
+  pr: GriddedProblem,
+  fields: Float64Array[],
+  w0: number,
+  w1: number,
+  cellMask: Float32Array,
+  kind: GriddedObjective,
+  cache: Float64Array | null,
+): { f: number; g: Float64Array[] } {
+  const n = pr.cells;
+  const k = pr.calibrated.length;
+  const len = w1 - w0;
+  const obs = new Float32Array(len * n);
+  const m = new Float32Array(len * n);
+  for (let t = 0; t < len; t++)
+    for (let c = 0; c < n; c++) {
+      const v = pr.target.obs[(w0 + t) * n + c]!;
+      if (cellMask[c] && Number.isFinite(v)) {
+        obs[t * n + c] = v;
+        m[t * n + c] = 1;
+      }
+    }
+  const x = new Float32Array(n * k);
+  fields.forEach((f, j) => f.forEach((v, c) => (x[c * k + j] = v)));
+  const { value, grad } = tf.tidy(() => {
+    const o = tf.tensor2d(obs, [len, n]);
+    const mk = tf.tensor2d(m, [len, n]);
+    return tf.valueAndGrad((params: TfModule.Tensor) => {
+      const sim = surrogateTarget(p, params as TfModule.Tensor2D, w0, w1, cache);
+      const se = tf.mul(tf.square(tf.sub(sim, o)), mk);
+      if (kind === 'cell-mse') return tf.div(tf.sum(se), tf.maximum(tf.sum(mk), 1)) as TfModule.Scalar;
+      const counts = tf.sum(mk, 1);
+      const has = tf.step(tf.sub(counts, 0.5));
+      const rmse = tf.sqrt(tf.add(tf.div(tf.sum(se, 1), tf.maximum(counts, 1)), 1e-12));
+      return tf.div(tf.sum(tf.mul(rmse, has)), tf.maximum(tf.sum(has), 1)) as TfModule.Scalar;
+    })(tf.tensor2d(x, [n, k]));
+  });
+  const f = value.dataSync()[0]!;
+  const gv = grad.dataSync();
+  tf.dispose([value, grad]);
+  return { f, g: pr.calibrated.map((_, j) => Float64Array.from({ length: n }, (_, c) => gv[c * k + j]!)) };
+}
 
 /** A parameter network: outputs in (0, 1) for a set of cells, and its backward pass. */
 interface Encoder {
@@ -95,27 +155,9 @@ interface DplState {
   rng: number;
 }
 
-/**
- * dPL (Tsai et al. 2021, Nat. Commun. 12): a network (g_A from descriptors, or g_z, an LSTM over
- * each cell's history) gives every cell its parameters and trains through the differentiable model
- * with Adam on minibatches of cells x windows of the training period, each window preceded by a
- * warm-up run from half-full stores; loss = objective on the window + range penalty L_R (Sun et
- * al. 2024 eq. 2); the epoch with the best validation objective is kept. Checkpoints after each
- * epoch hold the weights, Adam's moments and the generator state, so a resumed run ends where an
- * uninterrupted one does.
- */
-export function dpl(
-  pr: GriddedProblem,
-  o: z.output<typeof dplOptions>,
-  seed: number,
-  ctx: GriddedContext,
-): MethodResult {
-  const k = pr.calibrated.length;
+/** The training windows' starts; refuses a period shorter than a window, or windows holding no whole coarse step. */
+function dplWindows(pr: GriddedProblem, o: z.output<typeof dplOptions>): number[] {
   const n = pr.cells;
-  const all = Array.from({ length: n }, (_, c) => c);
-  const enc =
-    o.g === 'z' ? historyEncoder(pr, o.lstmHidden, o.history, seed) : descriptorEncoder(pr, o.hidden, seed);
-  const adam = new Adam(enc.params, o.learningRate);
   const [tr0, tr1] = pr.periods.train;
   const windows: number[] = [];
   for (let s = tr0; s + o.window <= tr1; s += o.window) windows.push(s);
@@ -131,6 +173,47 @@ export function dpl(
       `no ${o.window}-step training window holds a whole step of the coarse target: lengthen options.window (a month needs at least 31 daily steps)`,
       { field: 'options.window' },
     );
+  return windows;
+}
+
+/**
+ * dPL (see {@link dplTrain}); the windows are checked before anything runs, so a bad request
+ * throws at once.
+ */
+export function dpl(
+  pr: GriddedProblem,
+  o: z.output<typeof dplOptions>,
+  seed: number,
+  ctx: GriddedContext,
+): Promise<MethodResult> {
+  dplWindows(pr, o);
+  return dplTrain(pr, o, seed, ctx);
+}
+
+/**
+ * dPL (Tsai et al. 2021, Nat. Commun. 12): a network (g_A from descriptors, or g_z, an LSTM over
+ * each cell's history) gives every cell its parameters and trains through the differentiable model
+ * with Adam on minibatches of cells x windows of the training period, each window preceded by a
+ * warm-up run from half-full stores; loss = objective on the window + range penalty L_R (Sun et
+ * al. 2024 eq. 2); the epoch with the best validation objective is kept. Checkpoints after each
+ * epoch hold the weights, Adam's moments and the generator state, so a resumed run ends where an
+ * uninterrupted one does.
+ */
+async function dplTrain(
+  pr: GriddedProblem,
+  o: z.output<typeof dplOptions>,
+  seed: number,
+  ctx: GriddedContext,
+): Promise<MethodResult> {
+  const k = pr.calibrated.length;
+  const n = pr.cells;
+  const all = Array.from({ length: n }, (_, c) => c);
+  const enc =
+    o.g === 'z' ? historyEncoder(pr, o.lstmHidden, o.history, seed) : descriptorEncoder(pr, o.hidden, seed);
+  const adam = new Adam(enc.params, o.learningRate);
+  const tr1 = pr.periods.train[1];
+  const windows = dplWindows(pr, o);
+  const coarse = pr.target.coarse;
   const perStep = o.windowsPerStep ?? (o.g === 'z' ? windows.length : 1);
   const target = targetOutput(pr.target.name);
   const snap = () => enc.params.map((a) => Array.from(a));
@@ -148,6 +231,25 @@ export function dpl(
   }
   const { P, PET, T } = pr.forcing;
   let lastTrain = Number.NaN;
+  // h() through a surrogate: made (or reused) first, its time counted in the run's
+  const started = performance.now();
+  let prep: PreparedSurrogate | null = null;
+  if (o.physics !== 'exact') {
+    prep = await prepareSurrogate(pr, o, ctx);
+    if (!prep)
+      return {
+        fields: netFields(pr, enc.forward(all).out, n),
+        info: { g: o.g, epochs: 0, cancelled: 'while making the surrogate' },
+      };
+  }
+  const surrogateSeconds = (performance.now() - started) / 1000;
+  const tEnd = Math.max(tr1, pr.periods.valid[1]);
+  let sCache: Float64Array | null = null;
+  const refreshCache = () => {
+    if (prep?.surrogate.kind === 'arnet')
+      sCache = prep.surrogate.predict(netFields(pr, enc.forward(all).out, n), 0, tEnd);
+  };
+  refreshCache();
   while (epoch < o.epochs && !ctx.cancelled()) {
     const rand = mulberry32(rngState);
     rngState = Math.floor(rand() * 2 ** 32);
@@ -162,6 +264,40 @@ export function dpl(
     let sum = 0;
     let terms = 0;
     for (const step of steps) {
+      if (prep) {
+        // through the surrogate: the network on every cell, the loss on the step's cells
+        const f = enc.forward(all);
+        const fields = netFields(pr, f.out, n);
+        const gFields = pr.calibrated.map(() => new Float64Array(n));
+        const cellMask = new Float32Array(n);
+        for (const c of step.cells) cellMask[c] = 1;
+        for (const ws of step.windows) {
+          const r = surrogateLossGrad(
+            ctx.compute.tf,
+            prep,
+            pr,
+            fields,
+            ws,
+            ws + o.window,
+            cellMask,
+            o.objective,
+            sCache,
+          );
+          pr.calibrated.forEach((_, j) => {
+            for (let c = 0; c < n; c++) gFields[j]![c]! += r.g[j]![c]! / step.windows.length;
+          });
+          sum += r.f;
+          terms++;
+        }
+        sum += rangePenalty(fields, pr.lower, pr.upper, gFields);
+        const gOut = new Float64Array(n * k);
+        pr.calibrated.forEach((_, j) => {
+          const span = pr.upper[j]! - pr.lower[j]!;
+          for (let c = 0; c < n; c++) gOut[c * k + j] = gFields[j]![c]! * span;
+        });
+        adam.step(enc.params, f.backward(gOut));
+        continue;
+      }
       const m = step.cells.length;
       const f = enc.forward(step.cells);
       const fields = netFields(pr, f.out, m);
@@ -224,6 +360,9 @@ export function dpl(
     }
     epoch++;
     lastTrain = sum / terms;
+    if (prep && o.updateEvery > 0 && epoch % o.updateEvery === 0 && epoch < o.epochs)
+      await updatePrepared(prep, pr, netFields(pr, enc.forward(all).out, n), o, ctx);
+    if (prep) refreshCache();
     const v = validObjective(pr, enc.forward(all).out, o.objective, ctx);
     // no validation period (NaN): nothing is selected, the last epoch is kept
     if (Number.isFinite(v) && (!best || v < best.valid))
@@ -238,9 +377,29 @@ export function dpl(
     } satisfies DplState);
   }
   if (best && Number.isFinite(best.valid)) restore(best.params);
+  const final = netFields(pr, enc.forward(all).out, n);
+  const seconds = (performance.now() - started) / 1000;
+  let surrogate: Record<string, unknown> | null = null;
+  if (prep) {
+    // the final fields through the surrogate (the job evaluates them on the exact model)
+    const [v0, v1] = pr.periods.valid;
+    const simS = prep.surrogate.predict(final, 0, tEnd);
+    surrogate = {
+      ...surrogateInfo(prep, o),
+      seconds: surrogateSeconds + prep.updateSeconds,
+      evaluation: {
+        valid: v1 > v0 ? targetObjective(o.objective, pr.target, simS, v0, v1, n) : null,
+        validExact: best?.valid ?? null,
+      },
+    };
+    prep.surrogate.dispose();
+  }
   return {
-    fields: netFields(pr, enc.forward(all).out, n),
+    fields: final,
     info: {
+      physics: o.physics,
+      ...(surrogate ? { surrogate } : {}),
+      seconds,
       g: o.g,
       epochs: epoch,
       bestEpoch: best?.iteration ?? epoch,

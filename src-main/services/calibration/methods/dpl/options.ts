@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { objectiveSchema } from '../../gridded/options';
+import { physicsOptions } from '../../gridded/surrogate';
 
 /** dPL options (Tsai et al. 2021): g_A (descriptors -> network) or g_z (LSTM over each cell's history). */
 export const dplOptions = z.strictObject({
@@ -18,4 +19,11 @@ export const dplOptions = z.strictObject({
   window: z.number().int().min(1).default(30),
   warmup: z.number().int().min(0).default(180),
   learningRate: z.number().positive().max(1).default(0.01),
+  /**
+   * h(): 'exact' vic3l and its adjoint, or an 'lstm' / 'arnet' surrogate trained first (the
+   * paper's dPL through the LSTM surrogate; calibration/gridded/surrogate.ts). Through a surrogate,
+   * every step runs the network on all cells (the loss stays on the step's cells) and no warm-up
+   * run is needed (the LSTM's window carries the memory; ARnet rolls out from its own rollout).
+   */
+  ...physicsOptions,
 });

@@ -1,4 +1,5 @@
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { FieldcalError } from '../../../../../src-shared/ipc';
 import { kge } from '../../../metrics/series';
 import { VIC3L_PARAMS } from '../../../physics/vic3l';
@@ -8,6 +9,13 @@ import { runner, type GriddedContext, type MethodDefinition, type MethodResult }
 import type { AdamState } from '../../../compute/fusedAdam';
 import { shuffle } from '../../gridded/network';
 import { mulberry32 } from '../../random';
+import {
+  prepareSurrogate,
+  surrogateInfo,
+  surrogateTarget,
+  updatePrepared,
+  type PreparedSurrogate,
+} from '../../gridded/surrogate';
 import { loadBlob, saveBlob, type BlobRef } from './checkpoint';
 import { ganPoOptions, type GanPoOptions } from './options';
 import { blockError, fullPass, type StateCache } from './simulate';
@@ -124,7 +132,35 @@ export async function ganPo(
   if (t1 - t0 < 1)
     throw new FieldcalError('VALIDATION', 'gan-po needs a training period', { field: 'periods.train' });
   const tEnd = Math.max(t1, v1);
+  // h() through a surrogate: made (or reused) first, its time counted in the run's
+  const sStart = performance.now();
+  let prep: PreparedSurrogate | null = null;
+  if (o.physics !== 'exact') {
+    prep = await prepareSurrogate(pr, o, ctx);
+    if (!prep)
+      return {
+        fields: defaultFields(pr),
+        info: { epochs: 0, cancelled: 'while making the surrogate', physics: o.physics },
+      };
+  }
+  const surrogateSeconds = (performance.now() - sStart) / 1000;
   const nets = new GanPoNets(tf, pr, o, seed);
+  // ARnet's rollouts start from its own rollout at the last pass's parameters (as vic3l's from the pass's states)
+  let sCache: Float64Array | null = null;
+  const refreshCache = (fields: Float64Array[]) => {
+    if (prep?.surrogate.kind === 'arnet') sCache = prep.surrogate.predict(fields, 0, tEnd);
+  };
+  if (prep) {
+    const p = prep;
+    nets.surrogateH = (clipped, s, e) => {
+      if (p.surrogate.kind === 'lstm') return surrogateTarget(p, clipped, s, e, null);
+      const a = Math.max(0, s - o.warmupWindow);
+      return tf.tidy(() => {
+        const y = surrogateTarget(p, clipped, a, e, sCache);
+        return y.slice([s - a, 0], [e - s, pr.cells]);
+      });
+    };
+  }
   const gVars = nets.gVars();
   const dVars = nets.dVars();
   try {
@@ -154,6 +190,7 @@ export async function ganPo(
       rngState = saved.rng;
     }
     let pass = fullPass(pr, paramFields(nets.fields().full, pr.cells), tEnd, t1);
+    if (prep) refreshCache(nets.fields().fields);
     const started = performance.now();
     const startEpoch = epoch;
     while (epoch < o.epochs && !ctx.cancelled()) {
@@ -174,7 +211,14 @@ export async function ganPo(
       const stale: StateCache = pass.cache;
       const params = paramFields(nets.fields().full, pr.cells);
       pass = fullPass(pr, params, tEnd, t1);
-      const h = blockError(pr, params, stale, pass.target, blocks, o.warmupWindow);
+      const now = prep ? nets.fields().fields : null;
+      // h()'s error: the batch design's (exact), or the surrogate's against the exact full run
+      const h = prep
+        ? surrogateError(pr, prep.surrogate.predict(now!, 0, t1), pass.target, t0, t1)
+        : blockError(pr, params, stale, pass.target, blocks, o.warmupWindow);
+      if (prep && o.updateEvery > 0 && epoch % o.updateEvery === 0 && epoch < o.epochs)
+        await updatePrepared(prep, pr, now!, o, ctx);
+      if (prep) refreshCache(now!);
       const v = hasValid ? validation(pr, pass.target) : { mse: Number.NaN, kge: Number.NaN };
       const score = hasValid ? v.mse / reference + (1 - v.kge) : -epoch;
       if (!best || score < best.score) {
@@ -232,7 +276,25 @@ export async function ganPo(
     const seconds = (performance.now() - started) / 1000;
     if (bestWeights) nets.setGeneratorWeights(bestWeights);
     const out = nets.fields();
-    if (ctx.workDir && !ctx.cancelled()) await rm(ctx.workDir, { recursive: true, force: true });
+    if (ctx.workDir && !ctx.cancelled()) {
+      // the checkpoints go; the surrogate (an artifact of the run, reusable) stays
+      if (!prep) await rm(ctx.workDir, { recursive: true, force: true });
+      else
+        for (const f of await readdir(ctx.workDir).catch(() => [] as string[]))
+          if (f !== 'surrogate') await rm(join(ctx.workDir, f), { recursive: true, force: true });
+    }
+    // the final fields through the surrogate (the job evaluates them on the exact model)
+    const surrogateEval = prep
+      ? (() => {
+          const simS = prep.surrogate.predict(out.fields, 0, tEnd);
+          const exact = fullPass(pr, fullParams(pr, out.fields), tEnd, 0).target;
+          return {
+            valid: hasValid ? validation(pr, simS) : null,
+            validExact: hasValid ? validation(pr, exact) : null,
+            train: surrogateError(pr, simS, exact, t0, t1),
+          };
+        })()
+      : null;
     const done = history.slice(startEpoch);
     return {
       fields: out.fields,
@@ -254,12 +316,44 @@ export async function ganPo(
         },
         secondsPerEpoch: done.length ? done.reduce((s, r) => s + r.seconds, 0) / done.length : null,
         seconds,
+        physics: o.physics,
+        ...(prep
+          ? {
+              surrogate: {
+                ...surrogateInfo(prep, o),
+                seconds: surrogateSeconds + prep.updateSeconds,
+                evaluation: surrogateEval,
+              },
+              totalSeconds: seconds + surrogateSeconds,
+            }
+          : { totalSeconds: seconds }),
         history,
       },
     };
   } finally {
     nets.dispose();
+    prep?.surrogate.dispose();
   }
+}
+
+/** RMSE of a surrogate's target against the exact model's over steps [t0, t1), and relative to the exact mean. */
+function surrogateError(
+  pr: GriddedProblem,
+  sim: Float64Array,
+  exact: Float64Array,
+  t0: number,
+  t1: number,
+): { rmse: number; relative: number } {
+  const n = pr.cells;
+  let se = 0;
+  let sum = 0;
+  for (let i = t0 * n; i < t1 * n; i++) {
+    se += (sim[i]! - exact[i]!) ** 2;
+    sum += exact[i]!;
+  }
+  const count = Math.max((t1 - t0) * n, 1);
+  const rmse = Math.sqrt(se / count);
+  return { rmse, relative: rmse / Math.max(Math.abs(sum / count), 1e-12) };
 }
 
 export const ganPoMethod: MethodDefinition = {

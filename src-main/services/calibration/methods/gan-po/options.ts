@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { physicsOptions } from '../../gridded/surrogate';
 
 /**
  * GAN-PO options. Defaults are Sun, Pan & Duan (2024, section 2.2): λl = 30 and λr = 1 (chosen by
@@ -32,5 +33,11 @@ export const ganPoOptions = z.strictObject({
    * parameters); 0 starts each batch from those states directly.
    */
   warmupWindow: z.number().int().min(0).max(3650).default(60),
+  /**
+   * h(): 'exact' vic3l, or an 'lstm' / 'arnet' surrogate trained first on a perturbed-parameter
+   * ensemble (the paper's GAN-PO_LSTM and GAN-PO_ARnet), its settings, dynamic updates and reuse
+   * (calibration/gridded/surrogate.ts). An ARnet batch rolls out from warmupWindow days before it.
+   */
+  ...physicsOptions,
 });
 export type GanPoOptions = z.output<typeof ganPoOptions>;

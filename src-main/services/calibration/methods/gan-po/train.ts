@@ -53,6 +53,12 @@ export class GanPoNets {
   /** Observed target of the training days in cell layout [days x cells] (0 where missing) and its mask. */
   private readonly obsCells: Float32Array;
   private readonly maskCells: Float32Array;
+  /**
+   * h() through a surrogate (calibration/gridded/surrogate.ts): the calibrated parameters
+   * [cells x calibrated] (clipped) to the target of days [s, e) [e - s x cells], differentiable;
+   * null: the exact vic3l (`batchTarget`).
+   */
+  surrogateH: ((clipped: TfModule.Tensor2D, s: number, e: number) => TfModule.Tensor2D) | null = null;
 
   constructor(
     private readonly tf: Tf,
@@ -124,7 +130,7 @@ export class GanPoNets {
    * training (batch statistics of the one descriptor image) at every use, as pix2pix at inference
    * (Isola et al. 2017, section 3.3).
    */
-  params(): { raw: T; full: TfModule.Tensor2D } {
+  params(): { raw: T; full: TfModule.Tensor2D; clipped: TfModule.Tensor2D } {
     const { tf, layout: L } = this;
     const k = this.pr.calibrated.length;
     const out = this.G.apply(this.x, { training: true }) as T;
@@ -133,7 +139,7 @@ export class GanPoNets {
     const clipped = tf.minimum(tf.maximum(raw, this.lower), this.upper);
     const all = this.defaults.shape[1] ? tf.concat([clipped, this.defaults], 1) : clipped;
     const full = tf.matMul(all, this.columns) as TfModule.Tensor2D;
-    return { raw, full };
+    return { raw, full, clipped: clipped as TfModule.Tensor2D };
   }
 
   /** A batch's simulated target [B x cells] as the discriminator sees it: standardised, on the image, masked. */
@@ -148,6 +154,17 @@ export class GanPoNets {
   private daySlice(a: Float32Array, d0: number, B: number, ch: number): T {
     const px = this.layout.H * this.layout.W * ch;
     return this.tf.tensor4d(a.subarray(d0 * px, (d0 + B) * px), [B, this.layout.H, this.layout.W, ch]);
+  }
+
+  /** h() of days [s, e): the surrogate's when set, else the exact vic3l's from the pass's states. */
+  private h(
+    p: { full: TfModule.Tensor2D; clipped: TfModule.Tensor2D },
+    cache: StateCache,
+    s: number,
+    e: number,
+  ): T {
+    if (this.surrogateH) return this.surrogateH(p.clipped, s, e);
+    return batchTarget(this.tf, this.pr, p.full, cache, s, e, this.o.warmupWindow);
   }
 
   /** The discriminator's judgement of [forcing of the day, target field] (Sun et al. 2024, after Pan et al. 2021). */
@@ -165,14 +182,11 @@ export class GanPoNets {
     const { tf, pr, o } = this;
     const d0 = s - pr.periods.train[0];
     const B = e - s;
-    const window = o.warmupWindow;
     let d = 0;
     if (this.D) {
       const forcing = this.daySlice(this.days.forcing, d0, B, this.days.vars);
       const real = this.daySlice(this.days.obs, d0, B, 1);
-      const fake = tf.tidy(() =>
-        this.image(batchTarget(tf, pr, this.params().full, cache, s, e, window), d0, B),
-      );
+      const fake = tf.tidy(() => this.image(this.h(this.params(), cache, s, e), d0, B));
       const dl = this.optD!.minimize(
         () => {
           const r = tf.mean(tf.square(tf.sub(this.judge(forcing, real), 1)));
@@ -191,8 +205,9 @@ export class GanPoNets {
     const parts: T[] = [];
     const gl = this.optG.minimize(
       () => {
-        const { raw, full } = this.params();
-        const sim = batchTarget(tf, pr, full, cache, s, e, window);
+        const p = this.params();
+        const { raw } = p;
+        const sim = this.h(p, cache, s, e);
         // L1 (Sun et al. 2024 eq. 3, λl term): mean absolute error over observed active cells
         const l1 = tf.div(tf.sum(tf.mul(tf.abs(tf.sub(sim, obs)), mask)), tf.maximum(tf.sum(mask), 1));
         const range = rangeLoss(tf, raw, this.lower, this.upper);
