@@ -93,6 +93,8 @@ export type ArtifactRecord = z.infer<typeof artifactRecordSchema>;
 export const runDetailSchema = runRecordSchema.extend({
   metrics: z.array(runMetricSchema),
   artifacts: z.array(artifactRecordSchema),
+  /** A lumped run's calibrated parameters (scalars, from its result.json); absent for field runs. */
+  parameters: z.record(z.string(), z.number()).optional(),
 });
 export type RunDetail = z.infer<typeof runDetailSchema>;
 

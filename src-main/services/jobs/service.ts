@@ -1,5 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { FieldcalError, type ServiceImpl } from '../../../src-shared/ipc';
+import { FieldcalError, type RunDetail, type ServiceImpl } from '../../../src-shared/ipc';
 import type { AppEvents } from '../events';
 import type { ProjectSession } from '../project/session';
 import type { ProjectStore } from '../project/store';
@@ -58,7 +59,11 @@ export function createJobsService(session: ProjectSession, events: AppEvents) {
   };
   const impl: ServiceImpl<'jobs'> = {
     list: ({ status }) => session.require('jobs.list').runs.list(status),
-    get: ({ id }) => session.require('jobs.get').runs.detail(id),
+    get: async ({ id }) => {
+      const d = session.require('jobs.get').runs.detail(id);
+      const parameters = await lumpedParameters(d);
+      return parameters ? { ...d, parameters } : d;
+    },
     submit: async ({ spec }) => {
       session.require('jobs.submit');
       // everything jobs.check finds refuses the job before its run is recorded
@@ -176,4 +181,23 @@ export function createJobsService(session: ProjectSession, events: AppEvents) {
       await host?.close();
     },
   };
+}
+
+/**
+ * A lumped run's calibrated parameters from its result.json (jobs/lumpedJob.ts writes them), so every
+ * client shows them without fetching the file; null for other runs or when the file is gone or odd.
+ */
+async function lumpedParameters(d: RunDetail): Promise<Record<string, number> | null> {
+  if ((d.options as { spec?: { kind?: unknown } }).spec?.kind !== 'lumped') return null;
+  const a = d.artifacts.find((x) => x.kind === 'result' && x.path.endsWith('.json'));
+  if (!a || (a.sizeBytes ?? 0) > 1_000_000) return null;
+  try {
+    const p = (JSON.parse(await readFile(a.path, 'utf8')) as { parameters?: unknown }).parameters;
+    if (!p || typeof p !== 'object' || Array.isArray(p)) return null;
+    const out: Record<string, number> = {};
+    for (const [k, v] of Object.entries(p)) if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
+    return Object.keys(out).length ? out : null;
+  } catch {
+    return null;
+  }
 }
