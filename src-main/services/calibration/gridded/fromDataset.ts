@@ -91,7 +91,8 @@ export function griddedProblemFromDataset(
     calibrated,
     lower: calibrated.map((n) => bounds[n]?.lower ?? spec(n).bounds[0]),
     upper: calibrated.map((n) => bounds[n]?.upper ?? spec(n).bounds[1]),
-    dt: 1,
+    // vic3l takes its step in days (hourly datasets: 1/24; physics/vic3l scales its rate constants by it)
+    dt: (ds.stepSeconds ?? 86400) / 86400,
   };
   checkProblem(pr);
   return pr;
