@@ -1,17 +1,4 @@
-/**
- * A seeded pseudo-random generator (Mulberry32, public domain): results are reproducible from a
- * seed, which `Math.random` cannot give.
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../common/random';
 
 /** Standard normal deviates from a uniform generator (Box-Muller transform, Box & Muller 1958). */
 export function normalGenerator(rand: () => number): () => number {
