@@ -109,16 +109,17 @@ export function formatCell(v: CellValue): string {
 }
 
 /**
- * Each row with its live status: a child's run status from the runs list (fed by `jobs.onStatus`) is
- * newer than the table fetched before it changed, except that a finished row never goes back to running.
+ * Each row with its live status: a child the runs list (fed by `jobs.onStatus`) shows running is shown
+ * running before the table is fetched again; its end is taken from the table only, which brings the
+ * end together with the child's metrics (the view reloads it when a status changes), so a row never
+ * reads finished without its metrics and a finished row never goes back to running.
  */
 export function liveRows(rows: readonly SweepRow[], runs: readonly RunRecord[]): SweepRow[] {
   const byId = new Map(runs.map((r) => [r.id, r]));
-  const finished = (s: Status) => s !== 'queued' && s !== 'running';
   return rows.map((row) => {
     const run = row.runId === null ? undefined : byId.get(row.runId);
-    if (!run || run.status === row.status || finished(row.status)) return row;
-    return { ...row, status: run.status, error: run.error ?? row.error };
+    if (!run || row.status !== 'queued' || run.status === 'queued') return row;
+    return { ...row, status: 'running' };
   });
 }
 
