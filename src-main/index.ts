@@ -6,6 +6,7 @@ import { installMenu } from './app/menu';
 import { handleArtifactProtocol } from './app/artifactProtocol';
 import { handleAppProtocol, registerSchemes } from './app/appProtocol';
 import { installSessionGuards, installWebContentsGuards } from './app/guards';
+import { createElectronDialogs } from './app/dialogs';
 import { forwardEvents, registerIpcHandlers } from './ipc/register';
 import { createServices } from './services';
 import { loadMethodModules } from './services/calibration/registry';
@@ -34,6 +35,7 @@ if (!app.requestSingleInstanceLock()) {
       mode: 'electron',
       version,
       paths: { userData: app.getPath('userData'), resources, sampleData: join(resources, 'sample-data') },
+      dialogs: createElectronDialogs(),
     });
     // Nothing is granted to web content: no camera, geolocation, notifications, devices, downloads ...
     installSessionGuards(electronSession.defaultSession, appOrigin());

@@ -1,5 +1,11 @@
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
-import { buildClient, eventChannel, invokeChannel, type CallResult } from '../src-shared/ipc';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
+import {
+  buildClient,
+  eventChannel,
+  invokeChannel,
+  type CallResult,
+  type FieldcalFiles,
+} from '../src-shared/ipc';
 
 // The renderer gets exactly the contract: no ipcRenderer, no channel names, nothing else.
 const api = buildClient({
@@ -15,4 +21,18 @@ const api = buildClient({
   },
 });
 
+// ... and, for drag-and-drop, one function: the real path of a dropped File (with contextIsolation on,
+// File.path is gone; webUtils reads it here). A value that is not a File, or a file not on disk, gives null.
+const files: FieldcalFiles = {
+  pathForFile: (file) => {
+    try {
+      const path = webUtils.getPathForFile(file);
+      return typeof path === 'string' && path.length > 0 ? path : null;
+    } catch {
+      return null;
+    }
+  },
+};
+
 contextBridge.exposeInMainWorld('api', api);
+contextBridge.exposeInMainWorld('fieldcalFiles', files);

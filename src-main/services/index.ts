@@ -1,4 +1,4 @@
-import type { AppInfo, ServiceImpls } from '../../src-shared/ipc';
+import type { AppInfo, ServiceImpl, ServiceImpls } from '../../src-shared/ipc';
 import { createAppInfoService } from './app-info';
 import { AppEvents } from './events';
 import {
@@ -12,6 +12,7 @@ import { createGaugesService } from './project/gauges';
 import { createStudyAreasService } from './project/studyAreas';
 import { createJobsService } from './jobs/service';
 import { createRastersService } from './rasters/service';
+import { createUnavailableDialogs } from './app-info/dialogs';
 import type { AppPaths } from './paths';
 
 export interface ServiceContainer {
@@ -28,6 +29,8 @@ export function createServices(opts: {
   mode: AppInfo['mode'];
   version: string;
   paths: AppPaths;
+  /** Native file dialogs, given by the shell that has them (Electron); otherwise `open` answers UNAVAILABLE. */
+  dialogs?: ServiceImpl<'dialogs'>;
 }): ServiceContainer {
   const events = new AppEvents();
   const session = new ProjectSession(events);
@@ -41,6 +44,7 @@ export function createServices(opts: {
     gauges: createGaugesService(session),
     studyAreas: createStudyAreasService(session),
     rasters: createRastersService(session),
+    dialogs: opts.dialogs ?? createUnavailableDialogs(opts.mode),
   };
   return {
     impls,

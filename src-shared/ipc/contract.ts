@@ -29,6 +29,7 @@ import {
 } from '../types/gis';
 import { assembleSpecSchema, datasetManifestSchema, sourceProbeSchema } from '../types/assemble';
 import { sweepRecordSchema, sweepSpecSchema } from '../types/sweep';
+import { dialogCapabilitiesSchema, openDialogInputSchema, openDialogResultSchema } from '../types/dialogs';
 
 /** One method of a service: a strict schema for its single argument object and one for its result. */
 export interface MethodSpec<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
@@ -234,6 +235,14 @@ export const contract = {
       }),
       z.object({ files: z.array(z.object({ path: z.string(), bytes: z.number().int() })) }),
     ),
+  },
+  /**
+   * Native file dialogs: the desktop app answers from `dialog.showOpenDialog` (src-main/app/dialogs.ts); the
+   * browser bridge and the CLI answer `open` with an `UNAVAILABLE` error and say so in `capabilities`.
+   */
+  dialogs: {
+    capabilities: method(noArgs, dialogCapabilitiesSchema),
+    open: method(openDialogInputSchema, openDialogResultSchema),
   },
 } as const;
 

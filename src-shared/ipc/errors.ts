@@ -16,6 +16,8 @@ export const ERROR_CODES = [
   'UNSUPPORTED_FORMAT',
   'INCONSISTENT_DATA',
   'IO',
+  /** What this shell cannot do (a native file dialog in the browser bridge, a window that is gone). */
+  'UNAVAILABLE',
   'INTERNAL',
 ] as const;
 

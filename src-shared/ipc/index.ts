@@ -9,3 +9,4 @@ export * from '../types/gis';
 export * from '../types/safeKeys';
 export * from '../types/assemble';
 export * from '../types/sweep';
+export * from '../types/dialogs';

@@ -104,6 +104,15 @@ export const validArgs: { [S in ServiceName]: { [M in MethodName<S>]: MethodInpu
     identify: { point: { x: 768500, y: 6290500, crs: 'EPSG:2154' }, sources: [{ artifactId: 1, band: 1 }] },
     series: { source: { datasetId: 1 }, point: { x: 768500, y: 6290500, crs: 'EPSG:2154' } },
   },
+  dialogs: {
+    capabilities: {},
+    open: {
+      title: 'Import',
+      kind: 'file',
+      filters: [{ name: 'Rasters', extensions: ['tif'] }],
+      multi: false,
+    },
+  },
 };
 
 /** Payload variants that each method must refuse with VALIDATION. */

@@ -59,9 +59,11 @@ describe('client API derived from the contract', () => {
     vi.doMock('electron', () => ({
       contextBridge: { exposeInMainWorld: (k: string, v: unknown) => (exposed[k] = v) },
       ipcRenderer: { invoke, on: vi.fn(), removeListener: vi.fn() },
+      webUtils: { getPathForFile: vi.fn() },
     }));
     await import('../../../src-preload/index');
-    expect(Object.keys(exposed)).toEqual(['api']);
+    // beside the contract, only the dropped-file path reader (issue 14; tests/unit/preload)
+    expect(Object.keys(exposed)).toEqual(['api', 'fieldcalFiles']);
     expect(members(exposed.api)).toEqual(expected);
     const api = exposed.api as FieldcalApi;
     await expect(api.datasets.list({})).rejects.toEqual({ code: 'NO_PROJECT', message: 'x' });
@@ -128,6 +130,7 @@ describe('client API derived from the contract', () => {
     expect(Object.keys(contract).sort()).toEqual([
       'appInfo',
       'datasets',
+      'dialogs',
       'export',
       'gauges',
       'jobs',

@@ -197,7 +197,9 @@ describe('contract validation through the WebSocket bridge', () => {
       if ('path' in sample) sample.path = join(tmp.dir, `${method}.fieldcal`);
       if ('destination' in sample) sample.destination = join(tmp.dir, 'out.bin');
       const r = await call(ws, service, method, sample);
-      if (!r.ok) expect(['NOT_FOUND', 'NO_PROJECT', 'CONFLICT']).toContain(r.error.code);
+      // the bridge has no native dialogs: dialogs.open answers UNAVAILABLE (issue 14)
+      const allowed = service === 'dialogs' ? ['UNAVAILABLE'] : ['NOT_FOUND', 'NO_PROJECT', 'CONFLICT'];
+      if (!r.ok) expect(allowed).toContain(r.error.code);
     }
   });
 });
