@@ -14,6 +14,7 @@ import {
   type StackSourceInput,
   type TimeStep,
 } from '../../../../src-shared/types/assemble';
+import { canonicalUnit } from '../../../../src-shared/types/units';
 
 /**
  * The dataset assembler's form (issue 15) as plain data, and everything that turns it into an
@@ -200,34 +201,13 @@ export function unitOptions(role: Role | ''): readonly string[] {
   }
 }
 
-/**
- * Common spellings of `units` attributes, mirroring main's converter (`datasets/units.ts`: CF 1.8 /
- * UDUNITS canonical units, precipitation_flux kg m-2 s-1, air_temperature K); main checks again.
- */
-const UNIT_ALIASES: Array<[RegExp, string]> = [
-  [/^(mm|millimet(er|re)s?|kg\s*m-2|kg\/m2|kg\.m-2|mm\/step)$/i, 'mm'],
-  [/^(0\.1\s*mm|1\/10\s*mm|tenths? of mm)$/i, '0.1 mm'],
-  [/^(m|met(er|re)s?)$/i, 'm'],
-  [/^(mm\/h|mm\s*h-1|mm\.h-1|mm\/hr|mm\/hour)$/i, 'mm/h'],
-  [/^(mm\/d|mm\/day|mm\s*d-1|mm\s*day-1|mm\.d-1|mm\.day-1|kg\s*m-2\s*d(ay)?-1)$/i, 'mm/day'],
-  [/^(kg\s*m-2\s*s-1|kg\/m2\/s|kg\.m-2\.s-1|mm\/s|mm\s*s-1)$/i, 'kg m-2 s-1'],
-  [/^(°c|degc|deg\s*c|degrees?_?c(elsius)?|celsius|c)$/i, '°C'],
-  [/^(k|kelvin|degk)$/i, 'K'],
-  [/^(m3\/s|m3\s*s-1|m\^3\/s|m³\/s|cumecs)$/i, 'm3/s'],
-  [/^(l\/s|l\s*s-1|litres?\/s|liters?\/s)$/i, 'l/s'],
-  [/^(m3\/m3|m3\s*m-3|m³\/m³|1|fraction|volumetric)$/i, 'm3/m3'],
-  [/^(%|percent|vol\s*%)$/i, '%'],
-];
-
 /** The form's unit for a metadata spelling, when it is one of `options`; null otherwise. */
 export function unitFromMetadata(
   units: string | null | undefined,
   options: readonly string[],
 ): string | null {
-  if (!units) return null;
-  const u = units.trim().replace(/\s+/g, ' ');
-  for (const [re, name] of UNIT_ALIASES) if (re.test(u)) return options.includes(name) ? name : null;
-  return null;
+  const name = units ? canonicalUnit(units) : null;
+  return name !== null && options.includes(name) ? name : null;
 }
 
 /** The `units` attribute of the row's source (the chosen NetCDF variable), when the file has one. */
