@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import {
+  gr4CellsAdjoint,
+  gr4CellsForward,
+  nativePhysics,
+  setPhysicsThreads,
+  type Gr4CellsParams,
+} from '../src-main/services/physics/native';
 import { gr4WithGradient } from '../src-main/services/physics/gr4/adjoint';
 import { gr4Step, initialState, unitHydrographs } from '../src-main/services/physics/gr4/forward';
 import { runVic3l, vic3lWithGradient } from '../src-main/services/physics/vic3l';
@@ -121,11 +130,174 @@ function vic3lBench(d: ReturnType<typeof readBasinObs>, base: number) {
 export async function modelBench(): Promise<Record<string, unknown>> {
   const d = readBasinObs();
   const base = d.dates.indexOf('1986-01-01');
+  const load = loadavg()[0];
+  // the JavaScript kernels (the reference), forced even where the addon is built
+  const before = process.env.FIELDCAL_NATIVE_PHYSICS;
+  process.env.FIELDCAL_NATIVE_PHYSICS = '0';
+  let js: Record<string, unknown>;
+  try {
+    js = { threads: 1, gr4: gr4Bench(d, base), vic3l: vic3lBench(d, base) };
+  } finally {
+    if (before === undefined) delete process.env.FIELDCAL_NATIVE_PHYSICS;
+    else process.env.FIELDCAL_NATIVE_PHYSICS = before;
+  }
+  const native = nativePhysics();
   return {
-    machine: machine(),
-    threads: 1,
-    gr4: gr4Bench(d, base),
-    vic3l: vic3lBench(d, base),
+    machine: { ...machine(), ...cpu(), native_kernels: native?.physicsInfo() ?? null },
+    load_average_1min_at_start: +load!.toFixed(2),
+    note: 'cell_steps_per_s is wall clock; *_cpu_time divides the work by this process CPU time per thread (the rate on idle cores when other work shares the machine, as the load average shows); scaling_2_threads is wall clock and means little under load',
+    js,
+    native: native ? nativeBench(d, base) : { skipped: 'native addon not built (npm run build:native)' },
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   };
+}
+
+/** CPU model and the SIMD instruction sets it offers (/proc/cpuinfo). */
+function cpu(): Record<string, unknown> {
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(info)?.[1]?.trim();
+    const flags = (field('flags') ?? '').split(/\s+/);
+    return {
+      cpu_model: field('model name') ?? null,
+      cpu_logical_cores: (info.match(/^processor\s*:/gm) ?? []).length,
+      instruction_sets: [
+        'sse4_2',
+        'avx',
+        'avx2',
+        'fma',
+        'avx512f',
+        'avx512dq',
+        'avx512vl',
+        'avx512_vnni',
+      ].filter((f) => flags.includes(f)),
+    };
+  } catch {
+    return { cpu_model: null };
+  }
+}
+
+/** Wall and CPU seconds of `f`. */
+function timed(f: () => void): { wall: number; cpu: number } {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  f();
+  const u = process.cpuUsage(c0);
+  return { wall: (performance.now() - t0) / 1000, cpu: (u.user + u.system) / 1e6 };
+}
+
+const rate = (work: number, s: number) => Math.round(work / s);
+
+/**
+ * The native kernels (native/src/physics.cc) on the same cases as the JavaScript ones: gr4 per cell
+ * (all cells in one call) and vic3l through runVic3l / vic3lWithGradient, forward and forward +
+ * adjoint, on 1 and 2 threads.
+ */
+function nativeBench(d: ReturnType<typeof readBasinObs>, base: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const gr4: Record<string, unknown> = {};
+  const vic: Record<string, unknown> = {};
+  for (const [cols, rows, steps, label] of SIZES) {
+    const cells = cols * rows;
+    const work = cells * steps;
+    const { forcing, params } = shiftedVic3lCase(d, base, cells, steps, 400);
+    const gp: Gr4CellsParams = {
+      X1: new Float64Array(cells).fill(257.2),
+      X2: new Float64Array(cells).fill(1.01),
+      X3: new Float64Array(cells).fill(88.2),
+      X4: new Float64Array(cells).fill(2.21),
+    };
+    const state = () => ({
+      S: gp.X1.map((x) => 0.3 * x),
+      R: gp.X3.map((x) => 0.5 * x),
+      uh1: new Float64Array(cells * 20),
+      uh2: new Float64Array(cells * 40),
+    });
+    const Q = new Float64Array(work);
+    const gQ = new Float64Array(work).fill(1);
+    const g: Record<string, unknown> = { cells, steps };
+    const v: Record<string, unknown> = { cells, steps };
+    for (const threads of [1, 2]) {
+      setPhysicsThreads(threads);
+      const f = timed(() =>
+        gr4CellsForward(
+          nativePhysics()!,
+          forcing.P,
+          forcing.PET,
+          cells,
+          steps,
+          gp,
+          25.62890625,
+          20,
+          state(),
+          { Q },
+        ),
+      );
+      const b = timed(() =>
+        gr4CellsAdjoint(
+          nativePhysics()!,
+          forcing.P,
+          forcing.PET,
+          cells,
+          steps,
+          gp,
+          25.62890625,
+          20,
+          state(),
+          gQ,
+        ),
+      );
+      let mq = 0;
+      for (let i = 0; i < work; i++) mq += Q[i]!;
+      g[`threads_${threads}`] = {
+        forward_cell_steps_per_s: rate(work, f.wall),
+        forward_cell_steps_per_s_cpu_time: rate(work, f.cpu / threads),
+        forward_plus_adjoint_cell_steps_per_s: rate(work, b.wall),
+        forward_plus_adjoint_over_forward_time: +(b.wall / f.wall).toFixed(2),
+        forward_plus_adjoint_over_forward_cpu_time: +(b.cpu / f.cpu).toFixed(2),
+        mean_q: +(mq / work).toFixed(4),
+      };
+      const vf = timed(() => runVic3l(params, forcing, steps, { precision: 'float32', outputs: ['ET'] }));
+      const vb = timed(() =>
+        vic3lWithGradient(
+          params,
+          forcing,
+          steps,
+          {
+            backward(_t, _o, gv) {
+              gv.ET.fill(1);
+            },
+          },
+          { precision: 'float32' },
+        ),
+      );
+      v[`threads_${threads}`] = {
+        forward_cell_steps_per_s: rate(work, vf.wall),
+        forward_cell_steps_per_s_cpu_time: rate(work, vf.cpu / threads),
+        forward_plus_adjoint_cell_steps_per_s: rate(work, vb.wall),
+        forward_plus_adjoint_over_forward_time: +(vb.wall / vf.wall).toFixed(2),
+        forward_plus_adjoint_over_forward_cpu_time: +(vb.cpu / vf.cpu).toFixed(2),
+      };
+    }
+    const speedup = (x: Record<string, unknown>, key: string) =>
+      +(
+        ((x.threads_2 as Record<string, number>)[key]! /
+          (x.threads_1 as Record<string, number>)[key]!) as number
+      ).toFixed(2);
+    g.scaling_2_threads_forward = speedup(g, 'forward_cell_steps_per_s');
+    g.scaling_2_threads_forward_plus_adjoint = speedup(g, 'forward_plus_adjoint_cell_steps_per_s');
+    v.scaling_2_threads_forward = speedup(v, 'forward_cell_steps_per_s');
+    v.scaling_2_threads_forward_plus_adjoint = speedup(v, 'forward_plus_adjoint_cell_steps_per_s');
+    gr4[label] = g;
+    vic[label] = v;
+  }
+  setPhysicsThreads(1);
+  out.gr4 = gr4;
+  out.vic3l = vic;
+  out.targets = {
+    gr4_forward_1_thread: 25e6,
+    vic3l_forward_1_thread: 10e6,
+    forward_plus_adjoint_over_forward: 3,
+  };
+  return out;
 }

@@ -1,4 +1,5 @@
 import { VIC3L, type Vic3lParams } from '../src-main/services/physics/vic3l';
+import { cpuInfo } from './peers';
 
 /** Median of a list of numbers. */
 export function median(xs: number[]): number {
@@ -18,9 +19,17 @@ export async function timeRuns(n: number, fn: () => unknown): Promise<number[]> 
   return out;
 }
 
-/** Machine facts printed with every benchmark. */
+/** Machine facts printed with every benchmark: Node, platform, the CPU model and its SIMD instruction sets. */
 export function machine(): Record<string, unknown> {
-  return { node: process.versions.node, platform: process.platform, arch: process.arch };
+  const cpu = cpuInfo();
+  return {
+    node: process.versions.node,
+    platform: process.platform,
+    arch: process.arch,
+    cpu: cpu.model,
+    isa: cpu.isa,
+    cores: cpu.cores,
+  };
 }
 
 /**

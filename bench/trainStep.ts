@@ -14,6 +14,7 @@ import {
   unetGenerator,
 } from '../src-main/services/calibration/nets/ganPo';
 import { machine, median } from './stats';
+import { peerSetup } from './peers';
 
 type Tf = typeof TfModule;
 
@@ -66,17 +67,26 @@ function lstm(tf: Tf, steps: number, warmup: number) {
 /**
  * `npm run bench -- train-step`: the two training steps of ../shared/bench/reference_torch.py (copied
  * as bench/reference_torch.py) on every available backend, and PyTorch's own timing in the same run
- * when /usr/bin/python3 has torch; prints ours / PyTorch per step. tfjs's JavaScript `cpu` backend
+ * when /usr/bin/python3 has torch, set up at its best first (bench/peers.ts: OpenBLAS, its core type,
+ * passive OpenMP waiting; its BLAS, kernel and threads printed beside its times); prints ours / PyTorch per step. tfjs's JavaScript `cpu` backend
  * runs the LSTM step; its GAN step (~124 s, issue 7) only with FIELDCAL_BENCH_JS_GAN=1. Adam is the
  * fused one-kernel-per-variable update (compute/fusedAdam.ts), as PyTorch's Adam fuses its update.
  * Runs with 64 MB semi-spaces (package.json's bench script), as the job workers that train
  * (jobs/workerEntry.ts JOB_WORKER_YOUNG_MB).
  */
 export async function trainStepBench(): Promise<Record<string, unknown>> {
+  // the same OpenMP waiting as the peer's (set before the addon loads libgomp, which reads it then):
+  // spinning OpenMP threads on a shared 2-core machine cost the oneDNN steps up to 10x
+  process.env.OMP_WAIT_POLICY ??= 'passive';
   const threads = nativeThreads();
   const status = await initCompute();
   const tf = getTf();
-  const out: Record<string, unknown> = { machine: machine(), threads, backend_default: status.backend };
+  const out: Record<string, unknown> = {
+    machine: machine(),
+    threads,
+    omp_wait_policy: process.env.OMP_WAIT_POLICY,
+    backend_default: status.backend,
+  };
   const native = loadAddon();
   const results: Record<string, Record<string, unknown>> = {};
   if (native.addon && tf.findBackend('cpu-native')) {
@@ -104,10 +114,14 @@ export async function trainStepBench(): Promise<Record<string, unknown>> {
   out.tfjs = results;
   // PyTorch in the same run, same threads
   const script = fileURLToPath(new URL('./reference_torch.py', import.meta.url));
-  const py = spawnSync('/usr/bin/python3', [script, 'all', '--threads', String(threads), '--steps', '7'], {
+  // PyTorch at its best on this CPU: OpenBLAS, its kernel family, passive OpenMP waiting (bench/peers.ts)
+  const setup = peerSetup({ threads, packages: ['python3-torch'] });
+  const py = spawnSync(setup.python, [script, 'all', '--threads', String(threads), '--steps', '7'], {
     encoding: 'utf8',
+    env: setup.env,
     timeout: 600_000,
   });
+  out.pytorch_set_up = setup.report;
   if (py.status === 0) {
     const torch = Object.fromEntries(
       py.stdout

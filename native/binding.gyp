@@ -11,9 +11,10 @@
         "src/reductions.cc",
         "src/copies.cc",
         "src/batchnorm.cc",
-        "src/lstm.cc"
+        "src/lstm.cc",
+        "src/physics.cc"
       ],
-      "cflags_cc": ["-O3", "-std=c++17", "-fopenmp", "-fexceptions", "-fno-trapping-math"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fopenmp", "-fexceptions", "-fno-trapping-math", "-ffp-contract=off", "-fno-math-errno"],
       "cflags_cc!": ["-fno-exceptions"],
       "libraries": ["-ldnnl", "-fopenmp"],
       "defines": ["NAPI_VERSION=8"]

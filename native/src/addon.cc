@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common.h"
+#include "physics.h"
 
 namespace fieldcal {
 namespace {
@@ -47,6 +48,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  physics::registerPhysics(env, exports);
   return exports;
 }
 

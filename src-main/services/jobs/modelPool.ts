@@ -12,7 +12,7 @@ import { startWorker } from './workerEntry';
 export const CTRL = {
   /** Command sequence number: workers wait for it to change. */
   seq: 0,
-  /** 1 = run, 2 = loss + gradient, 3 = exit. */
+  /** 1 = run, 2 = loss + gradient, 3 = exit, 4 = loss + gradient of a window on listed cells. */
   cmd: 1,
   t0: 2,
   t1: 3,
@@ -25,6 +25,9 @@ export const CTRL = {
   generation: 7,
   /** Non-zero when a worker failed; its message is posted to the pool. */
   failed: 8,
+  /** Window command (4): the first model step run, and how many cells the shared list holds. */
+  s0: 9,
+  count: 10,
   size: 16,
 } as const;
 
@@ -57,6 +60,8 @@ export interface ModelWorkerData {
     grad: SharedArrayBuffer;
     partial: SharedArrayBuffer;
     value: SharedArrayBuffer;
+    /** Int32 cell indices of a window command, in the caller's order. */
+    cells: SharedArrayBuffer;
   };
 }
 
@@ -80,6 +85,7 @@ export class ModelPool implements Simulator {
   private readonly out: Float64Array;
   private readonly grad: Float64Array;
   private readonly value: Float64Array;
+  private readonly cellList: Int32Array;
   private error: Error | null = null;
 
   static threadsDefault(): number {
@@ -110,12 +116,14 @@ export class ModelPool implements Simulator {
       // per-worker sums per model step, or per target step for a coarse target
       partial: new SharedArrayBuffer(w * Math.max(pr.steps, targetSteps) * 2 * 8),
       value: new SharedArrayBuffer(8),
+      cells: new SharedArrayBuffer(n * 4),
     };
     this.ctrl = new Int32Array(shared.ctrl);
     this.params = new Float64Array(shared.params);
     this.out = new Float64Array(shared.out);
     this.grad = new Float64Array(shared.grad);
     this.value = new Float64Array(shared.value);
+    this.cellList = new Int32Array(shared.cells);
     for (let i = 0; i < w; i++) {
       const data: ModelWorkerData = {
         role: 'model',
@@ -211,6 +219,42 @@ export class ModelPool implements Simulator {
     const n = this.pr.cells;
     const g = {} as ParamFields;
     VIC3L_PARAMS.forEach((name, k) => (g[name] = Float64Array.from(this.grad.subarray(k * n, (k + 1) * n))));
+    return { f: this.value[0]!, g };
+  }
+
+  /**
+   * dPL's minibatch step on the pool: the model on the listed cells only, from step s0 with the
+   * model's initial stores to t1, the objective on [t0, t1) and its gradient. `params` and the
+   * returned gradient hold one value per listed cell, in the list's order. Each worker runs the
+   * listed cells of its block; the spatial-RMSE sums meet at the barrier as in {@link lossGrad}.
+   * A coarse target is not supported here (the caller keeps its own loop for it).
+   */
+  windowLossGrad(
+    cells: ArrayLike<number>,
+    params: ParamFields,
+    kind: GriddedObjective,
+    s0: number,
+    t0: number,
+    t1: number,
+  ): { f: number; g: ParamFields } {
+    if (this.pr.target.coarse)
+      throw new FieldcalError('INTERNAL', 'the model pool runs windows of a coarse target only whole');
+    const n = this.pr.cells;
+    const m = cells.length;
+    for (let i = 0; i < m; i++) this.cellList[i] = cells[i]!;
+    VIC3L_PARAMS.forEach((name, k) => {
+      const p = params[name];
+      for (let i = 0; i < m; i++) this.params[k * n + cells[i]!] = p[i]!;
+    });
+    Atomics.store(this.ctrl, CTRL.s0, s0);
+    Atomics.store(this.ctrl, CTRL.count, m);
+    this.command(4, t0, t1, kind === 'cell-mse' ? 1 : 0);
+    const g = {} as ParamFields;
+    VIC3L_PARAMS.forEach((name, k) => {
+      const v = new Float64Array(m);
+      for (let i = 0; i < m; i++) v[i] = this.grad[k * n + cells[i]!]!;
+      g[name] = v;
+    });
     return { f: this.value[0]!, g };
   }
 

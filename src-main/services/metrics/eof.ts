@@ -1,3 +1,4 @@
+import { gram } from './gram';
 import { symmetricEigen } from './linalg';
 
 /**
@@ -17,37 +18,10 @@ export function eofScores(
 ): Float64Array {
   if (obs.length !== steps * cells || sim.length !== steps * cells)
     throw new RangeError('obs and sim must hold steps x cells values');
-  // cells valid in every map of both fields
-  const valid: number[] = [];
-  for (let c = 0; c < cells; c++) {
-    let ok = true;
-    for (let t = 0; t < steps && ok; t++)
-      ok = Number.isFinite(obs[t * cells + c]!) && Number.isFinite(sim[t * cells + c]!);
-    if (ok) valid.push(c);
-  }
-  const n = valid.length;
-  const rows = 2 * steps;
   const out = new Float64Array(steps).fill(Number.NaN);
+  const { a, n } = eofAnomalies(obs, sim, steps, cells);
   if (n < 2) return out;
-  const a = new Float64Array(rows * n);
-  for (let t = 0; t < rows; t++) {
-    const src = t < steps ? obs : sim;
-    const base = (t % steps) * cells;
-    let m = 0;
-    for (const c of valid) m += src[base + c]!;
-    m /= n;
-    let v = 0;
-    for (const c of valid) v += (src[base + c]! - m) ** 2;
-    // population standard deviation (numpy's default); a constant map has no pattern to score
-    const sd = Math.sqrt(v / n);
-    valid.forEach((c, j) => (a[t * n + j] = sd > 0 ? (src[base + c]! - m) / sd : 0));
-  }
-  for (let j = 0; j < n; j++) {
-    let m = 0;
-    for (let t = 0; t < rows; t++) m += a[t * n + j]!;
-    m /= rows;
-    for (let t = 0; t < rows; t++) a[t * n + j]! -= m;
-  }
+  const rows = 2 * steps;
   // Left singular vectors from the smaller Gram matrix: A Aᵀ (2T x 2T) when there are more cells
   // than maps, else Aᵀ A (n x n) with U = A V / s.
   const outer = gram === 'outer' || (gram === 'auto' && rows <= n);
@@ -67,69 +41,77 @@ export function eofScores(
   return out;
 }
 
+/**
+ * The matrix A of {@link eofScores}: over the n cells valid in every map of both fields, each map
+ * z-scored over its cells (population sd, numpy's default; a constant map is all 0: no pattern to
+ * score), then the mean over the 2T maps removed from each cell's column. Row-major 2T x n.
+ */
+export function eofAnomalies(
+  obs: ArrayLike<number>,
+  sim: ArrayLike<number>,
+  steps: number,
+  cells: number,
+): { a: Float64Array; n: number } {
+  // cells valid in every map of both fields, map by map (contiguous reads)
+  const bad = new Uint8Array(cells);
+  for (let t = 0; t < steps; t++) {
+    const base = t * cells;
+    for (let c = 0; c < cells; c++)
+      if (!Number.isFinite(obs[base + c]!) || !Number.isFinite(sim[base + c]!)) bad[c] = 1;
+  }
+  const valid: number[] = [];
+  for (let c = 0; c < cells; c++) if (!bad[c]) valid.push(c);
+  const n = valid.length;
+  const rows = 2 * steps;
+  if (n < 2) return { a: new Float64Array(0), n };
+  const idx = Int32Array.from(valid);
+  const a = new Float64Array(rows * n);
+  for (let t = 0; t < rows; t++) {
+    const src = t < steps ? obs : sim;
+    const base = (t % steps) * cells;
+    let m = 0;
+    for (let j = 0; j < n; j++) m += src[base + idx[j]!]!;
+    m /= n;
+    let v = 0;
+    for (let j = 0; j < n; j++) v += (src[base + idx[j]!]! - m) ** 2;
+    const sd = Math.sqrt(v / n);
+    const row = t * n;
+    for (let j = 0; j < n; j++) a[row + j] = sd > 0 ? (src[base + idx[j]!]! - m) / sd : 0;
+  }
+  // column means summed map by map (each column still in map order)
+  const mean = new Float64Array(n);
+  for (let t = 0; t < rows; t++) for (let j = 0; j < n; j++) mean[j]! += a[t * n + j]!;
+  for (let j = 0; j < n; j++) mean[j]! /= rows;
+  for (let t = 0; t < rows; t++) for (let j = 0; j < n; j++) a[t * n + j]! -= mean[j]!;
+  return { a, n };
+}
+
 /** Eigen-decomposition of A Aᵀ: its eigenvectors are the left singular vectors of A. */
 function leftFromOuter(a: Float64Array, rows: number, n: number): { values: Float64Array; u: Float64Array } {
-  const g = new Float64Array(rows * rows);
-  // A Aᵀ in cache-sized column blocks, four rows of A at a time sharing each load of the fifth
-  const BJ = 2048;
-  for (let jb = 0; jb < n; jb += BJ) {
-    const je = Math.min(n, jb + BJ);
-    for (let i = 0; i < rows; i += 4) {
-      const r1 = Math.min(i + 1, rows - 1);
-      const r2 = Math.min(i + 2, rows - 1);
-      const r3 = Math.min(i + 3, rows - 1);
-      for (let k = i; k < rows; k++) {
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        const ko = k * n;
-        const o0 = i * n;
-        const o1 = r1 * n;
-        const o2 = r2 * n;
-        const o3 = r3 * n;
-        for (let j = jb; j < je; j++) {
-          const x = a[ko + j]!;
-          s0 += a[o0 + j]! * x;
-          s1 += a[o1 + j]! * x;
-          s2 += a[o2 + j]! * x;
-          s3 += a[o3 + j]! * x;
-        }
-        g[i * rows + k]! += s0;
-        if (i + 1 < rows && k >= i + 1) g[(i + 1) * rows + k]! += s1;
-        if (i + 2 < rows && k >= i + 2) g[(i + 2) * rows + k]! += s2;
-        if (i + 3 < rows && k >= i + 3) g[(i + 3) * rows + k]! += s3;
-      }
-    }
-  }
-  for (let i = 0; i < rows; i++) for (let k = 0; k < i; k++) g[i * rows + k] = g[k * rows + i]!;
+  const g = gram(a, rows, n);
   const { values, vectors } = symmetricEigen(g, rows);
   return { values, u: vectors };
 }
 
 /** Eigen-decomposition of Aᵀ A = V S² Vᵀ, then U = A V S⁻¹ for the non-zero singular values. */
 function leftFromInner(a: Float64Array, rows: number, n: number): { values: Float64Array; u: Float64Array } {
-  const g = new Float64Array(n * n);
-  for (let t = 0; t < rows; t++) {
-    const at = a.subarray(t * n, (t + 1) * n);
-    for (let i = 0; i < n; i++) {
-      const x = at[i]!;
-      if (x === 0) continue;
-      for (let j = i; j < n; j++) g[i * n + j]! += x * at[j]!;
-    }
-  }
-  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) g[i * n + j] = g[j * n + i]!;
+  // Aᵀ A is the Gram matrix of Aᵀ's rows
+  const at = new Float64Array(n * rows);
+  for (let t = 0; t < rows; t++) for (let j = 0; j < n; j++) at[j * rows + t] = a[t * n + j]!;
+  const g = gram(at, n, rows);
   const { values, vectors } = symmetricEigen(g, n);
   const u = new Float64Array(rows * n);
   const tol = 1e-12 * Math.max(values[0]!, 0);
-  for (let i = 0; i < n; i++) {
-    if (!(values[i]! > tol)) continue;
-    const s = Math.sqrt(values[i]!);
-    for (let t = 0; t < rows; t++) {
-      let v = 0;
-      for (let j = 0; j < n; j++) v += a[t * n + j]! * vectors[j * n + i]!;
-      u[t * n + i] = v / s;
+  // U[t, i] = Σ_j A[t, j] V[j, i] / s_i, each row of U summed over j in order along V's rows
+  const acc = new Float64Array(n);
+  for (let t = 0; t < rows; t++) {
+    acc.fill(0);
+    for (let j = 0; j < n; j++) {
+      const x = a[t * n + j]!;
+      const vj = j * n;
+      for (let i = 0; i < n; i++) acc[i]! += x * vectors[vj + i]!;
     }
+    for (let i = 0; i < n; i++) if (values[i]! > tol) u[t * n + i] = acc[i]! / Math.sqrt(values[i]!);
   }
   return { values, u };
 }

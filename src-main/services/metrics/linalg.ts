@@ -5,33 +5,39 @@
  * returns eigenvalues in descending order and unit eigenvectors as the matching columns.
  */
 export function symmetricEigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
-  const V: Float64Array[] = Array.from({ length: n }, (_, i) =>
+  // W = Vᵀ: the algorithm below is EISPACK's with every V[r][c] read as W[c][r], so the inner loops
+  // (and tql2's rotations of two eigenvectors) run along contiguous rows. A is symmetric: W = A.
+  const W: Float64Array[] = Array.from({ length: n }, (_, i) =>
     Float64Array.from(a.subarray(i * n, (i + 1) * n)),
   );
   const d = new Float64Array(n);
   const e = new Float64Array(n);
-  tred2(V, d, e, n);
-  tql2(V, d, e, n);
+  tred2(W, d, e, n);
+  tql2(W, d, e, n);
   const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => d[j]! - d[i]!);
   const values = Float64Array.from(order, (i) => d[i]!);
   const vectors = new Float64Array(n * n);
-  for (let r = 0; r < n; r++) for (let k = 0; k < n; k++) vectors[r * n + k] = V[r]![order[k]!]!;
+  for (let k = 0; k < n; k++) {
+    const w = W[order[k]!]!;
+    for (let r = 0; r < n; r++) vectors[r * n + k] = w[r]!;
+  }
   return { values, vectors };
 }
 
-/** Householder tridiagonalisation (EISPACK tred2). On return V holds the transformation. */
-function tred2(V: Float64Array[], d: Float64Array, e: Float64Array, n: number): void {
-  for (let j = 0; j < n; j++) d[j] = V[n - 1]![j]!;
+/** Householder tridiagonalisation (EISPACK tred2) on W = Vᵀ. On return W's rows hold the transformation. */
+function tred2(W: Float64Array[], d: Float64Array, e: Float64Array, n: number): void {
+  for (let j = 0; j < n; j++) d[j] = W[j]![n - 1]!;
   for (let i = n - 1; i > 0; i--) {
     let scale = 0;
     let h = 0;
     for (let k = 0; k < i; k++) scale += Math.abs(d[k]!);
+    const wi = W[i]!;
     if (scale === 0) {
       e[i] = d[i - 1]!;
       for (let j = 0; j < i; j++) {
-        d[j] = V[i - 1]![j]!;
-        V[i]![j] = 0;
-        V[j]![i] = 0;
+        d[j] = W[j]![i - 1]!;
+        W[j]![i] = 0;
+        wi[j] = 0;
       }
     } else {
       for (let k = 0; k < i; k++) {
@@ -46,12 +52,13 @@ function tred2(V: Float64Array[], d: Float64Array, e: Float64Array, n: number): 
       d[i - 1] = f - g;
       for (let j = 0; j < i; j++) e[j] = 0;
       for (let j = 0; j < i; j++) {
+        const wj = W[j]!;
         f = d[j]!;
-        V[j]![i] = f;
-        g = e[j]! + V[j]![j]! * f;
+        wi[j] = f;
+        g = e[j]! + wj[j]! * f;
         for (let k = j + 1; k <= i - 1; k++) {
-          g += V[k]![j]! * d[k]!;
-          e[k]! += V[k]![j]! * f;
+          g += wj[k]! * d[k]!;
+          e[k]! += wj[k]! * f;
         }
         e[j] = g;
       }
@@ -63,39 +70,43 @@ function tred2(V: Float64Array[], d: Float64Array, e: Float64Array, n: number): 
       const hh = f / (h + h);
       for (let j = 0; j < i; j++) e[j]! -= hh * d[j]!;
       for (let j = 0; j < i; j++) {
+        const wj = W[j]!;
         f = d[j]!;
         g = e[j]!;
-        for (let k = j; k <= i - 1; k++) V[k]![j]! -= f * e[k]! + g * d[k]!;
-        d[j] = V[i - 1]![j]!;
-        V[i]![j] = 0;
+        for (let k = j; k <= i - 1; k++) wj[k]! -= f * e[k]! + g * d[k]!;
+        d[j] = wj[i - 1]!;
+        wj[i] = 0;
       }
     }
     d[i] = h;
   }
   for (let i = 0; i < n - 1; i++) {
-    V[n - 1]![i] = V[i]![i]!;
-    V[i]![i] = 1;
+    const wi = W[i]!;
+    const wi1 = W[i + 1]!;
+    wi[n - 1] = wi[i]!;
+    wi[i] = 1;
     const h = d[i + 1]!;
     if (h !== 0) {
-      for (let k = 0; k <= i; k++) d[k] = V[k]![i + 1]! / h;
+      for (let k = 0; k <= i; k++) d[k] = wi1[k]! / h;
       for (let j = 0; j <= i; j++) {
+        const wj = W[j]!;
         let g = 0;
-        for (let k = 0; k <= i; k++) g += V[k]![i + 1]! * V[k]![j]!;
-        for (let k = 0; k <= i; k++) V[k]![j]! -= g * d[k]!;
+        for (let k = 0; k <= i; k++) g += wi1[k]! * wj[k]!;
+        for (let k = 0; k <= i; k++) wj[k]! -= g * d[k]!;
       }
     }
-    for (let k = 0; k <= i; k++) V[k]![i + 1] = 0;
+    for (let k = 0; k <= i; k++) wi1[k] = 0;
   }
   for (let j = 0; j < n; j++) {
-    d[j] = V[n - 1]![j]!;
-    V[n - 1]![j] = 0;
+    d[j] = W[j]![n - 1]!;
+    W[j]![n - 1] = 0;
   }
-  V[n - 1]![n - 1] = 1;
+  W[n - 1]![n - 1] = 1;
   e[0] = 0;
 }
 
-/** Implicit QL iterations on the tridiagonal matrix (EISPACK tql2). */
-function tql2(V: Float64Array[], d: Float64Array, e: Float64Array, n: number): void {
+/** Implicit QL iterations on the tridiagonal matrix (EISPACK tql2); rotations act on rows of W = Vᵀ. */
+function tql2(W: Float64Array[], d: Float64Array, e: Float64Array, n: number): void {
   for (let i = 1; i < n; i++) e[i - 1] = e[i]!;
   e[n - 1] = 0;
   let f = 0;
@@ -139,11 +150,13 @@ function tql2(V: Float64Array[], d: Float64Array, e: Float64Array, n: number): v
           c = p / r;
           p = c * d[i]! - s * g;
           d[i + 1] = h + s * (c * g + s * d[i]!);
+          const wa = W[i]!;
+          const wb = W[i + 1]!;
           for (let k = 0; k < n; k++) {
-            const vk = V[k]!;
-            h = vk[i + 1]!;
-            vk[i + 1] = s * vk[i]! + c * h;
-            vk[i] = c * vk[i]! - s * h;
+            h = wb[k]!;
+            const x = wa[k]!;
+            wb[k] = s * x + c * h;
+            wa[k] = c * x - s * h;
           }
         }
         p = (-s * s2 * c3 * el1 * e[l]!) / dl1;

@@ -17,22 +17,32 @@ export function cellMaps(
     kge: new Float64Array(cells),
     n: new Int32Array(cells),
   };
-  const o = new Float64Array(steps);
-  const s = new Float64Array(steps);
-  for (let c = 0; c < cells; c++) {
-    if (mask && !mask[c]) {
-      out.rmse[c] = out.cc[c] = out.kge[c] = Number.NaN;
-      continue;
-    }
+  // series gathered a block of cells at a time (cell-major), reading each step's row once
+  const BLOCK = 256;
+  const o = new Float64Array(BLOCK * steps);
+  const s = new Float64Array(BLOCK * steps);
+  for (let c0 = 0; c0 < cells; c0 += BLOCK) {
+    const c1 = Math.min(cells, c0 + BLOCK);
     for (let t = 0; t < steps; t++) {
-      o[t] = obs[t * cells + c]!;
-      s[t] = sim[t * cells + c]!;
+      const base = t * cells;
+      for (let c = c0; c < c1; c++) {
+        o[(c - c0) * steps + t] = obs[base + c]!;
+        s[(c - c0) * steps + t] = sim[base + c]!;
+      }
     }
-    const r = rmse(o, s);
-    out.rmse[c] = r.value;
-    out.cc[c] = cc(o, s).value;
-    out.kge[c] = kge(o, s).value;
-    out.n[c] = r.n;
+    for (let c = c0; c < c1; c++) {
+      if (mask && !mask[c]) {
+        out.rmse[c] = out.cc[c] = out.kge[c] = Number.NaN;
+        continue;
+      }
+      const oc = o.subarray((c - c0) * steps, (c - c0 + 1) * steps);
+      const sc = s.subarray((c - c0) * steps, (c - c0 + 1) * steps);
+      const r = rmse(oc, sc);
+      out.rmse[c] = r.value;
+      out.cc[c] = cc(oc, sc).value;
+      out.kge[c] = kge(oc, sc).value;
+      out.n[c] = r.n;
+    }
   }
   return out;
 }

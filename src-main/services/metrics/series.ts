@@ -17,17 +17,23 @@ export function pairs(
   sim: ArrayLike<number>,
 ): { o: Float64Array; s: Float64Array; missing: number } {
   if (obs.length !== sim.length) throw new RangeError(`obs has ${obs.length} values, sim ${sim.length}`);
-  const o: number[] = [];
-  const s: number[] = [];
-  for (let i = 0; i < obs.length; i++) {
+  // count, then fill typed arrays (no growing lists: cellMaps calls this for every cell)
+  let n = 0;
+  for (let i = 0; i < obs.length; i++) if (Number.isFinite(obs[i]!) && Number.isFinite(sim[i]!)) n++;
+  // nothing missing: float64 inputs serve as they are (the metrics only read them)
+  if (n === obs.length && obs instanceof Float64Array && sim instanceof Float64Array)
+    return { o: obs, s: sim, missing: 0 };
+  const o = new Float64Array(n);
+  const s = new Float64Array(n);
+  for (let i = 0, k = 0; k < n; i++) {
     const a = obs[i]!;
     const b = sim[i]!;
     if (Number.isFinite(a) && Number.isFinite(b)) {
-      o.push(a);
-      s.push(b);
+      o[k] = a;
+      s[k++] = b;
     }
   }
-  return { o: Float64Array.from(o), s: Float64Array.from(s), missing: obs.length - o.length };
+  return { o, s, missing: obs.length - n };
 }
 
 const mean = (x: Float64Array) => {

@@ -16,6 +16,67 @@ export function sortedFinite(values: ArrayLike<number>): Float64Array {
   return out.subarray(0, n).sort();
 }
 
+/**
+ * Percentiles (numpy's linear method, as {@link percentile}) of the finite values, from the order
+ * statistics they need (Hoare's selection, Hoare 1961) instead of a full sort: the same values.
+ */
+export function percentiles(values: ArrayLike<number>, ps: number[]): number[] {
+  const v = new Float64Array(values.length);
+  let n = 0;
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) v[n++] = values[i]!;
+  if (n === 0) return ps.map(() => Number.NaN);
+  const need = new Set<number>();
+  for (const p of ps) {
+    const pos = (p / 100) * (n - 1);
+    need.add(Math.floor(pos));
+    need.add(Math.min(Math.floor(pos) + 1, n - 1));
+  }
+  // select in increasing order: everything left of a selected rank is below it
+  let from = 0;
+  for (const k of [...need].sort((a, b) => a - b)) {
+    select(v, from, n - 1, k);
+    from = k;
+  }
+  return ps.map((p) => {
+    const pos = (p / 100) * (n - 1);
+    const lo = Math.floor(pos);
+    const hi = Math.min(lo + 1, n - 1);
+    return v[lo]! + (pos - lo) * (v[hi]! - v[lo]!);
+  });
+}
+
+/** Moves the k-th smallest of v[left..right] to v[k], smaller ones before it, larger after (quickselect, median-of-three pivot). */
+function select(v: Float64Array, left: number, right: number, k: number): void {
+  while (right > left) {
+    const mid = (left + right) >> 1;
+    // median of three as pivot, kept at v[mid]
+    if (v[mid]! < v[left]!) swap(v, mid, left);
+    if (v[right]! < v[left]!) swap(v, right, left);
+    if (v[right]! < v[mid]!) swap(v, right, mid);
+    const pivot = v[mid]!;
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (v[i]! < pivot) i++;
+      while (v[j]! > pivot) j--;
+      if (i <= j) {
+        swap(v, i, j);
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else return;
+  }
+}
+
+function swap(v: Float64Array, i: number, j: number): void {
+  const t = v[i]!;
+  v[i] = v[j]!;
+  v[j] = t;
+}
+
 /** Percentile of values already sorted by {@link sortedFinite}. */
 export function percentileSorted(v: Float64Array, p: number): number {
   if (v.length === 0) return Number.NaN;
@@ -100,6 +161,62 @@ export function fssBinary(
   return den === 0 ? Number.NaN : 1 - num / den;
 }
 
+/** Summed-area table of a rows x cols field, (rows + 1) x (cols + 1) with a zero first row and column. */
+function summedArea(x: Float64Array, rows: number, cols: number): Float64Array {
+  const w = cols + 1;
+  const sat = new Float64Array((rows + 1) * w);
+  for (let r = 0; r < rows; r++) {
+    let run = 0;
+    for (let c = 0; c < cols; c++) {
+      run += x[r * cols + c]!;
+      sat[(r + 1) * w + c + 1] = sat[r * w + c + 1]! + run;
+    }
+  }
+  return sat;
+}
+
+/**
+ * {@link fssBinary} at several window sizes, each field's summed-area table built once: the same
+ * box means as {@link boxFilter}, so the same values.
+ */
+export function fssBinaryScales(
+  io: Float64Array,
+  is: Float64Array,
+  rows: number,
+  cols: number,
+  scales: number[],
+): number[] {
+  const to = summedArea(io, rows, cols);
+  const ts = summedArea(is, rows, cols);
+  const w = cols + 1;
+  return scales.map((size) => {
+    let num = 0;
+    let den = 0;
+    if (size <= 1) {
+      for (let i = 0; i < io.length; i++) {
+        num += (is[i]! - io[i]!) ** 2;
+        den += is[i]! ** 2 + io[i]! ** 2;
+      }
+    } else {
+      const before = Math.floor(size / 2);
+      const area = size * size;
+      for (let r = 0; r < rows; r++) {
+        const r0 = Math.max(0, r - before) * w;
+        const r1 = Math.min(rows, r - before + size) * w;
+        for (let c = 0; c < cols; c++) {
+          const c0 = Math.max(0, c - before);
+          const c1 = Math.min(cols, c - before + size);
+          const so = (to[r1 + c1]! - to[r0 + c1]! - to[r1 + c0]! + to[r0 + c0]!) / area;
+          const sf = (ts[r1 + c1]! - ts[r0 + c1]! - ts[r1 + c0]! + ts[r0 + c0]!) / area;
+          num += (sf - so) ** 2;
+          den += sf ** 2 + so ** 2;
+        }
+      }
+    }
+    return den === 0 ? Number.NaN : 1 - num / den;
+  });
+}
+
 /**
  * FSS at a percentile threshold: each field is thresholded at its own percentile, which removes
  * bias from the comparison (Roberts & Lean 2008, section 5).
@@ -136,24 +253,38 @@ function reflect(i: number, n: number): number {
   return k;
 }
 
-/** Separable Gaussian smoothing with reflected edges (skimage.filters.gaussian, mode "reflect"). */
+/**
+ * Separable Gaussian smoothing with reflected edges (skimage.filters.gaussian, mode "reflect"). The
+ * reflected indices come from a table and both passes run along rows, tap by tap; every output
+ * still sums its taps in kernel order from 0, so the values are those of a per-cell loop.
+ */
 export function gaussianFilter(x: Float64Array, rows: number, cols: number, sigma: number): Float64Array {
   const w = gaussianKernel(sigma);
-  const rad = (w.length - 1) / 2;
+  const taps = w.length;
+  const rad = (taps - 1) / 2;
+  const cmap = Int32Array.from({ length: cols + 2 * rad }, (_, i) => reflect(i - rad, cols));
+  const rmap = Int32Array.from({ length: rows + 2 * rad }, (_, i) => reflect(i - rad, rows));
   const tmp = new Float64Array(x.length);
   const out = new Float64Array(x.length);
   for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      let t = 0;
-      for (let k = -rad; k <= rad; k++) t += w[k + rad]! * x[r * cols + reflect(c + k, cols)]!;
-      tmp[r * cols + c] = t;
+    const o = r * cols;
+    for (let k = 0; k < taps; k++) {
+      const wk = w[k]!;
+      const sh = k - rad;
+      // cells whose tap k falls inside the row read it directly, the rest through the table
+      const lo = Math.min(cols, Math.max(0, -sh));
+      const hi = Math.max(lo, Math.min(cols, cols - sh));
+      for (let c = 0; c < lo; c++) tmp[o + c]! += wk * x[o + cmap[c + k]!]!;
+      for (let c = lo; c < hi; c++) tmp[o + c]! += wk * x[o + c + sh]!;
+      for (let c = hi; c < cols; c++) tmp[o + c]! += wk * x[o + cmap[c + k]!]!;
     }
   }
-  for (let c = 0; c < cols; c++) {
-    for (let r = 0; r < rows; r++) {
-      let t = 0;
-      for (let k = -rad; k <= rad; k++) t += w[k + rad]! * tmp[reflect(r + k, rows) * cols + c]!;
-      out[r * cols + c] = t;
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    for (let k = 0; k < taps; k++) {
+      const wk = w[k]!;
+      const src = rmap[r + k]! * cols;
+      for (let c = 0; c < cols; c++) out[o + c]! += wk * tmp[src + c]!;
     }
   }
   return out;

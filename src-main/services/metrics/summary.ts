@@ -1,6 +1,6 @@
 import { eofScores } from './eof';
 import { cellMaps, rmseChange } from './maps';
-import { binary, fssBinary, percentileSorted, sortedFinite, ssim } from './spatial';
+import { binary, fssBinaryScales, percentiles as percentilesOf, ssim } from './spatial';
 
 /** The GAN-PO paper's evaluation table for a run against its default-parameter simulation (Sun et al. 2024, section 3.4). */
 export interface SummaryTable {
@@ -65,14 +65,15 @@ export function summaryTable(opts: {
   const fssAcc = new Map<string, number[]>();
   const ssims = stepSsim(obs, sim, steps, grid, (_t, o, s) => {
     // thresholds once per percentile and field, then every window size on the same binary fields
-    const so = sortedFinite(o);
-    const ss = sortedFinite(s);
-    for (const p of percentiles) {
-      const bo = binary(o, percentileSorted(so, p));
-      const bs = binary(s, percentileSorted(ss, p));
-      for (const sc of scales) {
+    const to = percentilesOf(o, percentiles);
+    const ts = percentilesOf(s, percentiles);
+    for (const [i, p] of percentiles.entries()) {
+      const bo = binary(o, to[i]!);
+      const bs = binary(s, ts[i]!);
+      const values = fssBinaryScales(bo, bs, grid.rows, grid.cols, scales);
+      for (const [i, sc] of scales.entries()) {
         const key = `${p}:${sc}`;
-        const f = fssBinary(bo, bs, grid.rows, grid.cols, sc);
+        const f = values[i]!;
         if (Number.isFinite(f)) {
           const acc = fssAcc.get(key) ?? [];
           acc.push(f);

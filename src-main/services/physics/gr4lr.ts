@@ -1,6 +1,13 @@
 import { FieldcalError } from '../../../src-shared/ipc';
 import { gr4WithGradient } from './gr4/adjoint';
-import { gr4Timing, initialState, runGr4, type Gr4Params, type Gr4Timing } from './gr4/forward';
+import {
+  checkGr4Inputs,
+  gr4Timing,
+  initialState,
+  runGr4,
+  type Gr4Params,
+  type Gr4Timing,
+} from './gr4/forward';
 import { routeLr, routeLrWithGradient, type RoutingNetwork } from './routing/lr';
 import {
   GTHRESHOLD_FRACTION,
@@ -11,6 +18,7 @@ import {
   type SnowRun,
 } from './cemaneige/kernel';
 import { USACE_TMAX, USACE_TMIN } from './cemaneige/layers';
+import { gr4CellsAdjoint, gr4CellsForward, nativePhysics, type PhysicsAddon } from './native';
 
 /** Distributed parameters of gr4 + lr: one value per active cell for each of X1..X4 and llr. */
 export interface Gr4LrParams {
@@ -199,6 +207,38 @@ export function gr4LrWithGradient(
     X4: new Float64Array(n),
     llr: routed.gradient.llr,
   };
+  const native = nativePhysics();
+  if (native) {
+    // every cell's GR4J adjoint in one native call (native/src/physics.cc), dL/d(liquid) step-major
+    const gPs = sn ? new Float64Array(steps * n) : undefined;
+    const g = gr4CellsAdjoint(
+      native,
+      input,
+      E,
+      n,
+      steps,
+      p,
+      timing.percConst,
+      timing.nh,
+      initialCells(p, n, timing),
+      routed.gradient.runoff,
+      { gP: gPs },
+    );
+    for (let c = 0; c < n; c++) {
+      grad.X1[c] = g[c]! + 0.3 * g[4 * n + c]!;
+      grad.X2[c] = g[n + c]!;
+      grad.X3[c] = g[2 * n + c]! + 0.5 * g[5 * n + c]!;
+      grad.X4[c] = g[3 * n + c]!;
+    }
+    if (snow && sp && sn && gPs) {
+      const gLiquid = new Float64Array(n * steps);
+      for (let c = 0; c < n; c++) for (let t = 0; t < steps; t++) gLiquid[c * steps + t] = gPs[t * n + c]!;
+      const gs = snowAdjointCells(snow, sp, sn.run, gLiquid);
+      grad.CTG = gs.CTG;
+      grad.Kf = gs.Kf;
+    }
+    return { q: routed.q, gradient: grad };
+  }
   const gq = new Float64Array(steps);
   // dL/d(liquid water) per cell (cell-major, the snow kernel's layout) and one cell's
   const gLiquid = sn ? new Float64Array(n * steps) : undefined;
@@ -244,6 +284,11 @@ function cellRunoff(
   timing: Gr4Timing,
 ): Float64Array {
   const runoff = new Float64Array(steps * n);
+  const native = nativePhysics();
+  if (native) {
+    nativeRunoff(native, n, p, P, E, steps, timing, runoff);
+    return runoff;
+  }
   const pc = new Float64Array(steps);
   const ec = new Float64Array(steps);
   for (let c = 0; c < n; c++) {
@@ -256,6 +301,41 @@ function cellRunoff(
     for (let t = 0; t < steps; t++) runoff[t * n + c] = q[t]!;
   }
   return runoff;
+}
+
+/** airGR's default initial state of every cell (0.3 X1, 0.5 X3, empty unit hydrographs). */
+function initialCells(p: Gr4LrParams, n: number, timing: Gr4Timing) {
+  return {
+    S: Float64Array.from(p.X1, (x) => 0.3 * x),
+    R: Float64Array.from(p.X3, (x) => 0.5 * x),
+    uh1: new Float64Array(n * timing.nh),
+    uh2: new Float64Array(n * 2 * timing.nh),
+  };
+}
+
+/** {@link cellRunoff} on the native kernels: all cells in one call, with the per-cell checks of runGr4. */
+function nativeRunoff(
+  native: PhysicsAddon,
+  n: number,
+  p: Gr4LrParams,
+  P: ArrayLike<number>,
+  E: ArrayLike<number>,
+  steps: number,
+  timing: Gr4Timing,
+  runoff: Float64Array,
+): void {
+  for (let c = 0; c < n; c++) checkCell(cellParams(p, c));
+  for (let i = 0; i < steps * n; i++) {
+    if (!(P[i]! >= 0) || !(E[i]! >= 0))
+      throw new FieldcalError(
+        'VALIDATION',
+        `Forcing at step ${Math.floor(i / n)}, cell ${i % n} is invalid (P ${P[i]}, E ${E[i]}): missing or negative`,
+        { field: !(P[i]! >= 0) ? 'P' : 'E', step: Math.floor(i / n), cell: i % n },
+      );
+  }
+  gr4CellsForward(native, P, E, n, steps, p, timing.percConst, timing.nh, initialCells(p, n, timing), {
+    Q: runoff,
+  });
 }
 
 function checkSizes(p: Gr4LrParams, n: number, forcing: number, steps: number): void {
@@ -273,3 +353,6 @@ function checkSizes(p: Gr4LrParams, n: number, forcing: number, steps: number): 
       field: 'P',
     });
 }
+
+/** The parameter checks of runGr4 for one cell (finite, X1 > 0, X3 > 0, X4 > 0.5). */
+const checkCell = (cp: Gr4Params) => checkGr4Inputs(cp, [], []);

@@ -27,6 +27,19 @@ export interface Simulator {
     t0: number,
     t1: number,
   ): { f: number; g: ParamFields };
+  /**
+   * Optional (the model pool has it): the model on the listed cells only, from step s0 with its
+   * initial stores to t1, the objective on [t0, t1) and its gradient; `params` and the gradient
+   * hold one value per listed cell. Not for a coarse target.
+   */
+  windowLossGrad?(
+    cells: ArrayLike<number>,
+    params: ParamFields,
+    kind: GriddedObjective,
+    s0: number,
+    t0: number,
+    t1: number,
+  ): { f: number; g: ParamFields };
   close(): void;
 }
 

@@ -15,6 +15,7 @@ import {
   type Gr4State,
   type Gr4Timing,
 } from './forward';
+import { gr4CellsAdjoint, gr4CellsForward, nativePhysics } from '../native';
 
 /** Derivative of the UH1 S-curve with respect to X4. */
 function dss1(t: number, x4: number): number {
@@ -62,6 +63,8 @@ export function gr4WithGradient(
 ): { outputs: Gr4Outputs; gradient: Gr4Gradient } {
   checkGr4Inputs(p, P, E);
   checkTiming(state, timing);
+  const native = nativePhysics();
+  if (native) return nativeGradient(p, P, E, state, gQOrLoss, gAE, gP, timing);
   const NH = timing.nh;
   const PERC_CONST = timing.percConst;
   // a local copy of the imported constant: a module binding read in the inner loop costs a getter
@@ -259,4 +262,61 @@ export function gr4WithGradient(
   for (let i = 1; i <= NH; i++) gX4 += go1[i - 1]! * (dss1(i, p.X4) - dss1(i - 1, p.X4));
   for (let i = 1; i <= 2 * NH; i++) gX4 += go2[i - 1]! * (dss2(i, p.X4) - dss2(i - 1, p.X4));
   return { outputs, gradient: { X1: gX1, X2: gX2, X3: gX3, X4: gX4, S0: gS, R0: gR, uh1: gs1, uh2: gs2 } };
+}
+
+/** {@link gr4WithGradient} on the native kernels (native/src/physics.cc), one cell. */
+function nativeGradient(
+  p: Gr4Params,
+  P: ArrayLike<number>,
+  E: ArrayLike<number>,
+  state: Gr4State,
+  gQOrLoss: ArrayLike<number> | ((outputs: Gr4Outputs) => ArrayLike<number>),
+  gAE: ArrayLike<number> | undefined,
+  gP: Float64Array | undefined,
+  timing: Gr4Timing,
+): { outputs: Gr4Outputs; gradient: Gr4Gradient } {
+  const native = nativePhysics()!;
+  const n = P.length;
+  const cell = {
+    X1: Float64Array.of(p.X1),
+    X2: Float64Array.of(p.X2),
+    X3: Float64Array.of(p.X3),
+    X4: Float64Array.of(p.X4),
+  };
+  const outputs: Gr4Outputs = {
+    Q: new Float64Array(n),
+    AE: new Float64Array(n),
+    Perc: new Float64Array(n),
+    Exch: new Float64Array(n),
+  };
+  const start = () => ({
+    S: Float64Array.of(state.S),
+    R: Float64Array.of(state.R),
+    uh1: Float64Array.from(state.uh1),
+    uh2: Float64Array.from(state.uh2),
+  });
+  let gQ: ArrayLike<number>;
+  if (typeof gQOrLoss === 'function') {
+    // the loss needs this run's outputs before the reverse pass: one forward run first
+    gr4CellsForward(native, P, E, 1, n, cell, timing.percConst, timing.nh, start(), outputs);
+    gQ = gQOrLoss(outputs);
+  } else gQ = gQOrLoss;
+  const s = start();
+  const guh1 = new Float64Array(timing.nh);
+  const guh2 = new Float64Array(2 * timing.nh);
+  const g = gr4CellsAdjoint(native, P, E, 1, n, cell, timing.percConst, timing.nh, s, Float64Array.from(gQ), {
+    gAE: gAE ? Float64Array.from(gAE) : undefined,
+    out: outputs,
+    guh1,
+    guh2,
+    gP,
+  });
+  state.S = s.S[0]!;
+  state.R = s.R[0]!;
+  state.uh1 = s.uh1;
+  state.uh2 = s.uh2;
+  return {
+    outputs,
+    gradient: { X1: g[0]!, X2: g[1]!, X3: g[2]!, X4: g[3]!, S0: g[4]!, R0: g[5]!, uh1: guh1, uh2: guh2 },
+  };
 }

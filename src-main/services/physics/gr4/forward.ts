@@ -1,4 +1,5 @@
 import { FieldcalError } from '../../../../src-shared/ipc';
+import { gr4CellsForward, nativePhysics } from '../native';
 
 /** Length of UH1 (UH2 has twice as many ordinates), as in airGR. */
 export const NH = 20;
@@ -144,6 +145,21 @@ export function runGr4(
     Perc: new Float64Array(n),
     Exch: new Float64Array(n),
   };
+  const native = nativePhysics();
+  if (native) {
+    // the same step in C++ (native/src/physics.cc), one cell
+    const s = { S: Float64Array.of(state.S), R: Float64Array.of(state.R), uh1: state.uh1, uh2: state.uh2 };
+    const cell = {
+      X1: Float64Array.of(p.X1),
+      X2: Float64Array.of(p.X2),
+      X3: Float64Array.of(p.X3),
+      X4: Float64Array.of(p.X4),
+    };
+    gr4CellsForward(native, P, E, 1, n, cell, timing.percConst, timing.nh, s, out);
+    state.S = s.S[0]!;
+    state.R = s.R[0]!;
+    return out;
+  }
   const { uh1, uh2 } = unitHydrographs(p.X4, timing.nh);
   const step = new Float64Array(4);
   for (let t = 0; t < n; t++) {

@@ -1,6 +1,7 @@
 import { FieldcalError } from '../../../../src-shared/ipc';
 import { D8_OFFSETS } from '../../grid/flowdir';
 import type { ParameterSpec } from '../structure';
+import { asFloat, nativePhysics } from '../native';
 
 /** The routing parameter of `lr`, with smash's default and bounds. */
 export const LLR: ParameterSpec = {
@@ -116,6 +117,31 @@ export function routeLr(
   const mmToM3s = (net.areaM2 * 1e-3) / dt;
   const a = Float64Array.from({ length: n }, (_, c) => drain(llr[c]!, dt));
   const q = new Float64Array(steps * n);
+  const native = nativePhysics();
+  if (native) {
+    // the same loop in C++ (native/src/physics.cc)
+    const e = Float64Array.from({ length: n }, (_, c) => Math.exp(-dt / (60 * llr[c]!)));
+    native.lrRoute(
+      net.order,
+      net.down,
+      net.upStart,
+      net.up,
+      n,
+      steps,
+      asFloat(runoff),
+      a,
+      e,
+      Float64Array.from(llr),
+      dt,
+      mmToM3s,
+      h,
+      q,
+      null,
+      null,
+      null,
+    );
+    return q;
+  }
   const qup = new Float64Array(n);
   for (let t = 0; t < steps; t++) {
     qup.fill(0);
@@ -148,6 +174,8 @@ export function routeLrWithGradient(
   gQOrLoss: ArrayLike<number> | ((q: Float64Array) => ArrayLike<number>),
 ) {
   const n = net.cells;
+  const native = nativePhysics();
+  if (native) return nativeRouteGradient(net, runoff, steps, llr, dt, h0, gQOrLoss);
   const hTape = new Float64Array(steps * n);
   const h = Float64Array.from(h0);
   // forward, recording the level before each step
@@ -195,6 +223,78 @@ export function routeLrWithGradient(
     }
     gh = ghPrev;
   }
+  return { q, gradient: { runoff: gRunoff, llr: gLlr, h0: gh } };
+}
+
+/** {@link routeLrWithGradient} on the native kernels (native/src/physics.cc). */
+function nativeRouteGradient(
+  net: RoutingNetwork,
+  runoff: ArrayLike<number>,
+  steps: number,
+  llr: ArrayLike<number>,
+  dt: number,
+  h0: Float64Array,
+  gQOrLoss: ArrayLike<number> | ((q: Float64Array) => ArrayLike<number>),
+) {
+  const native = nativePhysics()!;
+  const n = net.cells;
+  if (runoff.length !== steps * n || llr.length !== n || h0.length !== n) {
+    throw new FieldcalError('VALIDATION', `routing needs runoff [${steps} x ${n}], llr [${n}] and h [${n}]`, {
+      field: 'runoff',
+    });
+  }
+  const mmToM3s = (net.areaM2 * 1e-3) / dt;
+  const a = Float64Array.from({ length: n }, (_, c) => drain(llr[c]!, dt));
+  const e = Float64Array.from({ length: n }, (_, c) => Math.exp(-dt / (60 * llr[c]!)));
+  const r = asFloat(runoff);
+  const l = Float64Array.from(llr);
+  const q = new Float64Array(steps * n);
+  let gQ: ArrayLike<number>;
+  if (typeof gQOrLoss === 'function') {
+    // the loss needs the discharge first: one forward routing (cheap beside the runoff model)
+    native.lrRoute(
+      net.order,
+      net.down,
+      net.upStart,
+      net.up,
+      n,
+      steps,
+      r,
+      a,
+      e,
+      l,
+      dt,
+      mmToM3s,
+      Float64Array.from(h0),
+      q,
+      null,
+      null,
+      null,
+    );
+    gQ = gQOrLoss(q);
+  } else gQ = gQOrLoss;
+  const gh = Float64Array.from(h0);
+  const gRunoff = new Float64Array(steps * n);
+  const gLlr = new Float64Array(n);
+  native.lrRoute(
+    net.order,
+    net.down,
+    net.upStart,
+    net.up,
+    n,
+    steps,
+    r,
+    a,
+    e,
+    l,
+    dt,
+    mmToM3s,
+    gh,
+    q,
+    Float64Array.from(gQ),
+    gRunoff,
+    gLlr,
+  );
   return { q, gradient: { runoff: gRunoff, llr: gLlr, h0: gh } };
 }
 

@@ -20,6 +20,7 @@ import {
   type StepConstants,
 } from './kernel';
 import { VIC3L, VIC3L_CONSTANTS, type Vic3lConstants } from './structure';
+import { nativePhysics, sameType, type PhysicsAddon } from '../native';
 
 export { VIC3L, VIC3L_CONSTANTS } from './structure';
 
@@ -320,6 +321,36 @@ export function runVic3l(
   const wanted = opts.outputs ?? VIC3L_OUTPUTS;
   const outputs: Partial<Record<Vic3lOutputName, FloatArray>> = {};
   for (const name of wanted) outputs[name] = pr.make(steps * pr.n);
+  const native = nativePhysics();
+  if (native) {
+    // the same step in C++ (native/src/physics.cc), all steps in one call
+    const nv = nativeParts(pr);
+    const st = startState(pr);
+    native.vicForward(
+      nv.cp,
+      nv.k,
+      pr.n,
+      nv.P,
+      nv.E,
+      nv.T,
+      0,
+      steps,
+      st,
+      ...VIC3L_OUTPUTS.map((name) => outputs[name] ?? null),
+      0,
+    );
+    const n = pr.n;
+    return {
+      outputs,
+      state: {
+        ...newView(0),
+        W1: st.slice(0, n),
+        W2: st.slice(n, 2 * n),
+        W3: st.slice(2 * n, 3 * n),
+        SWE: st.slice(3 * n),
+      },
+    };
+  }
   const s = stateOf(pr);
   const view = newView(pr.n);
   const o = new Float64Array(7);
@@ -350,6 +381,8 @@ export function vic3lWithGradient(
   const bytes = pr.make(0).BYTES_PER_ELEMENT;
   const K = Math.max(1, Math.min(steps, Math.floor((opts.tapeBytes ?? 256 * 2 ** 20) / (7 * n * bytes))));
   const segments = Math.ceil(steps / K);
+  const native = nativePhysics();
+  if (native) return nativeGradient(native, pr, loss, K, segments);
   // tape of one segment: start states (K + 1 slots, the last is the segment's end) and the fluxes
   const tW = [
     pr.make((K + 1) * n),
@@ -490,5 +523,199 @@ export function vic3lWithGradient(
     gradient.d3[i] = wm3 * pr.mmPerM;
     gradient.expt[i] = gi[G_EXPT]!;
   }
+  return { gradient, segments, segmentSteps: K };
+}
+
+/** Parameters (8 x n: b, Ds, Dsmax, Ws, expt, Wm1, Wm2, Wm3), constants and forcing as physics.cc takes them. */
+function nativeParts(pr: Prepared) {
+  const { n, cells, c } = pr;
+  const cp = new Float64Array(8 * n);
+  for (let i = 0; i < n; i++) {
+    const p = cells[i]!;
+    cp[i] = p.b;
+    cp[n + i] = p.Ds;
+    cp[2 * n + i] = p.Dsmax;
+    cp[3 * n + i] = p.Ws;
+    cp[4 * n + i] = p.expt;
+    cp[5 * n + i] = p.Wm1;
+    cp[6 * n + i] = p.Wm2;
+    cp[7 * n + i] = p.Wm3;
+  }
+  const k = Float64Array.of(
+    c.ksatDt,
+    c.dt,
+    c.wcr,
+    c.wp,
+    c.ddfDt,
+    c.minRainTemp,
+    c.maxSnowTemp,
+    c.meltTemp,
+    c.snow ? 1 : 0,
+  );
+  const f = sameType(pr.P, pr.E, ...(pr.T ? [pr.T] : []));
+  return { cp, k, P: f[0]!, E: f[1]!, T: f[2] ?? null };
+}
+
+/** The initial state, 4 x n (W1, W2, W3, SWE). */
+function startState(pr: Prepared): Float64Array {
+  const n = pr.n;
+  const st = new Float64Array(4 * n);
+  st.set(pr.init.W1, 0);
+  st.set(pr.init.W2, n);
+  st.set(pr.init.W3, 2 * n);
+  st.set(pr.init.SWE, 3 * n);
+  return st;
+}
+
+/**
+ * {@link vic3lWithGradient} on the native kernels: the forward pass runs a segment per call and the
+ * reverse pass one step per call (the loss writes each step's cotangents in between). Same tape,
+ * checkpoints and segment length as the JavaScript path, so the same numbers reach the loss.
+ */
+function nativeGradient(
+  native: PhysicsAddon,
+  pr: Prepared,
+  loss: Vic3lLoss,
+  K: number,
+  segments: number,
+): { gradient: Vic3lGradient; segments: number; segmentSteps: number } {
+  const { n, steps } = pr;
+  const nv = nativeParts(pr);
+  const st = startState(pr);
+  const tW = [
+    pr.make((K + 1) * n),
+    pr.make((K + 1) * n),
+    pr.make((K + 1) * n),
+    pr.make((K + 1) * n),
+  ] as const;
+  const tF = [pr.make(K * n), pr.make(K * n), pr.make(K * n)] as const;
+  const f32 = tW[0] instanceof Float32Array;
+  // a float32 tape rounds what it keeps; the loss's forward view must see the unrounded values as
+  // in JavaScript, so those runs go through float64 chunks copied into the tape
+  const CH = Math.min(K, 16);
+  const chunk = f32 && loss.forward ? VIC3L_OUTPUTS.map(() => new Float64Array(CH * n)) : null;
+  const checkpoints: Float64Array[] = [];
+  const fwd = (t0: number, t1: number, outs: (FloatArray | null)[], shift: number) =>
+    native.vicForward(nv.cp, nv.k, n, nv.P, nv.E, nv.T, t0, t1, st, ...outs, shift);
+  const runSegment = (t0: number, t1: number, observe: boolean) => {
+    const len = t1 - t0;
+    if (!chunk || !observe) {
+      fwd(
+        t0,
+        t1,
+        [...tF.map((a) => a.subarray(0, len * n)), ...tW.map((a) => a.subarray(0, (len + 1) * n))],
+        1,
+      );
+      if (observe && loss.forward) {
+        for (let t = t0; t < t1; t++) {
+          const k = (t - t0) * n;
+          const k1 = k + n;
+          const sub = (a: FloatArray, o: number) => a.subarray(o, o + n) as Float64Array;
+          loss.forward(t, {
+            ET: sub(tF[0], k),
+            R: sub(tF[1], k),
+            Qb: sub(tF[2], k),
+            W1: sub(tW[0], k1),
+            W2: sub(tW[1], k1),
+            W3: sub(tW[2], k1),
+            SWE: sub(tW[3], k1),
+          });
+        }
+      }
+      return;
+    }
+    for (let s = 0; s < 4; s++) tW[s]!.set(st.subarray(s * n, (s + 1) * n), 0);
+    for (let a = t0; a < t1; a += CH) {
+      const b = Math.min(t1, a + CH);
+      fwd(
+        a,
+        b,
+        chunk.map((x) => x.subarray(0, (b - a) * n)),
+        0,
+      );
+      for (let t = a; t < b; t++) {
+        const o = (t - a) * n;
+        const v = chunk.map((x) => x.subarray(o, o + n));
+        loss.forward!(t, { ET: v[0]!, R: v[1]!, Qb: v[2]!, W1: v[3]!, W2: v[4]!, W3: v[5]!, SWE: v[6]! });
+        const k = (t - t0) * n;
+        for (let s = 0; s < 3; s++) tF[s]!.set(v[s]!, k);
+        for (let s = 0; s < 4; s++) tW[s]!.set(v[3 + s]!, k + n);
+      }
+    }
+  };
+  for (let seg = 0; seg < segments; seg++) {
+    const t0 = seg * K;
+    if (segments > 1) checkpoints.push(st.slice());
+    runSegment(t0, Math.min(steps, t0 + K), true);
+  }
+  loss.afterForward?.();
+  const adj = new Float64Array(4 * n);
+  const gp = new Float64Array(7 * n);
+  const gv = new Float64Array(7 * n);
+  const gView = Object.fromEntries(
+    VIC3L_OUTPUTS.map((name, i) => [name, gv.subarray(i * n, (i + 1) * n)]),
+  ) as StepView;
+  const bView = newView(n);
+  for (let seg = segments - 1; seg >= 0; seg--) {
+    const t0 = seg * K;
+    const t1 = Math.min(steps, t0 + K);
+    // the last segment's tape is the forward pass's own; earlier ones are recomputed from checkpoints
+    if (seg < segments - 1) {
+      st.set(checkpoints[seg]!);
+      runSegment(t0, t1, false);
+    }
+    for (let t = t1 - 1; t >= t0; t--) {
+      const k = (t - t0) * n;
+      const k1 = k + n;
+      bView.ET.set(tF[0].subarray(k, k + n));
+      bView.R.set(tF[1].subarray(k, k + n));
+      bView.Qb.set(tF[2].subarray(k, k + n));
+      bView.W1.set(tW[0].subarray(k1, k1 + n));
+      bView.W2.set(tW[1].subarray(k1, k1 + n));
+      bView.W3.set(tW[2].subarray(k1, k1 + n));
+      bView.SWE.set(tW[3].subarray(k1, k1 + n));
+      gv.fill(0);
+      loss.backward(t, bView, gView);
+      native.vicAdjointStep(
+        nv.cp,
+        nv.k,
+        n,
+        nv.P,
+        nv.E,
+        nv.T,
+        t,
+        tW[0],
+        tW[1],
+        tW[2],
+        tW[3],
+        t - t0,
+        gv,
+        adj,
+        gp,
+      );
+    }
+  }
+  const slot = (s: number) => gp.subarray(s * n, (s + 1) * n);
+  const wm2 = Float64Array.from(slot(G_WM2));
+  const wm3 = Float64Array.from(slot(G_WM3));
+  if (pr.fraction !== undefined) {
+    for (let i = 0; i < n; i++) {
+      wm2[i]! += pr.fraction * adj[n + i]!;
+      wm3[i]! += pr.fraction * adj[2 * n + i]!;
+    }
+  }
+  const gradient: Vic3lGradient = {
+    b: Float64Array.from(slot(G_B)),
+    Ds: Float64Array.from(slot(G_DS)),
+    Dsmax: Float64Array.from(slot(G_DSMAX)),
+    Ws: Float64Array.from(slot(G_WS)),
+    d2: wm2.map((x) => x * pr.mmPerM),
+    d3: wm3.map((x) => x * pr.mmPerM),
+    expt: Float64Array.from(slot(G_EXPT)),
+    W1_0: adj.slice(0, n),
+    W2_0: adj.slice(n, 2 * n),
+    W3_0: adj.slice(2 * n, 3 * n),
+    SWE_0: adj.slice(3 * n),
+  };
   return { gradient, segments, segmentSteps: K };
 }

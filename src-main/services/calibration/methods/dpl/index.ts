@@ -244,6 +244,8 @@ async function dplTrain(
   }
   const surrogateSeconds = (performance.now() - started) / 1000;
   const tEnd = Math.max(tr1, pr.periods.valid[1]);
+  // minibatches on the model pool where the job has one (a coarse target stays on this thread)
+  const pool = !prep && !coarse && ctx.sim.windowLossGrad ? ctx.sim : null;
   let sCache: Float64Array | null = null;
   const refreshCache = () => {
     if (prep?.surrogate.kind === 'arnet')
@@ -305,6 +307,16 @@ async function dplTrain(
       const gFields = pr.calibrated.map(() => new Float64Array(m));
       for (const ws of step.windows) {
         const s0 = Math.max(0, ws - o.warmup);
+        if (pool) {
+          // the model pool's threads run the step's cells, each its block's share
+          const r = pool.windowLossGrad!(step.cells, params, o.objective, s0, ws, ws + o.window);
+          pr.calibrated.forEach((name, j) => {
+            for (let i = 0; i < m; i++) gFields[j]![i]! += r.g[name][i]! / step.windows.length;
+          });
+          sum += r.f;
+          terms++;
+          continue;
+        }
         const len = ws + o.window - s0;
         const sub = (a: ArrayLike<number>) => {
           const v = new Float64Array(len * m);

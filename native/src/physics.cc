@@ -1,0 +1,1413 @@
+// Native physics kernels: gr4 (production + unit hydrographs + routing store, per cell), vic3l
+// (one step per cell) and lr routing, forward and adjoint. Each is a line-by-line translation of
+// the JavaScript kernels in src-main/services/physics (gr4/forward.ts, gr4/adjoint.ts,
+// vic3l/kernel.ts, routing/lr.ts), which stay the reference: the same operations in the same order,
+// compiled with -ffp-contract=off (no fused multiply-adds) so that only the elementary functions
+// can differ, by an ulp or so: tanh, exp and log are this file's own vectorisable vtanh, vexp and vlog
+// (V8 uses fdlibm ports), used by the scalar and the SIMD paths alike, so a cell's result does not
+// depend on which block or thread ran it (the model pool's partitions give identical bits).
+//
+// Layout: forcing and per-step outputs are step-major [steps x cells] as in JavaScript; per-cell
+// parameters and states are arrays over cells (structure of arrays). Cells are independent in gr4
+// and vic3l, so each thread takes a contiguous range of cells and walks it in blocks, steps outer
+// and cells inner, so that every step reads a contiguous run of forcing. lr routing follows the
+// flow network's topological order and runs on one thread.
+//
+// Portability: the kernels are built for the x86-64 baseline and cloned for AVX2 and AVX-512F
+// (GCC target_clones: a resolver picks, by CPU feature bits at load time, the clone the running CPU
+// supports), so the binary runs on any x86-64 CPU.
+#include <node_api.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "physics.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FIELDCAL_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#else
+#define FIELDCAL_CLONES
+#endif
+
+namespace fieldcal {
+namespace physics {
+namespace {
+
+int g_threads = 1;
+
+// Runs fn(c0, c1) over [0, n) split into `g_threads` contiguous ranges (one inline when 1).
+template <class Fn>
+void parallelCells(size_t n, Fn fn) {
+  const size_t threads = std::max<size_t>(1, std::min<size_t>(g_threads, (n + 63) / 64));
+  if (threads <= 1) {
+    fn(size_t(0), n);
+    return;
+  }
+  std::vector<std::thread> pool;
+  const size_t chunk = ((n + threads - 1) / threads + 7) / 8 * 8;
+  for (size_t t = 1; t < threads; t++) {
+    const size_t c0 = std::min(n, t * chunk), c1 = std::min(n, (t + 1) * chunk);
+    if (c0 < c1) pool.emplace_back([=] { fn(c0, c1); });
+  }
+  fn(0, std::min(n, chunk));
+  for (auto& th : pool) th.join();
+}
+
+// ---- N-API argument helpers ----
+
+struct Arr {
+  void* data = nullptr;
+  size_t len = 0;
+  napi_typedarray_type type = napi_float64_array;
+  bool present = false;
+};
+
+Arr typed(napi_env env, napi_value v) {
+  Arr a;
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return a;
+  napi_value ab;
+  size_t off;
+  if (napi_get_typedarray_info(env, v, &a.type, &a.len, &a.data, &ab, &off) != napi_ok) return a;
+  a.present = true;
+  return a;
+}
+
+struct Call {
+  napi_env env;
+  size_t argc = 32;
+  napi_value v[32];
+  std::string error;
+  Call(napi_env e, napi_callback_info info) : env(e) {
+    if (napi_get_cb_info(env, info, &argc, v, nullptr, nullptr) != napi_ok) error = "N-API call failed";
+  }
+  double num(size_t i) {
+    double x = 0;
+    if (i >= argc || napi_get_value_double(env, v[i], &x) != napi_ok) error = "argument " + std::to_string(i) + " must be a number";
+    return x;
+  }
+  size_t size(size_t i) {
+    const double x = num(i);
+    if (!(x >= 0 && x < 9e15) || x != std::floor(x)) error = "argument " + std::to_string(i) + " must be a size";
+    return static_cast<size_t>(x);
+  }
+  // A typed array of `type` with exactly `len` elements; nullptr when absent and optional.
+  template <class T>
+  T* arr(size_t i, napi_typedarray_type type, size_t len, bool optional = false) {
+    Arr a = i < argc ? typed(env, v[i]) : Arr{};
+    if (!a.present) {
+      if (!optional && error.empty()) error = "argument " + std::to_string(i) + " must be a typed array";
+      return nullptr;
+    }
+    if ((a.type != type || a.len != len) && error.empty())
+      error = "argument " + std::to_string(i) + " has the wrong type or length (" + std::to_string(a.len) + ", expected " + std::to_string(len) + ")";
+    return static_cast<T*>(a.data);
+  }
+  // Float32Array or Float64Array of `len` elements: its kind (0 f32, 1 f64, -1 absent).
+  int kind(size_t i, size_t len, bool optional = false) {
+    Arr a = i < argc ? typed(env, v[i]) : Arr{};
+    if (!a.present) {
+      if (!optional && error.empty()) error = "argument " + std::to_string(i) + " must be a Float32Array or Float64Array";
+      return -1;
+    }
+    if (a.len != len || (a.type != napi_float32_array && a.type != napi_float64_array)) {
+      if (error.empty()) error = "argument " + std::to_string(i) + " has the wrong type or length (" + std::to_string(a.len) + ", expected " + std::to_string(len) + ")";
+      return -1;
+    }
+    return a.type == napi_float32_array ? 0 : 1;
+  }
+  void* data(size_t i) { return i < argc ? typed(env, v[i]).data : nullptr; }
+  napi_value done() {
+    if (!error.empty()) napi_throw_error(env, "FIELDCAL_NATIVE", ("native physics: " + error).c_str());
+    napi_value u;
+    napi_get_undefined(env, &u);
+    return u;
+  }
+};
+
+// ---- vectorisable elementary functions (no libm call, so GCC vectorises the loops that use them) ----
+
+// exp(x): Cody-Waite reduction by ln 2 (fdlibm's split constants) and the degree-13 Taylor
+// polynomial on |r| <= ln2/2 (truncation < 5e-18 relative); 2^k built in the exponent bits. Within
+// 2 ulp of a correctly rounded exp (checked against glibc in the tests through the kernels).
+// Arguments are clamped to [-708, 709] (below, the true value is under 4e-308).
+__attribute__((always_inline)) inline double vexp(double x0) {
+  const double x = x0 < -708.0 ? -708.0 : (x0 > 709.0 ? 709.0 : x0);
+  const double kf = std::floor(x * 1.4426950408889634 + 0.5);
+  const double r = (x - kf * 6.93147180369123816490e-01) - kf * 1.90821492927058770002e-10;
+  double p = 1.0 / 6227020800.0;
+  p = p * r + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  // 2^k: k sits in the low bits of kf + 1.5·2^52
+  const double shifted = kf + 6755399441055744.0;
+  int64_t bits;
+  std::memcpy(&bits, &shifted, 8);
+  const int64_t e = ((bits & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000;  // sign-extend the low 32 bits
+  const int64_t sb = (e + 1023) << 52;
+  double scale;
+  std::memcpy(&scale, &sb, 8);
+  return x0 < -745.2 ? 0.0 : p * scale;
+}
+
+// log(x): x = m 2^e with m in [sqrt(1/2), sqrt(2)), log x = e ln2 + 2 atanh(s), s = (m-1)/(m+1),
+// the atanh series to s^23 (|s| <= 0.1716: truncation < 1e-18). -inf at 0, NaN below; subnormals
+// rescaled first.
+__attribute__((always_inline)) inline double vlog(double x) {
+  const bool sub = x < 2.2250738585072014e-308;
+  const double xs = sub ? x * 18014398509481984.0 : x;  // 2^54
+  int64_t bits;
+  std::memcpy(&bits, &xs, 8);
+  // the biased exponent as a double without an int64 -> double conversion (none in AVX2):
+  // its bits under 2^52's exponent, minus 2^52
+  const int64_t eraw = ((bits >> 52) & 0x7ff) | 0x4330000000000000LL;
+  double ed;
+  std::memcpy(&ed, &eraw, 8);
+  const int64_t mb = (bits & 0xFFFFFFFFFFFFFLL) | 0x3FF0000000000000LL;
+  double m;
+  std::memcpy(&m, &mb, 8);
+  const bool big = m > 1.4142135623730951;
+  m = big ? m * 0.5 : m;
+  const double e = (ed - 4503599627370496.0 - 1023.0) + (big ? 1.0 : 0.0) - (sub ? 54.0 : 0.0);
+  const double sv = (m - 1) / (m + 1);
+  const double z = sv * sv;
+  double p = 1.0 / 23;
+  p = p * z + 1.0 / 21;
+  p = p * z + 1.0 / 19;
+  p = p * z + 1.0 / 17;
+  p = p * z + 1.0 / 15;
+  p = p * z + 1.0 / 13;
+  p = p * z + 1.0 / 11;
+  p = p * z + 1.0 / 9;
+  p = p * z + 1.0 / 7;
+  p = p * z + 1.0 / 5;
+  p = p * z + 1.0 / 3;
+  const double r = e * 6.93147180369123816490e-01 + (2 * sv + (2 * sv * z * p + e * 1.90821492927058770002e-10));
+  return x > 0 ? r : (x == 0 ? -HUGE_VAL : std::numeric_limits<double>::quiet_NaN());
+}
+
+// tanh(w) for w >= 0 as (1 - e^-2w) / (1 + e^-2w). For small w the relative error grows like
+// ulp / w, but GR4 multiplies tanh by a store level, so the absolute error stays an ulp of the store.
+__attribute__((always_inline)) inline double vtanh(double w) {
+  const double t = vexp(-2.0 * w);
+  return (1.0 - t) / (1.0 + t);
+}
+
+// ============================== GR4 ==============================
+// Constants of gr4/forward.ts.
+constexpr double kD = 2.5;
+constexpr double kB = 0.9;
+
+inline double ss1(double t, double x4) {
+  if (t <= 0) return 0;
+  if (t < x4) return std::pow(t / x4, kD);
+  return 1;
+}
+inline double ss2(double t, double x4) {
+  if (t <= 0) return 0;
+  if (t <= x4) return 0.5 * std::pow(t / x4, kD);
+  if (t < 2 * x4) return 1 - 0.5 * std::pow(2 - t / x4, kD);
+  return 1;
+}
+inline double dss1(double t, double x4) { return t > 0 && t < x4 ? (-kD * std::pow(t / x4, kD)) / x4 : 0; }
+inline double dss2(double t, double x4) {
+  if (t <= 0 || t >= 2 * x4) return 0;
+  if (t <= x4) return (-0.5 * kD * std::pow(t / x4, kD)) / x4;
+  return (-0.5 * kD * std::pow(2 - t / x4, kD - 1) * t) / (x4 * x4);
+}
+inline double iqr(double x) { return 1 / std::sqrt(std::sqrt(x)); }
+inline double p35(double x) { return x * x * x * std::sqrt(x); }
+inline int uhLen1(double x4, int nh) { return std::max(1, std::min(nh - 1, static_cast<int>(std::floor(x4 + 1)))); }
+inline int uhLen2(double x4, int nh) { return std::max(1, std::min(2 * nh - 1, 2 * static_cast<int>(std::floor(x4 + 1)))); }
+
+void ordinates(double x4, int nh, double* o1, double* o2) {
+  for (int i = 1; i <= nh; i++) o1[i - 1] = ss1(i, x4) - ss1(i - 1, x4);
+  for (int i = 1; i <= 2 * nh; i++) o2[i - 1] = ss2(i, x4) - ss2(i - 1, x4);
+}
+
+struct Gr4Cell {
+  double A, X2, X3;
+  const double* o1;
+  const double* o2;
+  int m1, m2;
+};
+
+// One GR4J step (gr4Step in gr4/forward.ts, airGR MOD_GR4J; Perrin et al. 2003 eqs. 3-23).
+inline void gr4Step(const Gr4Cell& p, int nh, double p1, double e, double& S, double& R, double* s1, double* s2,
+                    double percConst, double* out) {
+  const double A = p.A;
+  double pr, ae;
+  if (p1 <= e) {
+    const double ws = std::min((e - p1) / A, 13.0);
+    const double tws = vtanh(ws);
+    const double sr = S / A;
+    const double er = (S * (2 - sr) * tws) / (1 + (1 - sr) * tws);
+    ae = er + p1;
+    S -= er;
+    pr = 0;
+  } else {
+    ae = e;
+    const double pn = p1 - e;
+    const double ws = std::min(pn / A, 13.0);
+    const double tws = vtanh(ws);
+    const double sr = S / A;
+    const double ps = (A * (1 - sr * sr) * tws) / (1 + sr * tws);
+    pr = pn - ps;
+    S += ps;
+  }
+  if (S < 0) S = 0;
+  const double q2 = (S / A) * (S / A);
+  const double perc = S * (1 - iqr(1 + (q2 * q2) / percConst));
+  S -= perc;
+  pr += perc;
+  const double prhu1 = pr * kB;
+  const double prhu2 = pr * (1 - kB);
+  for (int k = 0; k < p.m1; k++) s1[k] = s1[k + 1] + p.o1[k] * prhu1;
+  s1[nh - 1] = p.o1[nh - 1] * prhu1;
+  for (int k = 0; k < p.m2; k++) s2[k] = s2[k + 1] + p.o2[k] * prhu2;
+  s2[2 * nh - 1] = p.o2[2 * nh - 1] * prhu2;
+  const double rr0 = R / p.X3;
+  const double exch = p.X2 * p35(rr0);
+  double aexch1 = exch;
+  if (R + s1[0] + exch < 0) aexch1 = -R - s1[0];
+  R = std::max(0.0, R + s1[0] + exch);
+  const double rr = (R / p.X3) * (R / p.X3);
+  const double qr = R * (1 - iqr(1 + rr * rr));
+  R -= qr;
+  double aexch2 = exch;
+  if (s2[0] + exch < 0) aexch2 = -s2[0];
+  const double qd = std::max(0.0, s2[0] + exch);
+  out[0] = std::max(0.0, qr + qd);
+  out[1] = ae;
+  out[2] = perc;
+  out[3] = aexch1 + aexch2;
+}
+
+template <class F>
+struct Gr4Args {
+  const F* P;
+  const F* E;
+  size_t n, steps;
+  const double *X1, *X2, *X3, *X4;
+  double percConst;
+  int nh;
+  double *S, *R, *uh1, *uh2;
+  double* out[4];  // Q, AE, Perc, Exch (step-major, nullable)
+  // adjoint only
+  const double* gQ = nullptr;
+  const double* gAE = nullptr;
+  double* grad = nullptr;  // 6 x n: X1, X2, X3, X4, S0, R0
+  double* guh1 = nullptr;
+  double* guh2 = nullptr;
+  double* gP = nullptr;
+};
+
+constexpr size_t kBlock = 32;
+
+constexpr size_t kV = 16;  // cells per vectorised block
+
+// GR4 forward over [c0, c1), kV cells at a time: the step of gr4Step with every branch as a select
+// (both sides computed, the one gr4Step takes kept), unit-hydrograph slots slot-major within the
+// block, so each line of the step is one SIMD loop over the block's cells.
+template <class F>
+FIELDCAL_CLONES void gr4ForwardRange(const Gr4Args<F>& a, size_t c0, size_t c1) {
+  const int nh = a.nh;
+  const size_t n = a.n;
+  const double PERC = a.percConst;
+  std::vector<double> o1(nh * kV), o2(2 * nh * kV), s1(nh * kV), s2(2 * nh * kV), oc1(nh), oc2(2 * nh);
+  alignas(64) double A[kV], X2[kV], X3[kV], S[kV], R[kV], m1[kV], m2[kV], h1[kV], h2[kV], pin[kV], ein[kV];
+  alignas(64) double ae[kV], perc[kV], exch[kV], q[kV];
+  for (size_t b0 = c0; b0 < c1; b0 += kV) {
+    const size_t nb = std::min(kV, c1 - b0);
+    int mm1 = 0, mm2 = 0;
+    for (size_t j = 0; j < kV; j++) {
+      // lanes past the range repeat its last cell (computed, never stored)
+      const size_t c = b0 + std::min(j, nb - 1);
+      ordinates(a.X4[c], nh, oc1.data(), oc2.data());
+      for (int k = 0; k < nh; k++) o1[k * kV + j] = oc1[k], s1[k * kV + j] = a.uh1[c * nh + k];
+      for (int k = 0; k < 2 * nh; k++) o2[k * kV + j] = oc2[k], s2[k * kV + j] = a.uh2[c * 2 * nh + k];
+      A[j] = a.X1[c];
+      X2[j] = a.X2[c];
+      X3[j] = a.X3[c];
+      S[j] = a.S[c];
+      R[j] = a.R[c];
+      const int l1 = uhLen1(a.X4[c], nh), l2 = uhLen2(a.X4[c], nh);
+      m1[j] = l1;
+      m2[j] = l2;
+      mm1 = std::max(mm1, l1);
+      mm2 = std::max(mm2, l2);
+    }
+    for (size_t t = 0; t < a.steps; t++) {
+      const size_t base = t * n + b0;
+      for (size_t j = 0; j < kV; j++) {
+        const size_t jj = j < nb ? j : nb - 1;
+        pin[j] = a.P[base + jj];
+        ein[j] = a.E[base + jj];
+      }
+#pragma omp simd
+      for (size_t j = 0; j < kV; j++) {
+        const double p1 = pin[j], e = ein[j], Aj = A[j], Sj = S[j];
+        const bool brA = p1 <= e;
+        const double wsA = std::min((e - p1) / Aj, 13.0);
+        const double wsB = std::min((p1 - e) / Aj, 13.0);
+        const double tws = vtanh(brA ? wsA : wsB);
+        const double sr = Sj / Aj;
+        const double er = (Sj * (2 - sr) * tws) / (1 + (1 - sr) * tws);
+        const double ps = (Aj * (1 - sr * sr) * tws) / (1 + sr * tws);
+        ae[j] = brA ? er + p1 : e;
+        double s = brA ? Sj - er : Sj + ps;
+        double pr = brA ? 0.0 : (p1 - e) - ps;
+        s = s < 0 ? 0 : s;
+        const double q2 = (s / Aj) * (s / Aj);
+        const double pc = s * (1 - 1 / std::sqrt(std::sqrt(1 + (q2 * q2) / PERC)));
+        S[j] = s - pc;
+        pr += pc;
+        perc[j] = pc;
+        h1[j] = pr * kB;
+        h2[j] = pr * (1 - kB);
+      }
+      for (int k = 0; k < mm1; k++) {
+        double* sk = &s1[k * kV];
+        const double* sn = &s1[(k + 1) * kV];
+        const double* ok = &o1[k * kV];
+#pragma omp simd
+        for (size_t j = 0; j < kV; j++) sk[j] = k < m1[j] ? sn[j] + ok[j] * h1[j] : sk[j];
+      }
+#pragma omp simd
+      for (size_t j = 0; j < kV; j++) s1[(nh - 1) * kV + j] = o1[(nh - 1) * kV + j] * h1[j];
+      for (int k = 0; k < mm2; k++) {
+        double* sk = &s2[k * kV];
+        const double* sn = &s2[(k + 1) * kV];
+        const double* ok = &o2[k * kV];
+#pragma omp simd
+        for (size_t j = 0; j < kV; j++) sk[j] = k < m2[j] ? sn[j] + ok[j] * h2[j] : sk[j];
+      }
+#pragma omp simd
+      for (size_t j = 0; j < kV; j++) s2[(2 * nh - 1) * kV + j] = o2[(2 * nh - 1) * kV + j] * h2[j];
+#pragma omp simd
+      for (size_t j = 0; j < kV; j++) {
+        const double Rj = R[j], x3 = X3[j], u1 = s1[j], u2 = s2[j];
+        const double rr0 = Rj / x3;
+        const double ex = X2[j] * (rr0 * rr0 * rr0 * std::sqrt(rr0));
+        const double aexch1 = Rj + u1 + ex < 0 ? -Rj - u1 : ex;
+        const double r1 = std::max(0.0, Rj + u1 + ex);
+        const double rr = (r1 / x3) * (r1 / x3);
+        const double qr = r1 * (1 - 1 / std::sqrt(std::sqrt(1 + rr * rr)));
+        R[j] = r1 - qr;
+        const double aexch2 = u2 + ex < 0 ? -u2 : ex;
+        const double qd = std::max(0.0, u2 + ex);
+        q[j] = std::max(0.0, qr + qd);
+        exch[j] = aexch1 + aexch2;
+      }
+      const size_t ob = t * n + b0;
+      if (a.out[0]) for (size_t j = 0; j < nb; j++) a.out[0][ob + j] = q[j];
+      if (a.out[1]) for (size_t j = 0; j < nb; j++) a.out[1][ob + j] = ae[j];
+      if (a.out[2]) for (size_t j = 0; j < nb; j++) a.out[2][ob + j] = perc[j];
+      if (a.out[3]) for (size_t j = 0; j < nb; j++) a.out[3][ob + j] = exch[j];
+    }
+    for (size_t j = 0; j < nb; j++) {
+      const size_t c = b0 + j;
+      a.S[c] = S[j];
+      a.R[c] = R[j];
+      for (int k = 0; k < nh; k++) a.uh1[c * nh + k] = s1[k * kV + j];
+      for (int k = 0; k < 2 * nh; k++) a.uh2[c * 2 * nh + k] = s2[k * kV + j];
+    }
+  }
+}
+
+// The scalar forward (gr4Step per cell), kept as the plain translation the vectorised one is checked against.
+template <class F>
+FIELDCAL_CLONES void gr4ForwardRangeScalar(const Gr4Args<F>& a, size_t c0, size_t c1) {
+  const int nh = a.nh;
+  std::vector<double> o1(kBlock * nh), o2(kBlock * 2 * nh);
+  Gr4Cell cell[kBlock];
+  double out[4];
+  for (size_t b0 = c0; b0 < c1; b0 += kBlock) {
+    const size_t nb = std::min(kBlock, c1 - b0);
+    for (size_t j = 0; j < nb; j++) {
+      const size_t c = b0 + j;
+      ordinates(a.X4[c], nh, &o1[j * nh], &o2[j * 2 * nh]);
+      cell[j] = {a.X1[c], a.X2[c], a.X3[c], &o1[j * nh], &o2[j * 2 * nh], uhLen1(a.X4[c], nh), uhLen2(a.X4[c], nh)};
+    }
+    for (size_t t = 0; t < a.steps; t++) {
+      const size_t base = t * a.n;
+      for (size_t j = 0; j < nb; j++) {
+        const size_t c = b0 + j;
+        gr4Step(cell[j], nh, a.P[base + c], a.E[base + c], a.S[c], a.R[c], a.uh1 + c * nh, a.uh2 + c * 2 * nh,
+                a.percConst, out);
+        for (int k = 0; k < 4; k++)
+          if (a.out[k]) a.out[k][base + c] = out[k];
+      }
+    }
+  }
+}
+
+// Reverse pass of gr4WithGradient (gr4/adjoint.ts) over a block of cells, steps outer.
+template <class F>
+FIELDCAL_CLONES void gr4AdjointRange(const Gr4Args<F>& a, size_t c0, size_t c1) {
+  const int nh = a.nh;
+  const size_t steps = a.steps, n = a.n;
+  const double Bk = kB, PERC = a.percConst;
+  std::vector<double> o1(kBlock * nh), o2(kBlock * 2 * nh);
+  std::vector<double> tape(4 * steps * kBlock);
+  std::vector<double> go1(kBlock * nh), go2(kBlock * 2 * nh), gs1(kBlock * nh), gs2(kBlock * 2 * nh),
+      n1(kBlock * nh), n2(kBlock * 2 * nh);
+  Gr4Cell cell[kBlock];
+  double gS[kBlock], gR[kBlock], gX1[kBlock], gX2[kBlock], gX3[kBlock];
+  double out[4];
+  for (size_t b0 = c0; b0 < c1; b0 += kBlock) {
+    const size_t nb = std::min(kBlock, c1 - b0);
+    for (size_t j = 0; j < nb; j++) {
+      const size_t c = b0 + j;
+      ordinates(a.X4[c], nh, &o1[j * nh], &o2[j * 2 * nh]);
+      cell[j] = {a.X1[c], a.X2[c], a.X3[c], &o1[j * nh], &o2[j * 2 * nh], uhLen1(a.X4[c], nh), uhLen2(a.X4[c], nh)};
+    }
+    // forward with the tape: start-of-step S, R, uh1[1], uh2[1]
+    for (size_t t = 0; t < steps; t++) {
+      const size_t base = t * n;
+      double* tp = &tape[4 * (t * kBlock)];
+      for (size_t j = 0; j < nb; j++) {
+        const size_t c = b0 + j;
+        double* s1 = a.uh1 + c * nh;
+        double* s2 = a.uh2 + c * 2 * nh;
+        tp[4 * j] = a.S[c];
+        tp[4 * j + 1] = a.R[c];
+        tp[4 * j + 2] = s1[1];
+        tp[4 * j + 3] = s2[1];
+        gr4Step(cell[j], nh, a.P[base + c], a.E[base + c], a.S[c], a.R[c], s1, s2, PERC, out);
+        for (int k = 0; k < 4; k++)
+          if (a.out[k]) a.out[k][base + c] = out[k];
+      }
+    }
+    std::fill(go1.begin(), go1.end(), 0.0);
+    std::fill(go2.begin(), go2.end(), 0.0);
+    std::fill(gs1.begin(), gs1.end(), 0.0);
+    std::fill(gs2.begin(), gs2.end(), 0.0);
+    std::fill(n1.begin(), n1.end(), 0.0);
+    std::fill(n2.begin(), n2.end(), 0.0);
+    for (size_t j = 0; j < nb; j++) gS[j] = gR[j] = gX1[j] = gX2[j] = gX3[j] = 0;
+    bool swapped = false;  // all cells of a block swap their UH buffers together
+    for (size_t tt = steps; tt-- > 0;) {
+      const size_t base = tt * n;
+      const double* tp = &tape[4 * (tt * kBlock)];
+      double* G1 = swapped ? n1.data() : gs1.data();
+      double* G2 = swapped ? n2.data() : gs2.data();
+      double* N1 = swapped ? gs1.data() : n1.data();
+      double* N2 = swapped ? gs2.data() : n2.data();
+      for (size_t j = 0; j < nb; j++) {
+        const size_t c = b0 + j;
+        const Gr4Cell& p = cell[j];
+        const double* po1 = p.o1;
+        const double* po2 = p.o2;
+        double* g1 = G1 + j * nh;
+        double* g2 = G2 + j * 2 * nh;
+        double* m1b = N1 + j * nh;
+        double* m2b = N2 + j * 2 * nh;
+        double* q1 = &go1[j * nh];
+        double* q2b = &go2[j * 2 * nh];
+        const double A = p.A, X2 = p.X2, X3 = p.X3;
+        const double S = tp[4 * j], R = tp[4 * j + 1];
+        const double p1 = a.P[base + c], e = a.E[base + c];
+        const bool branchA = p1 <= e;
+        const double w = branchA ? (e - p1) / A : (p1 - e) / A;
+        const bool capped = w > 13;
+        const double tws = vtanh(std::min(w, 13.0));
+        const double sr = S / A;
+        double S1, pr0, num, den;
+        if (branchA) {
+          num = S * (2 - sr) * tws;
+          den = 1 + (1 - sr) * tws;
+          S1 = S - num / den;
+          pr0 = 0;
+        } else {
+          num = A * (1 - sr * sr) * tws;
+          den = 1 + sr * tws;
+          S1 = S + num / den;
+          pr0 = p1 - e - num / den;
+        }
+        const double S2 = S1 < 0 ? 0 : S1;
+        const double q2 = (S2 / A) * (S2 / A);
+        const double g = 1 + (q2 * q2) / PERC;
+        const double g4 = iqr(g);
+        const double perc = S2 * (1 - g4);
+        const double pr = pr0 + perc;
+        const double s1o = tp[4 * j + 2] + po1[0] * Bk * pr;
+        const double s2o = tp[4 * j + 3] + po2[0] * (1 - Bk) * pr;
+        const double rr0 = R / X3;
+        const double exch = X2 * p35(rr0);
+        const double Rp = R + s1o + exch;
+        const double R1 = std::max(0.0, Rp);
+        const double rr = (R1 / X3) * (R1 / X3);
+        const double h = iqr(1 + rr * rr);
+        const double qr = R1 * (1 - h);
+        const double x2 = s2o + exch;
+        const double qd = std::max(0.0, x2);
+        // reverse
+        const double gq = qr + qd >= 0 ? a.gQ[base + c] : 0;
+        double gExch = 0;
+        const double gx2 = x2 >= 0 ? gq : 0;
+        double gs2o = gx2;
+        gExch += gx2;
+        const double aq = gq - gR[j];
+        const double dhdrr = (-0.5 * rr * h) / (1 + rr * rr);
+        double gR1 = gR[j] + aq * (1 - h - R1 * dhdrr * ((2 * R1) / (X3 * X3)));
+        gX3[j] += aq * (-R1 * dhdrr * ((-2 * R1 * R1) / (X3 * X3 * X3)));
+        const double gRp = Rp >= 0 ? gR1 : 0;
+        double gRstart = gRp;
+        double gs1o = gRp;
+        gExch += gRp;
+        gX2[j] += gExch * p35(rr0);
+        const double dexch = X2 * 3.5 * rr0 * rr0 * std::sqrt(rr0);
+        gRstart += (gExch * dexch) / X3;
+        gX3[j] += gExch * dexch * (-R / (X3 * X3));
+        gs1o += g1[0];
+        gs2o += g2[0];
+        double gpr = 0;
+        std::fill(m1b, m1b + std::min(p.m1 + 1, nh), 0.0);
+        std::fill(m2b, m2b + std::min(p.m2 + 1, 2 * nh), 0.0);
+        for (int jj = 0; jj <= p.m1; jj++) {
+          const int k = jj < p.m1 ? jj : nh - 1;
+          const double gk = k == 0 ? gs1o : g1[k];
+          if (k + 1 < nh) m1b[k + 1] = gk;
+          gpr += gk * po1[k] * Bk;
+          q1[k] += gk * Bk * pr;
+        }
+        for (int jj = 0; jj <= p.m2; jj++) {
+          const int k = jj < p.m2 ? jj : 2 * nh - 1;
+          const double gk = k == 0 ? gs2o : g2[k];
+          if (k + 1 < 2 * nh) m2b[k + 1] = gk;
+          gpr += gk * po2[k] * (1 - Bk);
+          q2b[k] += gk * (1 - Bk) * pr;
+        }
+        const double gperc = gpr - gS[j];
+        double gS2 = gS[j];
+        const double A4 = A * A * A * A;
+        const double dgdS2 = (4 * S2 * S2 * S2) / (A4 * PERC);
+        const double dgdA = (-4 * S2 * S2 * S2 * S2) / (A4 * A * PERC);
+        const double dpdg = (S2 * 0.25 * g4) / g;
+        gS2 += gperc * (1 - g4 + dpdg * dgdS2);
+        gX1[j] += gperc * dpdg * dgdA;
+        const double gS1 = S1 < 0 ? 0 : gS2;
+        double gSstart = gS1;
+        const double dtws = capped ? 0 : 1 - tws * tws;
+        const double dwdA = -w / A;
+        const double gae = a.gAE ? a.gAE[base + c] : 0;
+        if (branchA) {
+          const double ger = gae - gS1;
+          const double dN_dsr = -S * tws;
+          const double dD_dsr = -tws;
+          const double der_dsr = (dN_dsr * den - num * dD_dsr) / (den * den);
+          const double der_dtws = (S * (2 - sr) * den - num * (1 - sr)) / (den * den);
+          const double der_dS = ((2 - sr) * tws) / den;
+          gSstart += ger * (der_dS + der_dsr / A);
+          gX1[j] += ger * (der_dsr * (-S / (A * A)) + der_dtws * dtws * dwdA);
+          if (a.gP) a.gP[base + c] = gae - (ger * der_dtws * dtws) / A;
+        } else {
+          const double gps = gS1 - gpr;
+          const double dN_dsr = A * -2 * sr * tws;
+          const double dD_dsr = tws;
+          const double dps_dsr = (dN_dsr * den - num * dD_dsr) / (den * den);
+          const double dps_dtws = (A * (1 - sr * sr) * den - num * sr) / (den * den);
+          const double dps_dA = ((1 - sr * sr) * tws) / den;
+          gSstart += (gps * dps_dsr) / A;
+          gX1[j] += gps * (dps_dA + dps_dsr * (-S / (A * A)) + dps_dtws * dtws * dwdA);
+          if (a.gP) a.gP[base + c] = gpr + (gps * dps_dtws * dtws) / A;
+        }
+        gS[j] = gSstart;
+        gR[j] = gRstart;
+      }
+      swapped = !swapped;
+    }
+    const double* G1 = swapped ? n1.data() : gs1.data();
+    const double* G2 = swapped ? n2.data() : gs2.data();
+    for (size_t j = 0; j < nb; j++) {
+      const size_t c = b0 + j;
+      const double x4 = a.X4[c];
+      double gX4 = 0;
+      for (int i = 1; i <= nh; i++) gX4 += go1[j * nh + i - 1] * (dss1(i, x4) - dss1(i - 1, x4));
+      for (int i = 1; i <= 2 * nh; i++) gX4 += go2[j * 2 * nh + i - 1] * (dss2(i, x4) - dss2(i - 1, x4));
+      a.grad[c] = gX1[j];
+      a.grad[n + c] = gX2[j];
+      a.grad[2 * n + c] = gX3[j];
+      a.grad[3 * n + c] = gX4;
+      a.grad[4 * n + c] = gS[j];
+      a.grad[5 * n + c] = gR[j];
+      if (a.guh1) std::memcpy(a.guh1 + c * nh, G1 + j * nh, nh * sizeof(double));
+      if (a.guh2) std::memcpy(a.guh2 + c * 2 * nh, G2 + j * 2 * nh, 2 * nh * sizeof(double));
+    }
+  }
+}
+
+// gr4Forward(P, E, n, steps, X1, X2, X3, X4, percConst, nh, S, R, uh1, uh2, Q, AE, Perc, Exch)
+// gr4Adjoint(same 18 arguments, gQ, gAE, grad[6n], guh1, guh2, gP)
+template <class F>
+napi_value gr4Call(Call& c, int kindPE, bool adjoint) {
+  Gr4Args<F> a{};
+  a.n = c.size(2);
+  a.steps = c.size(3);
+  const size_t n = a.n, sn = a.n * a.steps;
+  a.P = static_cast<const F*>(c.data(0));
+  a.E = static_cast<const F*>(c.data(1));
+  a.X1 = c.arr<double>(4, napi_float64_array, n);
+  a.X2 = c.arr<double>(5, napi_float64_array, n);
+  a.X3 = c.arr<double>(6, napi_float64_array, n);
+  a.X4 = c.arr<double>(7, napi_float64_array, n);
+  a.percConst = c.num(8);
+  a.nh = static_cast<int>(c.size(9));
+  if (a.nh < 2 || a.nh > 100000) c.error = "nh out of range";
+  if (!c.error.empty()) return c.done();
+  a.S = c.arr<double>(10, napi_float64_array, n);
+  a.R = c.arr<double>(11, napi_float64_array, n);
+  a.uh1 = c.arr<double>(12, napi_float64_array, n * a.nh);
+  a.uh2 = c.arr<double>(13, napi_float64_array, n * 2 * a.nh);
+  for (int k = 0; k < 4; k++) a.out[k] = c.arr<double>(14 + k, napi_float64_array, sn, true);
+  if (adjoint) {
+    a.gQ = c.arr<double>(18, napi_float64_array, sn);
+    a.gAE = c.arr<double>(19, napi_float64_array, sn, true);
+    a.grad = c.arr<double>(20, napi_float64_array, 6 * n);
+    a.guh1 = c.arr<double>(21, napi_float64_array, n * a.nh, true);
+    a.guh2 = c.arr<double>(22, napi_float64_array, n * 2 * a.nh, true);
+    a.gP = c.arr<double>(23, napi_float64_array, sn, true);
+  }
+  (void)kindPE;
+  if (!c.error.empty()) return c.done();
+  if (adjoint)
+    parallelCells(n, [&](size_t c0, size_t c1) { gr4AdjointRange<F>(a, c0, c1); });
+  else
+    parallelCells(n, [&](size_t c0, size_t c1) { gr4ForwardRange<F>(a, c0, c1); });
+  return c.done();
+}
+
+napi_value gr4Entry(napi_env env, napi_callback_info info, bool adjoint) {
+  Call c(env, info);
+  if (!c.error.empty()) return c.done();
+  const size_t sn = c.size(2) * c.size(3);
+  const int kp = c.kind(0, sn), ke = c.kind(1, sn);
+  if (!c.error.empty()) return c.done();
+  if (kp != ke) {
+    c.error = "P and E must have the same element type";
+    return c.done();
+  }
+  return kp == 0 ? gr4Call<float>(c, kp, adjoint) : gr4Call<double>(c, kp, adjoint);
+}
+napi_value Gr4Forward(napi_env env, napi_callback_info info) { return gr4Entry(env, info, false); }
+napi_value Gr4Adjoint(napi_env env, napi_callback_info info) { return gr4Entry(env, info, true); }
+
+// ============================== lr routing ==============================
+// lrRoute(order, down, upStart, up, n, steps, runoff, a, e, llr, dt, mmToM3s, h, q, gQ, gRunoff, gLlr)
+// Forward (routeLr) when gQ is absent: h updated in place. With gQ: routeLrWithGradient, h is h0 on
+// entry and its adjoint on return.
+template <class F>
+FIELDCAL_CLONES void lrRun(const int32_t* order, const int32_t* down, const int32_t* upStart, const int32_t* up, size_t n,
+                           size_t steps, const F* runoff, const double* a, const double* ee, const double* llr, double dt,
+                           double mmToM3s, double* h, double* q, const double* gQ, double* gRunoff, double* gLlr) {
+  if (!gQ) {
+    std::vector<double> qup(n);
+    for (size_t t = 0; t < steps; t++) {
+      std::fill(qup.begin(), qup.end(), 0.0);
+      const size_t base = t * n;
+      for (size_t k = 0; k < n; k++) {
+        const int32_t c = order[k];
+        const double htmp = h[c] + qup[c] / mmToM3s;
+        const double qrout = htmp * a[c];
+        h[c] = htmp - qrout;
+        const double qc = (qrout + runoff[base + c]) * mmToM3s;
+        q[base + c] = qc;
+        const int32_t d = down[c];
+        if (d >= 0) qup[d] += qc;
+      }
+    }
+    return;
+  }
+  std::vector<double> hTape(steps * n), qup(steps * n);
+  std::vector<double> hh(h, h + n);
+  for (size_t t = 0; t < steps; t++) {
+    const size_t base = t * n;
+    std::memcpy(&hTape[base], hh.data(), n * sizeof(double));
+    for (size_t k = 0; k < n; k++) {
+      const int32_t c = order[k];
+      const double htmp = hh[c] + qup[base + c] / mmToM3s;
+      const double qrout = htmp * a[c];
+      hh[c] = htmp - qrout;
+      const double qc = (qrout + runoff[base + c]) * mmToM3s;
+      q[base + c] = qc;
+      const int32_t d = down[c];
+      if (d >= 0) qup[base + d] += qc;
+    }
+  }
+  std::vector<double> gh(n, 0.0), ghPrev(n), gq(n);
+  std::fill(gLlr, gLlr + n, 0.0);
+  for (size_t t = steps; t-- > 0;) {
+    const size_t base = t * n;
+    for (size_t c = 0; c < n; c++) gq[c] = gQ[base + c];
+    for (size_t k = n; k-- > 0;) {
+      const int32_t c = order[k];
+      const double gqc = gq[c];
+      gRunoff[base + c] = gqc * mmToM3s;
+      const double gqrout = gqc * mmToM3s;
+      const double htmp = hTape[base + c] + qup[base + c] / mmToM3s;
+      const double ghtmp = gqrout * a[c] + gh[c] * (1 - a[c]);
+      const double ga = gqrout * htmp - gh[c] * htmp;
+      gLlr[c] += (ga * (-ee[c] * dt)) / (60 * llr[c] * llr[c]);
+      ghPrev[c] = ghtmp;
+      const double gqup = ghtmp / mmToM3s;
+      for (int32_t u = upStart[c]; u < upStart[c + 1]; u++) gq[up[u]] += gqup;
+    }
+    std::swap(gh, ghPrev);
+  }
+  std::memcpy(h, gh.data(), n * sizeof(double));
+}
+
+napi_value LrRoute(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  if (!c.error.empty()) return c.done();
+  const size_t n = c.size(4), steps = c.size(5), sn = n * steps;
+  const int32_t* order = c.arr<int32_t>(0, napi_int32_array, n);
+  const int32_t* down = c.arr<int32_t>(1, napi_int32_array, n);
+  const int32_t* upStart = c.arr<int32_t>(2, napi_int32_array, n + 1);
+  Arr upA = typed(env, c.v[3]);
+  const int kind = c.kind(6, sn);
+  const double* a = c.arr<double>(7, napi_float64_array, n);
+  const double* ee = c.arr<double>(8, napi_float64_array, n);
+  const double* llr = c.arr<double>(9, napi_float64_array, n);
+  const double dt = c.num(10), mm = c.num(11);
+  double* h = c.arr<double>(12, napi_float64_array, n);
+  double* q = c.arr<double>(13, napi_float64_array, sn);
+  const double* gQ = c.arr<double>(14, napi_float64_array, sn, true);
+  double* gRunoff = gQ ? c.arr<double>(15, napi_float64_array, sn) : nullptr;
+  double* gLlr = gQ ? c.arr<double>(16, napi_float64_array, n) : nullptr;
+  if (!upA.present || upA.type != napi_int32_array) c.error = "up must be an Int32Array";
+  if (!c.error.empty()) return c.done();
+  // the network must index inside its arrays: a bad one is refused, never read out of bounds
+  const int32_t* up = static_cast<const int32_t*>(upA.data);
+  for (size_t k = 0; k < n; k++) {
+    if (order[k] < 0 || size_t(order[k]) >= n || down[k] < -1 || down[k] >= int32_t(n) || upStart[k] < 0 ||
+        upStart[k] > upStart[k + 1])
+      c.error = "the routing network is inconsistent";
+  }
+  if (size_t(upStart[n]) > upA.len) c.error = "the routing network is inconsistent";
+  for (size_t k = 0; k < upA.len && c.error.empty(); k++)
+    if (up[k] < 0 || size_t(up[k]) >= n) c.error = "the routing network is inconsistent";
+  if (!c.error.empty()) return c.done();
+  if (kind == 0)
+    lrRun<float>(order, down, upStart, up, n, steps, static_cast<const float*>(c.data(6)), a, ee, llr, dt, mm, h, q, gQ,
+                 gRunoff, gLlr);
+  else
+    lrRun<double>(order, down, upStart, up, n, steps, static_cast<const double*>(c.data(6)), a, ee, llr, dt, mm, h, q,
+                  gQ, gRunoff, gLlr);
+  return c.done();
+}
+
+// ============================== vic3l ==============================
+// Parameters (8 x n, SoA): b, Ds, Dsmax, Ws, expt, Wm1, Wm2, Wm3. Constants: ksatDt, dt, wcr, wp,
+// ddfDt, minRainTemp, maxSnowTemp, meltTemp, snow.
+struct VicK {
+  double ksatDt, dt, wcr, wp, ddfDt, minRain, maxSnow, meltTemp;
+  bool snow;
+};
+struct VicP {
+  double b, Ds, Dsmax, Ws, expt, Wm1, Wm2, Wm3;
+};
+inline VicP vicParams(const double* cp, size_t n, size_t c) {
+  return {cp[c], cp[n + c], cp[2 * n + c], cp[3 * n + c], cp[4 * n + c], cp[5 * n + c], cp[6 * n + c], cp[7 * n + c]};
+}
+__attribute__((always_inline)) inline double drainageV(double k, double v, double expt) { return v > 0 ? k * vexp(expt * vlog(v)) : 0; }
+inline double snowFraction(double T, const VicK& c) {
+  if (T <= c.minRain) return 1;
+  if (T >= c.maxSnow) return 0;
+  return (c.maxSnow - T) / (c.maxSnow - c.minRain);
+}
+
+// vicStep (vic3l/kernel.ts): o = ET, R, Qb, W1, W2, W3, SWE.
+inline void vicStep(double W1, double W2, double W3, double SWE, double P, double E, double T, const VicP& p,
+                    const VicK& c, double* o) {
+  double win = P;
+  double swe = SWE;
+  if (c.snow) {
+    const double snowf = P * snowFraction(T, c);
+    const double swe1 = SWE + snowf;
+    const double pot = T > c.meltTemp ? c.ddfDt * (T - c.meltTemp) : 0;
+    const double melt = pot < swe1 ? pot : swe1;
+    swe = swe1 - melt;
+    win = P - snowf + melt;
+  }
+  const double Wm = p.Wm1 + p.Wm2;
+  const double Wt = W1 + W2;
+  const double bp = 1 + p.b;
+  const double im = bp * Wm;
+  double R = 0;
+  if (win > 0) {
+    const double x = Wt < Wm ? Wt / Wm : 1;
+    const double y = vexp(vlog(1 - x) / bp);
+    const double w = y - win / im;
+    R = w > 0 ? win - Wm + Wt + Wm * vexp(bp * vlog(w)) : win - Wm + Wt;
+  }
+  const double inf = win - R;
+  const double cap1 = p.Wm1 - W1 > 0 ? p.Wm1 - W1 : 0;
+  const double s1 = inf <= cap1 ? inf : cap1;
+  const double W1a = W1 + s1;
+  const double W2a = W2 + inf - s1;
+  const double Wt2 = W1a + W2a;
+  const double wcr = c.wcr * Wm;
+  const double wp = c.wp * Wm;
+  const double r = (Wt2 - wp) / (wcr - wp);
+  const double beta = r <= 0 ? 0 : r >= 1 ? 1 : r;
+  const double avail = Wt2 - wp > 0 ? Wt2 - wp : 0;
+  const double pe = E * beta;
+  const double ae = pe <= avail ? pe : avail;
+  const double e1 = Wt2 > 0 ? (ae * W1a) / Wt2 : 0;
+  const double W1b = W1a - e1;
+  const double W2b = W2a - (ae - e1);
+  const double k12 = drainageV(c.ksatDt, W1b / p.Wm1, p.expt);
+  const double cap2 = p.Wm2 - W2b > 0 ? p.Wm2 - W2b : 0;
+  const double q12 = k12 <= W1b ? (k12 <= cap2 ? k12 : cap2) : W1b <= cap2 ? W1b : cap2;
+  const double W1c = W1b - q12;
+  const double W2c = W2b + q12;
+  const double k23 = drainageV(c.ksatDt, W2c / p.Wm2, p.expt);
+  const double cap3 = p.Wm3 - W3 > 0 ? p.Wm3 - W3 : 0;
+  const double q23 = k23 <= W2c ? (k23 <= cap3 ? k23 : cap3) : W2c <= cap3 ? W2c : cap3;
+  const double W2d = W2c - q23;
+  const double W3a = W3 + q23;
+  const double z = W3a / p.Wm3;
+  const double lin = (p.Ds * p.Dsmax) / p.Ws;
+  double qraw = lin * z;
+  if (z > p.Ws) {
+    const double u = (z - p.Ws) / (1 - p.Ws);
+    qraw += (p.Dsmax - lin) * u * u;
+  }
+  const double qd = qraw * c.dt;
+  const double qb = qd <= W3a ? qd : W3a;
+  o[0] = ae;
+  o[1] = R;
+  o[2] = qb;
+  o[3] = W1c;
+  o[4] = W2d;
+  o[5] = W3a - qb;
+  o[6] = swe;
+}
+
+// vicStep with every branch a select and vexp/vlog for exp/log, so a loop over cells vectorises.
+template <bool Snow>
+__attribute__((always_inline)) inline void vicStepV(double W1, double W2, double W3, double SWE, double P, double E, double T, const VicP& p,
+                     const VicK& c, double& oET, double& oR, double& oQb, double& oW1, double& oW2, double& oW3,
+                     double& oSWE) {
+  const double frac = T <= c.minRain ? 1.0 : (T >= c.maxSnow ? 0.0 : (c.maxSnow - T) / (c.maxSnow - c.minRain));
+  const double snowf = P * frac;
+  const double swe1 = SWE + snowf;
+  const double pot = T > c.meltTemp ? c.ddfDt * (T - c.meltTemp) : 0;
+  const double melt = pot < swe1 ? pot : swe1;
+  const double swe = Snow ? swe1 - melt : SWE;
+  const double win = Snow ? P - snowf + melt : P;
+  const double Wm = p.Wm1 + p.Wm2;
+  const double Wt = W1 + W2;
+  const double bp = 1 + p.b;
+  const double im = bp * Wm;
+  const double x = Wt < Wm ? Wt / Wm : 1;
+  const double y = vexp(vlog(1 - x) / bp);
+  const double w = y - win / im;
+  const double Rw = w > 0 ? win - Wm + Wt + Wm * vexp(bp * vlog(w)) : win - Wm + Wt;
+  const double R = win > 0 ? Rw : 0;
+  const double inf = win - R;
+  const double cap1 = p.Wm1 - W1 > 0 ? p.Wm1 - W1 : 0;
+  const double s1 = inf <= cap1 ? inf : cap1;
+  const double W1a = W1 + s1;
+  const double W2a = W2 + inf - s1;
+  const double Wt2 = W1a + W2a;
+  const double wcr = c.wcr * Wm;
+  const double wp = c.wp * Wm;
+  const double r = (Wt2 - wp) / (wcr - wp);
+  const double beta = r <= 0 ? 0 : r >= 1 ? 1 : r;
+  const double avail = Wt2 - wp > 0 ? Wt2 - wp : 0;
+  const double pe = E * beta;
+  const double ae = pe <= avail ? pe : avail;
+  const double e1 = Wt2 > 0 ? (ae * W1a) / Wt2 : 0;
+  const double W1b = W1a - e1;
+  const double W2b = W2a - (ae - e1);
+  const double k12 = drainageV(c.ksatDt, W1b / p.Wm1, p.expt);
+  const double cap2 = p.Wm2 - W2b > 0 ? p.Wm2 - W2b : 0;
+  const double q12 = k12 <= W1b ? (k12 <= cap2 ? k12 : cap2) : W1b <= cap2 ? W1b : cap2;
+  const double W1c = W1b - q12;
+  const double W2c = W2b + q12;
+  const double k23 = drainageV(c.ksatDt, W2c / p.Wm2, p.expt);
+  const double cap3 = p.Wm3 - W3 > 0 ? p.Wm3 - W3 : 0;
+  const double q23 = k23 <= W2c ? (k23 <= cap3 ? k23 : cap3) : W2c <= cap3 ? W2c : cap3;
+  const double W2d = W2c - q23;
+  const double W3a = W3 + q23;
+  const double z = W3a / p.Wm3;
+  const double lin = (p.Ds * p.Dsmax) / p.Ws;
+  const double u = (z - p.Ws) / (1 - p.Ws);
+  const double qraw = z > p.Ws ? lin * z + (p.Dsmax - lin) * u * u : lin * z;
+  const double qd = qraw * c.dt;
+  const double qb = qd <= W3a ? qd : W3a;
+  oET = ae;
+  oR = R;
+  oQb = qb;
+  oW1 = W1c;
+  oW2 = W2d;
+  oW3 = W3a - qb;
+  oSWE = swe;
+}
+
+// vicStepAdjoint (vic3l/kernel.ts): g = cotangents of the 7 outputs, a = adjoint of the start
+// state, gp (7 slots: b, Ds, Dsmax, Ws, Wm2, Wm3, expt) accumulated.
+inline void vicStepAdjoint(double W1, double W2, double W3, double SWE, double P, double E, double T, const VicP& p,
+                           const VicK& c, const double* g, double* a, double* gp) {
+  double win = P, pot = 0, swe1 = SWE;
+  if (c.snow) {
+    const double snowf = P * snowFraction(T, c);
+    swe1 = SWE + snowf;
+    pot = T > c.meltTemp ? c.ddfDt * (T - c.meltTemp) : 0;
+    const double melt = pot < swe1 ? pot : swe1;
+    win = P - snowf + melt;
+  }
+  const double Wm = p.Wm1 + p.Wm2;
+  const double Wt = W1 + W2;
+  const double bp = 1 + p.b;
+  const double im = bp * Wm;
+  double R = 0, x = 0, y = 0, w = 0;
+  if (win > 0) {
+    x = Wt < Wm ? Wt / Wm : 1;
+    y = vexp(vlog(1 - x) / bp);
+    w = y - win / im;
+    R = w > 0 ? win - Wm + Wt + Wm * vexp(bp * vlog(w)) : win - Wm + Wt;
+  }
+  const double inf = win - R;
+  const double cap1raw = p.Wm1 - W1;
+  const double cap1 = cap1raw > 0 ? cap1raw : 0;
+  const bool s1IsInf = inf <= cap1;
+  const double s1 = s1IsInf ? inf : cap1;
+  const double W1a = W1 + s1;
+  const double W2a = W2 + inf - s1;
+  const double Wt2 = W1a + W2a;
+  const double wcr = c.wcr * Wm;
+  const double wp = c.wp * Wm;
+  const double den = wcr - wp;
+  const double r = (Wt2 - wp) / den;
+  const double availRaw = Wt2 - wp;
+  const double avail = availRaw > 0 ? availRaw : 0;
+  const double beta = r <= 0 ? 0 : r >= 1 ? 1 : r;
+  const double pe = E * beta;
+  const bool aeIsPe = pe <= avail;
+  const double ae = aeIsPe ? pe : avail;
+  const double e1 = Wt2 > 0 ? (ae * W1a) / Wt2 : 0;
+  const double W1b = W1a - e1;
+  const double W2b = W2a - (ae - e1);
+  const double v12 = W1b / p.Wm1;
+  const double k12 = drainageV(c.ksatDt, v12, p.expt);
+  const double cap2raw = p.Wm2 - W2b;
+  const double cap2 = cap2raw > 0 ? cap2raw : 0;
+  const int w12 = k12 <= W1b ? (k12 <= cap2 ? 0 : 2) : W1b <= cap2 ? 1 : 2;
+  const double q12 = w12 == 0 ? k12 : w12 == 1 ? W1b : cap2;
+  const double W2c = W2b + q12;
+  const double v23 = W2c / p.Wm2;
+  const double k23 = drainageV(c.ksatDt, v23, p.expt);
+  const double cap3raw = p.Wm3 - W3;
+  const double cap3 = cap3raw > 0 ? cap3raw : 0;
+  const int w23 = k23 <= W2c ? (k23 <= cap3 ? 0 : 2) : W2c <= cap3 ? 1 : 2;
+  const double q23 = w23 == 0 ? k23 : w23 == 1 ? W2c : cap3;
+  const double W3a = W3 + q23;
+  const double z = W3a / p.Wm3;
+  const double lin = (p.Ds * p.Dsmax) / p.Ws;
+  const bool nonlin = z > p.Ws;
+  const double u = nonlin ? (z - p.Ws) / (1 - p.Ws) : 0;
+  const double qraw = lin * z + (nonlin ? (p.Dsmax - lin) * u * u : 0);
+  const bool qbIsRate = qraw * c.dt <= W3a;
+  // reverse
+  const double aET = g[0], aR0 = g[1], aQb = g[2], aW1c = g[3], aW2d = g[4], aW3b = g[5], aSWEend = g[6];
+  double aWm2 = 0, aWm3 = 0, aWm = 0, aExpt = 0, ab = 0;
+  double aW3a = aW3b;
+  const double aqb = aQb - aW3b;
+  double aqraw = 0;
+  if (qbIsRate)
+    aqraw = aqb * c.dt;
+  else
+    aW3a += aqb;
+  if (aqraw != 0) {
+    const double u2 = nonlin ? u * u : 0;
+    const double alin = aqraw * (z - u2);
+    gp[2] += aqraw * u2 + (alin * p.Ds) / p.Ws;
+    gp[1] += (alin * p.Dsmax) / p.Ws;
+    double aWs = (-alin * p.Ds * p.Dsmax) / (p.Ws * p.Ws);
+    double az = aqraw * lin;
+    if (nonlin) {
+      const double omw = 1 - p.Ws;
+      const double dq_du = 2 * (p.Dsmax - lin) * u;
+      az += (aqraw * dq_du) / omw;
+      aWs += (aqraw * dq_du * (z - 1)) / (omw * omw);
+    }
+    gp[3] += aWs;
+    aW3a += az / p.Wm3;
+    aWm3 -= (az * W3a) / (p.Wm3 * p.Wm3);
+  }
+  double aW2c = aW2d;
+  double aW3 = aW3a;
+  const double aq23 = aW3a - aW2d;
+  if (w23 == 0) {
+    if (v23 > 0) {
+      const double dk = (k23 * p.expt) / v23;
+      aW2c += (aq23 * dk) / p.Wm2;
+      aWm2 -= (aq23 * dk * W2c) / (p.Wm2 * p.Wm2);
+      aExpt += aq23 * k23 * vlog(v23);
+    }
+  } else if (w23 == 1)
+    aW2c += aq23;
+  else if (cap3raw > 0) {
+    aWm3 += aq23;
+    aW3 -= aq23;
+  }
+  double aW1b = aW1c;
+  double aW2b = aW2c;
+  const double aq12 = aW2c - aW1c;
+  if (w12 == 0) {
+    if (v12 > 0) {
+      const double dk = (k12 * p.expt) / v12;
+      aW1b += (aq12 * dk) / p.Wm1;
+      aExpt += aq12 * k12 * vlog(v12);
+    }
+  } else if (w12 == 1)
+    aW1b += aq12;
+  else if (cap2raw > 0) {
+    aWm2 += aq12;
+    aW2b -= aq12;
+  }
+  double aW1a = aW1b;
+  double aW2a = aW2b;
+  const double ae1 = aW2b - aW1b;
+  double aae = aET - aW2b;
+  if (Wt2 > 0) {
+    aae += (ae1 * W1a) / Wt2;
+    const double s = (ae1 * ae) / (Wt2 * Wt2);
+    aW1a += s * W2a;
+    aW2a -= s * W1a;
+  }
+  double aWt2 = 0, awp = 0, awcr = 0;
+  if (aeIsPe) {
+    const double abeta = aae * E;
+    if (r > 0 && r < 1) {
+      aWt2 += abeta / den;
+      awp += (abeta * (Wt2 - wcr)) / (den * den);
+      awcr -= (abeta * (Wt2 - wp)) / (den * den);
+    }
+  } else if (availRaw > 0) {
+    aWt2 += aae;
+    awp -= aae;
+  }
+  aWm += awcr * c.wcr + awp * c.wp;
+  aW1a += aWt2;
+  aW2a += aWt2;
+  double aW1 = aW1a;
+  double aW2 = aW2a;
+  double ainf = aW2a;
+  const double as1 = aW1a - aW2a;
+  if (s1IsInf)
+    ainf += as1;
+  else if (cap1raw > 0)
+    aW1 -= as1;
+  const double aR = aR0 - ainf;
+  double awin = ainf;
+  if (win > 0) {
+    double aWt = aR;
+    if (w > 0) {
+      const double lw = vlog(w);
+      const double wbp = vexp(bp * lw);
+      const double wb = wbp / w;
+      awin += aR * (1 - wb);
+      aWm += aR * (wbp - 1);
+      const double aw = aR * Wm * bp * wb;
+      ab += aR * Wm * wbp * lw;
+      const double aim = (aw * win) / (im * im);
+      ab += aim * Wm;
+      aWm += aim * bp;
+      if (x < 1) {
+        const double omx = 1 - x;
+        const double ax = (-aw * y) / (bp * omx);
+        ab += (-aw * y * vlog(omx)) / (bp * bp);
+        aWt += ax / Wm;
+        aWm -= (ax * Wt) / (Wm * Wm);
+      }
+    } else {
+      awin += aR;
+      aWm -= aR;
+    }
+    aW1 += aWt;
+    aW2 += aWt;
+  }
+  aWm2 += aWm;
+  double aSWE = aSWEend;
+  if (c.snow) {
+    const double amelt = awin - aSWEend;
+    if (!(pot < swe1)) aSWE += amelt;
+  }
+  a[0] = aW1;
+  a[1] = aW2;
+  a[2] = aW3;
+  a[3] = aSWE;
+  gp[0] += ab;
+  gp[4] += aWm2;
+  gp[5] += aWm3;
+  gp[6] += aExpt;
+}
+
+VicK vicConstants(const double* k) {
+  return {k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8] != 0};
+}
+
+// Forward over steps [t0, t1) for cells [c0, c1): state (4 x n) in place; fluxes ET, R, Qb at slot
+// (t - t0) and end-of-step states at slot (t - t0 + shift) of the output arrays (nullable; with
+// shift 1 the start state goes to slot 0 too: the adjoint's tape).
+template <class F, class S>
+FIELDCAL_CLONES void vicForwardRange(const double* cp, const VicK& k, size_t n, const F* P, const F* E, const F* T,
+                                     size_t t0, size_t t1, double* st, S* const* out, int shift, size_t c0, size_t c1) {
+  double o[7];
+  alignas(64) double ov[7][kV];
+  const F zeros[kV] = {};
+  // whole blocks of kV cells: one SIMD loop per step (vicStepV); the rest cell by cell (vicStep)
+  size_t cv = c0;
+  for (; cv + kV <= c1; cv += kV) {
+    if (shift)
+      for (int s = 0; s < 4; s++)
+        if (out[3 + s])
+          for (size_t c = cv; c < cv + kV; c++) out[3 + s][c] = static_cast<S>(st[s * n + c]);
+    for (size_t t = t0; t < t1; t++) {
+      const size_t base = t * n + cv, fo = (t - t0) * n + cv, so = (t - t0 + shift) * n + cv;
+      double* w1 = st + cv;
+      double* w2 = st + n + cv;
+      double* w3 = st + 2 * n + cv;
+      double* sw = st + 3 * n + cv;
+      const double* pc = cp + cv;
+      const F* Tp = T ? T + base : zeros;
+      const VicK kc = k;  // a local copy: its fields are loop invariants the vectoriser can broadcast
+      const F* Pp = P + base;
+      const F* Ep = E + base;
+      if (kc.snow) {
+#pragma omp simd
+        for (size_t j = 0; j < kV; j++) {
+          const VicP p{pc[j], pc[n + j], pc[2 * n + j], pc[3 * n + j], pc[4 * n + j], pc[5 * n + j], pc[6 * n + j], pc[7 * n + j]};
+          vicStepV<true>(w1[j], w2[j], w3[j], sw[j], Pp[j], Ep[j], Tp[j], p, kc, ov[0][j], ov[1][j], ov[2][j], ov[3][j],
+                         ov[4][j], ov[5][j], ov[6][j]);
+          w1[j] = ov[3][j];
+          w2[j] = ov[4][j];
+          w3[j] = ov[5][j];
+          sw[j] = ov[6][j];
+        }
+      } else {
+#pragma omp simd
+        for (size_t j = 0; j < kV; j++) {
+          const VicP p{pc[j], pc[n + j], pc[2 * n + j], pc[3 * n + j], pc[4 * n + j], pc[5 * n + j], pc[6 * n + j], pc[7 * n + j]};
+          vicStepV<false>(w1[j], w2[j], w3[j], sw[j], Pp[j], Ep[j], Tp[j], p, kc, ov[0][j], ov[1][j], ov[2][j], ov[3][j],
+                          ov[4][j], ov[5][j], ov[6][j]);
+          w1[j] = ov[3][j];
+          w2[j] = ov[4][j];
+          w3[j] = ov[5][j];
+          sw[j] = ov[6][j];
+        }
+      }
+      for (int s = 0; s < 3; s++)
+        if (out[s])
+          for (size_t j = 0; j < kV; j++) out[s][fo + j] = static_cast<S>(ov[s][j]);
+      for (int s = 3; s < 7; s++)
+        if (out[s])
+          for (size_t j = 0; j < kV; j++) out[s][so + j] = static_cast<S>(ov[s][j]);
+    }
+  }
+  c0 = cv;
+  for (size_t b0 = c0; b0 < c1; b0 += kBlock) {
+    const size_t b1 = std::min(c1, b0 + kBlock);
+    VicP pp[kBlock];
+    for (size_t c = b0; c < b1; c++) pp[c - b0] = vicParams(cp, n, c);
+    if (shift)
+      for (int s = 0; s < 4; s++)
+        if (out[3 + s])
+          for (size_t c = b0; c < b1; c++) out[3 + s][c] = static_cast<S>(st[s * n + c]);
+    for (size_t t = t0; t < t1; t++) {
+      const size_t base = t * n, fo = (t - t0) * n, so = (t - t0 + shift) * n;
+      for (size_t c = b0; c < b1; c++) {
+        vicStep(st[c], st[n + c], st[2 * n + c], st[3 * n + c], P[base + c], E[base + c], T ? T[base + c] : 0,
+                pp[c - b0], k, o);
+        st[c] = o[3];
+        st[n + c] = o[4];
+        st[2 * n + c] = o[5];
+        st[3 * n + c] = o[6];
+        for (int s = 0; s < 3; s++)
+          if (out[s]) out[s][fo + c] = static_cast<S>(o[s]);
+        for (int s = 3; s < 7; s++)
+          if (out[s]) out[s][so + c] = static_cast<S>(o[s]);
+      }
+    }
+  }
+}
+
+// vicForward(cp, k, n, P, E, T, t0, t1, state, ET, R, Qb, W1, W2, W3, SWE, shift)
+template <class F, class S>
+void vicForwardCall(Call& c, size_t n, size_t t0, size_t t1, const VicK& k, const double* cp, double* st,
+                    napi_typedarray_type stype, size_t outLen, int shift) {
+  S* out[7];
+  // fluxes: one slot per step; states: one more with shift 1 (the tape's start state)
+  for (int s = 0; s < 7; s++) out[s] = c.arr<S>(9 + s, stype, s < 3 ? (t1 - t0) * n : outLen, true);
+  if (!c.error.empty()) return;
+  const F* P = static_cast<const F*>(c.data(3));
+  const F* E = static_cast<const F*>(c.data(4));
+  const F* T = static_cast<const F*>(c.data(5));
+  parallelCells(n, [&](size_t c0, size_t c1) { vicForwardRange<F, S>(cp, k, n, P, E, T, t0, t1, st, out, shift, c0, c1); });
+}
+
+// The forcing of a vic3l call: P, E (and T when given) of one type, at least steps x n long.
+int vicForcing(Call& c, size_t n, size_t steps) {
+  Arr p = typed(c.env, c.v[3]), e = typed(c.env, c.v[4]), t = typed(c.env, c.v[5]);
+  auto ok = [&](const Arr& a) {
+    return a.present && a.type == p.type && a.len >= steps * n && (a.type == napi_float32_array || a.type == napi_float64_array);
+  };
+  if (!ok(p) || !ok(e) || (t.present && !ok(t))) {
+    c.error = "forcing must be Float32Array or Float64Array of one type, steps x cells long";
+    return -1;
+  }
+  return p.type == napi_float32_array ? 0 : 1;
+}
+
+napi_value VicForward(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  if (!c.error.empty()) return c.done();
+  const size_t n = c.size(2), t0 = c.size(6), t1 = c.size(7);
+  const double* cp = c.arr<double>(0, napi_float64_array, 8 * n);
+  const double* kk = c.arr<double>(1, napi_float64_array, 9);
+  double* st = c.arr<double>(8, napi_float64_array, 4 * n);
+  const int shift = static_cast<int>(c.num(16)) ? 1 : 0;
+  if (t1 < t0) c.error = "t1 < t0";
+  if (!c.error.empty()) return c.done();
+  const int fk = vicForcing(c, n, t1);
+  if (fk < 0) return c.done();
+  // outputs: all present ones of one type (Float32Array or Float64Array)
+  int sk = -1;
+  for (int s = 0; s < 7; s++) {
+    Arr o = typed(env, c.v[9 + s]);
+    if (o.present) sk = o.type == napi_float32_array ? 0 : 1;
+  }
+  const size_t outLen = (t1 - t0 + shift) * n;
+  const VicK k = vicConstants(kk);
+  if (fk == 0 && sk == 0) vicForwardCall<float, float>(c, n, t0, t1, k, cp, st, napi_float32_array, outLen, shift);
+  else if (fk == 0) vicForwardCall<float, double>(c, n, t0, t1, k, cp, st, napi_float64_array, outLen, shift);
+  else if (sk == 0) vicForwardCall<double, float>(c, n, t0, t1, k, cp, st, napi_float32_array, outLen, shift);
+  else vicForwardCall<double, double>(c, n, t0, t1, k, cp, st, napi_float64_array, outLen, shift);
+  return c.done();
+}
+
+// vicAdjointStep(cp, k, n, P, E, T, t, W1, W2, W3, SWE (tape, slot `slot` = start of step t), slot,
+// g (7 x n cotangents, the loss's), adj (4 x n in/out: adjoint of the state after the step on
+// entry, before it on return), gp (7 x n accumulated))
+template <class F, class S>
+FIELDCAL_CLONES void vicAdjointRange(const double* cp, const VicK& k, size_t n, const F* P, const F* E, const F* T, size_t t,
+                                     const S* const* tw, size_t slot, const double* gv, double* adj, double* gpAll,
+                                     size_t c0, size_t c1) {
+  const size_t base = t * n, so = slot * n;
+  double g[7], a[4], gp[7];
+  for (size_t c = c0; c < c1; c++) {
+    const VicP p = vicParams(cp, n, c);
+    for (int s = 0; s < 3; s++) g[s] = gv[s * n + c];
+    for (int s = 0; s < 4; s++) g[3 + s] = gv[(3 + s) * n + c] + adj[s * n + c];
+    for (int s = 0; s < 7; s++) gp[s] = gpAll[s * n + c];
+    vicStepAdjoint(tw[0][so + c], tw[1][so + c], tw[2][so + c], tw[3][so + c], P[base + c], E[base + c],
+                   T ? T[base + c] : 0, p, k, g, a, gp);
+    for (int s = 0; s < 4; s++) adj[s * n + c] = a[s];
+    for (int s = 0; s < 7; s++) gpAll[s * n + c] = gp[s];
+  }
+}
+
+template <class F, class S>
+void vicAdjointCall(Call& c, size_t n, size_t t, const VicK& k, const double* cp, napi_typedarray_type stype, size_t tapeLen,
+                    size_t slot, const double* gv, double* adj, double* gp) {
+  const S* tw[4];
+  for (int s = 0; s < 4; s++) tw[s] = c.arr<S>(7 + s, stype, tapeLen);
+  if (!c.error.empty()) return;
+  if (slot * n + n > tapeLen) {
+    c.error = "tape slot out of range";
+    return;
+  }
+  const F* P = static_cast<const F*>(c.data(3));
+  const F* E = static_cast<const F*>(c.data(4));
+  const F* T = static_cast<const F*>(c.data(5));
+  parallelCells(n, [&](size_t c0, size_t c1) { vicAdjointRange<F, S>(cp, k, n, P, E, T, t, tw, slot, gv, adj, gp, c0, c1); });
+}
+
+napi_value VicAdjointStep(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  if (!c.error.empty()) return c.done();
+  const size_t n = c.size(2), t = c.size(6), slot = c.size(11);
+  const double* cp = c.arr<double>(0, napi_float64_array, 8 * n);
+  const double* kk = c.arr<double>(1, napi_float64_array, 9);
+  const double* gv = c.arr<double>(12, napi_float64_array, 7 * n);
+  double* adj = c.arr<double>(13, napi_float64_array, 4 * n);
+  double* gp = c.arr<double>(14, napi_float64_array, 7 * n);
+  if (!c.error.empty()) return c.done();
+  const int fk = vicForcing(c, n, t + 1);
+  if (fk < 0) return c.done();
+  Arr w = typed(env, c.v[7]);
+  if (!w.present || (w.type != napi_float32_array && w.type != napi_float64_array)) {
+    c.error = "tape must be Float32Array or Float64Array";
+    return c.done();
+  }
+  const int sk = w.type == napi_float32_array ? 0 : 1;
+  const VicK k = vicConstants(kk);
+  if (fk == 0 && sk == 0) vicAdjointCall<float, float>(c, n, t, k, cp, w.type, w.len, slot, gv, adj, gp);
+  else if (fk == 0) vicAdjointCall<float, double>(c, n, t, k, cp, w.type, w.len, slot, gv, adj, gp);
+  else if (sk == 0) vicAdjointCall<double, float>(c, n, t, k, cp, w.type, w.len, slot, gv, adj, gp);
+  else vicAdjointCall<double, double>(c, n, t, k, cp, w.type, w.len, slot, gv, adj, gp);
+  return c.done();
+}
+
+napi_value SetPhysicsThreads(napi_env env, napi_callback_info info) {
+  Call c(env, info);
+  const double x = c.num(0);
+  if (c.error.empty() && x >= 1 && x <= 1024) g_threads = static_cast<int>(x);
+  c.error.clear();
+  napi_value r;
+  napi_create_int32(env, g_threads, &r);
+  return r;
+}
+
+// The instruction set the kernels' clones were picked for on this CPU.
+napi_value PhysicsInfo(napi_env env, napi_callback_info) {
+  std::string isa = "x86-64 baseline";
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) isa = "avx512f clone";
+  else if (__builtin_cpu_supports("avx2")) isa = "avx2 clone";
+#endif
+  napi_value r;
+  napi_create_string_utf8(env, isa.c_str(), NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
+}  // namespace
+
+void registerPhysics(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"gr4Forward", nullptr, Gr4Forward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gr4Adjoint", nullptr, Gr4Adjoint, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lrRoute", nullptr, LrRoute, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"vicForward", nullptr, VicForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"vicAdjointStep", nullptr, VicAdjointStep, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setPhysicsThreads", nullptr, SetPhysicsThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"physicsInfo", nullptr, PhysicsInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+}
+
+}  // namespace physics
+}  // namespace fieldcal
