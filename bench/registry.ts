@@ -10,6 +10,9 @@ import { camelsBench } from './camels';
 import { surrogateBench } from './surrogate';
 import { ensembleBench } from './ensemble';
 import { sweepBench } from './sweep';
+import { inverseMappingBench } from './inverseMapping';
+import { bucketNexusBench } from './bucketNexus';
+import { kgsslBench } from './kgssl';
 
 /** Every benchmark by name; adding one is one file plus one line here. */
 export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -25,4 +28,7 @@ export const benches: Record<string, () => Promise<Record<string, unknown>>> = {
   surrogate: surrogateBench,
   ensemble: ensembleBench,
   sweep: sweepBench,
+  'inverse-mapping': inverseMappingBench,
+  'bucket-nexus': bucketNexusBench,
+  kgssl: kgsslBench,
 };

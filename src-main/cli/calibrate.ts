@@ -37,6 +37,8 @@ async function readConfig(path: string | undefined, method: string | undefined):
 interface CalibrateOutput {
   config: RunConfig;
   parameters: Record<string, number | number[]>;
+  /** A method's own trained model (bucket-nexus), which `fieldcal simulate --params result.json` runs. */
+  model?: Record<string, unknown>;
   metrics: { calibration: Record<string, unknown> };
 }
 
@@ -65,10 +67,11 @@ async function calibrateSeries(
     if (kind === 'lumped') {
       const pr = await lumpedProblemFromFiles(dataset, cfg);
       const r = await runMethod('lumped', method, pr, options, cfg.seed, ctx);
-      const q = simulateLumped(pr, parameterVector(pr, r.parameters)).subarray(pr.warmup);
+      const q = (r.q ?? simulateLumped(pr, parameterVector(pr, r.parameters))).subarray(pr.warmup);
       return {
         config: cfg,
         parameters: r.parameters,
+        ...(r.model ? { model: r.model } : {}),
         metrics: { calibration: { nse: nse(pr.obs, q).value, kge: kge(pr.obs, q).value } },
       };
     }

@@ -12,6 +12,7 @@ import { addExperimentCommand } from './experiment';
 import { addAssembleCommand } from './assemble';
 import { addSweepCommand } from './sweep';
 import { addWorkerCommand } from './worker';
+import { addKgsslCommand } from './kgssl';
 import { isLoopback } from '../server/auth';
 import { createServices } from '../services';
 import { loadMethodModules } from '../services/calibration/registry';
@@ -131,6 +132,7 @@ export function buildCli(): Command {
   addAssembleCommand(program);
   addSweepCommand(program);
   addWorkerCommand(program);
+  addKgsslCommand(program);
   return program;
 }
 

@@ -175,8 +175,11 @@ const gaugesJob = z.strictObject({
   gauges: z.array(z.string().min(1)).min(1).optional(),
   /** Keeps the catchment cells whose centre lies inside (gauges outside it are left out). */
   studyArea: studyArea.optional(),
-  /** The model structure of gauge jobs: GR4J production and routing per cell, lr between cells. */
-  structure: z.literal('gr4-lr').default('gr4-lr'),
+  /**
+   * The model structure of gauge jobs: GR4J production and routing per cell, lr between cells
+   * (gr4-lr), or the Curve-Number model per cell with lr (cn-lr; the inverse-mapping method).
+   */
+  structure: z.enum(['gr4-lr', 'cn-lr']).default('gr4-lr'),
 });
 
 /**
@@ -209,12 +212,37 @@ const lumpedJob = z.strictObject({
 });
 
 /**
+ * Many lumped basins learned together (issue 20: KGSSL): a folder of basin CSVs (or CAMELS-FR's
+ * ts/ layout with catchments.csv and hypsometry.csv), an optional attribute table (one row per
+ * basin), a train period the method learns on and a test period it is scored on.
+ */
+const basinsJob = z.strictObject({
+  kind: z.literal('basins'),
+  ...common,
+  dataset: z.strictObject({
+    path: z.string().min(1).refine(noNul, 'a path may not hold a NUL byte'),
+    /** The CSVs' columns and units (absent: CAMELS-FR's headers, else the usual names). */
+    columns: lumpedColumnsSchema.optional(),
+    /** A CSV with one row per basin: a code column, then numeric attributes. */
+    attributes: z.string().min(1).refine(noNul, 'a path may not hold a NUL byte').optional(),
+  }),
+  train: z.strictObject({
+    start: isoDate.refine(isCalendarDate, 'not a calendar date'),
+    end: isoDate.refine(isCalendarDate, 'not a calendar date'),
+  }),
+  test: z.strictObject({
+    start: isoDate.refine(isCalendarDate, 'not a calendar date'),
+    end: isoDate.refine(isCalendarDate, 'not a calendar date'),
+  }),
+});
+
+/**
  * A calibration job as it crosses IPC (jobs.submit) and is stored with its run: strict at every
  * level, defaults filled. Main checks what this layer cannot know (the method and its options,
  * bounds inside vic3l's ranges) and passes the parsed spec on unchanged.
  */
 export const jobSpecSchema = z
-  .discriminatedUnion('kind', [twinJob, griddedJob, gaugesJob, lumpedJob])
+  .discriminatedUnion('kind', [twinJob, griddedJob, gaugesJob, lumpedJob, basinsJob])
   .superRefine((s, ctx) => {
     const b = s.kind === 'twin' ? s.twin.bounds : s.kind === 'gridded' ? s.bounds : {};
     const at = s.kind === 'twin' ? ['twin', 'bounds'] : ['bounds'];
@@ -225,6 +253,18 @@ export const jobSpecSchema = z
           path: [...at, name],
           message: `bounds reversed or empty (${v.lower} .. ${v.upper})`,
         });
+    if (s.kind === 'basins') {
+      for (const p of ['train', 'test'] as const)
+        if (s[p].start > s[p].end)
+          ctx.addIssue({ code: 'custom', path: [p, 'end'], message: 'end is before start' });
+      if (s.train.start <= s.test.end && s.test.start <= s.train.end)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['test'],
+          message: 'the test period overlaps the train period',
+        });
+      return;
+    }
     if (s.kind === 'lumped') {
       if (s.period.start > s.period.end)
         ctx.addIssue({ code: 'custom', path: ['period', 'end'], message: 'end is before start' });
@@ -266,3 +306,4 @@ export type TwinJobSpec = Extract<JobSpec, { kind: 'twin' }>;
 export type GriddedJobSpec = Extract<JobSpec, { kind: 'gridded' }>;
 export type GaugesJobSpec = Extract<JobSpec, { kind: 'gauges' }>;
 export type LumpedJobSpec = Extract<JobSpec, { kind: 'lumped' }>;
+export type BasinsJobSpec = Extract<JobSpec, { kind: 'basins' }>;

@@ -105,12 +105,12 @@ export const calibrationMethodSchema = z.object({
   /** Whether it checkpoints, so an interrupted run can resume. */
   resumable: z.boolean(),
   /** The problem kinds it accepts: a lumped series, gauge discharge on a grid, a gridded field target. */
-  problems: z.array(z.enum(['lumped', 'gauges', 'gridded'])),
+  problems: z.array(z.enum(['lumped', 'gauges', 'gridded', 'basins'])),
   /** Its options for a gridded job, with their defaults (the first kind it accepts when not gridded). */
   defaults: z.record(z.string(), z.unknown()),
   /** Per problem kind it accepts: the option defaults and their JSON Schema (zod's toJSONSchema), for the form. */
   options: z.partialRecord(
-    z.enum(['lumped', 'gauges', 'gridded']),
+    z.enum(['lumped', 'gauges', 'gridded', 'basins']),
     z.object({ defaults: z.record(z.string(), z.unknown()), schema: z.record(z.string(), z.unknown()) }),
   ),
 });

@@ -4,6 +4,7 @@ import type { GaugeProblem } from './gauges/problem';
 import type { GriddedProblem } from './gridded/problem';
 import type { Simulator } from './gridded/simulator';
 import type { LumpedProblem } from './lumped/problem';
+import type { BasinsProblem } from './kgssl/data';
 
 /** What a method reports while it runs. */
 export interface MethodProgress {
@@ -47,12 +48,22 @@ export interface MethodResult {
 export interface LumpedResult {
   parameters: Record<string, number>;
   info: Record<string, unknown>;
+  /** Simulated discharge over every step of the problem (warm-up included), from a method that carries its own model (bucket-nexus); absent: GR4J with `parameters`. */
+  q?: Float64Array;
+  /** That model as data (JSON), which `fieldcal simulate` can run again. */
+  model?: Record<string, unknown>;
 }
 
 /** Calibrated parameter fields of a gauge-discharge problem, by name, and the scores at each gauge. */
 export interface GaugeResult {
   parameters: Record<string, Float64Array>;
   scores: Array<{ code: string; nse: number; kge: number }>;
+  info: Record<string, unknown>;
+}
+
+/** Embeddings of a multi-basin problem (one row per basin, in `codes` order) and what the method derived from them. */
+export interface BasinsResult {
+  embeddings: { codes: string[]; z: number[][] };
   info: Record<string, unknown>;
 }
 
@@ -64,9 +75,16 @@ export interface ProblemKinds {
   lumped: { problem: LumpedProblem; context: MethodContext; result: LumpedResult };
   gauges: { problem: GaugeProblem; context: MethodContext; result: GaugeResult };
   gridded: { problem: GriddedProblem; context: GriddedContext; result: MethodResult };
+  /** A folder of lumped basins learned together (issue 20: KGSSL embeddings). */
+  basins: { problem: BasinsProblem; context: MethodContext; result: BasinsResult };
 }
 export type ProblemKind = keyof ProblemKinds;
-export const PROBLEM_KINDS = ['lumped', 'gauges', 'gridded'] as const satisfies readonly ProblemKind[];
+export const PROBLEM_KINDS = [
+  'lumped',
+  'gauges',
+  'gridded',
+  'basins',
+] as const satisfies readonly ProblemKind[];
 
 /** How a method runs on one problem kind: its strict options (defaults + sources) and its run. */
 export interface Runner<K extends ProblemKind, S extends z.ZodType = z.ZodType> {

@@ -4,10 +4,13 @@ import { FieldcalError } from '../../../src-shared/ipc';
 import { parseOptions } from './gridded/options';
 import { PROBLEM_KINDS, type MethodDefinition, type ProblemKind, type ProblemKinds } from './method';
 import { annMethod } from './methods/ann';
+import { bucketNexusMethod } from './methods/bucket-nexus';
 import { dplMethod } from './methods/dpl';
 import { ganPoMethod } from './methods/gan-po';
 import { gradientMethod } from './methods/gradient';
 import { hdaPrMethod } from './methods/hda-pr';
+import { inverseMappingMethod } from './methods/inverse-mapping';
+import { kgsslMethod } from './methods/kgssl';
 import { sceUaMethod } from './methods/sce-ua';
 
 /** Every built-in method by its registry key; adding one is one folder (methods/<key>/) plus one line here. */
@@ -18,6 +21,9 @@ export const METHODS: Readonly<Record<string, MethodDefinition>> = {
   dpl: dplMethod,
   'hda-pr': hdaPrMethod,
   'gan-po': ganPoMethod,
+  kgssl: kgsslMethod,
+  'bucket-nexus': bucketNexusMethod,
+  'inverse-mapping': inverseMappingMethod,
 };
 
 const registry = new Map<string, MethodDefinition>(Object.entries(METHODS));

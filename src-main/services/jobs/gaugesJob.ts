@@ -15,11 +15,12 @@ import { loadSmashDataset, type SmashDataset } from '../datasets/smashDataset';
 import { cellsInside } from '../grid/studyArea';
 import { kge, nse } from '../metrics/series';
 import { cutSnowCells, runGr4Lr, type Gr4LrParams } from '../physics/gr4lr';
+import { runCnLr, type CnLrParams } from '../physics/cnlr';
 import { ROUTING, STRUCTURES } from '../physics/registry';
 import { GR4_CEMANEIGE } from '../physics/cemaneige/structure';
 import { buildNetwork } from '../physics/routing/lr';
 import { writeGeoTiff } from '../rasters/writeGeoTiff';
-import { writeGaugesReport } from '../report/gaugesReport';
+import { writeGaugesReport, type ReportSection } from '../report/gaugesReport';
 
 /** A named period of a gauge job on the data's steps: [s0, s1), and its first and last day. */
 export interface GaugePeriod {
@@ -127,10 +128,16 @@ export function restrictDataset(ds: SmashDataset, keep: Uint8Array): SmashDatase
 /** Units of the learned fields: GR4J's X1..X4 (structure table), lr's llr and CemaNeige's CTG, Kf. */
 const SNOW_FIELDS = GR4_CEMANEIGE.parameters.filter((p) => p.name === 'CTG' || p.name === 'Kf');
 const UNITS: Record<string, string> = Object.fromEntries(
-  [...STRUCTURES.gr4!.parameters, ...ROUTING.lr!, ...SNOW_FIELDS].map((p) => [p.name, p.unit]),
+  [...STRUCTURES.gr4!.parameters, ...STRUCTURES.cn!.parameters, ...ROUTING.lr!, ...SNOW_FIELDS].map((p) => [
+    p.name,
+    p.unit,
+  ]),
 );
 const DESCRIPTIONS: Record<string, string> = Object.fromEntries(
-  [...STRUCTURES.gr4!.parameters, ...ROUTING.lr!, ...SNOW_FIELDS].map((p) => [p.name, p.description]),
+  [...STRUCTURES.gr4!.parameters, ...STRUCTURES.cn!.parameters, ...ROUTING.lr!, ...SNOW_FIELDS].map((p) => [
+    p.name,
+    p.description,
+  ]),
 );
 
 /** The unit of a learned field at a model step: X2 is mm per step, X4 a number of steps (structure table: daily). */
@@ -192,7 +199,7 @@ export async function runGaugesJob(
   const periods = gaugePeriods(spec, ds.dates);
   const train = periods.find((p) => p.name === 'train')!;
   // bounds at the dataset's model step; one observation per model step is checked here, before training
-  const full = gaugeProblemFromDataset(ds, undefined, 0);
+  const full = gaugeProblemFromDataset(ds, undefined, 0, spec.structure);
   const present = full.gauges.map((g) => g.code);
   (spec.gauges ?? []).forEach((c, i) => {
     if (!present.includes(c))
@@ -273,8 +280,18 @@ export async function runGaugesJob(
   };
   try {
     // the learned fields over every step of the data, at every gauge
-    const params = r.parameters as unknown as Gr4LrParams;
-    const q = runGr4Lr(full.net, params, full.P, full.E, full.steps, full.dt, full.snow);
+    const q =
+      spec.structure === 'cn-lr'
+        ? runCnLr(full.net, r.parameters as unknown as CnLrParams, full.P, full.E, full.steps, full.dt)
+        : runGr4Lr(
+            full.net,
+            r.parameters as unknown as Gr4LrParams,
+            full.P,
+            full.E,
+            full.steps,
+            full.dt,
+            full.snow,
+          );
     const series = Object.fromEntries(
       full.gauges.map((g) => [
         g.code,
@@ -313,7 +330,7 @@ export async function runGaugesJob(
     // the report: a hydrograph per gauge with its catchment rainfall, parameter maps with the outline and gauges
     const report = await writeGaugesReport({
       dir: join(outDir, 'report'),
-      title: `Discharge at gauges: ${spec.method} on GR4J${full.snow ? ' + CemaNeige' : ''} + lr`,
+      title: `Discharge at gauges: ${spec.method} on ${spec.structure === 'cn-lr' ? 'Curve Number' : `GR4J${full.snow ? ' + CemaNeige' : ''}`} + lr`,
       description: `${spec.method} calibrated on ${calibrated.map((g) => g.code).join(', ')} over ${train.start} .. ${train.end} (${spec.dataset.path}); every gauge scored on every named period.`,
       dates: ds.dates,
       gauges: full.gauges.map((g) => ({
@@ -341,6 +358,8 @@ export async function runGaugesJob(
         units: unitAt(name, full.dt),
       })),
       grid,
+      // a method's own sections (inverse-mapping: acceptance, CEM convergence, network validation)
+      ...(Array.isArray(r.info.reportSections) ? { sections: r.info.reportSections as ReportSection[] } : {}),
     });
     evaluated = { metrics, scores, discharge, dischargeFile, report };
   } catch (err) {
@@ -365,7 +384,12 @@ export async function runGaugesJob(
     ...(full.snow
       ? { snow: 'CemaNeige per cell' }
       : ds.T
-        ? { snow: `off: CemaNeige runs on daily steps, this dataset's are ${full.dt} s` }
+        ? {
+            snow:
+              spec.structure === 'cn-lr'
+                ? 'off: cn-lr has no snow module'
+                : `off: CemaNeige runs on daily steps, this dataset's are ${full.dt} s`,
+          }
         : {}),
     periods: discharge.periods,
     cancelled,

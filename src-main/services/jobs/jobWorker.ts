@@ -28,6 +28,7 @@ import { writeGriddedReport } from '../report/gridReport';
 import { VIC3L } from '../physics/vic3l';
 import { runGaugesJob } from './gaugesJob';
 import { runLumpedJob } from './lumpedJob';
+import { runBasinsJob } from './basinsJob';
 import { ModelPool } from './modelPool';
 import type { JobSpec } from '../../../src-shared/ipc';
 
@@ -152,6 +153,22 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
         if (phase === 'calibrating') start = performance.now();
         else post({ type: 'progress', progress: { phase, iteration: 0, total: 0, objective: Number.NaN } });
       });
+      post({
+        type: 'result',
+        result: {
+          cancelled: Atomics.load(cancel, 0) === 1,
+          metrics: out.metrics,
+          artifacts: out.artifacts,
+          info: out.info,
+          seconds: (performance.now() - t0) / 1000,
+        },
+      });
+      return;
+    }
+    if (spec.kind === 'basins') {
+      // many basins learned together (issue 20): the method's basins runner on the folder
+      start = performance.now();
+      const out = await runBasinsJob(spec, d.runId, d.outDir, ctx);
       post({
         type: 'result',
         result: {
@@ -385,7 +402,7 @@ const withoutSim = (e: Evaluation): Omit<Evaluation, 'sim'> => {
 };
 
 /** The problem a twin or gridded job calibrates, its truth (twins), output grid and step dates. */
-async function buildProblem(spec: Exclude<JobSpec, { kind: 'gauges' | 'lumped' }>): Promise<{
+async function buildProblem(spec: Exclude<JobSpec, { kind: 'gauges' | 'lumped' | 'basins' }>): Promise<{
   pr: GriddedProblem;
   truth: Float64Array[] | undefined;
   grid: Grid;

@@ -123,7 +123,8 @@ export async function runLumpedJob(
   }
   const { cfg, pr } = loaded;
   const r = await runMethod('lumped', spec.method, pr, spec.options, cfg.seed, ctx);
-  const q = simulateLumped(pr, parameterVector(pr, r.parameters)).subarray(pr.warmup);
+  // a method carrying its own model (bucket-nexus) gives its simulation; GR4J runs with the parameters
+  const q = (r.q ?? simulateLumped(pr, parameterVector(pr, r.parameters))).subarray(pr.warmup);
   const basin = basinOf(spec);
   const scores = { nse: nse(pr.obs, q).value, kge: kge(pr.obs, q).value };
   await mkdir(outDir, { recursive: true });
@@ -141,6 +142,7 @@ export async function runLumpedJob(
           period: spec.period,
           seed: spec.seed,
           parameters: r.parameters,
+          ...(r.model ? { model: r.model } : {}),
           metrics: { train: scores },
           info: r.info,
         },
@@ -154,7 +156,12 @@ export async function runLumpedJob(
       { period: 'train', target: basin, metric: 'nse', value: scores.nse },
       { period: 'train', target: basin, metric: 'kge', value: scores.kge },
     ],
-    artifacts: [await artifactOf('result', file)],
+    artifacts: [
+      await artifactOf('result', file),
+      ...(await Promise.all(
+        ((r.info.figures as string[] | undefined) ?? []).map((f) => artifactOf('report-file', f)),
+      )),
+    ],
     info: { ...r.info, basin, parameters: r.parameters },
   };
 }

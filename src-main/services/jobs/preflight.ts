@@ -11,6 +11,7 @@ import { readManifest } from '../datasets/smashDataset';
 import { GeoTiffRaster } from '../rasters/geotiff';
 import { dateFromName, gridOfRaster } from '../rasters/stack';
 import { lumpedDataIssues } from './lumpedJob';
+import { basinsDataIssues } from './basinsJob';
 import { specIssues, type Issue } from './specs';
 
 const DAY = 86_400_000;
@@ -168,6 +169,7 @@ export async function catchmentOf(
  */
 export async function dataIssues(spec: JobSpec): Promise<Issue[]> {
   if (spec.kind === 'lumped') return lumpedDataIssues(spec);
+  if (spec.kind === 'basins') return basinsDataIssues(spec);
   if (!spec.dataset) return [];
   const ds = spec.dataset;
   const dir = ds.path;

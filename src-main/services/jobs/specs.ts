@@ -25,8 +25,8 @@ export const refuse = (source: string, issues: Issue[]) =>
   });
 
 /** The registry's problem kind a job calibrates: gauge discharge, a lumped basin, or a gridded field (twins too). */
-export const problemKindOf = (spec: JobSpec): 'gauges' | 'gridded' | 'lumped' =>
-  spec.kind === 'gauges' ? 'gauges' : spec.kind === 'lumped' ? 'lumped' : 'gridded';
+export const problemKindOf = (spec: JobSpec): 'gauges' | 'gridded' | 'lumped' | 'basins' =>
+  spec.kind === 'gauges' || spec.kind === 'lumped' || spec.kind === 'basins' ? spec.kind : 'gridded';
 
 /**
  * What src-shared's schema cannot know, as a list of issues: the method is a registry key that
@@ -57,6 +57,15 @@ export function specIssues(spec: JobSpec): { issues: Issue[]; spec: JobSpec } {
         message: `${spec.warmup} warm-up steps leave none of the ${days} days of ${spec.dataset.start} .. ${spec.dataset.end} to calibrate on`,
       });
   }
+  // cn-lr (the Curve-Number model) is learned by inverse-mapping only; the other gauge methods learn GR4J's fields
+  if (spec.kind === 'gauges' && (spec.structure === 'cn-lr') !== (spec.method === 'inverse-mapping'))
+    issues.push({
+      path: 'structure',
+      message:
+        spec.structure === 'cn-lr'
+          ? `structure cn-lr is learned by inverse-mapping only (not ${spec.method})`
+          : 'inverse-mapping learns the Curve-Number model: set structure to cn-lr',
+    });
   let options = spec.options;
   const kind = problemKindOf(spec);
   const known = methodNames(kind);
@@ -65,7 +74,7 @@ export function specIssues(spec: JobSpec): { issues: Issue[]; spec: JobSpec } {
     issues.push({
       path: 'method',
       message: other
-        ? `${spec.method} does not calibrate ${kind === 'gauges' ? 'gauge discharge' : kind === 'lumped' ? 'lumped basins (it has no lumped runner)' : 'gridded fields'} (${kind} jobs take ${known.join(', ') || 'no method'})`
+        ? `${spec.method} does not calibrate ${kind === 'gauges' ? 'gauge discharge' : kind === 'lumped' ? 'lumped basins (it has no lumped runner)' : kind === 'basins' ? 'multi-basin datasets (it has no basins runner)' : 'gridded fields'} (${kind} jobs take ${known.join(', ') || 'no method'})`
         : `Invalid option: expected one of ${known.map((m) => `"${m}"`).join('|')}`,
     });
   } else
@@ -94,8 +103,8 @@ export function checkJobSpec(spec: JobSpec, source = 'job'): JobSpec {
  * twin's data span its periods (at most 100 years).
  */
 function periodsAgainstData(spec: JobSpec): Issue[] {
-  // a lumped job's period is checked against its CSV's dates in preflight (lumpedJob.ts)
-  if (spec.kind === 'lumped' || !spec.periods) return [];
+  // a lumped job's period is checked against its CSV's dates in preflight (lumpedJob.ts), a basins job's in basinsJob.ts
+  if (spec.kind === 'lumped' || spec.kind === 'basins' || !spec.periods) return [];
   if (!spec.dataset) {
     const { start, end } = periodsSpan(spec.periods);
     const days = (Date.parse(end) - Date.parse(start)) / 86_400_000 + 1;

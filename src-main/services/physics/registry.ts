@@ -1,3 +1,4 @@
+import { CN } from './cn/structure';
 import { GR4J } from './gr4/structure';
 import { LLR } from './routing/lr';
 import type { ModelStructure, ParameterSpec } from './structure';
@@ -9,6 +10,7 @@ import { VIC3L } from './vic3l/structure';
  */
 export const STRUCTURES: Readonly<Record<string, ModelStructure>> = {
   gr4: GR4J,
+  cn: CN,
   vic3l: VIC3L,
 };
 

@@ -33,6 +33,36 @@ export interface GaugeReportEntry {
   y?: number;
 }
 
+/** A section a method adds to the report: heading, paragraphs and one table (cells as text or numbers). */
+export interface ReportSection {
+  heading: string;
+  paragraphs?: string[];
+  table?: { head: string[]; rows: Array<Array<string | number | null>> };
+}
+
+const cellText = (v: string | number | null) =>
+  typeof v === 'number'
+    ? Number.isFinite(v)
+      ? String(+v.toPrecision(4))
+      : 'n/a'
+    : v === null
+      ? 'n/a'
+      : esc(v);
+
+/** One method section as HTML, every text escaped. */
+export function sectionHtml(s: ReportSection): string {
+  const ps = (s.paragraphs ?? []).map((p) => `<p>${esc(p)}</p>`).join('\n');
+  const table = s.table
+    ? `<table><thead><tr>${s.table.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${s.table.rows
+        .map(
+          (r) =>
+            `<tr>${r.map((v, i) => (i === 0 ? `<th>${cellText(v)}</th>` : `<td>${cellText(v)}</td>`)).join('')}</tr>`,
+        )
+        .join('')}</tbody></table>`
+    : '';
+  return `<h2>${esc(s.heading)}</h2>\n${ps}\n${table}`;
+}
+
 export interface GaugesReportInput {
   dir: string;
   title: string;
@@ -50,6 +80,8 @@ export interface GaugesReportInput {
   grid: Grid;
   /** Outlines drawn on the maps (e.g. each gauge's catchment); default the grid mask's outline. */
   outlines?: OutlineGeometry[];
+  /** A method's own sections (e.g. inverse mapping's acceptance rates and convergence): a heading, text and a table, all escaped. */
+  sections?: ReportSection[];
   /** Discharge units; default m³/s. Rainfall units; default mm/d. */
   units?: string;
   rainUnits?: string;
@@ -287,6 +319,7 @@ export async function writeGaugesReport(opts: GaugesReportInput): Promise<{ html
 <table><thead><tr><th rowspan="2">gauge</th>${head.join('')}</tr><tr>${sub}</tr></thead><tbody>${scoreRows.join('')}</tbody></table>
 ${anyComputed ? '<p>* computed here from the series written in this report (not given by the run).</p>' : ''}
 ${loo}
+${(opts.sections ?? []).map(sectionHtml).join('\n')}
 <h2>Metrics</h2>
 <p class="eq">NSE = 1 &minus; &Sigma;<sub>t</sub>(Q<sub>sim,t</sub> &minus; Q<sub>obs,t</sub>)&sup2; / &Sigma;<sub>t</sub>(Q<sub>obs,t</sub> &minus; &mu;<sub>obs</sub>)&sup2; (Nash &amp; Sutcliffe 1970)</p>
 <p class="eq">KGE = 1 &minus; &radic;[(r &minus; 1)&sup2; + (&alpha; &minus; 1)&sup2; + (&beta; &minus; 1)&sup2;], &alpha; = &sigma;<sub>sim</sub>/&sigma;<sub>obs</sub>, &beta; = &mu;<sub>sim</sub>/&mu;<sub>obs</sub>, r the Pearson correlation (Gupta et al. 2009)</p>

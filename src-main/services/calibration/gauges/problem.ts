@@ -4,6 +4,8 @@ import type { RoutingNetwork } from '../../physics/routing/lr';
 import type { SmashDataset } from '../../datasets/smashDataset';
 import type { SnowCells } from '../../physics/cemaneige/kernel';
 import { gridSnowCells } from '../../physics/gr4lr';
+import { CN_LR_PARAMETERS } from '../../physics/cnlr';
+import { CN } from '../../physics/cn/structure';
 
 /** Order of the learned parameters: GR4J's X1..X4, then lr's llr. */
 export const GAUGE_PARAMETERS = ['X1', 'X2', 'X3', 'X4', 'llr'] as const;
@@ -17,15 +19,35 @@ export const GAUGE_SNOW_PARAMETERS = ['CTG', 'Kf'] as const;
  */
 export const GAUGE_SNOW_BOUNDS = { lower: [0, 0], upper: [1, 20] } as const;
 
-/** The calibrated fields of a gauge problem, in order: X1..X4, llr, then CTG and Kf when it has snow. */
-export const gaugeParameterNames = (pb: { snow?: SnowCells }): readonly string[] =>
-  pb.snow ? [...GAUGE_PARAMETERS, ...GAUGE_SNOW_PARAMETERS] : GAUGE_PARAMETERS;
+/** The model structures of gauge problems: GR4J + lr (the default) or the Curve-Number model + lr. */
+export type GaugeStructure = 'gr4-lr' | 'cn-lr';
+
+/** The calibrated fields of a gauge problem, in order: X1..X4, llr, then CTG and Kf when it has snow; CN, Ks, Smax, kg, llr for cn-lr. */
+export const gaugeParameterNames = (pb: {
+  snow?: SnowCells;
+  structure?: GaugeStructure;
+}): readonly string[] =>
+  pb.structure === 'cn-lr'
+    ? CN_LR_PARAMETERS
+    : pb.snow
+      ? [...GAUGE_PARAMETERS, ...GAUGE_SNOW_PARAMETERS]
+      : GAUGE_PARAMETERS;
 
 /**
  * Bounds of X1..X4 and llr for daily GR4J + lr on ~1 km cells: GR4J's ranges widened for small
  * cells (Perrin et al. 2003 give catchment-scale ranges), X2 as Perrin et al., llr in minutes.
  */
 export const GAUGE_BOUNDS = { lower: [10, -5, 10, 0.5, 1], upper: [2000, 3, 1000, 4, 2000] } as const;
+const GAUGE_BOUNDS_LLR = [GAUGE_BOUNDS.lower[4], GAUGE_BOUNDS.upper[4]] as const;
+
+/**
+ * Bounds of CN, Ks, Smax, kg (the CN structure's table, physics/cn/structure.ts) and llr (as
+ * GAUGE_BOUNDS) for cn-lr; none depends on the model step (Ks per hour, kg in days, llr in minutes).
+ */
+export const CN_GAUGE_BOUNDS = {
+  lower: [...CN.parameters.map((p) => p.bounds[0]), GAUGE_BOUNDS_LLR[0]],
+  upper: [...CN.parameters.map((p) => p.bounds[1]), GAUGE_BOUNDS_LLR[1]],
+};
 
 /**
  * The bounds at a model step of `stepSeconds`: X1, X3 (mm) and llr (minutes) do not depend on the
@@ -70,12 +92,15 @@ export function gaugeProblemFromDataset(
   ds: SmashDataset,
   bounds?: { lower: readonly number[]; upper: readonly number[] },
   warmup = 0,
+  structure: GaugeStructure = 'gr4-lr',
 ): GaugeProblem {
   const dt = ds.stepSeconds ?? 86400;
-  const b = bounds ?? gaugeBounds(dt);
-  // a temperature stack on daily steps: one CemaNeige layer per cell (physics/gr4lr.ts gridSnowCells)
+  const b = bounds ?? (structure === 'cn-lr' ? CN_GAUGE_BOUNDS : gaugeBounds(dt));
+  // a temperature stack on daily steps: one CemaNeige layer per cell (physics/gr4lr.ts gridSnowCells); cn-lr has no snow module
   const snow =
-    ds.T && dt === 86400 ? gridSnowCells(ds.P, ds.T, ds.dates.length, ds.net.cells, dt) : undefined;
+    ds.T && dt === 86400 && structure === 'gr4-lr'
+      ? gridSnowCells(ds.P, ds.T, ds.dates.length, ds.net.cells, dt)
+      : undefined;
   const lower = [...b.lower];
   const upper = [...b.upper];
   if (snow && lower.length === GAUGE_PARAMETERS.length) {
@@ -95,6 +120,7 @@ export function gaugeProblemFromDataset(
     lower,
     upper,
     ...(snow ? { snow } : {}),
+    ...(structure === 'cn-lr' ? { structure, descriptorNames: ds.descriptorNames } : {}),
   };
   checkGaugeProblem(pb);
   return pb;
@@ -122,6 +148,10 @@ export interface GaugeProblem {
    * Kf (gaugeParameterNames) and lower/upper have seven entries.
    */
   snow?: SnowCells;
+  /** The model structure (absent: gr4-lr). With cn-lr the fields are CN, Ks, Smax, kg, llr. */
+  structure?: GaugeStructure;
+  /** The descriptors' names (cn-lr: the vegetation filter finds its descriptor by name). */
+  descriptorNames?: string[];
 }
 
 /** NSE and KGE at each gauge over the steps after the warm-up. */

@@ -1,5 +1,3 @@
-import type { GriddedProblem } from './problem';
-
 /**
  * MPR-style transfer functions (Samaniego et al. 2010, WRR 46): each distributed parameter is a
  * function of the cell's (standardised) descriptors with global coefficients a0, a1..ad:
@@ -10,15 +8,22 @@ import type { GriddedProblem } from './problem';
  */
 export type TransferKind = 'linear' | 'sigmoid' | 'uniform';
 
-export function coefficientsPerParameter(pr: GriddedProblem, kind: TransferKind): number {
+/** What the transfer functions read of a problem: the calibrated parameters' bounds and the descriptors. */
+export interface MprSpace {
+  cells: number;
+  descriptorNames: readonly string[];
+  descriptors: Float64Array;
+  calibrated: readonly string[];
+  lower: readonly number[];
+  upper: readonly number[];
+}
+
+export function coefficientsPerParameter(pr: MprSpace, kind: TransferKind): number {
   return kind === 'uniform' ? 1 : 1 + pr.descriptorNames.length;
 }
 
 /** Bounds of the coefficient vector searched by SCE-UA ([parameters x coefficients], row-major). */
-export function coefficientBounds(
-  pr: GriddedProblem,
-  kind: TransferKind,
-): { lower: number[]; upper: number[] } {
+export function coefficientBounds(pr: MprSpace, kind: TransferKind): { lower: number[]; upper: number[] } {
   const m = coefficientsPerParameter(pr, kind);
   const lower: number[] = [];
   const upper: number[] = [];
@@ -37,11 +42,7 @@ export function coefficientBounds(
 }
 
 /** Parameter fields [calibrated][cells] from a coefficient vector. */
-export function applyTransfer(
-  pr: GriddedProblem,
-  kind: TransferKind,
-  coef: ArrayLike<number>,
-): Float64Array[] {
+export function applyTransfer(pr: MprSpace, kind: TransferKind, coef: ArrayLike<number>): Float64Array[] {
   const nd = pr.descriptorNames.length;
   const m = coefficientsPerParameter(pr, kind);
   return pr.calibrated.map((_, k) => {

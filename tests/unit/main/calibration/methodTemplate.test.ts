@@ -30,8 +30,8 @@ afterAll(() => {
 describe('adding a method: one folder and one registry line', () => {
   it('is listed by jobs.methods with the problem kinds it accepts and its defaults', async () => {
     expect(Object.keys(METHODS)).not.toContain('midpoint');
-    expect(methodNames('lumped')).toEqual(['sce-ua', 'gradient', 'midpoint']);
-    expect(methodNames('gauges')).toEqual(['hda-pr']);
+    expect(methodNames('lumped')).toEqual(['sce-ua', 'gradient', 'bucket-nexus', 'midpoint']);
+    expect(methodNames('gauges')).toEqual(['hda-pr', 'inverse-mapping']);
     const services = createServices({
       mode: 'server',
       version: '0',
@@ -49,6 +49,9 @@ describe('adding a method: one folder and one registry line', () => {
       'dpl',
       'hda-pr',
       'gan-po',
+      'kgssl',
+      'bucket-nexus',
+      'inverse-mapping',
       'midpoint',
     ]);
     expect(r.value.find((m) => m.name === 'midpoint')).toMatchObject({

@@ -1,0 +1,292 @@
+import type * as TfModule from '@tensorflow/tfjs';
+import { FieldcalError } from '../../../../src-shared/ipc';
+import { mulberry32 } from '../../common/random';
+
+type Tf = typeof TfModule;
+
+/**
+ * The inverse network of simulation-based inverse mapping (Choi, Lee & Kim, EGU 2026): from the
+ * discharge series at the gauges to one value per cell and parameter. Encoder: two 1-D
+ * convolutions over time (gauges as channels, kernel 7 then 5, stride 2, ReLU), mean over time, a
+ * dense layer to a latent vector (tanh). Decoder, per cell: the latent vector with the cell's
+ * descriptors, a dense ReLU layer, a dense sigmoid layer to the parameters scaled to [0, 1] of
+ * their bounds. MSE on the scaled parameters, Adam (Kingma & Ba 2015), early stopping on held-out
+ * simulated pairs (the weights of the best held-out loss kept; Prechelt 1998).
+ */
+export interface InverseNetConfig {
+  filters: number;
+  latent: number;
+  hidden: number;
+  epochs: number;
+  batch: number;
+  learningRate: number;
+  patience: number;
+  validFraction: number;
+  seed: number;
+}
+
+/** Training pairs: per sample, the flows [gauges x steps] and the scaled parameters [cells x parameters]. */
+export interface InversePairs {
+  gauges: number;
+  steps: number;
+  cells: number;
+  parameters: number;
+  flows: Float32Array[];
+  targets: Float32Array[];
+}
+
+export interface EpochRecord {
+  epoch: number;
+  train: number;
+  valid: number;
+}
+
+/** The series transform: log(1 + q) standardised per gauge with the training pairs' statistics; a missing value becomes the mean (0). */
+export interface FlowScaling {
+  mean: number[];
+  sd: number[];
+}
+
+export function flowScaling(p: InversePairs, use: readonly number[]): FlowScaling {
+  const mean = new Array<number>(p.gauges).fill(0);
+  const sd = new Array<number>(p.gauges).fill(0);
+  for (let g = 0; g < p.gauges; g++) {
+    let s = 0;
+    let s2 = 0;
+    let n = 0;
+    for (const i of use)
+      for (let t = 0; t < p.steps; t++) {
+        const v = Math.log1p(Math.max(0, p.flows[i]![g * p.steps + t]!));
+        s += v;
+        s2 += v * v;
+        n++;
+      }
+    mean[g] = s / n;
+    sd[g] = Math.sqrt(Math.max(1e-12, s2 / n - mean[g]! ** 2));
+  }
+  return { mean, sd };
+}
+
+/** A series [gauges x steps] as the network's input [steps x gauges]. */
+function encodeFlow(
+  f: ArrayLike<number>,
+  gauges: number,
+  steps: number,
+  sc: FlowScaling,
+  out: Float32Array,
+  at: number,
+) {
+  for (let t = 0; t < steps; t++)
+    for (let g = 0; g < gauges; g++) {
+      const q = f[g * steps + t]!;
+      out[at + t * gauges + g] = Number.isFinite(q)
+        ? (Math.log1p(Math.max(0, q)) - sc.mean[g]!) / sc.sd[g]!
+        : 0;
+    }
+}
+
+export class InverseNet {
+  private readonly vars: TfModule.Variable[];
+  readonly history: EpochRecord[] = [];
+  bestEpoch = -1;
+  bestValid = Number.POSITIVE_INFINITY;
+  private scaling: FlowScaling = { mean: [], sd: [] };
+
+  constructor(
+    private readonly tf: Tf,
+    private readonly shape: { gauges: number; steps: number; cells: number; parameters: number },
+    private readonly descriptors: Float64Array,
+    private readonly nd: number,
+    private readonly cfg: InverseNetConfig,
+  ) {
+    if (descriptors.length !== shape.cells * nd)
+      throw new FieldcalError('VALIDATION', `descriptors must be [${shape.cells} x ${nd}]`, {
+        field: 'descriptors',
+      });
+    if (shape.steps < 16)
+      throw new FieldcalError(
+        'VALIDATION',
+        `the inverse network needs at least 16 scored steps (got ${shape.steps})`,
+        {
+          field: 'periods',
+        },
+      );
+    const rand = mulberry32(cfg.seed >>> 0);
+    // Glorot uniform (Glorot & Bengio 2010), seeded
+    const glorot = (shp: number[], fanIn: number, fanOut: number) => {
+      const a = Math.sqrt(6 / (fanIn + fanOut));
+      const n = shp.reduce((x, y) => x * y, 1);
+      return tf.variable(
+        tf.tensor(
+          Float32Array.from({ length: n }, () => (2 * rand() - 1) * a),
+          shp,
+        ),
+      );
+    };
+    const zeros = (n: number) => tf.variable(tf.zeros([n]));
+    const { filters: F, latent: L, hidden: H } = cfg;
+    const G = shape.gauges;
+    const K = shape.parameters;
+    this.vars = [
+      glorot([7, G, F], 7 * G, 7 * F),
+      zeros(F),
+      glorot([5, F, F], 5 * F, 5 * F),
+      zeros(F),
+      glorot([F, L], F, L),
+      zeros(L),
+      glorot([L, H], L + nd, H),
+      glorot([Math.max(1, nd), H], L + nd, H),
+      zeros(H),
+      glorot([H, K], H, K),
+      zeros(K),
+    ];
+  }
+
+  /** Scaled parameters [batch, cells, parameters] of a batch of encoded series [batch, steps, gauges]. */
+  private forward(x: TfModule.Tensor3D): TfModule.Tensor3D {
+    const tf = this.tf;
+    const [c1, b1, c2, b2, we, be, wz, wd, bh, wo, bo] = this.vars as unknown as [
+      TfModule.Tensor3D,
+      TfModule.Tensor1D,
+      TfModule.Tensor3D,
+      TfModule.Tensor1D,
+      TfModule.Tensor2D,
+      TfModule.Tensor1D,
+      TfModule.Tensor2D,
+      TfModule.Tensor2D,
+      TfModule.Tensor1D,
+      TfModule.Tensor2D,
+      TfModule.Tensor1D,
+    ];
+    const h1 = tf.relu(tf.add(tf.conv1d(x, c1, 2, 'same'), b1));
+    const h2 = tf.relu(tf.add(tf.conv1d(h1 as TfModule.Tensor3D, c2, 2, 'same'), b2));
+    const pooled = tf.mean(h2, 1) as TfModule.Tensor2D;
+    const z = tf.tanh(tf.add(tf.matMul(pooled, we), be)) as TfModule.Tensor2D;
+    const B = x.shape[0];
+    const { cells, parameters: K } = this.shape;
+    const fromZ = tf.matMul(z, wz).reshape([B, 1, this.cfg.hidden]);
+    const desc =
+      this.nd > 0
+        ? tf.tensor2d(Float32Array.from(this.descriptors), [cells, this.nd], 'float32')
+        : tf.zeros([cells, 1]);
+    const fromD = tf.matMul(desc as TfModule.Tensor2D, wd).reshape([1, cells, this.cfg.hidden]);
+    const h = tf
+      .relu(tf.add(tf.add(fromZ, fromD), bh))
+      .reshape([B * cells, this.cfg.hidden]) as TfModule.Tensor2D;
+    return tf.sigmoid(tf.add(tf.matMul(h, wo), bo)).reshape([B, cells, K]) as TfModule.Tensor3D;
+  }
+
+  private batchOf(p: InversePairs, idx: readonly number[]) {
+    const { gauges: G, steps: T, cells, parameters: K } = this.shape;
+    const x = new Float32Array(idx.length * T * G);
+    const y = new Float32Array(idx.length * cells * K);
+    idx.forEach((i, b) => {
+      encodeFlow(p.flows[i]!, G, T, this.scaling, x, b * T * G);
+      y.set(p.targets[i]!, b * cells * K);
+    });
+    return { x, y };
+  }
+
+  private loss(p: InversePairs, idx: readonly number[]): number {
+    if (!idx.length) return Number.NaN;
+    const tf = this.tf;
+    const { gauges: G, steps: T, cells, parameters: K } = this.shape;
+    let sum = 0;
+    for (let s = 0; s < idx.length; s += this.cfg.batch) {
+      const part = idx.slice(s, s + this.cfg.batch);
+      const { x, y } = this.batchOf(p, part);
+      const v = tf.tidy(() => {
+        const pred = this.forward(tf.tensor3d(x, [part.length, T, G]));
+        return tf.sum(tf.squaredDifference(pred, tf.tensor3d(y, [part.length, cells, K]))).dataSync()[0]!;
+      });
+      sum += v;
+    }
+    return sum / (idx.length * cells * K);
+  }
+
+  /**
+   * Trains on the pairs (a seeded `validFraction` held out), one call of `onEpoch` per epoch;
+   * stops after `patience` epochs without a better held-out loss, or when `cancelled`. Returns
+   * the held-out indices.
+   */
+  train(
+    p: InversePairs,
+    onEpoch?: (e: EpochRecord) => void,
+    cancelled?: () => boolean,
+  ): { valid: number[]; train: number[] } {
+    const tf = this.tf;
+    const n = p.flows.length;
+    if (n < 4)
+      throw new FieldcalError(
+        'VALIDATION',
+        `the inverse network needs at least 4 plausible simulated pairs (got ${n})`,
+        {
+          field: 'options.candidates',
+        },
+      );
+    const rand = mulberry32((this.cfg.seed ^ 0x51ed27) >>> 0);
+    const order = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const nv = Math.max(1, Math.round(this.cfg.validFraction * n));
+    const valid = order.slice(0, nv);
+    const train = order.slice(nv);
+    this.scaling = flowScaling(p, train);
+    const opt = tf.train.adam(this.cfg.learningRate);
+    const { gauges: G, steps: T, cells, parameters: K } = this.shape;
+    let best = this.vars.map((v) => v.dataSync().slice());
+    let since = 0;
+    for (let e = 0; e < this.cfg.epochs; e++) {
+      const perm = train.slice();
+      for (let i = perm.length - 1; i > 0; i--) {
+        const j = Math.floor(rand() * (i + 1));
+        [perm[i], perm[j]] = [perm[j]!, perm[i]!];
+      }
+      let tl = 0;
+      for (let s = 0; s < perm.length; s += this.cfg.batch) {
+        const part = perm.slice(s, s + this.cfg.batch);
+        const { x, y } = this.batchOf(p, part);
+        const xt = tf.tensor3d(x, [part.length, T, G]);
+        const yt = tf.tensor3d(y, [part.length, cells, K]);
+        const l = opt.minimize(
+          () => tf.mean(tf.squaredDifference(this.forward(xt), yt)) as TfModule.Scalar,
+          true,
+          this.vars,
+        );
+        tl += l!.dataSync()[0]! * part.length;
+        l!.dispose();
+        xt.dispose();
+        yt.dispose();
+      }
+      const rec = { epoch: e + 1, train: tl / train.length, valid: this.loss(p, valid) };
+      this.history.push(rec);
+      onEpoch?.(rec);
+      if (rec.valid < this.bestValid) {
+        this.bestValid = rec.valid;
+        this.bestEpoch = rec.epoch;
+        best = this.vars.map((v) => v.dataSync().slice());
+        since = 0;
+      } else if (++since >= this.cfg.patience) break;
+      if (cancelled?.()) break;
+    }
+    this.vars.forEach((v, k) => v.assign(tf.tensor(best[k]!, v.shape)));
+    opt.dispose();
+    return { valid, train };
+  }
+
+  /** Scaled parameters [cells x parameters] for each series [gauges x steps] (observed: NaN allowed). */
+  predict(series: ReadonlyArray<ArrayLike<number>>): Float32Array[] {
+    const tf = this.tf;
+    const { gauges: G, steps: T, cells, parameters: K } = this.shape;
+    const x = new Float32Array(series.length * T * G);
+    series.forEach((f, b) => encodeFlow(f, G, T, this.scaling, x, b * T * G));
+    const out = tf.tidy(() => this.forward(tf.tensor3d(x, [series.length, T, G])).dataSync() as Float32Array);
+    return series.map((_, b) => out.slice(b * cells * K, (b + 1) * cells * K));
+  }
+
+  dispose(): void {
+    this.vars.forEach((v) => v.dispose());
+  }
+}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { filterOptionsSchema } from '../../inverse/filters';
+
+/**
+ * Simulation-based inverse mapping (Choi, Lee & Kim, EGU 2026) on gauge discharge with cn-lr.
+ * `candidates`: scrambled Sobol points of the search space (a power of two keeps the net's
+ * balance, Owen 2003). CEM: the elite fraction within Rubinstein & Kroese 2004's 0.01-0.1 and
+ * their smoothing α = 0.7 (they advise 0.4 <= α <= 0.9). The network's sizes are this
+ * implementation's choices (the paper gives none); Adam's rate 1e-3 is Kingma & Ba 2015's default.
+ */
+export const inverseMappingOptions = z.strictObject({
+  candidates: z.number().int().min(8).max(65_536).default(512),
+  /** Parameters made into fields from the descriptors by MPR (the paper's CN and Ks); the others are one value per basin. */
+  mprParameters: z
+    .array(z.enum(['CN', 'Ks', 'Smax', 'kg', 'llr']))
+    .max(5)
+    .refine((a) => new Set(a).size === a.length, { message: 'each parameter once' })
+    .default(['CN', 'Ks']),
+  filters: filterOptionsSchema.default(filterOptionsSchema.parse({})),
+  cem: z
+    .strictObject({
+      iterations: z.number().int().min(0).max(200).default(6),
+      samples: z.number().int().min(8).max(65_536).default(128),
+      eliteFraction: z.number().gt(0).max(0.5).default(0.1),
+      smoothing: z.number().gt(0).max(1).default(0.7),
+    })
+    .default({ iterations: 6, samples: 128, eliteFraction: 0.1, smoothing: 0.7 }),
+  network: z
+    .strictObject({
+      filters: z.number().int().min(1).max(256).default(16),
+      latent: z.number().int().min(1).max(256).default(32),
+      hidden: z.number().int().min(1).max(512).default(32),
+      epochs: z.number().int().min(1).max(10_000).default(200),
+      batch: z.number().int().min(1).max(4096).default(32),
+      learningRate: z.number().positive().max(1).default(1e-3),
+      patience: z.number().int().min(1).max(1000).default(20),
+      validFraction: z.number().gt(0).max(0.5).default(0.2),
+    })
+    .default({
+      filters: 16,
+      latent: 32,
+      hidden: 32,
+      epochs: 200,
+      batch: 32,
+      learningRate: 1e-3,
+      patience: 20,
+      validFraction: 0.2,
+    }),
+});
+export type InverseMappingOptions = z.output<typeof inverseMappingOptions>;

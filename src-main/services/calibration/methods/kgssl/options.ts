@@ -1,0 +1,56 @@
+import { z } from 'zod';
+
+/**
+ * KGSSL on a multi-basin dataset (Ghosh et al., KDD 2022). Defaults are sized for tens of basins on
+ * a CPU (the paper's 531 CAMELS basins used larger networks and longer training); each says where it
+ * comes from.
+ */
+export const kgsslOptions = z.strictObject({
+  /** Embedding dimension (chosen here: small beside the 19-basin test set). */
+  zDim: z.number().int().min(1).max(256).default(8),
+  /** LSTM units of the encoder and the forward model (chosen here for CPU time; Kratzert et al. 2019 use 256). */
+  hidden: z.number().int().min(1).max(512).default(32),
+  /** Window length, days (chosen here: a season; Kratzert et al. 2019 use 365). */
+  window: z.number().int().min(8).max(1000).default(120),
+  /** Steps of each forward window not scored (state spin-up; chosen here: half the window). */
+  spinup: z.number().int().min(0).max(999).default(60),
+  epochs: z.number().int().min(1).max(10_000).default(40),
+  batchesPerEpoch: z.number().int().min(1).max(10_000).default(20),
+  /** Basins per batch, each with two encoder windows and one forward window (chosen here). */
+  batchBasins: z.number().int().min(2).max(4096).default(16),
+  /** Adam's step (Kingma & Ba 2015's default 1e-3). */
+  learningRate: z.number().positive().max(1).default(1e-3),
+  /** L2's form: InfoNCE (Oord et al. 2018) or the triplet margin loss (Schroff et al. 2015). */
+  contrastive: z.enum(['infonce', 'triplet']).default('infonce'),
+  /** InfoNCE temperature (0.1: Chen et al. 2020, SimCLR). */
+  temperature: z.number().positive().max(10).default(0.1),
+  /** Triplet margin α (0.2: Schroff et al. 2015). */
+  margin: z.number().min(0).max(100).default(0.2),
+  /** Loss weights of L1 (reconstruction), L2 (contrastive) and L3 (attribute regression; 0 = self-supervised only). Chosen here. */
+  weights: z
+    .strictObject({
+      reconstruction: z.number().min(0).default(1),
+      contrastive: z.number().min(0).default(0.1),
+      regression: z.number().min(0).default(0.1),
+    })
+    .default({ reconstruction: 1, contrastive: 0.1, regression: 0.1 }),
+  /** Leave-basins-out folds of the imputation (5-fold cross-validation, as is usual). */
+  folds: z.number().int().min(2).max(100).default(5),
+  /** Attribute noise levels, in standard deviations of each attribute (the poster's corruption figure). */
+  noise: z.array(z.number().min(0).max(10)).min(1).max(10).default([0, 0.25, 0.5, 1]),
+  /** Train the attribute-conditioned forward model for the noisy-attribute comparison. */
+  attributeBaseline: z.boolean().default(true),
+  /** Parameter transfer to left-out basins: GR4J by SCE-UA on each basin's train period (sce-ua's lumped runner). */
+  transfer: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Donors averaged (several donors: Oudin et al. 2008, WRR 44, W03413). */
+      neighbours: z.number().int().min(1).max(50).default(3),
+      /** SCE-UA passes per basin (sce-ua's lumped default is 3). */
+      restarts: z.number().int().min(1).max(20).default(1),
+      /** Warm-up before the scored period, days (airGR's usual one year). */
+      warmup: z.number().int().min(0).max(3650).default(365),
+    })
+    .default({ enabled: true, neighbours: 3, restarts: 1, warmup: 365 }),
+});
+export type KgsslOptions = z.output<typeof kgsslOptions>;

@@ -1,0 +1,126 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { computeHandle, type ComputeHandle } from '../../../../src-main/services/compute';
+import { methodOptions, runMethod } from '../../../../src-main/services/calibration/registry';
+import { makeCnTwin } from '../../../../src-main/services/calibration/inverse/twin';
+import { buildSpace, evalSetup, evaluate } from '../../../../src-main/services/calibration/inverse/space';
+import { filterOptionsSchema } from '../../../../src-main/services/calibration/inverse/filters';
+import {
+  eliteOf,
+  fitGaussian,
+  sampleGaussian,
+  smooth,
+} from '../../../../src-main/services/calibration/inverse/cem';
+import type { MethodProgress } from '../../../../src-main/services/calibration/method';
+
+let compute: ComputeHandle;
+beforeAll(async () => {
+  compute = await computeHandle();
+});
+
+const twin = makeCnTwin({ rows: 4, cols: 5, steps: 240, warmup: 60, seed: 7 });
+const options = methodOptions('inverse-mapping', 'gauges', {
+  candidates: 64,
+  filters: { vegetation: { descriptor: 'ndvi' } },
+  cem: { iterations: 2, samples: 32 },
+  network: { epochs: 15, patience: 5, filters: 4, latent: 8, hidden: 8, batch: 16 },
+});
+
+describe('inverse mapping pieces', () => {
+  it('the twin truth lies in the space, passes both filters and scores NSE 1', () => {
+    const space = buildSpace(twin.pb, ['CN', 'Ks']);
+    expect(space.lower).toHaveLength(9);
+    const s = evalSetup(twin.pb, space, filterOptionsSchema.parse({ vegetation: { descriptor: 'ndvi' } }));
+    const e = evaluate(s, twin.truthX);
+    expect(e.nse[0]).toBeCloseTo(1, 12);
+    expect(e.nse[1]).toBeCloseTo(1, 12);
+    expect(e.rho).toBeLessThan(-0.5);
+    expect(e.plausible).toBe(true);
+    // CN rising with NDVI (the sign of its NDVI coefficient flipped) is refused by the vegetation filter
+    const flipped = twin.truthX.slice();
+    flipped[1] = 1.2;
+    expect(evaluate(s, flipped).vegetation).toBe(false);
+  });
+
+  it('CEM concentrates on the maximum of a known function', () => {
+    const lower = [-5, -5];
+    const upper = [5, 5];
+    const target = [1.5, -2];
+    let g = { mu: [0, 0], sigma: [3, 3] };
+    for (let k = 0; k < 30; k++) {
+      const pts = sampleGaussian(g, 100, lower, upper, 3, k).map((x) => ({
+        x,
+        score: -((x[0]! - target[0]!) ** 2) - (x[1]! - target[1]!) ** 2,
+        plausible: x[0]! > 0, // the filter: only the right half-plane
+      }));
+      g = smooth(g, fitGaussian(eliteOf(pts, 0.1), [1e-3, 1e-3]), 0.7);
+    }
+    expect(g.mu[0]).toBeCloseTo(1.5, 1);
+    expect(g.mu[1]).toBeCloseTo(-2, 1);
+    expect(Math.max(...g.sigma)).toBeLessThan(0.05);
+  });
+});
+
+describe('inverse-mapping method on a tiny CN twin', () => {
+  it('runs every phase, records acceptance, CEM convergence and network validation, and resumes to the same search', async () => {
+    const states: unknown[] = [];
+    const phases = new Set<string>();
+    const ctx = {
+      compute,
+      cancelled: () => false,
+      progress: (p: MethodProgress) => phases.add(p.phase ?? ''),
+      checkpoint: (s: unknown) => states.push(JSON.parse(JSON.stringify(s))),
+    };
+    const r = await runMethod('gauges', 'inverse-mapping', twin.pb, options, 11, ctx);
+    expect([...phases]).toEqual(['candidates', 'filters', 'cem', 'network']);
+    const info = r.info as {
+      acceptance: { sobol: { candidates: number; budyko: number; vegetation: number; both: number } };
+      cem: Array<{ iteration: number; acceptance: number; best: number; sigmaRelative: number }>;
+      network: { epochs: number; validLoss: number; pairs: number };
+      bestCandidate: { score: number };
+    };
+    expect(info.acceptance.sobol.candidates).toBe(64);
+    expect(info.acceptance.sobol.both).toBeGreaterThan(0);
+    expect(info.acceptance.sobol.both).toBeLessThanOrEqual(
+      Math.min(info.acceptance.sobol.budyko, info.acceptance.sobol.vegetation),
+    );
+    expect(info.cem.map((c) => c.iteration)).toEqual([1, 2]);
+    expect(info.cem[1]!.best).toBeGreaterThanOrEqual(info.cem[0]!.best);
+    expect(info.cem[1]!.sigmaRelative).toBeLessThan(0.5);
+    expect(info.network.epochs).toBeGreaterThan(0);
+    expect(Number.isFinite(info.network.validLoss)).toBe(true);
+    for (const [k, name] of ['CN', 'Ks', 'Smax', 'kg', 'llr'].entries()) {
+      const v = r.parameters[name]!;
+      expect(v).toHaveLength(twin.pb.net.cells);
+      for (const x of v) {
+        expect(x).toBeGreaterThanOrEqual(twin.pb.lower[k]!);
+        expect(x).toBeLessThanOrEqual(twin.pb.upper[k]!);
+      }
+    }
+    expect(r.scores.map((s) => s.code)).toEqual(['outlet', 'mid']);
+    for (const s of r.scores) expect(Number.isFinite(s.nse)).toBe(true);
+    // resume from the checkpoint after the Sobol candidates: the CEM and its best candidate are the same
+    const afterSobol = states.find((s) => (s as { phase: string; sobol: unknown[] }).sobol.length === 64);
+    expect(afterSobol).toBeDefined();
+    const r2 = await runMethod('gauges', 'inverse-mapping', twin.pb, options, 11, {
+      ...ctx,
+      resume: afterSobol,
+    });
+    const info2 = r2.info as typeof info;
+    expect(info2.cem).toEqual(info.cem);
+    expect(info2.bestCandidate.score).toBe(info.bestCandidate.score);
+    expect(info2.network.pairs).toBe(info.network.pairs);
+  }, 60_000);
+
+  it('refuses a gr4-lr problem and an unknown vegetation descriptor, naming the field', async () => {
+    const ctx = { compute, cancelled: () => false, progress: () => undefined };
+    await expect(
+      runMethod('gauges', 'inverse-mapping', { ...twin.pb, structure: undefined }, options, 1, ctx),
+    ).rejects.toThrow(/cn-lr structure/);
+    const o2 = methodOptions('inverse-mapping', 'gauges', {
+      filters: { vegetation: { descriptor: 'woodland' } },
+    });
+    await expect(runMethod('gauges', 'inverse-mapping', twin.pb, o2, 1, ctx)).rejects.toThrow(
+      /no descriptor woodland/,
+    );
+  });
+});
