@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/browser';
-import { startServe } from '../helpers/serve';
-import { tempDir } from '../helpers/tmp';
+import type { Page } from 'playwright-core';
+import { openApp, type E2eApp } from '../helpers/e2e';
 
 /**
  * A sweep from the Calibrate panel (issue 18): a 4 x 4 twin calibrated with `gradient` (2 iterations)
@@ -14,32 +10,18 @@ import { tempDir } from '../helpers/tmp';
  * recorded metric (its run detail). Screenshots at 1280 x 800 in test-results/e2e/sweep.
  */
 const SHOTS = 'test-results/e2e/sweep';
-let tmp: ReturnType<typeof tempDir>;
-let server: ChildProcess;
-let browser: Browser;
+let app: E2eApp;
+let tmp: E2eApp['tmp'];
 let page: Page;
-const problems: string[] = [];
+let problems: string[];
 
 beforeAll(async () => {
-  if (!existsSync('out/renderer/index.html')) throw new Error('run `npm run build` before the e2e tests');
-  mkdirSync(SHOTS, { recursive: true });
-  tmp = tempDir('fieldcal-e2e-sweep-');
-  let url: string;
-  ({ url, server } = await startServe(tmp.dir));
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(e.message));
-  await page.goto(url);
-  await page.locator('[data-loaded="true"]').waitFor();
+  app = await openApp('fieldcal-e2e-sweep-', SHOTS);
+  ({ tmp, page, problems } = app);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  server?.kill('SIGTERM');
-  tmp?.cleanup();
+  await app?.close();
 });
 
 /** The text of every cell of a column of the sweep table, in the rows' order on screen. */

@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/browser';
+import type { Locator, Page } from 'playwright-core';
 import { gdalinfoJson, hasGdal } from '../helpers/gdal';
-import { startServe } from '../helpers/serve';
-import { tempDir } from '../helpers/tmp';
+import { openApp, type E2eApp } from '../helpers/e2e';
 import { compareWithBaseline } from '../helpers/visual';
 
 /**
@@ -18,12 +16,10 @@ import { compareWithBaseline } from '../helpers/visual';
 const SHOTS = 'test-results/e2e/workspace';
 const LEZ = resolve('resources/sample-data/lez');
 const gdalEnv = { ...process.env, GDAL_PAM_ENABLED: 'NO' };
-let tmp: ReturnType<typeof tempDir>;
-let server: ChildProcess;
-let url: string;
-let browser: Browser;
+let app: E2eApp;
+let tmp: E2eApp['tmp'];
 let page: Page;
-const problems: string[] = [];
+let problems: string[];
 let shot = 0;
 
 async function snap(name: string, target: Page | Locator = page): Promise<Buffer> {
@@ -94,24 +90,12 @@ async function colouredShare(): Promise<number> {
 }
 
 beforeAll(async () => {
-  if (!existsSync('out/renderer/index.html')) throw new Error('run `npm run build` before the e2e tests');
-  mkdirSync(SHOTS, { recursive: true });
-  tmp = tempDir('fieldcal-e2e-ws-');
-  ({ url, server } = await startServe(tmp.dir));
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(e.message));
-  await page.goto(url);
-  await page.locator('[data-loaded="true"]').waitFor();
+  app = await openApp('fieldcal-e2e-ws-', SHOTS);
+  ({ tmp, page, problems } = app);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  server?.kill('SIGTERM');
-  tmp?.cleanup();
+  await app?.close();
 });
 
 describe.runIf(hasGdal)('the GIS workspace in Chromium, as a user drives it', () => {
