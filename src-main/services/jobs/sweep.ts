@@ -425,7 +425,18 @@ export class SweepCoordinator {
         id,
         status: parent.status,
       });
-    const pending = new Set(await this.executor.pending(id));
+    // listen before asking: children that finished while no coordinator listened are reported by
+    // `pending`, and one finishing while it is asked is reported by the queue's events; both are
+    // held here until the sweep's own listener takes over
+    const early: SweepChildEvent[] = [];
+    const offEarly = this.executor.onEvent((e) => early.push(e));
+    let pending: Set<string>;
+    try {
+      pending = new Set(await this.executor.pending(id));
+    } catch (e) {
+      offEarly();
+      throw e;
+    }
     const children = this.store.runs.sweepChildren(id);
     const tasks: SweepChildTask[] = [];
     const again: SweepChildTask[] = [];
@@ -459,11 +470,16 @@ export class SweepCoordinator {
         again.push({ ...t, ...(cp ? { resume: cp.state } : {}) });
       }
     });
-    return this.drive(id, tasks, again);
+    return this.drive(id, tasks, again, { events: early, off: offEarly });
   }
 
   /** Listens to the executor for a sweep's children, hands `submit` over, and ends the sweep once all are recorded. */
-  private async drive(id: number, tasks: SweepChildTask[], submit: SweepChildTask[]): Promise<StartedSweep> {
+  private async drive(
+    id: number,
+    tasks: SweepChildTask[],
+    submit: SweepChildTask[],
+    early?: { events: SweepChildEvent[]; off: () => void },
+  ): Promise<StartedSweep> {
     let finish!: (r: SweepRecord) => void;
     let fail!: (e: unknown) => void;
     const done = new Promise<SweepRecord>((res, rej) => {
@@ -481,7 +497,7 @@ export class SweepCoordinator {
         fail(e);
       }
     };
-    const off = this.executor.onEvent((e) => {
+    const take = (e: SweepChildEvent) => {
       const [sid, idx] = e.key.split(':').map(Number);
       if (sid !== id || idx === undefined || !Number.isInteger(idx) || !tasks[idx]) return;
       try {
@@ -492,7 +508,13 @@ export class SweepCoordinator {
       }
       for (const l of this.listeners) l({ ...e, sweepId: id, index: idx });
       if ((e.type === 'result' || e.type === 'error') && this.allRecorded(id)) void end();
-    });
+    };
+    const off = this.executor.onEvent(take);
+    // what came while re-attaching (recorded once by key, whatever came twice)
+    if (early) {
+      early.off();
+      for (const e of early.events.splice(0)) take(e);
+    }
     try {
       if (submit.length) await this.executor.submit(submit);
     } catch (err) {
