@@ -226,7 +226,11 @@ export class MapState {
     const layer = this.layers.find((l) => l.key === key);
     if (layer?.kind === 'project' && layer.layerId !== undefined) {
       const id = layer.layerId;
-      this.#debounce(key + ':step', 600, () => this.#saveLayer(id, { style: { ...layer.style, step: s } }));
+      // the layer's style when the save fires (a style edited meanwhile is kept)
+      this.#debounce(key + ':step', 600, () => {
+        const now = this.layers.find((l) => l.key === key) ?? layer;
+        void this.#saveLayer(id, { style: { ...now.style, step: s } });
+      });
     }
   }
 
@@ -306,7 +310,10 @@ export class MapState {
     const pos = new Map(ids.map((id, i) => [id, i]));
     this.app.layers = this.app.layers.map((l) => ({ ...l, zOrder: pos.get(l.id) ?? l.zOrder }));
     await this.#guard(async () => {
-      this.app.layers = await api.datasets.reorderLayers({ ids });
+      const answer = await api.datasets.reorderLayers({ ids });
+      // main's order only: a style or opacity edited while the call was out is newer than its answer
+      const z = new Map(answer.map((l) => [l.id, l.zOrder]));
+      this.app.layers = this.app.layers.map((l) => ({ ...l, zOrder: z.get(l.id) ?? l.zOrder }));
     });
   }
 

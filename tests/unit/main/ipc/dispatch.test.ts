@@ -133,7 +133,17 @@ describe('contract validation through the Electron handler layer', () => {
     };
     expect(r.ok).toBe(true);
     // every method of the registry, gauge-only HDA-PR too, with the problem kinds each accepts
-    expect(r.value.map((m) => m.name)).toEqual(['sce-ua', 'gradient', 'ann', 'dpl', 'hda-pr', 'gan-po']);
+    expect(r.value.map((m) => m.name)).toEqual([
+      'sce-ua',
+      'gradient',
+      'ann',
+      'dpl',
+      'hda-pr',
+      'gan-po',
+      'kgssl',
+      'bucket-nexus',
+      'inverse-mapping',
+    ]);
     const ann = r.value.find((m) => m.name === 'ann')!;
     expect(ann).toMatchObject({ resumable: true, defaults: { iterations: 150, hidden: [16, 16] } });
     expect(r.value.find((m) => m.name === 'sce-ua')!.resumable).toBe(false);
@@ -148,6 +158,10 @@ describe('contract validation through the Electron handler layer', () => {
     // no gridded runner: the defaults are its first kind's
     expect(hda.defaults).toEqual({ hidden: [16, 16], iterations: 200, learningRate: 0.003 });
     expect(Object.keys(hda.options)).toEqual(['gauges']);
+    // the multi-basin kind (issue 20) and the lumped nexus (issue 21)
+    expect(methods.find((m) => m.name === 'kgssl')!.problems).toEqual(['basins']);
+    expect(methods.find((m) => m.name === 'bucket-nexus')!.problems).toEqual(['lumped']);
+    expect(methods.find((m) => m.name === 'inverse-mapping')!.problems).toEqual(['gauges']);
     // the JSON Schema of what a caller may write: every field optional (defaulted), unknown keys refused
     const schema = hda.options.gauges!.schema as {
       type: string;
