@@ -228,3 +228,44 @@ function fusedLstmClass(tf: Tf): LstmClass {
 export function lstm(tf: Tf, config: LstmArgs): Layer {
   return new (classFor(tf, 'LSTM', () => fusedLstmClass(tf)))(config);
 }
+
+/**
+ * One fused LSTM layer and a dense head, the networks of the surrogate, KGSSL and the bucket nexus:
+ * the LSTM initialised as PyTorch's nn.LSTM, U(-1/√H, 1/√H), the head Glorot-uniform, each seeded
+ * (`seed · 16 + i`) so a run is reproducible. `steps` null takes sequences of any length.
+ */
+export function lstmWithHead(
+  tf: Tf,
+  o: {
+    steps: number | null;
+    features: number;
+    hidden: number;
+    out: number;
+    returnSequences?: boolean;
+    activation?: 'linear' | 'sigmoid';
+  },
+  seed: number,
+): TfModule.Sequential {
+  const m = tf.sequential();
+  const k = 1 / Math.sqrt(o.hidden);
+  const init = (i: number) => tf.initializers.randomUniform({ minval: -k, maxval: k, seed: seed * 16 + i });
+  m.add(
+    lstm(tf, {
+      units: o.hidden,
+      inputShape: [o.steps, o.features],
+      returnSequences: o.returnSequences ?? false,
+      recurrentActivation: 'sigmoid',
+      kernelInitializer: init(0),
+      recurrentInitializer: init(1),
+      biasInitializer: init(2),
+    }),
+  );
+  m.add(
+    tf.layers.dense({
+      units: o.out,
+      activation: o.activation ?? 'linear',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed * 16 + 3 }),
+    }),
+  );
+  return m;
+}

@@ -146,6 +146,18 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
       resume: d.resume ?? undefined,
       workDir: join(d.outDir, 'checkpoints'),
     };
+    /** A gauges, basins or lumped job's outcome, as the job host records it. */
+    const postOutcome = (out: Pick<JobResult, 'metrics' | 'artifacts' | 'info'>) =>
+      post({
+        type: 'result',
+        result: {
+          cancelled: Atomics.load(cancel, 0) === 1,
+          metrics: out.metrics,
+          artifacts: out.artifacts,
+          info: out.info,
+          seconds: (performance.now() - t0) / 1000,
+        },
+      });
     if (spec.kind === 'gauges') {
       // gauge discharge: GR4J + lr on the dataset's catchment, the method's gauges runner
       const out = await runGaugesJob(spec, d.runId, d.outDir, ctx, (phase) => {
@@ -153,32 +165,14 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
         if (phase === 'calibrating') start = performance.now();
         else post({ type: 'progress', progress: { phase, iteration: 0, total: 0, objective: Number.NaN } });
       });
-      post({
-        type: 'result',
-        result: {
-          cancelled: Atomics.load(cancel, 0) === 1,
-          metrics: out.metrics,
-          artifacts: out.artifacts,
-          info: out.info,
-          seconds: (performance.now() - t0) / 1000,
-        },
-      });
+      postOutcome(out);
       return;
     }
     if (spec.kind === 'basins') {
       // many basins learned together (issue 20): the method's basins runner on the folder
       start = performance.now();
       const out = await runBasinsJob(spec, d.runId, d.outDir, ctx);
-      post({
-        type: 'result',
-        result: {
-          cancelled: Atomics.load(cancel, 0) === 1,
-          metrics: out.metrics,
-          artifacts: out.artifacts,
-          info: out.info,
-          seconds: (performance.now() - t0) / 1000,
-        },
-      });
+      postOutcome(out);
       return;
     }
     if (spec.kind === 'lumped') {
@@ -189,16 +183,7 @@ export async function jobWorkerMain(d: JobWorkerData): Promise<void> {
       });
       start = performance.now();
       const out = await runLumpedJob(spec, d.runId, d.outDir, ctx);
-      post({
-        type: 'result',
-        result: {
-          cancelled: Atomics.load(cancel, 0) === 1,
-          metrics: out.metrics,
-          artifacts: out.artifacts,
-          info: out.info,
-          seconds: (performance.now() - t0) / 1000,
-        },
-      });
+      postOutcome(out);
       return;
     }
     const { pr, truth, grid, dates: allDates, title, description } = await buildProblem(spec);

@@ -1,7 +1,7 @@
 import type * as TfModule from '@tensorflow/tfjs';
 import { FieldcalError } from '../../../src-shared/ipc';
 import { computeHandle } from '../compute';
-import { lstm as fusedLstm } from '../compute/fusedLayers';
+import { lstmWithHead } from '../compute/fusedLayers';
 import {
   checkFields,
   checkProblem,
@@ -47,27 +47,7 @@ export interface LstmConfig {
 export const LSTM_DEFAULTS: LstmConfig = { window: 30, hidden: 128 };
 
 function buildModel(tf: Tf, features: number, c: LstmConfig, seed: number): TfModule.Sequential {
-  const m = tf.sequential();
-  // PyTorch nn.LSTM's U(-1/sqrt(hidden), 1/sqrt(hidden)) initialisation (as calibration/nets/ganPo.ts lstmSurrogate), seeded
-  const k = 1 / Math.sqrt(c.hidden);
-  const init = (i: number) => tf.initializers.randomUniform({ minval: -k, maxval: k, seed: seed * 16 + i });
-  m.add(
-    fusedLstm(tf, {
-      units: c.hidden,
-      inputShape: [c.window, features],
-      recurrentActivation: 'sigmoid',
-      kernelInitializer: init(0),
-      recurrentInitializer: init(1),
-      biasInitializer: init(2),
-    }),
-  );
-  m.add(
-    tf.layers.dense({
-      units: 1,
-      kernelInitializer: tf.initializers.glorotUniform({ seed: seed * 16 + 3 }),
-    }),
-  );
-  return m;
+  return lstmWithHead(tf, { steps: c.window, features, hidden: c.hidden, out: 1 }, seed);
 }
 
 /** A trained LSTM surrogate (see {@link LstmConfig}). */

@@ -2,7 +2,7 @@ import type * as TfModule from '@tensorflow/tfjs';
 import { FieldcalError } from '../../../../src-shared/ipc';
 import { mulberry32 } from '../../common/random';
 import { fusedAdam, type AdamState, type FusedAdamOptimizer } from '../../compute/fusedAdam';
-import { lstm as fusedLstm } from '../../compute/fusedLayers';
+import { lstmWithHead } from '../../compute/fusedLayers';
 import { readWeights, writeWeights } from '../../surrogate/train';
 import type { KgsslData } from './data';
 
@@ -39,28 +39,7 @@ function lstmNet(
   seq: boolean,
   seed: number,
 ) {
-  const m = tf.sequential();
-  // PyTorch nn.LSTM's U(-1/√H, 1/√H) initialisation, seeded (as surrogate/lstm.ts)
-  const k = 1 / Math.sqrt(hidden);
-  const init = (i: number) => tf.initializers.randomUniform({ minval: -k, maxval: k, seed: seed * 16 + i });
-  m.add(
-    fusedLstm(tf, {
-      units: hidden,
-      inputShape: [steps, features],
-      returnSequences: seq,
-      recurrentActivation: 'sigmoid',
-      kernelInitializer: init(0),
-      recurrentInitializer: init(1),
-      biasInitializer: init(2),
-    }),
-  );
-  m.add(
-    tf.layers.dense({
-      units: out,
-      kernelInitializer: tf.initializers.glorotUniform({ seed: seed * 16 + 3 }),
-    }),
-  );
-  return m;
+  return lstmWithHead(tf, { steps, features, hidden, out, returnSequences: seq }, seed);
 }
 
 /**

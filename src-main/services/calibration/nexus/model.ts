@@ -1,7 +1,7 @@
 import type * as TfModule from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { FieldcalError } from '../../../../src-shared/ipc';
-import { lstm as fusedLstm } from '../../compute/fusedLayers';
+import { lstmWithHead } from '../../compute/fusedLayers';
 import {
   BUCKET_K,
   bucketAdjoint,
@@ -114,29 +114,18 @@ export function standardInputs(f: NexusForcing, s: NexusStats, t0 = 0, t1 = f.P.
 
 /** The network: one fused LSTM layer over the sequence and a per-step dense head, seeded. */
 export function buildNet(tf: Tf, nIn: number, hidden: number, head: NexusHead, seed: number) {
-  const m = tf.sequential();
-  // PyTorch nn.LSTM's U(-1/sqrt(H), 1/sqrt(H)) initialisation (as surrogate/lstm.ts), seeded
-  const k = 1 / Math.sqrt(hidden);
-  const init = (i: number) => tf.initializers.randomUniform({ minval: -k, maxval: k, seed: seed * 16 + i });
-  m.add(
-    fusedLstm(tf, {
-      units: hidden,
-      inputShape: [null, nIn],
+  return lstmWithHead(
+    tf,
+    {
+      steps: null,
+      features: nIn,
+      hidden,
+      out: head === 'bucket' ? BUCKET_K : 1,
       returnSequences: true,
-      recurrentActivation: 'sigmoid',
-      kernelInitializer: init(0),
-      recurrentInitializer: init(1),
-      biasInitializer: init(2),
-    }),
-  );
-  m.add(
-    tf.layers.dense({
-      units: head === 'bucket' ? BUCKET_K : 1,
       activation: head === 'bucket' ? 'sigmoid' : 'linear',
-      kernelInitializer: tf.initializers.glorotUniform({ seed: seed * 16 + 3 }),
-    }),
+    },
+    seed,
   );
-  return m;
 }
 
 /** What the loss of one batch of windows needs besides the network's output. */
