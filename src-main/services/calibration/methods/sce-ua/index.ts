@@ -94,13 +94,20 @@ export function sceUaLumped(
   };
   const ft = (t: Float64Array) =>
     ctx.cancelled() ? Number.POSITIVE_INFINITY : objective(fromAirGRSpace(clampT(t, tl, tu)));
-  const total = so.maxRuns * (restarts + 1);
-  const progress = (best: number) =>
-    ctx.progress({ iteration: Math.min(runs, total), total, objective: best, losses: {} });
+  // progress per model run: the best objective of the whole search so far; the total is what the
+  // SCE-UA passes plan (grid screening and local searches come on top: it grows when runs pass it)
+  let total = so.maxRuns * restarts + Math.max(1000, Math.floor(so.maxRuns / 2));
+  let bestSoFar = Number.POSITIVE_INFINITY;
+  const progress = (f: number) => {
+    bestSoFar = Math.min(bestSoFar, f);
+    total = Math.max(total, runs);
+    ctx.progress({ iteration: runs, total, objective: bestSoFar, losses: {} });
+  };
   const info: Record<string, unknown> = {};
   // candidates: the best point of airGR's start grid (Calibration_Michel's screening) and each SCE-UA optimum
   const grid = bestOfAirGRGrid(ft, tl, tu);
   info.gridNse = 1 - grid.f;
+  progress(grid.f);
   const starts: { t: Float64Array; f: number }[] = [grid];
   const sce: number[] = [];
   for (let k = 0; k < restarts && !ctx.cancelled(); k++) {
@@ -140,16 +147,23 @@ export function sceUaLumped(
   if (!ctx.cancelled()) {
     const lo = Float64Array.from(best.t, (v, i) => Math.max(tl[i]!, v - 0.3));
     const hi = Float64Array.from(best.t, (v, i) => Math.min(tu[i]!, v + 0.3));
-    const rr = sceUa(ft, lo, hi, {
-      ...so,
-      complexes: Math.max(3, so.complexes),
-      maxRuns: Math.max(1000, Math.floor(so.maxRuns / 2)),
-      pcento: 0,
-      seed: seed + restarts,
-    });
+    const rr = sceUa(
+      ft,
+      lo,
+      hi,
+      {
+        ...so,
+        complexes: Math.max(3, so.complexes),
+        maxRuns: Math.max(1000, Math.floor(so.maxRuns / 2)),
+        pcento: 0,
+        seed: seed + restarts,
+      },
+      (_loop, b) => progress(b),
+    );
     const r = refine(rr.best);
     info.refineNse = 1 - r.f;
     if (r.f < best.f) best = r;
+    progress(best.f);
   }
   // last, the same search with finer paces (0.02 down to 1e-4) from the best point: CTG acts through
   // a threshold, so 1 - NSE is stepwise in it and BFGS cannot move it
@@ -157,6 +171,7 @@ export function sceUaLumped(
     const fine = patternSearch(ft, best.t, tl, tu, { from: 0.02, to: 1e-4 });
     info.fineNse = 1 - fine.f;
     if (fine.f < best.f) best = fine;
+    progress(best.f);
   }
   // CemaNeige: a profile over CTG (1 - NSE is stepwise in it, so neither BFGS nor small steps cross
   // its plateaus, some narrower than 1e-4): CTG on grids around the best value (±0.01 by 5e-5,
@@ -191,7 +206,11 @@ export function sceUaLumped(
       if (r.f < best.f) best = r;
     }
     info.ctgProfileNse = profile;
+    progress(best.f);
   }
+  // the last point: every run counted, the progress complete
+  total = runs;
+  progress(best.f);
   const x = fromAirGRSpace(clampT(best.t, tl, tu));
   return {
     parameters: Object.fromEntries(names.map((n, k) => [n, x[k]!])),
