@@ -323,112 +323,158 @@ constexpr size_t kBlock = 32;
 
 constexpr size_t kV = 16;  // cells per vectorised block
 
-// GR4 forward over [c0, c1), kV cells at a time: the step of gr4Step with every branch as a select
-// (both sides computed, the one gr4Step takes kept), unit-hydrograph slots slot-major within the
-// block, so each line of the step is one SIMD loop over the block's cells.
+// Workspace of one block of kV cells: unit-hydrograph ordinates and stores slot-major (slot k of
+// lane j at k * kV + j), parameters and states per lane.
+struct Gr4Block {
+  std::vector<double> o1, o2, s1, s2, oc1, oc2;
+  alignas(64) double A[kV], X2[kV], X3[kV], S[kV], R[kV], m1[kV], m2[kV];
+  int mm1 = 0, mm2 = 0;
+  explicit Gr4Block(int nh) : o1(nh * kV), o2(2 * nh * kV), s1(nh * kV), s2(2 * nh * kV), oc1(nh), oc2(2 * nh) {}
+};
+
+// Loads cells [b0, b0 + nb) into the block; lanes past nb repeat the last cell (computed, never stored).
 template <class F>
-FIELDCAL_CLONES void gr4ForwardRange(const Gr4Args<F>& a, size_t c0, size_t c1) {
+__attribute__((always_inline)) inline void gr4LoadBlock(const Gr4Args<F>& a, size_t b0, size_t nb, Gr4Block& w) {
+  const int nh = a.nh;
+  w.mm1 = 0;
+  w.mm2 = 0;
+  for (size_t j = 0; j < kV; j++) {
+    const size_t c = b0 + std::min(j, nb - 1);
+    ordinates(a.X4[c], nh, w.oc1.data(), w.oc2.data());
+    for (int k = 0; k < nh; k++) w.o1[k * kV + j] = w.oc1[k], w.s1[k * kV + j] = a.uh1[c * nh + k];
+    for (int k = 0; k < 2 * nh; k++) w.o2[k * kV + j] = w.oc2[k], w.s2[k * kV + j] = a.uh2[c * 2 * nh + k];
+    w.A[j] = a.X1[c];
+    w.X2[j] = a.X2[c];
+    w.X3[j] = a.X3[c];
+    w.S[j] = a.S[c];
+    w.R[j] = a.R[c];
+    const int l1 = uhLen1(a.X4[c], nh), l2 = uhLen2(a.X4[c], nh);
+    w.m1[j] = l1;
+    w.m2[j] = l2;
+    w.mm1 = std::max(w.mm1, l1);
+    w.mm2 = std::max(w.mm2, l2);
+  }
+}
+
+// The forward over all steps of one loaded block: the step of gr4Step with every branch as a select
+// (both sides computed, the one gr4Step takes kept), each line of the step one SIMD loop over the
+// block's lanes. With a tape, records each step's start S, R, uh1[1], uh2[1] and its tanh at
+// tape[(5 t + q) kV + j] (what the reverse pass recomputes the step from). Stores the end state.
+template <class F>
+__attribute__((always_inline)) inline void gr4ForwardBlock(const Gr4Args<F>& a, size_t b0, size_t nb, Gr4Block& w,
+                                                           double* tape) {
   const int nh = a.nh;
   const size_t n = a.n;
   const double PERC = a.percConst;
-  std::vector<double> o1(nh * kV), o2(2 * nh * kV), s1(nh * kV), s2(2 * nh * kV), oc1(nh), oc2(2 * nh);
-  alignas(64) double A[kV], X2[kV], X3[kV], S[kV], R[kV], m1[kV], m2[kV], h1[kV], h2[kV], pin[kV], ein[kV];
+  double* const A = w.A;
+  double* const X2 = w.X2;
+  double* const X3 = w.X3;
+  double* const S = w.S;
+  double* const R = w.R;
+  const double* const m1 = w.m1;
+  const double* const m2 = w.m2;
+  double* const s1 = w.s1.data();
+  double* const s2 = w.s2.data();
+  const double* const o1 = w.o1.data();
+  const double* const o2 = w.o2.data();
+  const int mm1 = w.mm1, mm2 = w.mm2;
+  alignas(64) double h1[kV], h2[kV], pin[kV], ein[kV];
   alignas(64) double ae[kV], perc[kV], exch[kV], q[kV];
+  for (size_t t = 0; t < a.steps; t++) {
+    const size_t base = t * n + b0;
+    if (tape) {
+      double* tp = tape + 5 * t * kV;
+      for (size_t j = 0; j < kV; j++) {
+        tp[j] = S[j];
+        tp[kV + j] = R[j];
+        tp[2 * kV + j] = s1[kV + j];
+        tp[3 * kV + j] = s2[kV + j];
+      }
+    }
+    for (size_t j = 0; j < kV; j++) {
+      const size_t jj = j < nb ? j : nb - 1;
+      pin[j] = a.P[base + jj];
+      ein[j] = a.E[base + jj];
+    }
+#pragma omp simd
+    for (size_t j = 0; j < kV; j++) {
+      const double p1 = pin[j], e = ein[j], Aj = A[j], Sj = S[j];
+      const bool brA = p1 <= e;
+      const double wsA = std::min((e - p1) / Aj, 13.0);
+      const double wsB = std::min((p1 - e) / Aj, 13.0);
+      const double tws = vtanh(brA ? wsA : wsB);
+      if (tape) tape[(5 * t + 4) * kV + j] = tws;
+      const double sr = Sj / Aj;
+      const double er = (Sj * (2 - sr) * tws) / (1 + (1 - sr) * tws);
+      const double ps = (Aj * (1 - sr * sr) * tws) / (1 + sr * tws);
+      ae[j] = brA ? er + p1 : e;
+      double s = brA ? Sj - er : Sj + ps;
+      double pr = brA ? 0.0 : (p1 - e) - ps;
+      s = s < 0 ? 0 : s;
+      const double q2 = (s / Aj) * (s / Aj);
+      const double pc = s * (1 - 1 / std::sqrt(std::sqrt(1 + (q2 * q2) / PERC)));
+      S[j] = s - pc;
+      pr += pc;
+      perc[j] = pc;
+      h1[j] = pr * kB;
+      h2[j] = pr * (1 - kB);
+    }
+    for (int k = 0; k < mm1; k++) {
+      double* sk = &s1[k * kV];
+      const double* sn = &s1[(k + 1) * kV];
+      const double* ok = &o1[k * kV];
+#pragma omp simd
+      for (size_t j = 0; j < kV; j++) sk[j] = k < m1[j] ? sn[j] + ok[j] * h1[j] : sk[j];
+    }
+#pragma omp simd
+    for (size_t j = 0; j < kV; j++) s1[(nh - 1) * kV + j] = o1[(nh - 1) * kV + j] * h1[j];
+    for (int k = 0; k < mm2; k++) {
+      double* sk = &s2[k * kV];
+      const double* sn = &s2[(k + 1) * kV];
+      const double* ok = &o2[k * kV];
+#pragma omp simd
+      for (size_t j = 0; j < kV; j++) sk[j] = k < m2[j] ? sn[j] + ok[j] * h2[j] : sk[j];
+    }
+#pragma omp simd
+    for (size_t j = 0; j < kV; j++) s2[(2 * nh - 1) * kV + j] = o2[(2 * nh - 1) * kV + j] * h2[j];
+#pragma omp simd
+    for (size_t j = 0; j < kV; j++) {
+      const double Rj = R[j], x3 = X3[j], u1 = s1[j], u2 = s2[j];
+      const double rr0 = Rj / x3;
+      const double ex = X2[j] * (rr0 * rr0 * rr0 * std::sqrt(rr0));
+      const double aexch1 = Rj + u1 + ex < 0 ? -Rj - u1 : ex;
+      const double r1 = std::max(0.0, Rj + u1 + ex);
+      const double rr = (r1 / x3) * (r1 / x3);
+      const double qr = r1 * (1 - 1 / std::sqrt(std::sqrt(1 + rr * rr)));
+      R[j] = r1 - qr;
+      const double aexch2 = u2 + ex < 0 ? -u2 : ex;
+      const double qd = std::max(0.0, u2 + ex);
+      q[j] = std::max(0.0, qr + qd);
+      exch[j] = aexch1 + aexch2;
+    }
+    const size_t ob = t * n + b0;
+    if (a.out[0]) for (size_t j = 0; j < nb; j++) a.out[0][ob + j] = q[j];
+    if (a.out[1]) for (size_t j = 0; j < nb; j++) a.out[1][ob + j] = ae[j];
+    if (a.out[2]) for (size_t j = 0; j < nb; j++) a.out[2][ob + j] = perc[j];
+    if (a.out[3]) for (size_t j = 0; j < nb; j++) a.out[3][ob + j] = exch[j];
+  }
+  for (size_t j = 0; j < nb; j++) {
+    const size_t c = b0 + j;
+    a.S[c] = S[j];
+    a.R[c] = R[j];
+    for (int k = 0; k < nh; k++) a.uh1[c * nh + k] = s1[k * kV + j];
+    for (int k = 0; k < 2 * nh; k++) a.uh2[c * 2 * nh + k] = s2[k * kV + j];
+  }
+}
+
+// GR4 forward over [c0, c1), kV cells at a time.
+template <class F>
+FIELDCAL_CLONES void gr4ForwardRange(const Gr4Args<F>& a, size_t c0, size_t c1) {
+  Gr4Block w(a.nh);
   for (size_t b0 = c0; b0 < c1; b0 += kV) {
     const size_t nb = std::min(kV, c1 - b0);
-    int mm1 = 0, mm2 = 0;
-    for (size_t j = 0; j < kV; j++) {
-      // lanes past the range repeat its last cell (computed, never stored)
-      const size_t c = b0 + std::min(j, nb - 1);
-      ordinates(a.X4[c], nh, oc1.data(), oc2.data());
-      for (int k = 0; k < nh; k++) o1[k * kV + j] = oc1[k], s1[k * kV + j] = a.uh1[c * nh + k];
-      for (int k = 0; k < 2 * nh; k++) o2[k * kV + j] = oc2[k], s2[k * kV + j] = a.uh2[c * 2 * nh + k];
-      A[j] = a.X1[c];
-      X2[j] = a.X2[c];
-      X3[j] = a.X3[c];
-      S[j] = a.S[c];
-      R[j] = a.R[c];
-      const int l1 = uhLen1(a.X4[c], nh), l2 = uhLen2(a.X4[c], nh);
-      m1[j] = l1;
-      m2[j] = l2;
-      mm1 = std::max(mm1, l1);
-      mm2 = std::max(mm2, l2);
-    }
-    for (size_t t = 0; t < a.steps; t++) {
-      const size_t base = t * n + b0;
-      for (size_t j = 0; j < kV; j++) {
-        const size_t jj = j < nb ? j : nb - 1;
-        pin[j] = a.P[base + jj];
-        ein[j] = a.E[base + jj];
-      }
-#pragma omp simd
-      for (size_t j = 0; j < kV; j++) {
-        const double p1 = pin[j], e = ein[j], Aj = A[j], Sj = S[j];
-        const bool brA = p1 <= e;
-        const double wsA = std::min((e - p1) / Aj, 13.0);
-        const double wsB = std::min((p1 - e) / Aj, 13.0);
-        const double tws = vtanh(brA ? wsA : wsB);
-        const double sr = Sj / Aj;
-        const double er = (Sj * (2 - sr) * tws) / (1 + (1 - sr) * tws);
-        const double ps = (Aj * (1 - sr * sr) * tws) / (1 + sr * tws);
-        ae[j] = brA ? er + p1 : e;
-        double s = brA ? Sj - er : Sj + ps;
-        double pr = brA ? 0.0 : (p1 - e) - ps;
-        s = s < 0 ? 0 : s;
-        const double q2 = (s / Aj) * (s / Aj);
-        const double pc = s * (1 - 1 / std::sqrt(std::sqrt(1 + (q2 * q2) / PERC)));
-        S[j] = s - pc;
-        pr += pc;
-        perc[j] = pc;
-        h1[j] = pr * kB;
-        h2[j] = pr * (1 - kB);
-      }
-      for (int k = 0; k < mm1; k++) {
-        double* sk = &s1[k * kV];
-        const double* sn = &s1[(k + 1) * kV];
-        const double* ok = &o1[k * kV];
-#pragma omp simd
-        for (size_t j = 0; j < kV; j++) sk[j] = k < m1[j] ? sn[j] + ok[j] * h1[j] : sk[j];
-      }
-#pragma omp simd
-      for (size_t j = 0; j < kV; j++) s1[(nh - 1) * kV + j] = o1[(nh - 1) * kV + j] * h1[j];
-      for (int k = 0; k < mm2; k++) {
-        double* sk = &s2[k * kV];
-        const double* sn = &s2[(k + 1) * kV];
-        const double* ok = &o2[k * kV];
-#pragma omp simd
-        for (size_t j = 0; j < kV; j++) sk[j] = k < m2[j] ? sn[j] + ok[j] * h2[j] : sk[j];
-      }
-#pragma omp simd
-      for (size_t j = 0; j < kV; j++) s2[(2 * nh - 1) * kV + j] = o2[(2 * nh - 1) * kV + j] * h2[j];
-#pragma omp simd
-      for (size_t j = 0; j < kV; j++) {
-        const double Rj = R[j], x3 = X3[j], u1 = s1[j], u2 = s2[j];
-        const double rr0 = Rj / x3;
-        const double ex = X2[j] * (rr0 * rr0 * rr0 * std::sqrt(rr0));
-        const double aexch1 = Rj + u1 + ex < 0 ? -Rj - u1 : ex;
-        const double r1 = std::max(0.0, Rj + u1 + ex);
-        const double rr = (r1 / x3) * (r1 / x3);
-        const double qr = r1 * (1 - 1 / std::sqrt(std::sqrt(1 + rr * rr)));
-        R[j] = r1 - qr;
-        const double aexch2 = u2 + ex < 0 ? -u2 : ex;
-        const double qd = std::max(0.0, u2 + ex);
-        q[j] = std::max(0.0, qr + qd);
-        exch[j] = aexch1 + aexch2;
-      }
-      const size_t ob = t * n + b0;
-      if (a.out[0]) for (size_t j = 0; j < nb; j++) a.out[0][ob + j] = q[j];
-      if (a.out[1]) for (size_t j = 0; j < nb; j++) a.out[1][ob + j] = ae[j];
-      if (a.out[2]) for (size_t j = 0; j < nb; j++) a.out[2][ob + j] = perc[j];
-      if (a.out[3]) for (size_t j = 0; j < nb; j++) a.out[3][ob + j] = exch[j];
-    }
-    for (size_t j = 0; j < nb; j++) {
-      const size_t c = b0 + j;
-      a.S[c] = S[j];
-      a.R[c] = R[j];
-      for (int k = 0; k < nh; k++) a.uh1[c * nh + k] = s1[k * kV + j];
-      for (int k = 0; k < 2 * nh; k++) a.uh2[c * 2 * nh + k] = s2[k * kV + j];
-    }
+    gr4LoadBlock(a, b0, nb, w);
+    gr4ForwardBlock(a, b0, nb, w, nullptr);
   }
 }
 
@@ -459,9 +505,10 @@ FIELDCAL_CLONES void gr4ForwardRangeScalar(const Gr4Args<F>& a, size_t c0, size_
   }
 }
 
-// Reverse pass of gr4WithGradient (gr4/adjoint.ts) over a block of cells, steps outer.
+// The scalar reverse pass (per cell, with branches), kept as the plain translation of
+// gr4WithGradient (gr4/adjoint.ts) the vectorised one below is checked against.
 template <class F>
-FIELDCAL_CLONES void gr4AdjointRange(const Gr4Args<F>& a, size_t c0, size_t c1) {
+FIELDCAL_CLONES void gr4AdjointRangeScalar(const Gr4Args<F>& a, size_t c0, size_t c1) {
   const int nh = a.nh;
   const size_t steps = a.steps, n = a.n;
   const double Bk = kB, PERC = a.percConst;
@@ -651,6 +698,258 @@ FIELDCAL_CLONES void gr4AdjointRange(const Gr4Args<F>& a, size_t c0, size_t c1) 
       a.grad[5 * n + c] = gR[j];
       if (a.guh1) std::memcpy(a.guh1 + c * nh, G1 + j * nh, nh * sizeof(double));
       if (a.guh2) std::memcpy(a.guh2 + c * 2 * nh, G2 + j * 2 * nh, 2 * nh * sizeof(double));
+    }
+  }
+}
+
+// Reverse pass of gr4WithGradient (gr4/adjoint.ts) over [c0, c1), kV cells at a time: the
+// forward of each block with a tape (gr4ForwardBlock), then steps in reverse with the operations of
+// gr4AdjointRangeScalar in the same order, every branch a select, unit-hydrograph gradients
+// slot-major like the stores. The update of slot k + 1 < nh ... by lane is a select on k < m1 (slots
+// past a lane's m1 stay zero in both gradient buffers, as in the scalar pass), and the last slot's
+// term is added for every lane, as the scalar loop's jj = m1 iteration does.
+template <class F>
+FIELDCAL_CLONES void gr4AdjointRange(const Gr4Args<F>& a, size_t c0, size_t c1) {
+  const int nh = a.nh;
+  const size_t steps = a.steps, n = a.n;
+  const double Bk = kB, PERC = a.percConst;
+  Gr4Block w(nh);
+  std::vector<double> tape(5 * steps * kV);
+  std::vector<double> go1(nh * kV), go2(2 * nh * kV), ga1(nh * kV), ga2(2 * nh * kV), gb1(nh * kV), gb2(2 * nh * kV);
+  alignas(64) double gS[kV], gR[kV], gX1[kV], gX2[kV], gX3[kV];
+  alignas(64) double pin[kV], ein[kV], gqin[kV], gaein[kV];
+  alignas(64) double vS1[kV], vS2[kV], vg[kV], vg4[kV], vpr[kV], vtws[kV], vnum[kV], vden[kV], vw[kV];
+  alignas(64) double vgs1o[kV], vgs2o[kV], vgR[kV], vgpr[kV], vgP[kV];
+  const double* const A = w.A;
+  const double* const X2 = w.X2;
+  const double* const X3 = w.X3;
+  const double* const m1 = w.m1;
+  const double* const m2 = w.m2;
+  const double* const o1 = w.o1.data();
+  const double* const o2 = w.o2.data();
+  for (size_t b0 = c0; b0 < c1; b0 += kV) {
+    const size_t nb = std::min(kV, c1 - b0);
+    gr4LoadBlock(a, b0, nb, w);
+    gr4ForwardBlock(a, b0, nb, w, tape.data());
+    const int mm1 = w.mm1, mm2 = w.mm2;
+    std::fill(go1.begin(), go1.end(), 0.0);
+    std::fill(go2.begin(), go2.end(), 0.0);
+    std::fill(ga1.begin(), ga1.end(), 0.0);
+    std::fill(ga2.begin(), ga2.end(), 0.0);
+    std::fill(gb1.begin(), gb1.end(), 0.0);
+    std::fill(gb2.begin(), gb2.end(), 0.0);
+    for (size_t j = 0; j < kV; j++) gS[j] = gR[j] = gX1[j] = gX2[j] = gX3[j] = 0;
+    bool swapped = false;
+    for (size_t tt = steps; tt-- > 0;) {
+      const size_t base = tt * n + b0;
+      const double* tp = &tape[5 * tt * kV];
+      const double* G1 = swapped ? gb1.data() : ga1.data();
+      const double* G2 = swapped ? gb2.data() : ga2.data();
+      double* N1 = swapped ? ga1.data() : gb1.data();
+      double* N2 = swapped ? ga2.data() : gb2.data();
+      for (size_t j = 0; j < kV; j++) {
+        const size_t jj = j < nb ? j : nb - 1;
+        pin[j] = a.P[base + jj];
+        ein[j] = a.E[base + jj];
+        gqin[j] = a.gQ[base + jj];
+        gaein[j] = a.gAE ? a.gAE[base + jj] : 0;
+      }
+      // the step recomputed from the tape, then its reverse down to the unit hydrographs
+#pragma omp simd
+      for (size_t j = 0; j < kV; j++) {
+        const double Aj = A[j], X2j = X2[j], X3j = X3[j];
+        const double S = tp[j], R = tp[kV + j];
+        const double p1 = pin[j], e = ein[j];
+        const bool branchA = p1 <= e;
+        const double w0 = branchA ? (e - p1) / Aj : (p1 - e) / Aj;
+        const double tws = tp[4 * kV + j];  // vtanh(std::min(w0, 13.0)), taped by the forward
+        const double sr = S / Aj;
+        const double numA = S * (2 - sr) * tws;
+        const double denA = 1 + (1 - sr) * tws;
+        const double numB = Aj * (1 - sr * sr) * tws;
+        const double denB = 1 + sr * tws;
+        const double num = branchA ? numA : numB;
+        const double den = branchA ? denA : denB;
+        const double S1 = branchA ? S - numA / denA : S + numB / denB;
+        const double pr0 = branchA ? 0.0 : p1 - e - numB / denB;
+        const double S2 = S1 < 0 ? 0 : S1;
+        const double q2 = (S2 / Aj) * (S2 / Aj);
+        const double g = 1 + (q2 * q2) / PERC;
+        const double g4 = 1 / std::sqrt(std::sqrt(g));
+        const double perc = S2 * (1 - g4);
+        const double pr = pr0 + perc;
+        const double s1o = tp[2 * kV + j] + o1[j] * Bk * pr;
+        const double s2o = tp[3 * kV + j] + o2[j] * (1 - Bk) * pr;
+        const double rr0 = R / X3j;
+        const double p35r = rr0 * rr0 * rr0 * std::sqrt(rr0);
+        const double exch = X2j * p35r;
+        const double Rp = R + s1o + exch;
+        const double R1 = std::max(0.0, Rp);
+        const double rr = (R1 / X3j) * (R1 / X3j);
+        const double h = 1 / std::sqrt(std::sqrt(1 + rr * rr));
+        const double qr = R1 * (1 - h);
+        const double x2 = s2o + exch;
+        const double qd = std::max(0.0, x2);
+        const double gq = qr + qd >= 0 ? gqin[j] : 0;
+        double gExch = 0;
+        const double gx2 = x2 >= 0 ? gq : 0;
+        double gs2o = gx2;
+        gExch += gx2;
+        const double aq = gq - gR[j];
+        const double dhdrr = (-0.5 * rr * h) / (1 + rr * rr);
+        const double gR1 = gR[j] + aq * (1 - h - R1 * dhdrr * ((2 * R1) / (X3j * X3j)));
+        double gx3 = gX3[j] + aq * (-R1 * dhdrr * ((-2 * R1 * R1) / (X3j * X3j * X3j)));
+        const double gRp = Rp >= 0 ? gR1 : 0;
+        double gRstart = gRp;
+        double gs1o = gRp;
+        gExch += gRp;
+        gX2[j] += gExch * p35r;
+        const double dexch = X2j * 3.5 * rr0 * rr0 * std::sqrt(rr0);
+        gRstart += (gExch * dexch) / X3j;
+        gx3 += gExch * dexch * (-R / (X3j * X3j));
+        gX3[j] = gx3;
+        gs1o += G1[j];
+        gs2o += G2[j];
+        vgs1o[j] = gs1o;
+        vgs2o[j] = gs2o;
+        vgR[j] = gRstart;
+        vS1[j] = S1;
+        vS2[j] = S2;
+        vg[j] = g;
+        vg4[j] = g4;
+        vpr[j] = pr;
+        vtws[j] = tws;
+        vnum[j] = num;
+        vden[j] = den;
+        vw[j] = w0;
+        vgpr[j] = 0;
+      }
+      // unit hydrograph 1: slots 0 .. m1 - 1, then the last slot nh - 1
+#pragma omp simd
+      for (size_t j = 0; j < kV; j++) N1[j] = 0;
+      for (int k = 0; k < mm1; k++) {
+        const double* gk1 = k == 0 ? vgs1o : &G1[k * kV];
+        const double* ok = &o1[k * kV];
+        double* qk = &go1[k * kV];
+        double* nk = &N1[(k + 1) * kV];
+#pragma omp simd
+        for (size_t j = 0; j < kV; j++) {
+          const bool on = k < m1[j];
+          const double gk = gk1[j];
+          nk[j] = on ? gk : 0.0;
+          vgpr[j] = on ? vgpr[j] + gk * ok[j] * Bk : vgpr[j];
+          qk[j] = on ? qk[j] + gk * Bk * vpr[j] : qk[j];
+        }
+      }
+      {
+        const double* gk1 = &G1[(nh - 1) * kV];
+        const double* ok = &o1[(nh - 1) * kV];
+        double* qk = &go1[(nh - 1) * kV];
+#pragma omp simd
+        for (size_t j = 0; j < kV; j++) {
+          const double gk = gk1[j];
+          vgpr[j] += gk * ok[j] * Bk;
+          qk[j] += gk * Bk * vpr[j];
+        }
+      }
+      // unit hydrograph 2: slots 0 .. m2 - 1, then the last slot 2 nh - 1
+#pragma omp simd
+      for (size_t j = 0; j < kV; j++) N2[j] = 0;
+      for (int k = 0; k < mm2; k++) {
+        const double* gk2 = k == 0 ? vgs2o : &G2[k * kV];
+        const double* ok = &o2[k * kV];
+        double* qk = &go2[k * kV];
+        double* nk = &N2[(k + 1) * kV];
+#pragma omp simd
+        for (size_t j = 0; j < kV; j++) {
+          const bool on = k < m2[j];
+          const double gk = gk2[j];
+          nk[j] = on ? gk : 0.0;
+          vgpr[j] = on ? vgpr[j] + gk * ok[j] * (1 - Bk) : vgpr[j];
+          qk[j] = on ? qk[j] + gk * (1 - Bk) * vpr[j] : qk[j];
+        }
+      }
+      {
+        const double* gk2 = &G2[(2 * nh - 1) * kV];
+        const double* ok = &o2[(2 * nh - 1) * kV];
+        double* qk = &go2[(2 * nh - 1) * kV];
+#pragma omp simd
+        for (size_t j = 0; j < kV; j++) {
+          const double gk = gk2[j];
+          vgpr[j] += gk * ok[j] * (1 - Bk);
+          qk[j] += gk * (1 - Bk) * vpr[j];
+        }
+      }
+      // percolation and the production store
+#pragma omp simd
+      for (size_t j = 0; j < kV; j++) {
+        const double Aj = A[j];
+        const double S = tp[j];
+        const double p1 = pin[j], e = ein[j];
+        const bool branchA = p1 <= e;
+        const double S1 = vS1[j], S2 = vS2[j], g = vg[j], g4 = vg4[j], tws = vtws[j];
+        const double num = vnum[j], den = vden[j], w0 = vw[j];
+        const double gpr = vgpr[j];
+        const double sr = S / Aj;
+        const double gperc = gpr - gS[j];
+        double gS2 = gS[j];
+        const double A4 = Aj * Aj * Aj * Aj;
+        const double dgdS2 = (4 * S2 * S2 * S2) / (A4 * PERC);
+        const double dgdA = (-4 * S2 * S2 * S2 * S2) / (A4 * Aj * PERC);
+        const double dpdg = (S2 * 0.25 * g4) / g;
+        gS2 += gperc * (1 - g4 + dpdg * dgdS2);
+        const double gx1 = gX1[j] + gperc * dpdg * dgdA;
+        const double gS1 = S1 < 0 ? 0 : gS2;
+        const double dtws = w0 > 13 ? 0 : 1 - tws * tws;
+        const double dwdA = -w0 / Aj;
+        const double gae = gaein[j];
+        // branch A (p1 <= e): evaporation from the store
+        const double ger = gae - gS1;
+        const double aN_dsr = -S * tws;
+        const double aD_dsr = -tws;
+        const double der_dsr = (aN_dsr * den - num * aD_dsr) / (den * den);
+        const double der_dtws = (S * (2 - sr) * den - num * (1 - sr)) / (den * den);
+        const double der_dS = ((2 - sr) * tws) / den;
+        const double gSA = gS1 + ger * (der_dS + der_dsr / Aj);
+        const double gX1A = gx1 + ger * (der_dsr * (-S / (Aj * Aj)) + der_dtws * dtws * dwdA);
+        const double gPA = gae - (ger * der_dtws * dtws) / Aj;
+        // branch B: rain into the store
+        const double gps = gS1 - gpr;
+        const double bN_dsr = Aj * -2 * sr * tws;
+        const double bD_dsr = tws;
+        const double dps_dsr = (bN_dsr * den - num * bD_dsr) / (den * den);
+        const double dps_dtws = (Aj * (1 - sr * sr) * den - num * sr) / (den * den);
+        const double dps_dA = ((1 - sr * sr) * tws) / den;
+        const double gSB = gS1 + (gps * dps_dsr) / Aj;
+        const double gX1B = gx1 + gps * (dps_dA + dps_dsr * (-S / (Aj * Aj)) + dps_dtws * dtws * dwdA);
+        const double gPB = gpr + (gps * dps_dtws * dtws) / Aj;
+        gS[j] = branchA ? gSA : gSB;
+        gX1[j] = branchA ? gX1A : gX1B;
+        vgP[j] = branchA ? gPA : gPB;
+        gR[j] = vgR[j];
+      }
+      if (a.gP)
+        for (size_t j = 0; j < nb; j++) a.gP[base + j] = vgP[j];
+      swapped = !swapped;
+    }
+    const double* G1 = swapped ? gb1.data() : ga1.data();
+    const double* G2 = swapped ? gb2.data() : ga2.data();
+    for (size_t j = 0; j < nb; j++) {
+      const size_t c = b0 + j;
+      const double x4 = a.X4[c];
+      double gX4 = 0;
+      for (int i = 1; i <= nh; i++) gX4 += go1[(i - 1) * kV + j] * (dss1(i, x4) - dss1(i - 1, x4));
+      for (int i = 1; i <= 2 * nh; i++) gX4 += go2[(i - 1) * kV + j] * (dss2(i, x4) - dss2(i - 1, x4));
+      a.grad[c] = gX1[j];
+      a.grad[n + c] = gX2[j];
+      a.grad[2 * n + c] = gX3[j];
+      a.grad[3 * n + c] = gX4;
+      a.grad[4 * n + c] = gS[j];
+      a.grad[5 * n + c] = gR[j];
+      if (a.guh1)
+        for (int k = 0; k < nh; k++) a.guh1[c * nh + k] = G1[k * kV + j];
+      if (a.guh2)
+        for (int k = 0; k < 2 * nh; k++) a.guh2[c * 2 * nh + k] = G2[k * kV + j];
     }
   }
 }
