@@ -9,10 +9,11 @@ import { ProjectStore } from '../../src-main/services/project/store';
 import { hasRedis, startRedis, type TestRedis } from '../helpers/redis';
 
 /**
- * Issue 18, the disturbed sweep: 12 children (3 option values × 4 seeds) on 3 `fieldcal worker`
- * processes; one worker is killed with SIGKILL while it runs a child and the coordinating
+ * Issue 18: 12 children (3 option values × 4 seeds) on 3 `fieldcal worker` processes give the
+ * metrics and byte-identical parameter GeoTIFFs of the same sweep on the local job host; then the
+ * disturbed sweep: one worker is killed with SIGKILL while it runs a child and the coordinating
  * `fieldcal sweep` process is killed too, then re-attached with `--attach`. Every child is recorded
- * once, and the metrics and parameter GeoTIFFs equal those of the same sweep run undisturbed.
+ * once, and the metrics and parameter GeoTIFFs equal those of the sweep run undisturbed.
  */
 const CLI = ['--import', 'tsx', '--import', './scripts/raw-loader.mjs', 'src-main/cli/index.ts'];
 const dir = mkdtempSync(join(tmpdir(), 'fieldcal-sweep-restart-'));
@@ -128,6 +129,20 @@ describe.skipIf(!hasRedis)('a queue sweep disturbed by a worker SIGKILL and a co
         ref.children.map((c) => c.status),
         ref.children.map((c) => c.error ?? '').join('\n'),
       ).toEqual(Array(12).fill('succeeded'));
+      // the same 12 children on the local job host (one process, 2 at a time): the same results
+      const here = join(dir, 'local.fieldcal');
+      const l = start(
+        ['sweep', '--config', config, '--project', here, '--concurrency', '2', '--json'],
+        'local',
+      );
+      expect(await exited(l), l.err.join('\n')).toBe(0);
+      const local = recorded(here);
+      expect(local.children.map((c) => [c.index, c.status, c.metrics, c.tifs])).toEqual(
+        ref.children.map((c) => [c.index, c.status, c.metrics, c.tifs]),
+      );
+      const calmRows = (JSON.parse(a.out.join('')) as SweepRecord).rows;
+      expect(calmRows.every((r) => ['w1', 'w2', 'w3'].includes(r.worker ?? ''))).toBe(true);
+      expect(new Set(calmRows.map((r) => r.worker)).size).toBeGreaterThan(1);
 
       // disturbed: once 3 children finished, kill a worker that is running one, and the coordinator
       const project = join(dir, 'disturbed.fieldcal');
