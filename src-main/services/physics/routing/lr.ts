@@ -249,9 +249,12 @@ function nativeRouteGradient(
   const r = asFloat(runoff);
   const l = Float64Array.from(llr);
   const q = new Float64Array(steps * n);
-  let gQ: ArrayLike<number>;
-  if (typeof gQOrLoss === 'function') {
-    // the loss needs the discharge first: one forward routing (cheap beside the runoff model)
+  /** One native routing from h: forward only, or forward and reverse with gQ (gradients written to g). */
+  const route = (
+    h: Float64Array,
+    gQ: Float64Array | null,
+    g: { runoff: Float64Array; llr: Float64Array } | null,
+  ) =>
     native.lrRoute(
       net.order,
       net.down,
@@ -265,36 +268,22 @@ function nativeRouteGradient(
       l,
       dt,
       mmToM3s,
-      Float64Array.from(h0),
+      h,
       q,
-      null,
-      null,
-      null,
+      gQ,
+      g?.runoff ?? null,
+      g?.llr ?? null,
     );
+  let gQ: ArrayLike<number>;
+  if (typeof gQOrLoss === 'function') {
+    // the loss needs the discharge first: one forward routing (cheap beside the runoff model)
+    route(Float64Array.from(h0), null, null);
     gQ = gQOrLoss(q);
   } else gQ = gQOrLoss;
   const gh = Float64Array.from(h0);
   const gRunoff = new Float64Array(steps * n);
   const gLlr = new Float64Array(n);
-  native.lrRoute(
-    net.order,
-    net.down,
-    net.upStart,
-    net.up,
-    n,
-    steps,
-    r,
-    a,
-    e,
-    l,
-    dt,
-    mmToM3s,
-    gh,
-    q,
-    Float64Array.from(gQ),
-    gRunoff,
-    gLlr,
-  );
+  route(gh, Float64Array.from(gQ), { runoff: gRunoff, llr: gLlr });
   return { q, gradient: { runoff: gRunoff, llr: gLlr, h0: gh } };
 }
 

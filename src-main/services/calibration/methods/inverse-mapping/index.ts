@@ -1,5 +1,6 @@
 import { FieldcalError } from '../../../../../src-shared/ipc';
 import { runCnLr, CN_LR_PARAMETERS, type CnLrParams } from '../../../physics/cnlr';
+import { cc } from '../../../metrics/series';
 import { makeSampler } from '../../../surrogate/samplers';
 import { gaugeScores, type GaugeProblem } from '../../gauges/problem';
 import {
@@ -76,26 +77,6 @@ function fieldsFromScaled(pb: GaugeProblem, u: Float32Array): CnLrParams {
     );
   });
   return out as unknown as CnLrParams;
-}
-
-/** Pearson correlation across cells (NaN for a constant field). */
-function corr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i]! / n;
-    mb += b[i]! / n;
-  }
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < n; i++) {
-    ab += (a[i]! - ma) * (b[i]! - mb);
-    aa += (a[i]! - ma) ** 2;
-    bb += (b[i]! - mb) ** 2;
-  }
-  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : Number.NaN;
 }
 
 /** Timings of each phase, seconds. */
@@ -287,10 +268,11 @@ export async function inverseMapping(
       const rs = held
         .map((u, b) => {
           const y = pairs.targets[split.valid[b]!]!;
-          return corr(
+          // Pearson across cells (metrics cc: NaN for a constant field)
+          return cc(
             Float64Array.from({ length: pairs.cells }, (_, c) => u[c * K + k]!),
             Float64Array.from({ length: pairs.cells }, (_, c) => y[c * K + k]!),
-          );
+          ).value;
         })
         .filter(Number.isFinite);
       return [name, rs.reduce((a, v) => a + v, 0) / Math.max(1, rs.length)] as const;
