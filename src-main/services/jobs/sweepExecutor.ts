@@ -3,7 +3,11 @@ import type { JobSpec } from '../../../src-shared/ipc';
 /**
  * Where a sweep's children run (issue 18): the local job host (default) or a BullMQ queue served by
  * `fieldcal worker` processes. The sweep coordinator (the one process that writes the project) hands
- * each child to an executor and records what comes back; an executor never writes the project.
+ * each child to an executor and records the sweep's side of what comes back (the child's end, the
+ * table, the winner). Who records the child run itself depends on where it ran: the local executor's
+ * job host is the coordinator's own and records status, progress, metrics and artifacts as for any
+ * job; for queued children the coordinator records them from the result, and queue workers never
+ * write the project.
  */
 
 /** One child to run: a stable key (idempotent recording: `<sweepId>:<index>`), its parsed spec and run folder. */
