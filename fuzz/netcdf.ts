@@ -130,9 +130,14 @@ export async function netcdfFuzz(count: number, seed: number): Promise<FuzzRepor
       writeFileSync(file, bytes);
       await tally.run(`#${i} ${what.join('+')}`, file, 10_000, async () => {
         const s = await openNetcdfStack(file);
-        const summary = await summariseStack(s);
-        if (s.grid.rows > 0 && s.grid.cols > 0) await s.readColumn(0, 0);
-        return summary;
+        try {
+          const summary = await summariseStack(s);
+          if (s.grid.rows > 0 && s.grid.cols > 0) await s.readColumn(0, 0);
+          return summary;
+        } finally {
+          // an accepted file's HDF5 handle is released, as every caller of a stack does when done
+          s.close?.();
+        }
       });
     }
     return { ...tally.report(count), seeds: seeds.length, mutations };

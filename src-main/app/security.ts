@@ -101,8 +101,8 @@ export function navigationAllowed(url: string, appOrigin: string, isMainFrame: b
 
 /**
  * Documentation sites the app may open in the system browser without asking: GDAL's raster format
- * pages and the smash documentation (the sample data's model). Any other https URL is shown to the
- * user first.
+ * pages and the smash documentation (the sample data's model; its address as the hydro-smash package
+ * on PyPI and the DassHydro/smash README give it). Any other https URL is shown to the user first.
  */
 export const EXTERNAL_ALLOWLIST: ReadonlySet<string> = new Set([
   'https://gdal.org',

@@ -16,6 +16,7 @@ import { writeFileAtomic } from '../services/common/atomicFile';
 import { computeHandle } from '../services/compute';
 import { kge, nse } from '../services/metrics/series';
 import { parameterVector, simulateLumped } from '../services/calibration/lumped/problem';
+import { resolveConfigPaths } from './configPaths';
 import { progressBar } from './progress';
 import { recordedRun } from './record';
 import { runJobCli } from './twin';
@@ -30,6 +31,9 @@ async function readConfig(path: string | undefined, method: string | undefined):
         file: path,
       });
     }
+    // relative paths in the config are taken from its folder (a gridded job's flow directions, a
+    // lumped run's hypsometry); the dataset itself is --dataset, relative to the working folder
+    raw = resolveConfigPaths(raw, path, ['dataset.flowdir', 'hypsometry.path']);
   }
   return method ? { ...raw, method } : raw;
 }

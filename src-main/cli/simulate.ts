@@ -25,6 +25,7 @@ import { initialState, runGr4 } from '../services/physics/gr4/forward';
 import { gridSnowCells, runGr4Lr, type Gr4LrParams } from '../services/physics/gr4lr';
 import { ProjectStore } from '../services/project/store';
 import { GeoTiffRaster } from '../services/rasters/geotiff';
+import { resolveConfigPaths } from './configPaths';
 
 const day = (d: Date) => d.toISOString().slice(0, 10);
 
@@ -197,7 +198,12 @@ export function addSimulateCommands(program: Command): void {
     .option('--json', 'print the result as one JSON object on stdout')
     .action(async (o: { dataset: string; params: string; config?: string; out?: string; json?: boolean }) => {
       const started = performance.now();
-      const cfg = o.config ? await readJsonArg(o.config, 'config') : {};
+      const given = o.config ? await readJsonArg(o.config, 'config') : {};
+      // a config file's relative hypsometry path is taken from its folder (inline JSON: the working folder)
+      const cfg =
+        o.config && !o.config.trim().startsWith('{')
+          ? resolveConfigPaths(given, o.config, ['hypsometry.path'])
+          : given;
       const st = await stat(o.dataset).catch(() => null);
       if (!st)
         throw new FieldcalError('NOT_FOUND', `${o.dataset} not found`, { file: o.dataset, field: 'dataset' });

@@ -5,7 +5,10 @@ import { dirname, join, resolve } from 'node:path';
 import { FieldcalError, type RunRecord } from '../../src-shared/ipc';
 import { methodNames } from '../services/calibration/registry';
 import { JobHost } from '../services/jobs/host';
+import { checkJob } from '../services/jobs/preflight';
+import { refuse } from '../services/jobs/specs';
 import { ProjectStore } from '../services/project/store';
+import { resolveConfigPaths } from './configPaths';
 import { progressBar } from './progress';
 
 /**
@@ -86,10 +89,14 @@ export async function runJobCli(
   json: boolean,
   started: number,
 ): Promise<void> {
+  // the checks jobs.submit runs (schema, method and options, the dataset's files and dates), before
+  // anything is recorded: a missing dataset is refused naming dataset.path, not failed at run time
+  const checked = await checkJob(spec);
+  if (checked.issues.length || !checked.spec) throw refuse('job', checked.issues);
   const store = openOrCreateProject(resolve(project ?? join(out, 'runs.fieldcal')));
   const host = new JobHost(store);
   try {
-    const run = host.submit(spec, { outDir: (id) => join(out, `run-${id}`) });
+    const run = host.submitParsed(checked.spec, { outDir: (id) => join(out, `run-${id}`) });
     if (!json) process.stderr.write(`run ${run.id} recorded in ${store.path}\n`);
     const done = await runToEnd(host, run, json);
     report(store, host, done, json, started);
@@ -139,7 +146,10 @@ export function addTwinCommands(program: Command): void {
         json?: boolean;
       }) => {
         const started = performance.now();
-        const cfg = o.config ? await readJson(o.config) : {};
+        // relative dataset paths in the config are taken from its folder
+        const cfg = o.config
+          ? resolveConfigPaths(await readJson(o.config), o.config, ['dataset.path', 'dataset.flowdir'])
+          : {};
         let options = cfg.options;
         if (o.options) {
           try {

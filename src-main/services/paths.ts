@@ -20,6 +20,22 @@ export function appRoot(): string {
   return process.cwd();
 }
 
+/**
+ * The path native code must read for a bundled file. In a packaged app the sources sit in
+ * `resources/app.asar`, which only Electron's patched `fs` can read; electron-builder's `asarUnpack`
+ * (electron-builder.json: `resources/fonts/**`) copies such files to `app.asar.unpacked` beside it
+ * (Electron docs, "ASAR Archives": native code cannot read inside an archive). Outside an archive
+ * the path is returned as it is.
+ */
+export function unpackedPath(path: string): string {
+  return path.replace(/([\\/])app\.asar(?=[\\/])/, '$1app.asar.unpacked');
+}
+
+/** The bundled report font, at a path the native renderer (resvg) can open, packaged or not. */
+export function reportFontPath(root: string = appRoot()): string {
+  return unpackedPath(join(root, 'resources', 'fonts', 'DejaVuSans.ttf'));
+}
+
 /** Where the built renderer lives (out/renderer, or FIELDCAL_RENDERER_DIR for a development build elsewhere), for the bridge's static server. */
 export function rendererDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.FIELDCAL_RENDERER_DIR ? resolve(env.FIELDCAL_RENDERER_DIR) : join(appRoot(), 'out', 'renderer');

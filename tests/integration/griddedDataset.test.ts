@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { baseOfDataset, periodsOf } from '../../src-main/services/calibration/gridded/fromDataset';
@@ -193,6 +193,8 @@ describe('fieldcal calibrate on a smash-layout folder with an et/ stack', () => 
     };
     const bad = calibrate('ann', { dataset, split, studyArea: { geometry: away, crs } }, 'away');
     expect(bad.status).not.toBe(0);
-    expect(bad.stdout + bad.stderr).toMatch(/study area covers none/);
+    // refused before anything is recorded, by the same check as jobs.submit (it named studyArea)
+    expect(bad.stdout + bad.stderr).toMatch(/studyArea: the study area holds no active cell/);
+    expect(existsSync(join(dir, 'away', 'runs.fieldcal'))).toBe(false);
   });
 });

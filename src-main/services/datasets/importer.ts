@@ -161,6 +161,8 @@ export async function describeSource(opts: {
     };
   }
   const s = await openStack(path, { crs: projectCrs, variable: opts.variable });
+  // only the header is needed here: a NetCDF stack's file is released at once
+  s.close?.();
   if (s.kind !== 'netcdf') await verifyStackFiles(s.steps.map((st) => st.file));
   const base = await hashed();
   const crsSource = s.grid.crs && s.grid.crs !== projectCrs ? 'file' : projectCrs ? 'project' : 'none';

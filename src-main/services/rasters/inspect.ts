@@ -169,11 +169,15 @@ export async function inspectNetcdf(path: string, opts: NetcdfInspectOptions = {
   const bands: NetcdfSummary['bands'] = [];
   const all: number[] = [];
   let cells = 0;
-  for (let i = 0; i < s.steps.length; i++) {
-    const v = await s.read(i);
-    cells += v.length;
-    for (const x of v) if (!Number.isNaN(x)) all.push(x);
-    bands.push({ band: i + 1, time: s.steps[i]!.time.toISOString(), ...bandStats(v, null, 'Float64') });
+  try {
+    for (let i = 0; i < s.steps.length; i++) {
+      const v = await s.read(i);
+      cells += v.length;
+      for (const x of v) if (!Number.isNaN(x)) all.push(x);
+      bands.push({ band: i + 1, time: s.steps[i]!.time.toISOString(), ...bandStats(v, null, 'Float64') });
+    }
+  } finally {
+    s.close?.();
   }
   const total = bandStats(all, null, 'Float64');
   return {
@@ -213,16 +217,21 @@ export async function* netcdfXyzLines(
   opts: NetcdfInspectOptions = {},
 ): AsyncGenerator<string> {
   const s = await openNetcdfStack(path, opts);
-  if (!(Number.isInteger(band) && band >= 0 && band < s.steps.length))
-    throw new FieldcalError(
-      'VALIDATION',
-      `${path}: band ${band + 1} is not one of the ${s.steps.length} time steps`,
-      {
-        file: path,
-        field: 'band',
-      },
-    );
-  const v = await s.read(band);
+  let v: Float64Array;
+  try {
+    if (!(Number.isInteger(band) && band >= 0 && band < s.steps.length))
+      throw new FieldcalError(
+        'VALIDATION',
+        `${path}: band ${band + 1} is not one of the ${s.steps.length} time steps`,
+        {
+          file: path,
+          field: 'band',
+        },
+      );
+    v = await s.read(band);
+  } finally {
+    s.close?.();
+  }
   const { rows, cols, x0, y0, dx, dy } = s.grid;
   const cv = s.curvilinear;
   const missing = s.nodata === null ? 'nan' : formatG(s.nodata);

@@ -726,7 +726,7 @@ export async function describeNetcdf(path: string): Promise<
 export async function openNetcdfStack(path: string, opts: NetcdfStackOptions = {}): Promise<Stack> {
   const nc = await openNetcdf(path);
   try {
-    return stackOf(nc, path, opts);
+    return stackOf(nc, path, opts, () => openNetcdf(path));
   } catch (err) {
     // a refused file is closed at once (an HDF5 handle would otherwise stay open in h5wasm's heap)
     try {
@@ -745,7 +745,7 @@ function numAttr(nc: NcFile, v: string, k: string): number | undefined {
   return x === undefined || !Number.isFinite(Number(x)) ? undefined : Number(x);
 }
 
-function stackOf(nc: NcFile, path: string, opts: NetcdfStackOptions): Stack {
+function stackOf(nc: NcFile, path: string, opts: NetcdfStackOptions, reopen: () => Promise<NcFile>): Stack {
   const name = opts.variable ?? pickVariable(nc);
   if (!name || !nc.variables().includes(name)) {
     throw new FieldcalError(
@@ -938,7 +938,34 @@ function stackOf(nc: NcFile, path: string, opts: NetcdfStackOptions): Stack {
   const order = dims.map((_, i) => i).filter((i) => i === yi || i === xi);
   const sy = order[0] === yi ? cols : 1;
   const sx = order[0] === yi ? 1 : rows;
-  const slab = (tIndex: number | null, r: number | null, c: number | null) => {
+  // the open file; `close()` releases it (an HDF5 handle in h5wasm's heap, or netCDF-3 bytes held in
+  // memory) and the next read opens the file again, refusing it if the variable changed shape
+  let file: NcFile | null = nc;
+  let opening: Promise<NcFile> | null = null;
+  const handle = (): Promise<NcFile> => {
+    if (file) return Promise.resolve(file);
+    opening ??= (async () => {
+      const f = await reopen();
+      try {
+        const now = f.shape(name);
+        if (now.length !== shape.length || now.some((n, i) => n !== shape[i]))
+          throw new FieldcalError(
+            'INVALID_FILE',
+            `${path} changed since it was opened: ${name} is now [${now.join(', ')}], was [${shape.join(', ')}]`,
+            { file: path, field: name, problem: 'changed since opened' },
+          );
+      } catch (err) {
+        f.close();
+        throw err;
+      } finally {
+        opening = null;
+      }
+      file = f;
+      return f;
+    })();
+    return opening;
+  };
+  const slab = (f: NcFile, tIndex: number | null, r: number | null, c: number | null) => {
     const start = dims.map(() => 0);
     const count = dims.map(() => 1);
     if (ti >= 0) {
@@ -949,7 +976,7 @@ function stackOf(nc: NcFile, path: string, opts: NetcdfStackOptions): Stack {
     count[yi] = r === null ? rows : 1;
     start[xi] = c ?? 0;
     count[xi] = c === null ? cols : 1;
-    return nc.readSlab(name, start, count);
+    return f.readSlab(name, start, count);
   };
   return {
     source: path,
@@ -963,9 +990,10 @@ function stackOf(nc: NcFile, path: string, opts: NetcdfStackOptions): Stack {
       const s = t.steps[i];
       if (!s)
         throw new FieldcalError('VALIDATION', `${path}: step ${i} out of range`, { file: path, step: i });
+      const f = await handle();
       let raw: Float64Array;
       try {
-        raw = slab(s.band, null, null);
+        raw = slab(f, s.band, null, null);
       } catch (err) {
         throw ncError(path, err);
       }
@@ -998,15 +1026,21 @@ function stackOf(nc: NcFile, path: string, opts: NetcdfStackOptions): Stack {
           },
         );
       }
+      const f = await handle();
       let raw: Float64Array;
       try {
-        raw = slab(null, flipY ? rows - 1 - row : row, flipX ? cols - 1 - col : col);
+        raw = slab(f, null, flipY ? rows - 1 - row : row, flipX ? cols - 1 - col : col);
       } catch (err) {
         throw ncError(path, err);
       }
       const byBand = Float64Array.from(raw, (v) => (isMissing(v) ? Number.NaN : v * scale + offset));
       // steps are in time order; the file's bands may not be
       return Float64Array.from(t.steps, (s) => byBand[s.band]!);
+    },
+    close() {
+      const f = file;
+      file = null;
+      f?.close();
     },
   };
 }

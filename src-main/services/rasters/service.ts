@@ -235,6 +235,8 @@ class Lru<V> {
   constructor(
     private readonly maxEntries: number,
     private readonly maxSize: number,
+    /** Called with each value that leaves the map (evicted, replaced, deleted or cleared). */
+    private readonly onLeave?: (value: V) => void,
   ) {}
   get(key: string): V | undefined {
     const e = this.map.get(key);
@@ -258,10 +260,11 @@ class Lru<V> {
     if (e) {
       this.total -= e.size;
       this.map.delete(key);
+      this.onLeave?.(e.value);
     }
   }
   clear(): void {
-    this.map.clear();
+    for (const k of [...this.map.keys()]) this.delete(k);
     this.total = 0;
   }
 }
@@ -308,7 +311,13 @@ function describeCrs(crs: string, def: string): { name: string | null; units: st
  * at a point, and the time series at a cell.
  */
 export function createRastersService(session: RasterProjectSession): ServiceImpl<'rasters'> {
-  const stacks = new Lru<Promise<Stack>>(8, 8);
+  // an evicted stack releases its file (a NetCDF handle); a read still holding it opens the file again
+  const stacks = new Lru<Promise<Stack>>(8, 8, (s) =>
+    s.then(
+      (st) => st.close?.(),
+      () => undefined,
+    ),
+  );
   /**
    * Folder stacks as whole cubes (Float32, step-major) for time series: one file per step means a
    * series read opens every file; the cube is read once (shared by concurrent callers) and a series

@@ -65,6 +65,12 @@ export interface Stack {
   read(index: number): Promise<Float64Array>;
   /** Reads every step's value at one cell, in step order, without decoding whole steps where the format allows. */
   readColumn(row: number, col: number): Promise<Float64Array>;
+  /**
+   * Releases what the stack holds open: a NetCDF stack's file (netCDF-4: an HDF5 handle in h5wasm's
+   * heap; netCDF-3: its bytes in memory). Safe to call twice; a later read opens the file again.
+   * Absent where nothing stays open between reads (GeoTIFF steps are opened per read).
+   */
+  close?(): void;
 }
 
 /** Every step's value at one cell of GeoTIFF-backed steps, one 1-pixel window read per step. */

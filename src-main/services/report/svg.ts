@@ -1,6 +1,5 @@
-import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
-import { appRoot } from '../paths';
+import { reportFontPath } from '../paths';
 import { formatG } from '../rasters/format';
 import { esc, FONT } from './svgText';
 import { dateTicks, formatTick, niceTicksLoose } from './ticks';
@@ -13,7 +12,7 @@ const num = (v: number) => formatG(Number(v.toPrecision(4)), 4);
 export function svgToPng(svg: string): Buffer {
   const r = new Resvg(svg, {
     font: {
-      fontFiles: [join(appRoot(), 'resources', 'fonts', 'DejaVuSans.ttf')],
+      fontFiles: [reportFontPath()],
       loadSystemFonts: false,
       defaultFontFamily: FONT,
     },

@@ -156,6 +156,28 @@ describe('netcdfjs errors are typed and name the file', () => {
     }
   });
 
+  it('a 1.9 GB file with a small CDF header reads only the bytes its header declares', async () => {
+    // the old reader took the whole file into memory: 2 GB of RSS in the server for this file
+    const big = join(world.dir, 'big.nc');
+    writeFileSync(big, readFileSync(NC3));
+    expect(spawnSync('truncate', ['-s', '1900M', big]).status).toBe(0);
+    const rss0 = process.memoryUsage().rss;
+    const s = await openNetcdfStack(big);
+    const v = await s.read(0);
+    expect(process.memoryUsage().rss - rss0).toBeLessThan(256 * 2 ** 20);
+    expect(s.steps.length).toBe(3);
+    expect(v[3 * 5]).toBeCloseTo(1, 12);
+  });
+
+  it('a header declaring more than 1 GiB of data is refused before anything is read', async () => {
+    const f = patched('vsize', 1_500_000_000);
+    expect(spawnSync('truncate', ['-s', '5000M', f]).status).toBe(0);
+    const e = await typedError(() => openNetcdfStack(f));
+    expect(e.code).toBe('UNSUPPORTED_FORMAT');
+    expect(e.message).toContain(f);
+    expect(e.details).toMatchObject({ file: f, maxBytes: 2 ** 30 });
+  });
+
   it('an intact file still reads the same values', async () => {
     const s = await openNetcdfStack(NC3);
     // prcp(t=0, y=6298500 (south row), x=761500) = 0 * 0.1 + 1 (scale_factor, add_offset); north-up: last row
