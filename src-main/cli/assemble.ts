@@ -108,7 +108,13 @@ function describeInput(i: AssembledInput): string {
   if (i.role !== 'gauges')
     parts.push(i.align === 'same-grid' ? 'on the model grid' : `${i.align} onto the grid`);
   if (i.role === 'flowdir') parts.push(i.unitsTo);
-  else if (i.unitsFrom === null) parts.push(`no units given or in the file: taken as ${i.unitsTo}`);
+  // a descriptor without units is copied as read (its unitsTo is 'as read'): say so once
+  else if (i.unitsFrom === null)
+    parts.push(
+      i.unitsTo === 'as read'
+        ? 'no units given or in the file: values as read'
+        : `no units given or in the file: taken as ${i.unitsTo}`,
+    );
   else if (i.unitsFrom === i.unitsTo && i.scale === 1 && i.offset === 0) parts.push(`${i.unitsTo}, as read`);
   else
     parts.push(

@@ -13,10 +13,13 @@ const FIX = join(__dirname, '../fixtures/camels-fr');
 const AIRGR: Record<string, number> = { X031001001: 0.9148, V123521001: 0.7361, X045401001: 0.8906 };
 // airGR 1.7.6 GR4J alone on the same basins and period (../shared/PEERS.md)
 const AIRGR_GR4: Record<string, number> = { X031001001: 0.1816, V123521001: 0.5777, X045401001: 0.233 };
+// the integration project's own limit (vitest.config.ts): a calibration that ran 250 s on a loaded
+// 2-core machine (X045401001) failed at 180 s on wall time, not on its NSE
+const LIMIT = 600_000;
 
 describe('GR4J alone calibrated by SCE-UA in airGR’s space on the same basins (CAMELS-FR)', () => {
   for (const [basin, ref] of Object.entries(AIRGR_GR4)) {
-    it(`${basin}: NSE at least airGR's ${ref}`, { timeout: 180_000 }, async () => {
+    it(`${basin}: NSE at least airGR's ${ref}`, { timeout: LIMIT }, async () => {
       const cfg = parseRunConfig({
         method: 'sce-ua',
         period: { warmupStart: '2000-01-01', start: '2001-01-01', end: '2009-12-31' },
@@ -38,7 +41,7 @@ describe('GR4J alone calibrated by SCE-UA in airGR’s space on the same basins 
 
 describe('GR4J + CemaNeige calibrated by SCE-UA on snow basins (CAMELS-FR)', () => {
   for (const [basin, ref] of Object.entries(AIRGR)) {
-    it(`${basin}: NSE at least airGR's ${ref}`, { timeout: 180_000 }, async () => {
+    it(`${basin}: NSE at least airGR's ${ref}`, { timeout: LIMIT }, async () => {
       const cfg = parseRunConfig({
         method: 'sce-ua',
         structure: 'gr4-cemaneige',

@@ -13,6 +13,7 @@ import {
 } from '../../../../src-shared/types/assemble';
 import { delineateCatchment, type Catchment } from '../../grid/catchment';
 import { decodeD8, type FlowDirections } from '../../grid/flowdir';
+import { stepWords } from '../../grid/gauges';
 import { openStackSource } from '../../rasters/open';
 import { writeGeoTiff } from '../../rasters/writeGeoTiff';
 import { MANIFEST_FILE, readFlowdirRaster } from '../smashDataset';
@@ -278,11 +279,10 @@ export async function assembleDataset(
           spec.grid.from === 'raster' ? 'grid.path' : 'grid.cellSize',
           "is not on the flow directions' lattice",
         );
-      const cov = uncovered(
-        inGrid.apply(Float64Array.from(catchment.grid.mask!, (m) => (m ? 1 : Number.NaN))),
-        null,
-      );
-      const n = catchment.grid.rows * catchment.grid.cols - cov;
+      // the catchment's cells (1, the rest NaN) carried onto the chosen grid: those that land on it
+      const onGrid = inGrid.apply(Float64Array.from(catchment.grid.mask!, (m) => (m ? 1 : Number.NaN)));
+      let n = 0;
+      for (const v of onGrid) if (v === 1) n++;
       if (n < catchment.cells)
         refuse(
           spec.grid.from === 'raster' ? 'grid.path' : 'grid.geometry',
@@ -530,12 +530,29 @@ export async function assembleDataset(
   }
   // gauges' discharge on the model steps
   const qobs = gauges.map((s) => ({ s, q: dischargeOnSteps(s, spec.gauges!.units, dates, S) }));
-  if (qobs.length && qobs.every(({ q }) => !q.some(Number.isFinite)))
+  // a smash qobs file has a start date and no step: its values are taken at the model step, so a
+  // daily file in an hourly dataset is read as hours (22 645 days from 1958 end in 1961)
+  const undated = gauges.filter((s) => s.series && s.series.stepFrom === 'given');
+  const undatedNote =
+    S !== 86400 && undated.length
+      ? `; ${undated.map((s) => s.code).join(', ')}: a smash qobs file has a start date only, its values are taken as ${stepWords(S)} (the model step); daily discharge needs a daily dataset, or the gauges as CSV with a date on each row`
+      : '';
+  if (qobs.length && qobs.every(({ q }) => !q.some(Number.isFinite))) {
+    const spans = gauges
+      .filter((s) => s.series)
+      .map((s) => {
+        const a = s.series!.start.getTime();
+        const b = a + (s.series!.values.length - 1) * s.series!.stepSeconds * 1000;
+        const iso = (t: number) => new Date(t).toISOString().slice(0, 16).replace('T', ' ');
+        return `${s.code} ${iso(a)} .. ${iso(b)} (${stepWords(s.series!.stepSeconds)})`;
+      });
     refuse(
       spec.gauges!.format === 'csv' ? 'gauges.series' : 'gauges.path',
-      `no gauge has discharge in ${spec.start} .. ${spec.end}`,
+      `no gauge has discharge in ${spec.start} .. ${spec.end}${spans.length ? ` (the series cover: ${spans.join('; ')})` : ''}${undatedNote}`,
       'INCONSISTENT_DATA',
     );
+  }
+  if (undatedNote) warnings.push(`gauges${undatedNote}`);
   for (const { s, q } of qobs)
     if (!q.some(Number.isFinite)) warnings.push(`gauge ${s.code}: no discharge in the period`);
   if (gauges.length)
