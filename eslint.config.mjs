@@ -71,7 +71,7 @@ const selectors = {
 const bottom = {
   report: ['metrics', 'rasters', 'grid'],
   physics: ['compute', 'grid'],
-  metrics: [],
+  metrics: ['compute'], // the native addon's BLAS/LAPACK and SSIM/FSS kernels (metrics/native.ts)
   grid: ['rasters'],
   rasters: [],
   compute: [],

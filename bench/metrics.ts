@@ -7,6 +7,8 @@ import { summaryTable } from '../src-main/services/metrics/summary';
 import { cellMaps } from '../src-main/services/metrics/maps';
 import { eofAnomalies, eofScores } from '../src-main/services/metrics/eof';
 import { gram, gramEngine } from '../src-main/services/metrics/gram';
+import { symmetricEigen } from '../src-main/services/metrics/linalg';
+import { metricsEngines } from '../src-main/services/metrics/native';
 import { getTf, initCompute, nativeThreads } from '../src-main/services/compute';
 import { loadAddon } from '../src-main/services/compute/cpuNative';
 import { machine } from './stats';
@@ -38,6 +40,18 @@ function timed<T>(fn: () => T): { ms: number; result: T } {
   const t = performance.now();
   const result = fn();
   return { ms: +(performance.now() - t).toFixed(1), result };
+}
+
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+};
+
+function transpose(a: Float64Array, rows: number, n: number): Float64Array {
+  const at = new Float64Array(n * rows);
+  for (let t = 0; t < rows; t++) for (let j = 0; j < n; j++) at[j * rows + t] = a[t * n + j]!;
+  return at;
 }
 
 const mean = (a: ArrayLike<number>) => Array.from(a).reduce((x, y) => x + y, 0) / a.length;
@@ -116,7 +130,12 @@ function numpyEof(obs: Float64Array, sim: Float64Array, steps: number, cells: nu
  */
 export async function metricsBench(): Promise<Record<string, unknown>> {
   const threads = nativeThreads();
-  const out: Record<string, unknown> = { machine: machine(), threads, gram_engine: gramEngine() };
+  const out: Record<string, unknown> = {
+    machine: machine(),
+    threads,
+    gram_engine: gramEngine(),
+    metrics_engines: metricsEngines(),
+  };
   for (const [rows, cols, label] of [
     [17, 24, 'paper_408_cells_x_365'],
     [256, 256, 'grid_256x256_x_365'],
@@ -130,6 +149,20 @@ export async function metricsBench(): Promise<Record<string, unknown>> {
     const prep = timed(() => eofAnomalies(obs, sim, steps, cells));
     const g64 = timed(() => gram(prep.result.a, 2 * steps, prep.result.n));
     const gJs = cells <= 4096 ? timed(() => gram(prep.result.a, 2 * steps, prep.result.n, 'js')).ms : null;
+    // the eigenproblem of the Gram matrix the EOF decomposes (the smaller one), LAPACK and JavaScript
+    const side = Math.min(2 * steps, prep.result.n);
+    const small =
+      side === 2 * steps
+        ? g64.result
+        : gram(transpose(prep.result.a, 2 * steps, prep.result.n), side, 2 * steps);
+    const eig = timed(() => symmetricEigen(small, side));
+    const eigJs = timed(() => symmetricEigen(small, side, 'js'));
+    // the whole joint EOF on the JavaScript/WebAssembly path in the same run (FIELDCAL_METRICS=js)
+    const before = process.env.FIELDCAL_METRICS;
+    process.env.FIELDCAL_METRICS = 'js';
+    const eofJs = timed(() => eofScores(obs, sim, steps, cells));
+    if (before === undefined) delete process.env.FIELDCAL_METRICS;
+    else process.env.FIELDCAL_METRICS = before;
     const all = timed(() =>
       summaryTable({ obs, sim, simDefault: def, steps, grid: { rows, cols, mask: null } }),
     );
@@ -147,7 +180,11 @@ export async function metricsBench(): Promise<Record<string, unknown>> {
         anomalies: prep.ms,
         gram_f64: g64.ms,
         ...(gJs !== null ? { gram_f64_js_scalar: gJs } : {}),
+        [`eigen_${side}x${side}`]: eig.ms,
+        [`eigen_${side}x${side}_js_tql2`]: eigJs.ms,
       },
+      joint_eof_js_path_ms: eofJs.ms,
+      max_abs_diff_eof_native_vs_js: +maxAbsDiff(eof2.result, eofJs.result).toExponential(2),
       gram_f32_onednn: await float32Gram(prep.result.a, 2 * steps, prep.result.n, g64.result),
       summary_table_all_metrics_ms: all.ms,
       note: 'summary = per-cell CC/KGE/RMSE for calibrated and default, joint EOF, SSIM and FSS (4 percentiles x 5 windows) at every step',

@@ -12,7 +12,10 @@
         "src/copies.cc",
         "src/batchnorm.cc",
         "src/lstm.cc",
-        "src/physics.cc"
+        "src/physics.cc",
+        "src/linalg.cc",
+        "src/fields.cc",
+        "src/gr4sets.cc"
       ],
       "cflags_cc": ["-O3", "-std=c++17", "-fopenmp", "-fexceptions", "-fno-trapping-math", "-ffp-contract=off", "-fno-math-errno"],
       "cflags_cc!": ["-fno-exceptions"],

@@ -70,6 +70,18 @@ if [ ! -f /usr/include/oneapi/dnnl/dnnl.hpp ] || ! command -v g++ >/dev/null 2>&
     say "libdnnl-dev (oneDNN) is not installed: install it (sudo apt-get install libdnnl-dev) for the cpu-native backend"
   fi
 fi
+# Float64 BLAS/LAPACK for the metrics (joint-EOF Gram product and eigenproblem): Debian's OpenBLAS,
+# opened by the addon at run time (native/src/linalg.cc), so the addon builds without it.
+if [ ! -e /usr/lib/x86_64-linux-gnu/libopenblas.so.0 ] && ! ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so\.0'; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing libopenblas0-pthread with apt-get (metrics linear algebra)"
+    apt-get update -qq || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libopenblas0-pthread >/dev/null ||
+      say "could not install libopenblas0-pthread: the metrics run their JavaScript linear algebra"
+  else
+    say "OpenBLAS is not installed (sudo apt-get install libopenblas0-pthread): the metrics run their JavaScript linear algebra"
+  fi
+fi
 if scripts/build-native.sh; then
   say "native kernels ready (cpu-native backend)"
 else

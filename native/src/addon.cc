@@ -8,6 +8,9 @@
 #include <sstream>
 
 #include "common.h"
+#include "gr4sets.h"
+#include "fields.h"
+#include "linalg.h"
 #include "physics.h"
 
 namespace fieldcal {
@@ -49,6 +52,9 @@ napi_value Init(napi_env env, napi_value exports) {
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   physics::registerPhysics(env, exports);
+  linalg::registerLinalg(env, exports);
+  fields::registerFields(env, exports);
+  gr4sets::registerGr4Sets(env, exports);
   return exports;
 }
 

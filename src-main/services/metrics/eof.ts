@@ -1,5 +1,6 @@
 import { gram } from './gram';
 import { symmetricEigen } from './linalg';
+import { nativeKernels, nativeLinalg } from './native';
 
 /**
  * Joint-EOF pattern score per step (Koch et al. 2015, as used by Sun et al. 2024), over the cells
@@ -66,23 +67,40 @@ export function eofAnomalies(
   if (n < 2) return { a: new Float64Array(0), n };
   const idx = Int32Array.from(valid);
   const a = new Float64Array(rows * n);
+  const native = nativeKernels();
+  if (native && obs instanceof Float64Array && sim instanceof Float64Array) {
+    // the same operations on the addon, threaded over maps then columns (native/src/linalg.cc)
+    native.eofAnomalies(obs, sim, steps, cells, idx, a);
+    return { a, n };
+  }
   for (let t = 0; t < rows; t++) {
     const src = t < steps ? obs : sim;
     const base = (t % steps) * cells;
+    // the map's valid cells gathered into its row (a straight copy when every cell is valid)
+    const row = a.subarray(t * n, (t + 1) * n);
+    if (n === cells && (src instanceof Float64Array || src instanceof Float32Array))
+      row.set(src.subarray(base, base + cells));
+    else for (let j = 0; j < n; j++) row[j] = src[base + idx[j]!]!;
     let m = 0;
-    for (let j = 0; j < n; j++) m += src[base + idx[j]!]!;
+    for (let j = 0; j < n; j++) m += row[j]!;
     m /= n;
     let v = 0;
-    for (let j = 0; j < n; j++) v += (src[base + idx[j]!]! - m) ** 2;
+    for (let j = 0; j < n; j++) v += (row[j]! - m) ** 2;
     const sd = Math.sqrt(v / n);
-    const row = t * n;
-    for (let j = 0; j < n; j++) a[row + j] = sd > 0 ? (src[base + idx[j]!]! - m) / sd : 0;
+    if (sd > 0) for (let j = 0; j < n; j++) row[j] = (row[j]! - m) / sd;
+    else row.fill(0);
   }
   // column means summed map by map (each column still in map order)
   const mean = new Float64Array(n);
-  for (let t = 0; t < rows; t++) for (let j = 0; j < n; j++) mean[j]! += a[t * n + j]!;
+  for (let t = 0; t < rows; t++) {
+    const row = a.subarray(t * n, (t + 1) * n);
+    for (let j = 0; j < n; j++) mean[j]! += row[j]!;
+  }
   for (let j = 0; j < n; j++) mean[j]! /= rows;
-  for (let t = 0; t < rows; t++) for (let j = 0; j < n; j++) a[t * n + j]! -= mean[j]!;
+  for (let t = 0; t < rows; t++) {
+    const row = a.subarray(t * n, (t + 1) * n);
+    for (let j = 0; j < n; j++) row[j]! -= mean[j]!;
+  }
   return { a, n };
 }
 
@@ -102,6 +120,14 @@ function leftFromInner(a: Float64Array, rows: number, n: number): { values: Floa
   const { values, vectors } = symmetricEigen(g, n);
   const u = new Float64Array(rows * n);
   const tol = 1e-12 * Math.max(values[0]!, 0);
+  const blas = nativeLinalg();
+  if (blas && rows * n < 2 ** 31) {
+    // U = A V on OpenBLAS (dgemm), then each column scaled by 1 / s_i
+    blas.gemmF64(false, false, rows, n, n, a, vectors, u);
+    const inv = Float64Array.from(values, (v) => (v > tol ? 1 / Math.sqrt(v) : 0));
+    for (let t = 0; t < rows; t++) for (let i = 0; i < n; i++) u[t * n + i]! *= inv[i]!;
+    return { values, u };
+  }
   // U[t, i] = Σ_j A[t, j] V[j, i] / s_i, each row of U summed over j in order along V's rows
   const acc = new Float64Array(n);
   for (let t = 0; t < rows; t++) {

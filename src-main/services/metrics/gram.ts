@@ -4,7 +4,8 @@
  * The native tfjs backend's matrix product (oneDNN, native/src/matmul.cc) is float32 only, and
  * oneDNN has no f64 matmul on CPUs: its product of the z-scored EOF maps is off by ~1e-6 relative,
  * far outside the metrics' 1e-9 reference vectors (tests/fixtures/metrics/reference-vectors.json).
- * So the product stays in float64 here: a WebAssembly SIMD kernel (f64x2, a 3 x 4 register block
+ * So the product stays in float64 here: OpenBLAS's dsyrk through the addon (native/src/linalg.cc,
+ * see ./native.ts) where it is present, else a WebAssembly SIMD kernel (f64x2, a 3 x 4 register block
  * over cache-sized column panels, the GotoBLAS blocking of Goto & van de Geijn 2008; row blocks
  * split in lanes over worker threads) when the runtime validates it, else the same blocking in
  * scalar JavaScript. Both sum each entry in panel order, so they agree to rounding (~1e-16
@@ -13,6 +14,7 @@
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { nativeLinalg, metricsEngines } from './native';
 
 /** Column-panel width (doubles): 6 rows x 4 KB stay in L1 while the panel of all rows sits in L2. */
 const PANEL = 512;
@@ -245,18 +247,32 @@ function release(k: Kernel): void {
 
 /** Which implementation {@link gram} uses in this process. */
 export function gramEngine(): string {
+  if (process.env.FIELDCAL_GRAM !== 'js' && nativeLinalg()) return `dsyrk, ${metricsEngines().linalg}`;
   const k = kernel();
   return k ? `wasm-simd-f64x2 ${P}x${Q}, ${threads()} thread(s)` : 'js-scalar';
 }
 
 /**
  * G = A Aᵀ (rows x rows, both triangles filled) of the row-major rows x n matrix `a`. `engine`
- * picks the implementation (default: the SIMD kernel where available, threaded for large
- * products); the WebAssembly memory limit (4 GiB) sends larger matrices to the JavaScript one.
+ * picks the implementation (default: OpenBLAS through the addon, else the SIMD kernel where
+ * available, threaded for large products; FIELDCAL_GRAM=js forces the scalar one); the
+ * WebAssembly memory limit (4 GiB) sends larger matrices to the JavaScript one.
  */
-export function gram(a: Float64Array, rows: number, n: number, engine: 'auto' | 'js' = 'auto'): Float64Array {
+export function gram(
+  a: Float64Array,
+  rows: number,
+  n: number,
+  engine: 'auto' | 'wasm' | 'js' = 'auto',
+): Float64Array {
   if (a.length !== rows * n) throw new RangeError('gram: a must hold rows x n values');
-  const k = engine === 'auto' ? kernel() : null;
+  const blas = engine === 'auto' && process.env.FIELDCAL_GRAM !== 'js' ? nativeLinalg() : null;
+  // LAPACK/BLAS take 32-bit sizes: G's side up to 46340 (46340² < 2³¹)
+  if (blas && rows > 0 && n > 0 && rows <= 46340 && n < 2 ** 31) {
+    const g = new Float64Array(rows * rows);
+    blas.gramF64(a, rows, n, g);
+    return g;
+  }
+  const k = engine !== 'js' ? kernel() : null;
   const stride = n + (n & 1);
   const doubles = (rows + 1) * stride + rows * rows + 64 * P * Q;
   const g = k && doubles * 8 < 2 ** 32 - 2 ** 20 ? gramWasm(k, a, rows, n, stride) : gramJs(a, rows, n);

@@ -1,10 +1,34 @@
+import { nativeLinalg } from './native';
+
 /**
- * Eigen-decomposition of a symmetric matrix: Householder reduction to tridiagonal form and the
- * implicit QL algorithm (EISPACK tred2/tql2, as in JAMA's EigenvalueDecomposition; Golub & Van
- * Loan, Matrix Computations, 8.3). O(n³), accurate to machine precision. `a` is n x n row-major;
- * returns eigenvalues in descending order and unit eigenvectors as the matching columns.
+ * Eigen-decomposition of a symmetric matrix. `a` is n x n row-major; returns eigenvalues in
+ * descending order and unit eigenvectors as the matching columns (each up to sign). By default
+ * LAPACK's dsyevd (divide and conquer, as numpy.linalg.eigh) on OpenBLAS through the addon
+ * (./native.ts); `engine` 'js', or no addon, runs the JavaScript reference below.
  */
-export function symmetricEigen(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
+export function symmetricEigen(
+  a: Float64Array,
+  n: number,
+  engine: 'auto' | 'js' = 'auto',
+): { values: Float64Array; vectors: Float64Array } {
+  if (a.length !== n * n) throw new RangeError('symmetricEigen: a must hold n x n values');
+  // LAPACK takes 32-bit sizes: n up to 46340 (46340² < 2³¹)
+  const blas = engine === 'auto' && n > 0 && n <= 46340 ? nativeLinalg() : null;
+  if (blas) {
+    const values = new Float64Array(n);
+    const vectors = new Float64Array(n * n);
+    blas.symEigF64(a, n, values, vectors);
+    return { values, vectors };
+  }
+  return symmetricEigenJs(a, n);
+}
+
+/**
+ * Householder reduction to tridiagonal form and the implicit QL algorithm (EISPACK tred2/tql2, as
+ * in JAMA's EigenvalueDecomposition; Golub & Van Loan, Matrix Computations, 8.3). O(n³), accurate
+ * to machine precision; same conventions as {@link symmetricEigen}.
+ */
+function symmetricEigenJs(a: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
   // W = Vᵀ: the algorithm below is EISPACK's with every V[r][c] read as W[c][r], so the inner loops
   // (and tql2's rotations of two eigenvectors) run along contiguous rows. A is symmetric: W = A.
   const W: Float64Array[] = Array.from({ length: n }, (_, i) =>

@@ -3,6 +3,7 @@ import { cc, kge, rmse } from './series';
 /**
  * Per-cell metric maps from gridded series stored step-major (steps x cells): each cell's series
  * compared on its own, missing values excluded cell by cell; inactive cells (mask 0) are NaN.
+ * `only: 'rmse'` skips CC and KGE (left NaN) where a caller needs the RMSE map alone.
  */
 export function cellMaps(
   obs: ArrayLike<number>,
@@ -10,6 +11,7 @@ export function cellMaps(
   steps: number,
   cells: number,
   mask: Uint8Array | null = null,
+  only: 'all' | 'rmse' = 'all',
 ) {
   const out = {
     rmse: new Float64Array(cells),
@@ -39,8 +41,8 @@ export function cellMaps(
       const sc = s.subarray((c - c0) * steps, (c - c0 + 1) * steps);
       const r = rmse(oc, sc);
       out.rmse[c] = r.value;
-      out.cc[c] = cc(oc, sc).value;
-      out.kge[c] = kge(oc, sc).value;
+      out.cc[c] = only === 'all' ? cc(oc, sc).value : Number.NaN;
+      out.kge[c] = only === 'all' ? kge(oc, sc).value : Number.NaN;
       out.n[c] = r.n;
     }
   }

@@ -233,7 +233,7 @@ export function fssPercentile(
 }
 
 /** 1-D Gaussian weights of scipy.ndimage.gaussian_filter1d: radius int(truncate σ + 0.5), normalised. */
-function gaussianKernel(sigma: number, truncate = 3.5): Float64Array {
+export function gaussianKernel(sigma: number, truncate = 3.5): Float64Array {
   const radius = Math.floor(truncate * sigma + 0.5);
   const w = new Float64Array(2 * radius + 1);
   let t = 0;

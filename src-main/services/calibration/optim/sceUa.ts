@@ -32,9 +32,28 @@ export interface SceUaResult {
  * Shuffled Complex Evolution (Duan, Sorooshian & Gupta 1992, Water Resour. Res. 28; 1994,
  * J. Hydrol. 158): minimises `f` over the box [lower, upper]. Complexes evolve by the competitive
  * complex evolution step (reflection, contraction, random point) and are shuffled each loop.
+ * Runs {@link sceUaBatch} with one evaluation per call.
  */
 export function sceUa(
   f: (x: Float64Array) => number,
+  lower: ArrayLike<number>,
+  upper: ArrayLike<number>,
+  options: Partial<SceUaOptions> = {},
+  onLoop?: (loop: number, best: number, runs: number) => void,
+): SceUaResult {
+  return sceUaBatch((xs) => xs.map(f), lower, upper, options, onLoop);
+}
+
+/**
+ * SCE-UA with its independent evaluations handed over together to `fb` (which returns one
+ * objective per point): the initial population in one batch, and the complexes evolved in
+ * lockstep, so each CCE stage (reflection, then contraction, then random point) evaluates one
+ * point per complex in one batch. The complexes are independent within a shuffling loop (Duan et
+ * al. 1994, CCE step), so this is the same algorithm as evolving them one after another; only the
+ * order in which the random numbers are drawn differs (complex by complex within a step).
+ */
+export function sceUaBatch(
+  fb: (xs: Float64Array[]) => ArrayLike<number>,
   lower: ArrayLike<number>,
   upper: ArrayLike<number>,
   options: Partial<SceUaOptions> = {},
@@ -58,18 +77,24 @@ export function sceUa(
   const m = 2 * n + 1;
   const q = n + 1;
   const beta = 2 * n + 1;
-  const s = o.complexes * m;
+  const nc = o.complexes;
+  const s = nc * m;
   let runs = 0;
-  const evaluate = (x: Float64Array) => {
-    runs++;
-    const v = f(x);
-    return Number.isFinite(v) ? v : Number.POSITIVE_INFINITY;
+  // evaluates as many of xs as the run budget allows (the rest get no value: undefined)
+  const evaluate = (xs: Float64Array[]): (number | undefined)[] => {
+    const k = Math.min(xs.length, o.maxRuns - runs);
+    if (k <= 0) return xs.map(() => undefined);
+    const v = fb(xs.slice(0, k));
+    runs += k;
+    return xs.map((_, i) =>
+      i < k ? (Number.isFinite(v[i]!) ? v[i]! : Number.POSITIVE_INFINITY) : undefined,
+    );
   };
   const randomPoint = (lo: ArrayLike<number>, hi: ArrayLike<number>) =>
     Float64Array.from({ length: n }, (_, i) => lo[i]! + rand() * (hi[i]! - lo[i]!));
 
   let pop = Array.from({ length: s }, () => randomPoint(lower, upper));
-  let fit = pop.map(evaluate);
+  let fit = evaluate(pop).map((v) => v ?? Number.POSITIVE_INFINITY);
   const history: number[] = [];
   let loops = 0;
   let stop: SceUaResult['stop'] = 'maxRuns';
@@ -81,54 +106,77 @@ export function sceUa(
   sortPop();
   while (runs < o.maxRuns) {
     loops++;
-    // partition: point k goes to complex k mod p
-    for (let c = 0; c < o.complexes; c++) {
-      const members = Array.from({ length: m }, (_, k) => c + o.complexes * k);
-      const cx = members.map((i) => pop[i]!);
-      const cf = members.map((i) => fit[i]!);
-      for (let step = 0; step < beta && runs < o.maxRuns; step++) {
-        // choose q points with the trapezoidal probability 2(m + 1 - k) / (m (m + 1))
+    // partition: point k goes to complex k mod nc
+    const members = Array.from({ length: nc }, (_, c) => Array.from({ length: m }, (_, k) => c + nc * k));
+    const cx = members.map((mc) => mc.map((i) => pop[i]!));
+    const cf = members.map((mc) => mc.map((i) => fit[i]!));
+    for (let step = 0; step < beta && runs < o.maxRuns; step++) {
+      // each complex: choose q points with the trapezoidal probability 2(m + 1 - k) / (m (m + 1)),
+      // its centroid without the worst, the reflection of the worst (or a random point in the
+      // complex's box when the reflection leaves the bounds)
+      const plan = cx.map((px, c) => {
+        const pf = cf[c]!;
         const chosen: number[] = [];
         while (chosen.length < q) {
           const u = rand();
           const k = Math.floor(m + 0.5 - Math.sqrt((m + 0.5) ** 2 - m * (m + 1) * u));
           if (k < m && !chosen.includes(k)) chosen.push(k);
         }
-        chosen.sort((a, b) => cf[a]! - cf[b]!);
+        chosen.sort((a, b) => pf[a]! - pf[b]!);
         const worst = chosen[q - 1]!;
         const centroid = new Float64Array(n);
         for (let j = 0; j < q - 1; j++)
-          for (let i = 0; i < n; i++) centroid[i]! += cx[chosen[j]!]![i]! / (q - 1);
-        // reflection
+          for (let i = 0; i < n; i++) centroid[i]! += px[chosen[j]!]![i]! / (q - 1);
         // H: the smallest box holding the complex, where random points are drawn (Duan et al. 1994, CCE steps iv-v)
-        const lo = Float64Array.from({ length: n }, (_, i) => Math.min(...cx.map((p) => p[i]!)));
-        const hi = Float64Array.from({ length: n }, (_, i) => Math.max(...cx.map((p) => p[i]!)));
-        let xNew = Float64Array.from(centroid, (v, i) => 2 * v - cx[worst]![i]!);
-        if (xNew.some((v, i) => v < lower[i]! || v > upper[i]!)) xNew = randomPoint(lo, hi);
-        let fNew = evaluate(xNew);
-        if (fNew > cf[worst]!) {
-          // contraction halfway between the centroid and the worst point
-          xNew = Float64Array.from(centroid, (v, i) => (v + cx[worst]![i]!) / 2);
-          fNew = evaluate(xNew);
-          if (fNew > cf[worst]!) {
-            xNew = randomPoint(lo, hi);
-            fNew = evaluate(xNew);
+        const lo = Float64Array.from({ length: n }, (_, i) => Math.min(...px.map((v) => v[i]!)));
+        const hi = Float64Array.from({ length: n }, (_, i) => Math.max(...px.map((v) => v[i]!)));
+        let x = Float64Array.from(centroid, (v, i) => 2 * v - px[worst]![i]!);
+        if (x.some((v, i) => v < lower[i]! || v > upper[i]!)) x = randomPoint(lo, hi);
+        return { worst, centroid, lo, hi, x, f: Number.NaN, done: false };
+      });
+      // reflection, then contraction halfway between the centroid and the worst point, then a
+      // random point: each stage one batch over the complexes still worse than their worst point
+      for (let stage = 0; stage < 3; stage++) {
+        const open = plan.map((_, c) => c).filter((c) => !plan[c]!.done);
+        if (stage > 0) {
+          for (const c of open) {
+            const pl = plan[c]!;
+            pl.x =
+              stage === 1
+                ? Float64Array.from(pl.centroid, (v, i) => (v + cx[c]![pl.worst]![i]!) / 2)
+                : randomPoint(pl.lo, pl.hi);
           }
         }
-        cx[worst] = xNew;
-        cf[worst] = fNew;
-        // keep the complex sorted
-        const order = cf.map((_, i) => i).sort((a, b) => cf[a]! - cf[b]!);
-        const sx = order.map((i) => cx[i]!);
-        const sf = order.map((i) => cf[i]!);
-        sx.forEach((v, i) => (cx[i] = v));
-        sf.forEach((v, i) => (cf[i] = v));
+        const values = evaluate(open.map((c) => plan[c]!.x));
+        open.forEach((c, k) => {
+          const pl = plan[c]!;
+          const v = values[k];
+          // out of run budget: this complex's step is dropped
+          if (v === undefined) {
+            pl.done = true;
+            pl.f = Number.NaN;
+            return;
+          }
+          pl.f = v;
+          if (stage === 2 || v <= cf[c]![pl.worst]!) pl.done = true;
+        });
       }
-      members.forEach((i, k) => {
-        pop[i] = cx[k]!;
-        fit[i] = cf[k]!;
+      plan.forEach((pl, c) => {
+        if (Number.isNaN(pl.f)) return;
+        cx[c]![pl.worst] = pl.x;
+        cf[c]![pl.worst] = pl.f;
+        // keep the complex sorted
+        const order = cf[c]!.map((_, i) => i).sort((a, b) => cf[c]![a]! - cf[c]![b]!);
+        cx[c] = order.map((i) => cx[c]![i]!);
+        cf[c] = order.map((i) => cf[c]![i]!);
       });
     }
+    members.forEach((mc, c) =>
+      mc.forEach((i, k) => {
+        pop[i] = cx[c]![k]!;
+        fit[i] = cf[c]![k]!;
+      }),
+    );
     // shuffle: all complexes back into one sorted population
     sortPop();
     history.push(fit[0]!);

@@ -25,7 +25,8 @@ import {
   simulateLumped,
   type LumpedProblem,
 } from '../../lumped/problem';
-import { sceUa } from '../../optim/sceUa';
+import { gr4NseObjective } from '../../lumped/gr4Objective';
+import { sceUa, sceUaBatch } from '../../optim/sceUa';
 import { sceUaGriddedOptions, sceUaLumpedOptions } from './options';
 
 /** SCE-UA (Duan et al. 1992) over MPR transfer-function coefficients, objective on the training period. */
@@ -94,6 +95,15 @@ export function sceUaLumped(
   };
   const ft = (t: Float64Array) =>
     ctx.cancelled() ? Number.POSITIVE_INFINITY : objective(fromAirGRSpace(clampT(t, tl, tu)));
+  // GR4J: many points per call, on the lean objective (lumped/gr4Objective.ts: SIMD lanes over
+  // parameter sets, the error summed in the same pass); GR4J + CemaNeige: one point after another
+  const lean = structure === 'gr4' ? gr4NseObjective(pr.P, pr.E, pr.obs, pr.warmup) : null;
+  const fb = (ts: Float64Array[]): ArrayLike<number> => {
+    if (!lean) return ts.map(ft);
+    if (ctx.cancelled()) return ts.map(() => Number.POSITIVE_INFINITY);
+    runs += ts.length;
+    return lean.batch(ts.map((t) => fromAirGRSpace(clampT(t, tl, tu))));
+  };
   // progress per model run: the best objective of the whole search so far; the total is what the
   // SCE-UA passes plan (grid screening and local searches come on top: it grows when runs pass it)
   let total = so.maxRuns * restarts + Math.max(1000, Math.floor(so.maxRuns / 2));
@@ -105,20 +115,20 @@ export function sceUaLumped(
   };
   const info: Record<string, unknown> = {};
   // candidates: the best point of airGR's start grid (Calibration_Michel's screening) and each SCE-UA optimum
-  const grid = bestOfAirGRGrid(ft, tl, tu);
+  const grid = bestOfAirGRGrid(fb, tl, tu);
   info.gridNse = 1 - grid.f;
   progress(grid.f);
   const starts: { t: Float64Array; f: number }[] = [grid];
   const sce: number[] = [];
   for (let k = 0; k < restarts && !ctx.cancelled(); k++) {
-    const r = sceUa(ft, tl, tu, { ...so, seed: seed + k }, (_loop, best) => progress(best));
+    const r = sceUaBatch(fb, tl, tu, { ...so, seed: seed + k }, (_loop, best) => progress(best));
     sce.push(1 - r.objective);
     starts.push({ t: clampT(r.best, tl, tu), f: r.objective });
   }
   info.sceUaNse = sce;
   // Michel's local search, then BFGS on the adjoint gradient, from each distinct start
   const refine = (t0: Float64Array) => {
-    const local = patternSearch(ft, clampT(t0, tl, tu), tl, tu);
+    const local = patternSearch(fb, clampT(t0, tl, tu), tl, tu);
     let best = { t: local.t, f: local.f };
     if (polish && !ctx.cancelled()) {
       const xg = polishGradient(pr, fromAirGRSpace(local.t));
@@ -147,8 +157,8 @@ export function sceUaLumped(
   if (!ctx.cancelled()) {
     const lo = Float64Array.from(best.t, (v, i) => Math.max(tl[i]!, v - 0.3));
     const hi = Float64Array.from(best.t, (v, i) => Math.min(tu[i]!, v + 0.3));
-    const rr = sceUa(
-      ft,
+    const rr = sceUaBatch(
+      fb,
       lo,
       hi,
       {
@@ -168,7 +178,7 @@ export function sceUaLumped(
   // last, the same search with finer paces (0.02 down to 1e-4) from the best point: CTG acts through
   // a threshold, so 1 - NSE is stepwise in it and BFGS cannot move it
   if (!ctx.cancelled()) {
-    const fine = patternSearch(ft, best.t, tl, tu, { from: 0.02, to: 1e-4 });
+    const fine = patternSearch(fb, best.t, tl, tu, { from: 0.02, to: 1e-4 });
     info.fineNse = 1 - fine.f;
     if (fine.f < best.f) best = fine;
     progress(best.f);
@@ -245,19 +255,22 @@ const AIRGR_GRID = [
   [-9.96, -9.14, 4.1],
   [6.63, 6.9, 7.21],
 ];
-function bestOfAirGRGrid(f: (t: Float64Array) => number, lo: Float64Array, hi: Float64Array) {
+function bestOfAirGRGrid(fb: (ts: Float64Array[]) => ArrayLike<number>, lo: Float64Array, hi: Float64Array) {
   const n = lo.length;
-  let best = { t: new Float64Array(n), f: Number.POSITIVE_INFINITY };
-  const t = new Float64Array(n);
-  for (let k = 0; k < 3 ** n; k++) {
+  const points = Array.from({ length: 3 ** n }, (_, k) => {
+    const t = new Float64Array(n);
     let r = k;
     for (let i = 0; i < n; i++) {
       t[i] = AIRGR_GRID[i]![r % 3]!;
       r = Math.floor(r / 3);
     }
-    const v = f(clampT(t, lo, hi));
-    if (v < best.f) best = { t: clampT(t, lo, hi), f: v };
-  }
+    return clampT(t, lo, hi);
+  });
+  const values = fb(points);
+  let best = { t: new Float64Array(n), f: Number.POSITIVE_INFINITY };
+  points.forEach((t, k) => {
+    if (values[k]! < best.f) best = { t, f: values[k]! };
+  });
   return best;
 }
 
@@ -269,7 +282,7 @@ function bestOfAirGRGrid(f: (t: Float64Array) => number, lo: Float64Array, hi: F
  * of the last moves (weight 0.7^(1/n)) is tried.
  */
 function patternSearch(
-  f: (t: Float64Array) => number,
+  fb: (ts: Float64Array[]) => ArrayLike<number>,
   t0: Float64Array,
   lo: Float64Array,
   hi: Float64Array,
@@ -277,24 +290,28 @@ function patternSearch(
 ) {
   const n = t0.length;
   let t: Float64Array = Float64Array.from(t0);
-  let ft = f(t);
+  let ft = fb([t])[0]!;
   let pace = paces.from;
   let moves = 0;
   const clg = 0.7 ** (1 / n);
   const diag = new Float64Array(n);
   for (let it = 0; it < 100 * n && pace >= paces.to; it++) {
-    let best: Float64Array | undefined = undefined;
-    let fb = ft;
+    // the ±pace candidates of every axis, evaluated together; the first best is kept
+    const cands: Float64Array[] = [];
     for (let i = 0; i < n; i++) {
       for (const s of [1, -1]) {
         const c = Float64Array.from(t);
         c[i] = Math.min(hi[i]!, Math.max(lo[i]!, c[i]! + s * pace));
-        if (c[i] === t[i]) continue;
-        const fc = f(c);
-        if (fc < fb) {
-          best = c;
-          fb = fc;
-        }
+        if (c[i] !== t[i]) cands.push(c);
+      }
+    }
+    const fcs = fb(cands);
+    let best: Float64Array | undefined = undefined;
+    let fBest = ft;
+    for (let k = 0; k < cands.length; k++) {
+      if (fcs[k]! < fBest) {
+        best = cands[k]!;
+        fBest = fcs[k]!;
       }
     }
     if (!best) {
@@ -304,7 +321,7 @@ function patternSearch(
     }
     const step = Float64Array.from(best, (v, i) => v - t[i]!);
     t = best;
-    ft = fb;
+    ft = fBest;
     if (++moves >= 2 * n) {
       pace *= 2;
       moves = 0;
@@ -312,7 +329,7 @@ function patternSearch(
     // diagonal step: the smoothed direction of the moves so far (airGR Calibration_Michel's PaceDiag)
     for (let i = 0; i < n; i++) diag[i] = clg * diag[i]! + (1 - clg) * step[i]!;
     const d = Float64Array.from(t, (v, i) => Math.min(hi[i]!, Math.max(lo[i]!, v + diag[i]!)));
-    const fd = f(d);
+    const fd = fb([d])[0]!;
     if (fd < ft) {
       t = d;
       ft = fd;

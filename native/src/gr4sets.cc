@@ -1,0 +1,288 @@
+// Lumped GR4J over many parameter sets at once, with the sum of squared errors against observed
+// discharge computed in the same pass: the inner loop of lumped calibration (SCE-UA's population,
+// its complexes evolved in lockstep, airGR's start grid, Michel's candidates). A lumped run is one
+// cell, so the cell-vectorised gr4 kernel of physics.cc would fill 15 of its 16 lanes with copies;
+// here the lanes are parameter sets sharing one forcing series, W at a time (8, 4, 2 or 1 lanes, so
+// a batch of 4 costs 4 lanes, not 16), and nothing is written per step but the running error.
+//
+// The step is gr4Step of src-main/services/physics/gr4/forward.ts (airGR MOD_GR4J, Perrin, Michel
+// & Andréassian 2003 eqs. 3-23) with every branch a select, as physics.cc's gr4ForwardBlock, and the
+// same vectorisable tanh (through the exp below, a copy of physics.cc's vexp: that file belongs to
+// the physics kernels, this one only reads their equations). Two changes shorten the step's chain of
+// dependencies: each step's tanh is computed in a pass before the steps, and divisions by X1, X3 and
+// the percolation constant are multiplications by their reciprocals (an ulp per operation), so
+// 1 - NSE agrees with runGr4 + metrics nse to about 1e-13 relative, not to the bit.
+#include <node_api.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "gr4sets.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define FIELDCAL_SETS_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
+#else
+#define FIELDCAL_SETS_CLONES
+#endif
+
+namespace fieldcal {
+namespace gr4sets {
+namespace {
+
+// exp(x): physics.cc's vexp (Cody-Waite reduction, degree-13 Taylor polynomial, 2^k in the bits).
+__attribute__((always_inline)) inline double vexp(double x0) {
+  const double x = x0 < -708.0 ? -708.0 : (x0 > 709.0 ? 709.0 : x0);
+  const double kf = std::floor(x * 1.4426950408889634 + 0.5);
+  const double r = (x - kf * 6.93147180369123816490e-01) - kf * 1.90821492927058770002e-10;
+  double p = 1.0 / 6227020800.0;
+  p = p * r + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  const double shifted = kf + 6755399441055744.0;
+  int64_t bits;
+  std::memcpy(&bits, &shifted, 8);
+  const int64_t e = ((bits & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000;
+  const int64_t sb = (e + 1023) << 52;
+  double scale;
+  std::memcpy(&scale, &sb, 8);
+  return x0 < -745.2 ? 0.0 : p * scale;
+}
+
+// tanh(w) for w >= 0 as (1 - e^-2w) / (1 + e^-2w) (physics.cc's vtanh).
+__attribute__((always_inline)) inline double vtanh(double w) {
+  const double t = vexp(-2.0 * w);
+  return (1.0 - t) / (1.0 + t);
+}
+
+// Constants and unit hydrographs of gr4/forward.ts (airGR: D = 2.5, B = 0.9, SS1 and SS2).
+constexpr double kD = 2.5;
+constexpr double kB = 0.9;
+inline double ss1(double t, double x4) {
+  if (t <= 0) return 0;
+  if (t < x4) return std::pow(t / x4, kD);
+  return 1;
+}
+inline double ss2(double t, double x4) {
+  if (t <= 0) return 0;
+  if (t <= x4) return 0.5 * std::pow(t / x4, kD);
+  if (t < 2 * x4) return 1 - 0.5 * std::pow(2 - t / x4, kD);
+  return 1;
+}
+inline int uhLen1(double x4, int nh) { return std::max(1, std::min(nh - 1, static_cast<int>(std::floor(x4 + 1)))); }
+inline int uhLen2(double x4, int nh) { return std::max(1, std::min(2 * nh - 1, 2 * static_cast<int>(std::floor(x4 + 1)))); }
+
+struct Args {
+  const double* P;
+  const double* E;
+  const double* obs;  // steps - warmup values, NaN where missing
+  size_t steps, warmup;
+  const double* params;  // 4 per set: X1, X2, X3, X4
+  double percConst;
+  int nh;
+  double* sse;  // one per set
+};
+
+// Sets [s0, s0 + W): airGR's initial state (S = 0.3 X1, R = 0.5 X3, empty unit hydrographs), all
+// steps, Σ (Q - obs)² over the steps after the warm-up where obs is present. Lanes past `ns` repeat
+// the last set (computed, never stored).
+template <int W>
+FIELDCAL_SETS_CLONES void runSets(const Args& a, size_t s0, size_t ns) {
+  const int nh = a.nh;
+  std::vector<double> o1(nh * W), o2(2 * nh * W), s1((nh + 1) * W, 0.0), s2((2 * nh + 1) * W, 0.0);
+  std::vector<double> c1(nh), c2(2 * nh);
+  alignas(64) double A[W], X2[W], X3[W], S[W], R[W], m1[W], m2[W], sse[W];
+  int mm1 = 0, mm2 = 0;
+  for (int j = 0; j < W; j++) {
+    const double* p = a.params + 4 * (s0 + std::min<size_t>(j, ns - 1));
+    const double x4 = p[3];
+    for (int i = 1; i <= nh; i++) c1[i - 1] = ss1(i, x4) - ss1(i - 1, x4);
+    for (int i = 1; i <= 2 * nh; i++) c2[i - 1] = ss2(i, x4) - ss2(i - 1, x4);
+    for (int k = 0; k < nh; k++) o1[k * W + j] = c1[k];
+    for (int k = 0; k < 2 * nh; k++) o2[k * W + j] = c2[k];
+    A[j] = p[0];
+    X2[j] = p[1];
+    X3[j] = p[2];
+    S[j] = 0.3 * p[0];
+    R[j] = 0.5 * p[2];
+    const int l1 = uhLen1(x4, nh), l2 = uhLen2(x4, nh);
+    m1[j] = l1;
+    m2[j] = l2;
+    mm1 = std::max(mm1, l1);
+    mm2 = std::max(mm2, l2);
+    sse[j] = 0;
+  }
+  double* const u1 = s1.data();
+  double* const u2 = s2.data();
+  const double* const w1 = o1.data();
+  const double* const w2 = o2.data();
+  const double iPERC = 1 / a.percConst;
+  alignas(64) double iA[W], iX3[W];
+  for (int j = 0; j < W; j++) iA[j] = 1 / A[j], iX3[j] = 1 / X3[j];
+  // tanh of each step first: it depends on the forcing and X1 only, so computing it outside the
+  // step keeps its exp off the chain of dependencies through the stores (the step's latency)
+  std::vector<double> tanhs(a.steps * W);
+  for (size_t t = 0; t < a.steps; t++) {
+    const double p1 = a.P[t], e = a.E[t];
+    const double w = p1 <= e ? e - p1 : p1 - e;
+    double* tw = tanhs.data() + t * W;
+#pragma omp simd
+    for (int j = 0; j < W; j++) tw[j] = vtanh(std::min(w * iA[j], 13.0));
+  }
+  alignas(64) double h1[W], h2[W], q[W];
+  for (size_t t = 0; t < a.steps; t++) {
+    const double p1 = a.P[t], e = a.E[t];
+    const bool brA = p1 <= e;
+    const double* tw = tanhs.data() + t * W;
+#pragma omp simd
+    for (int j = 0; j < W; j++) {
+      const double Aj = A[j], Sj = S[j], tws = tw[j];
+      const double sr = Sj * iA[j];
+      // evaporation from the store (brA) or rain into it: one division, of the branch taken
+      const double num = brA ? Sj * (2 - sr) * tws : Aj * (1 - sr * sr) * tws;
+      const double den = brA ? 1 + (1 - sr) * tws : 1 + sr * tws;
+      const double ps = num / den, er = ps;
+      double s = brA ? Sj - er : Sj + ps;
+      double pr = brA ? 0.0 : (p1 - e) - ps;
+      s = s < 0 ? 0 : s;
+      const double q2 = (s * iA[j]) * (s * iA[j]);
+      const double pc = s * (1 - 1 / std::sqrt(std::sqrt(1 + (q2 * q2) * iPERC)));
+      S[j] = s - pc;
+      pr += pc;
+      h1[j] = pr * kB;
+      h2[j] = pr * (1 - kB);
+    }
+    for (int k = 0; k < mm1; k++) {
+      double* sk = u1 + k * W;
+      const double* sn = u1 + (k + 1) * W;
+      const double* ok = w1 + k * W;
+#pragma omp simd
+      for (int j = 0; j < W; j++) sk[j] = k < m1[j] ? sn[j] + ok[j] * h1[j] : sk[j];
+    }
+#pragma omp simd
+    for (int j = 0; j < W; j++) u1[(nh - 1) * W + j] = w1[(nh - 1) * W + j] * h1[j];
+    for (int k = 0; k < mm2; k++) {
+      double* sk = u2 + k * W;
+      const double* sn = u2 + (k + 1) * W;
+      const double* ok = w2 + k * W;
+#pragma omp simd
+      for (int j = 0; j < W; j++) sk[j] = k < m2[j] ? sn[j] + ok[j] * h2[j] : sk[j];
+    }
+#pragma omp simd
+    for (int j = 0; j < W; j++) u2[(2 * nh - 1) * W + j] = w2[(2 * nh - 1) * W + j] * h2[j];
+#pragma omp simd
+    for (int j = 0; j < W; j++) {
+      const double Rj = R[j], v1 = u1[j], v2 = u2[j];
+      const double rr0 = Rj * iX3[j];
+      const double ex = X2[j] * (rr0 * rr0 * rr0 * std::sqrt(rr0));
+      const double r1 = std::max(0.0, Rj + v1 + ex);
+      const double rr = (r1 * iX3[j]) * (r1 * iX3[j]);
+      const double qr = r1 * (1 - 1 / std::sqrt(std::sqrt(1 + rr * rr)));
+      R[j] = r1 - qr;
+      const double qd = std::max(0.0, v2 + ex);
+      q[j] = std::max(0.0, qr + qd);
+    }
+    if (t >= a.warmup) {
+      const double o = a.obs[t - a.warmup];
+      if (std::isfinite(o)) {
+#pragma omp simd
+        for (int j = 0; j < W; j++) {
+          const double d = q[j] - o;
+          sse[j] += d * d;
+        }
+      }
+    }
+  }
+  for (size_t j = 0; j < ns; j++) a.sse[s0 + j] = sse[j];
+}
+
+napi_value fail(napi_env env, const std::string& msg) {
+  napi_throw_error(env, "FIELDCAL_NATIVE", ("native gr4 sets: " + msg).c_str());
+  return nullptr;
+}
+
+bool f64(napi_env env, napi_value v, double** data, size_t* len) {
+  bool is = false;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t off;
+  void* d;
+  if (napi_get_typedarray_info(env, v, &type, len, &d, &ab, &off) != napi_ok || type != napi_float64_array)
+    return false;
+  *data = static_cast<double*>(d);
+  return true;
+}
+
+// gr4SetsSse(P, E, obs, warmup, params[4k], percConst, nh, sse[k]): all Float64Array; P and E of
+// `steps` values, obs of steps - warmup. Writes Σ (Q - obs)² of each set into sse.
+napi_value Gr4SetsSse(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value v[8];
+  if (napi_get_cb_info(env, info, &argc, v, nullptr, nullptr) != napi_ok || argc != 8)
+    return fail(env, "expected 8 arguments (P, E, obs, warmup, params, percConst, nh, sse)");
+  Args a{};
+  double *P, *E, *obs, *params, *sse;
+  size_t np, ne, no, nparams, nsse;
+  if (!f64(env, v[0], &P, &np) || !f64(env, v[1], &E, &ne) || !f64(env, v[2], &obs, &no) ||
+      !f64(env, v[4], &params, &nparams) || !f64(env, v[7], &sse, &nsse))
+    return fail(env, "P, E, obs, params and sse must be Float64Arrays");
+  double warmup, percConst, nh;
+  if (napi_get_value_double(env, v[3], &warmup) != napi_ok || napi_get_value_double(env, v[5], &percConst) != napi_ok ||
+      napi_get_value_double(env, v[6], &nh) != napi_ok)
+    return fail(env, "warmup, percConst and nh must be numbers");
+  if (ne != np) return fail(env, "P and E differ in length");
+  if (!(warmup >= 0 && warmup <= static_cast<double>(np)) || warmup != std::floor(warmup) ||
+      no != np - static_cast<size_t>(warmup))
+    return fail(env, "obs must hold the steps after the warm-up");
+  if (!(nh >= 2 && nh <= 100000) || nh != std::floor(nh)) return fail(env, "nh out of range");
+  if (nparams != 4 * nsse) return fail(env, "params must hold 4 values per set of sse");
+  a.P = P;
+  a.E = E;
+  a.obs = obs;
+  a.steps = np;
+  a.warmup = static_cast<size_t>(warmup);
+  a.params = params;
+  a.percConst = percConst;
+  a.nh = static_cast<int>(nh);
+  a.sse = sse;
+  // blocks of 8 lanes, the rest in one block of the next width up (a padded lane costs less than
+  // a second pass over the steps: the step is latency-bound, so 4 lanes take about what 1 takes)
+  const size_t k = nsse;
+  size_t s = 0;
+  for (; s + 8 <= k; s += 8) runSets<8>(a, s, 8);
+  const size_t r = k - s;
+  if (r > 4) runSets<8>(a, s, r);
+  else if (r > 2) runSets<4>(a, s, r);
+  else if (r == 2) runSets<2>(a, s, 2);
+  else if (r == 1) runSets<1>(a, s, 1);
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+}  // namespace
+
+void registerGr4Sets(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"gr4SetsSse", nullptr, Gr4SetsSse, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+}
+
+}  // namespace gr4sets
+}  // namespace fieldcal
