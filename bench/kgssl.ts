@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { runKgssl } from '../src-main/services/calibration/kgssl';
 import { KgsslData } from '../src-main/services/calibration/kgssl/data';
 import { KgsslNets } from '../src-main/services/calibration/kgssl/model';
+import { basinFolds, ridgePredict } from '../src-main/services/calibration/kgssl/uses';
+import { cc } from '../src-main/services/metrics/series';
 import { kgsslOptions } from '../src-main/services/calibration/methods/kgssl/options';
 import { mulberry32 } from '../src-main/services/common/random';
 import { computeHandle } from '../src-main/services/compute';
@@ -55,7 +57,9 @@ const mb = (b: number) => +(b / 2 ** 20).toFixed(1);
  * (reconstruction NSE per basin, leave-basins-out imputation correlations, distance-matrix
  * correlation, noisy-attribute comparison, ungauged GR4J transfer medians). Then 671 synthetic
  * basins of the same length: seconds per epoch, embedding pass and memory. Sizes from env:
- * KGSSL_EPOCHS, KGSSL_BATCHES, KGSSL_FOLDS, KGSSL_SYNTH (basins), KGSSL_SYNTH_EPOCHS.
+ * KGSSL_EPOCHS, KGSSL_BATCHES, KGSSL_FOLDS, KGSSL_SYNTH (basins), KGSSL_SYNTH_EPOCHS; options from
+ * KGSSL_ZDIM, KGSSL_WINDOWS (windows per basin), KGSSL_TEMPERATURE, KGSSL_W_CONTRASTIVE,
+ * KGSSL_W_REGRESSION; KGSSL_IMPUTATION_ONLY=1 returns the imputation study alone (head vs ridge).
  */
 export async function kgsslBench(): Promise<Record<string, unknown>> {
   const compute = await computeHandle();
@@ -66,10 +70,20 @@ export async function kgsslBench(): Promise<Record<string, unknown>> {
     train: { start: '1999-01-01', end: '2008-12-31' },
     test: { start: '2009-01-01', end: '2018-12-31' },
   };
+  // KGSSL_IMPUTATION_ONLY=1: no attribute baseline, no GR4J transfer, no synthetic scaling (imputation studies)
+  const only = process.env.KGSSL_IMPUTATION_ONLY === '1';
   const o = kgsslOptions.parse({
     epochs: env('KGSSL_EPOCHS', 30),
     batchesPerEpoch: env('KGSSL_BATCHES', 10),
     folds: env('KGSSL_FOLDS', 5),
+    zDim: env('KGSSL_ZDIM', 8),
+    windowsPerBasin: env('KGSSL_WINDOWS', 2),
+    temperature: env('KGSSL_TEMPERATURE', 0.1),
+    weights: {
+      contrastive: env('KGSSL_W_CONTRASTIVE', 0.1),
+      regression: env('KGSSL_W_REGRESSION', 0.1),
+    },
+    ...(only ? { attributeBaseline: false, transfer: { enabled: false } } : {}),
   });
   const phases: Record<string, number> = {};
   let last = performance.now();
@@ -91,9 +105,89 @@ export async function kgsslBench(): Promise<Record<string, unknown>> {
   });
   const total = (performance.now() - t0) / 1000;
   const info = r.info as Record<string, unknown> & {
-    imputation?: { correlation: Record<string, { r: number | null }> };
+    imputation?: {
+      correlation: Record<string, { r: number | null }>;
+      head?: { correlation: Record<string, { r: number | null }> };
+    };
     transfer?: { median: Record<string, number | null> };
   };
+  const summary = (c: Record<string, { r: number | null }> | undefined) => {
+    const rs = Object.values(c ?? {})
+      .map((x) => x.r)
+      .filter((v): v is number => v !== null);
+    return {
+      attributes: rs.length,
+      above08: rs.filter((v) => v > 0.8).length,
+      above09: rs.filter((v) => v > 0.9).length,
+      negative: rs.filter((v) => v < 0).length,
+      median: rs.length ? +[...rs].sort((a, b) => a - b)[rs.length >> 1]!.toFixed(3) : null,
+    };
+  };
+  const lastEpoch = (info.history as Array<{ L1: number; L2: number; L3: number }> | undefined)?.at(-1);
+  // the readout used before (ridge λ = 0.01 on the raw embeddings, no λ selection) on the same
+  // embeddings and folds, when they come from the self-supervised networks (L3 = 0)
+  const previousReadout = () => {
+    const z = r.embeddings.z;
+    const folds = basinFolds(z.length, Math.min(o.folds, z.length), 1);
+    return Object.fromEntries(
+      set.attributes.names.map((name, j) => {
+        const y = set.basins.map((_, k) => set.attributes.values[k]![j]!.value);
+        const p = new Array<number>(z.length).fill(Number.NaN);
+        for (let f = 0; f < Math.min(o.folds, z.length); f++) {
+          const held = z.map((_, k) => k).filter((k) => folds[k] === f);
+          const rest = z.map((_, k) => k).filter((k) => folds[k] !== f);
+          ridgePredict(z, y, rest, held).forEach((v, i) => (p[held[i]!] = v));
+        }
+        const c = cc(
+          y.map((v) => v ?? Number.NaN),
+          p,
+        );
+        return [name, { r: c.n >= 3 ? +c.value.toFixed(4) : null }];
+      }),
+    );
+  };
+  if (only)
+    return {
+      backend: compute.backend,
+      options: o,
+      secondsTotal: +((performance.now() - t0) / 1000).toFixed(1),
+      secondsByPhase: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, +v.toFixed(1)])),
+      lastEpochLosses: lastEpoch,
+      // InfoNCE at chance: log(batch basins) (Oord et al. 2018)
+      contrastiveChance: +Math.log(Math.min(o.batchBasins, set.basins.length)).toFixed(3),
+      reconstruction: { median: (info.reconstruction as { median: number }).median },
+      distanceMatrixCorrelation: (info.distances as { correlation: number }).correlation,
+      imputation: {
+        ridge: {
+          summary: summary(info.imputation?.correlation),
+          correlation: Object.fromEntries(
+            Object.entries(info.imputation?.correlation ?? {}).map(([k, v]) => [k, v.r]),
+          ),
+        },
+        ...(o.weights.regression === 0
+          ? (() => {
+              const prev = previousReadout();
+              return {
+                previousReadout: {
+                  summary: summary(prev),
+                  correlation: Object.fromEntries(Object.entries(prev).map(([k, v]) => [k, v.r])),
+                },
+              };
+            })()
+          : {}),
+        ...(info.imputation?.head
+          ? {
+              head: {
+                summary: summary(info.imputation.head.correlation),
+                correlation: Object.fromEntries(
+                  Object.entries(info.imputation.head.correlation).map(([k, v]) => [k, v.r]),
+                ),
+              },
+            }
+          : {}),
+      },
+      poster: POSTER.imputation,
+    };
   const rs = Object.values(info.imputation?.correlation ?? {})
     .map((c) => c.r)
     .filter((v): v is number => v !== null);

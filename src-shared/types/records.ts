@@ -95,6 +95,30 @@ export const runDetailSchema = runRecordSchema.extend({
   artifacts: z.array(artifactRecordSchema),
   /** A lumped run's calibrated parameters (scalars, from its result.json); absent for field runs. */
   parameters: z.record(z.string(), z.number()).optional(),
+  /** A basins (KGSSL) run's results per basin, from its result.json (issue 20); absent for other runs. */
+  basins: z
+    .object({
+      codes: z.array(z.string()),
+      /** Test-period reconstruction NSE per basin (null where not computable). */
+      testNse: z.array(z.number().nullable()),
+      /** Attribute names; observed and leave-basins-out imputed values [basin][attribute]. */
+      attributes: z.array(z.string()),
+      observed: z.array(z.array(z.number().nullable())),
+      imputed: z.array(z.array(z.number().nullable())),
+      /** Leave-basins-out correlation per attribute (null with fewer than 3 pairs). */
+      correlation: z.array(z.number().nullable()),
+      /** Distance matrices in embedding and attribute space, and their correlation. */
+      distances: z.object({
+        embedding: z.array(z.array(z.number().nullable())),
+        attributes: z.array(z.array(z.number().nullable())),
+        correlation: z.number().nullable(),
+      }),
+      /** The embeddings [basin][zDim]. */
+      embeddings: z.array(z.array(z.number().nullable())),
+      /** Median test NSE of the GR4J transfer rules (own, embedding, attributes, regionalMean), when run. */
+      transfer: z.record(z.string(), z.number().nullable()).optional(),
+    })
+    .optional(),
 });
 export type RunDetail = z.infer<typeof runDetailSchema>;
 

@@ -62,7 +62,9 @@ export function createJobsService(session: ProjectSession, events: AppEvents) {
     get: async ({ id }) => {
       const d = session.require('jobs.get').runs.detail(id);
       const parameters = await lumpedParameters(d);
-      return parameters ? { ...d, parameters } : d;
+      if (parameters) return { ...d, parameters };
+      const basins = await basinsSummary(d);
+      return basins ? { ...d, basins } : d;
     },
     submit: async ({ spec }) => {
       session.require('jobs.submit');
@@ -197,6 +199,59 @@ async function lumpedParameters(d: RunDetail): Promise<Record<string, number> | 
     const out: Record<string, number> = {};
     for (const [k, v] of Object.entries(p)) if (typeof v === 'number' && Number.isFinite(v)) out[k] = v;
     return Object.keys(out).length ? out : null;
+  } catch {
+    return null;
+  }
+}
+
+const finiteOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/**
+ * A basins (KGSSL) run's results per basin from its result.json (jobs/basinsJob.ts writes it): test
+ * NSE, observed and imputed attributes, distance matrices and embeddings, so the run detail shows
+ * them without fetching the file; null for other runs or when the file is gone or odd.
+ */
+async function basinsSummary(d: RunDetail): Promise<RunDetail['basins'] | null> {
+  if ((d.options as { spec?: { kind?: unknown } }).spec?.kind !== 'basins') return null;
+  const a = d.artifacts.find((x) => x.kind === 'result' && x.path.endsWith('.json'));
+  if (!a || (a.sizeBytes ?? 0) > 20_000_000) return null;
+  try {
+    const r = JSON.parse(await readFile(a.path, 'utf8')) as {
+      attributes?: { names?: string[]; values?: Array<Array<{ value?: unknown } | null>> };
+      embeddings?: { codes?: string[]; z?: number[][] };
+      info?: {
+        reconstruction?: { nse?: Record<string, unknown> };
+        imputation?: { correlation?: Record<string, { r?: unknown }>; values?: Record<string, unknown[]> };
+        distances?: { embedding?: unknown[][]; attributes?: unknown[][]; correlation?: unknown };
+        transfer?: { median?: Record<string, unknown> };
+      };
+    };
+    const codes = r.embeddings?.codes;
+    const z = r.embeddings?.z;
+    if (!Array.isArray(codes) || !Array.isArray(z) || z.length !== codes.length) return null;
+    const names = Array.isArray(r.attributes?.names) ? r.attributes.names.map(String) : [];
+    const info = r.info ?? {};
+    const imputedRows = info.imputation?.values ?? {};
+    const matrix = (m: unknown[][] | undefined) =>
+      Array.isArray(m) ? m.map((row) => (Array.isArray(row) ? row.map(finiteOrNull) : [])) : [];
+    const transfer = info.transfer?.median;
+    return {
+      codes: codes.map(String),
+      testNse: codes.map((c) => finiteOrNull(info.reconstruction?.nse?.[c])),
+      attributes: names,
+      observed: codes.map((_, k) => names.map((_, j) => finiteOrNull(r.attributes?.values?.[k]?.[j]?.value))),
+      imputed: codes.map((c) => names.map((_, j) => finiteOrNull(imputedRows[c]?.[j]))),
+      correlation: names.map((n) => finiteOrNull(info.imputation?.correlation?.[n]?.r)),
+      distances: {
+        embedding: matrix(info.distances?.embedding),
+        attributes: matrix(info.distances?.attributes),
+        correlation: finiteOrNull(info.distances?.correlation),
+      },
+      embeddings: z.map((row) => (Array.isArray(row) ? row.map(finiteOrNull) : [])),
+      ...(transfer && typeof transfer === 'object'
+        ? { transfer: Object.fromEntries(Object.entries(transfer).map(([k, v]) => [k, finiteOrNull(v)])) }
+        : {}),
+    };
   } catch {
     return null;
   }

@@ -16,7 +16,7 @@ import {
   meanGr4,
   median,
   nearest,
-  ridgePredict,
+  ridgeLoo,
 } from './uses';
 
 export type { BasinsProblem } from './data';
@@ -42,6 +42,7 @@ const configOf = (o: KgsslOptions): KgsslConfig => ({
   temperature: o.temperature,
   margin: o.margin,
   weights: o.weights,
+  windowsPerBasin: o.windowsPerBasin,
 });
 
 const round = (v: number, d = 4) => (Number.isFinite(v) ? Number(v.toFixed(d)) : null);
@@ -142,49 +143,80 @@ export function runKgssl(pr: BasinsProblem, o: KgsslOptions, seed: number, ctx: 
     const known = (k: number, j: number) => pr.set.attributes.values[k]![j]!.value;
     if (d.A > 0) {
       const folds = basinFolds(d.n, Math.min(o.folds, d.n), seed);
-      const imputed = stage('imputation', () => {
-        const out: number[][] = codes.map(() => names.map(() => Number.NaN));
+      // per fold: networks trained with the fold's attributes masked (L3 on the other folds' only, when
+      // L3 > 0) or the self-supervised networks (L3 = 0); the held-out basins' attributes imputed by a
+      // ridge readout from z fitted on the other folds (λ by leave-one-out on them), and by the L3 head
+      const imputed = stage('imputation-ridge', () => {
+        const ridge: number[][] = codes.map(() => names.map(() => Number.NaN));
+        const head: number[][] | null =
+          cfg.weights.regression > 0 ? codes.map(() => names.map(() => Number.NaN)) : null;
+        const lambdas: number[][] = [];
         for (let f = 0; f < Math.min(o.folds, d.n); f++) {
           const held = codes.map((_, k) => k).filter((k) => folds[k] === f);
           const rest = codes.map((_, k) => k).filter((k) => folds[k] !== f);
-          if (cfg.weights.regression > 0) {
+          const readout = (zf: Float64Array[]) =>
+            lambdas.push(
+              names.map((_, j) => {
+                const r = ridgeLoo(
+                  zf,
+                  codes.map((_, k) => known(k, j)),
+                  rest,
+                  held,
+                );
+                r.values.forEach((v, i) => (ridge[held[i]!]![j] = v));
+                return r.lambda;
+              }),
+            );
+          if (head) {
             const fn = new KgsslNets(tf, masked(d, new Set(held)), cfg, seed + 1000 * (f + 1));
             try {
               train(fn, 0, ctx, `imputation fold ${f + 1}`);
               const zf = fn.embeddings();
               const a = fn.predictAttributes(zf)!;
-              for (const k of held) out[k] = [...a[k]!];
+              for (const k of held) head[k] = [...a[k]!];
+              readout(zf);
             } finally {
               fn.dispose();
             }
-          } else
-            names.forEach((_, j) => {
-              const y = codes.map((_, k) => known(k, j));
-              ridgePredict(z, y, rest, held).forEach((v, i) => (out[held[i]!]![j] = v));
-            });
+          } else readout(z);
         }
-        return out;
+        return { ridge, head, lambdas };
       });
-      info.imputation = {
-        method:
-          cfg.weights.regression > 0
-            ? 'L3 head of networks retrained per fold with the fold basins’ attributes masked'
-            : 'ridge regression from the embeddings, fitted on the other folds',
-        folds: Math.min(o.folds, d.n),
-        correlation: Object.fromEntries(
+      const correlations = (values: number[][]) =>
+        Object.fromEntries(
           names.map((n, j) => {
             const obs = codes.map((_, k) => known(k, j) ?? Number.NaN);
             const r = cc(
               obs,
-              imputed.map((row) => row[j]!),
+              values.map((row) => row[j]!),
             );
             return [
               n,
               { r: r.n >= 3 ? round(r.value) : null, n: r.n, ...(r.reason ? { reason: r.reason } : {}) },
             ];
           }),
-        ),
-        values: Object.fromEntries(codes.map((c, k) => [c, imputed[k]!.map((v) => round(v, 6))])),
+        );
+      info.imputation = {
+        method:
+          (cfg.weights.regression > 0
+            ? 'networks retrained per fold with the fold basins’ attributes masked; '
+            : 'the self-supervised networks; ') +
+          'ridge readout from z fitted on the other folds, λ by leave-one-out on them (values, correlation)' +
+          (cfg.weights.regression > 0 ? '; the L3 head beside it (head)' : ''),
+        folds: Math.min(o.folds, d.n),
+        correlation: correlations(imputed.ridge),
+        values: Object.fromEntries(codes.map((c, k) => [c, imputed.ridge[k]!.map((v) => round(v, 6))])),
+        ridgeLambda: imputed.lambdas,
+        ...(imputed.head
+          ? {
+              head: {
+                correlation: correlations(imputed.head),
+                values: Object.fromEntries(
+                  codes.map((c, k) => [c, imputed.head![k]!.map((v) => round(v, 6))]),
+                ),
+              },
+            }
+          : {}),
       };
     }
 

@@ -23,6 +23,8 @@ export interface KgsslConfig {
   temperature: number;
   margin: number;
   weights: { reconstruction: number; contrastive: number; regression: number };
+  /** Encoder windows drawn per basin and batch (views; 2 when absent). */
+  windowsPerBasin?: number;
 }
 
 /** Seed of a random stream per (seed, epoch, part), so a resumed run draws what an uninterrupted one did. */
@@ -151,6 +153,7 @@ export class KgsslNets {
     const W = cfg.window;
     const F = data.F;
     const B = Math.min(cfg.batchBasins, data.n);
+    const V = Math.max(2, cfg.windowsPerBasin ?? 2);
     const order = Array.from({ length: data.n }, (_, i) => i);
     const vars = this.variables();
     const sums = { total: 0, L1: 0, L2: 0, L3: 0 };
@@ -163,14 +166,13 @@ export class KgsslNets {
         [order[i], order[j]] = [order[j]!, order[i]!];
       }
       const ks = order.slice(0, B);
-      const enc = new Float32Array(2 * B * W * (F + 2));
+      const enc = new Float32Array(V * B * W * (F + 2));
       const fx = new Float32Array(B * W * F);
       const y = new Float32Array(B * W);
       const m = new Float32Array(B * W);
       const cond = this.encoder ? null : new Float32Array(B * data.A);
       ks.forEach((k, i) => {
-        data.encoderWindow(enc, i, k, start(k), W);
-        data.encoderWindow(enc, B + i, k, start(k), W);
+        for (let v = 0; v < V; v++) data.encoderWindow(enc, v * B + i, k, start(k), W);
         const s = start(k);
         data.forcingWindow(fx, i, k, s, W);
         for (let j = cfg.spinup; j < W; j++) {
@@ -197,11 +199,16 @@ export class KgsslNets {
           let L2: T | null = null;
           let L3: T | null = null;
           if (this.encoder) {
-            const zz = this.encode(tf.tensor3d(enc, [2 * B, W, F + 2]));
-            const za = tf.slice(zz, [0, 0], [B, -1]);
-            const zp = tf.slice(zz, [B, 0], [B, -1]);
-            z = tf.div(tf.add(za, zp), 2); // the basin's embedding: the mean over its windows
-            if (cfg.weights.contrastive > 0) L2 = this.contrastive(za, zp);
+            const zz = this.encode(tf.tensor3d(enc, [V * B, W, F + 2]));
+            const views = Array.from({ length: V }, (_, v) => tf.slice(zz, [v * B, 0], [B, -1]));
+            z = tf.div(tf.addN(views), V); // the basin's embedding: the mean over its windows
+            if (cfg.weights.contrastive > 0) {
+              // V > 2 views: the pairwise loss averaged over every pair of views (CMC's full graph, Tian et al. 2020)
+              const pairs: T[] = [];
+              for (let a = 0; a < V; a++)
+                for (let b = a + 1; b < V; b++) pairs.push(this.contrastive(views[a]!, views[b]!));
+              L2 = pairs.length === 1 ? pairs[0]! : tf.div(tf.addN(pairs), pairs.length);
+            }
             if (this.head) {
               const mk = tf.tensor2d(amask, [B, data.A]);
               const err = tf.mul(

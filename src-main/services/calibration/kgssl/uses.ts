@@ -104,6 +104,55 @@ export function ridgePredict(
   return at.map((k) => my + w.reduce((s, wi, i) => s + wi * (z[k]![i]! - mz[i]!), 0));
 }
 
+/** Ridge penalties tried by `ridgeLoo` (per basin, on standardised embeddings). */
+export const RIDGE_LAMBDAS = [1e-3, 1e-2, 0.1, 0.3, 1, 3, 10, 100];
+
+/**
+ * Ridge from embeddings to one attribute with its penalty chosen by leave-one-out cross-validation
+ * on the fitting basins only (Hastie et al. 2009, §7.10): the embedding dimensions standardised on
+ * those basins, each λ of `lambdas` scored by the squared error of predicting each fitting basin from
+ * the others, the best refitted on all of them and predicted for `at`. With few basins a large λ
+ * shrinks towards the fitting basins' mean instead of extrapolating along noise dimensions.
+ */
+export function ridgeLoo(
+  z: ArrayLike<number>[],
+  y: (number | null)[],
+  fit: number[],
+  at: number[],
+  lambdas: readonly number[] = RIDGE_LAMBDAS,
+): { values: number[]; lambda: number } {
+  const use = fit.filter((k) => y[k] !== null && Number.isFinite(y[k]!));
+  const d = z[0]?.length ?? 0;
+  if (use.length < 2 || d === 0) return { values: at.map(() => Number.NaN), lambda: Number.NaN };
+  const mean = new Float64Array(d);
+  const sd = new Float64Array(d);
+  for (const k of use) for (let i = 0; i < d; i++) mean[i]! += z[k]![i]! / use.length;
+  for (const k of use) for (let i = 0; i < d; i++) sd[i]! += (z[k]![i]! - mean[i]!) ** 2 / use.length;
+  const zs = z.map((r) =>
+    Float64Array.from({ length: d }, (_, i) => (r[i]! - mean[i]!) / (Math.sqrt(sd[i]!) || 1)),
+  );
+  let best = lambdas[0]!;
+  let bestErr = Infinity;
+  for (const lambda of lambdas) {
+    let err = 0;
+    for (const i of use) {
+      const p = ridgePredict(
+        zs,
+        y,
+        use.filter((k) => k !== i),
+        [i],
+        lambda,
+      )[0]!;
+      err += (p - y[i]!) ** 2;
+    }
+    if (err < bestErr) {
+      bestErr = err;
+      best = lambda;
+    }
+  }
+  return { values: ridgePredict(zs, y, use, at, best), lambda: best };
+}
+
 /** Median of the finite values (NaN when none). */
 export function median(v: number[]): number {
   const s = v.filter(Number.isFinite).sort((a, b) => a - b);

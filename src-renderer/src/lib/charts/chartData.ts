@@ -100,3 +100,20 @@ export function lossData(points: readonly ProgressPoint[]): {
 
 /** Colours of successive simulated series (Okabe–Ito, colour-blind safe). */
 export const SERIES_COLOURS = ['#e69f00', '#0072b2', '#009e73', '#d55e00', '#cc79a7', '#56b4e9', '#f0e442'];
+
+/**
+ * The points a run's loss curve plots. A basins (KGSSL) run trains more than one network: the main
+ * one (phase `calibrating`), then per imputation fold, the attribute baseline and a GR4J calibration
+ * per basin; their progress restarts at iteration 1 and would zig-zag over the main curve, so only
+ * the main training is plotted (the other phases show in the jobs bar), without the tensor count.
+ */
+export function curvePoints(points: readonly ProgressPoint[], kind: unknown): readonly ProgressPoint[] {
+  if (kind !== 'basins') return points;
+  // numTensors rides along as a leak check (it stays flat), not a loss term to plot
+  return points
+    .filter((p) => p.phase === 'calibrating')
+    .map((p) => {
+      const { numTensors: _n, ...losses } = p.losses ?? {};
+      return { ...p, losses };
+    });
+}

@@ -8,6 +8,7 @@ import {
   basinFolds,
   matrixCorrelation,
   meanGr4,
+  ridgeLoo,
   ridgePredict,
 } from '../../../../src-main/services/calibration/kgssl/uses';
 import { kgsslOptions } from '../../../../src-main/services/calibration/methods/kgssl/options';
@@ -169,6 +170,32 @@ describe('KGSSL networks (tfjs, fused LSTM)', () => {
     expect(k.n).toBe(6);
   }, 30_000);
 
+  it('more windows per basin: the pairwise InfoNCE averaged over view pairs, reproducible, no leak', async () => {
+    const { tf } = await computeHandle();
+    const d = new KgsslData(problem(set), cfg.window);
+    const c4 = { ...cfg, epochs: 2, batchesPerEpoch: 2, windowsPerBasin: 4 };
+    const run = () => {
+      const nets = new KgsslNets(tf, d, c4, 3);
+      // Adam's moments are made in the first step: the count is stable from there on
+      const l = [nets.epoch(0)];
+      const before = tf.memory().numTensors;
+      l.push(nets.epoch(1));
+      const after = tf.memory().numTensors;
+      const z = nets.embeddings();
+      nets.dispose();
+      return { l, z, leak: after - before };
+    };
+    const a = run();
+    const b = run();
+    expect(a.leak).toBe(0);
+    expect(b.z).toEqual(a.z);
+    for (const e of a.l) {
+      expect(Number.isFinite(e.L2)).toBe(true);
+      // InfoNCE over 6 basins is at most a little above log 6 early on, never negative
+      expect(e.L2).toBeGreaterThan(0);
+    }
+  }, 30_000);
+
   it('is registered for the basins problem kind with strict options', () => {
     expect(methodNames('basins')).toEqual(['kgssl']);
     expect(methodOptions('kgssl', 'basins', {})).toMatchObject({ zDim: 8, contrastive: 'infonce' });
@@ -188,6 +215,31 @@ describe('KGSSL uses', () => {
     const y2: (number | null)[] = [...y];
     y2[0] = null;
     expect(ridgePredict(z, y2, fit, [9], 1e-9)[0]).toBeCloseTo(y[9]!, 6);
+  });
+
+  it('ridge with λ by leave-one-out: a small λ for a clean signal, the largest for pure noise', () => {
+    const rand = mulberry32(5);
+    const z = Array.from({ length: 16 }, () => [rand(), 10 * rand(), rand(), rand()]);
+    const fit = Array.from({ length: 13 }, (_, i) => i);
+    const clean = z.map((v) => 2 * v[0]! - 0.1 * v[1]! + 3);
+    const a = ridgeLoo(z, clean, fit, [13, 14, 15]);
+    expect(a.lambda).toBe(1e-3);
+    a.values.forEach((v, i) => expect(v).toBeCloseTo(clean[13 + i]!, 2));
+    // attribute unrelated to z: the most shrunk fit wins and predicts near the fitting basins' mean
+    const noise = z.map(() => rand());
+    const b = ridgeLoo(z, noise, fit, [13]);
+    expect(b.lambda).toBe(100);
+    const mean = fit.reduce((s, k) => s + noise[k]!, 0) / fit.length;
+    expect(Math.abs(b.values[0]! - mean)).toBeLessThan(0.05);
+    // fewer than two fitting basins with the attribute: nothing to fit
+    expect(
+      ridgeLoo(
+        z,
+        z.map((_, k) => (k === 0 ? 1 : null)),
+        fit,
+        [13],
+      ).values[0],
+    ).toBeNaN();
   });
 
   it('distance-matrix correlation, folds, GR4J parameter means', () => {

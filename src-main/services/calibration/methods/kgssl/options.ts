@@ -18,6 +18,12 @@ export const kgsslOptions = z.strictObject({
   batchesPerEpoch: z.number().int().min(1).max(10_000).default(20),
   /** Basins per batch, each with two encoder windows and one forward window (chosen here). */
   batchBasins: z.number().int().min(2).max(4096).default(16),
+  /**
+   * Encoder windows per basin and batch (views): 2 is the poster's anchor–positive pair; more views
+   * average the pairwise contrastive loss over every pair (CMC's full graph, Tian et al. 2020) and the
+   * embedding over more windows. Chosen here.
+   */
+  windowsPerBasin: z.number().int().min(2).max(16).default(2),
   /** Adam's step (Kingma & Ba 2015's default 1e-3). */
   learningRate: z.number().positive().max(1).default(1e-3),
   /** L2's form: InfoNCE (Oord et al. 2018) or the triplet margin loss (Schroff et al. 2015). */
