@@ -9,7 +9,16 @@ import {
   type GaugeProblem,
 } from '../src-main/services/calibration/gauges/problem';
 import { makeCnTwin } from '../src-main/services/calibration/inverse/twin';
-import { buildSpace, evalSetup, evaluate, fieldsOf } from '../src-main/services/calibration/inverse/space';
+import {
+  buildSpace,
+  evalSetup,
+  evaluate,
+  fieldsOf,
+  type EvalSetup,
+} from '../src-main/services/calibration/inverse/space';
+import { CandidatePool } from '../src-main/services/calibration/inverse/pool';
+import { mulberry32 } from '../src-main/services/common/random';
+import { startWorker } from '../src-main/services/jobs/workerEntry';
 import { filterOptionsSchema } from '../src-main/services/calibration/inverse/filters';
 import { trainHdaPr } from '../src-main/services/calibration/methods/hda-pr/train';
 import { methodOptions, runMethod } from '../src-main/services/calibration/registry';
@@ -70,6 +79,48 @@ function sceUaOver(train: GaugeProblem, mpr: string[], maxRuns: number, seed: nu
 }
 
 /**
+ * Candidates per second on the candidate pool (inverse/pool.ts) with `threads` workers (1: the
+ * calling thread): a warm-up block first (JIT, worker start), then `xs` timed. Returns the rate and
+ * the results (compared across thread counts by the caller).
+ */
+async function poolRate(setup: EvalSetup, mpr: string[], xs: number[][], threads: number) {
+  const t0 = performance.now();
+  const pool = await CandidatePool.create(setup, mpr, threads, startWorker);
+  const startSeconds = (performance.now() - t0) / 1000;
+  try {
+    await pool.evaluate(xs.slice(0, 4 * threads));
+    const t = performance.now();
+    const r = await pool.evaluate(xs);
+    const seconds = (performance.now() - t) / 1000;
+    return { rate: xs.length / seconds, seconds, startSeconds, r };
+  } finally {
+    pool.close();
+  }
+}
+
+/** The pool at 1 and 2 threads on a problem: candidates per second and whether the results are bit-identical. */
+async function poolSection(setup: EvalSetup, mpr: string[], n: number) {
+  const rand = mulberry32(23);
+  const { lower, upper } = setup.space;
+  const xs = Array.from({ length: n }, () => lower.map((lo, j) => lo + rand() * (upper[j]! - lo)));
+  const one = await poolRate(setup, mpr, xs, 1);
+  const two = await poolRate(setup, mpr, xs, 2);
+  const same = one.r.every((a, i) => {
+    const b = two.r[i]!;
+    const fa = Buffer.from(a.flows.buffer, a.flows.byteOffset, a.flows.byteLength);
+    const fb = Buffer.from(b.flows.buffer, b.flows.byteOffset, b.flows.byteLength);
+    return fa.equals(fb) && Object.is(a.score, b.score) && Object.is(a.etOverP, b.etOverP);
+  });
+  return {
+    candidates: n,
+    candidates_per_second: { threads1: +one.rate.toFixed(1), threads2: +two.rate.toFixed(1) },
+    speedup: +(two.rate / one.rate).toFixed(2),
+    pool_start_seconds: +two.startSeconds.toFixed(2),
+    bit_identical: same,
+  };
+}
+
+/**
  * `npm run bench -- inverse-mapping` (issue 19). The CN twin (makeCnTwin; INV_ROWS x INV_COLS, two
  * years daily: spin-up 120 d, train to day 480, test after) calibrated by inverse mapping, SCE-UA +
  * MPR over the same search space (as many model runs) and HDA-PR ANN (on its own GR4J + lr, the
@@ -78,12 +129,19 @@ function sceUaOver(train: GaugeProblem, mpr: string[], maxRuns: number, seed: nu
  * gauges, warmup Aug-Sep 2012, train Oct 2012-Mar 2013, test Apr-Jul 2013): inverse mapping
  * (a cn-lr gauge job, vegetation = woodland), HDA-PR (a gr4-lr gauge job) and uniform calibration
  * (SCE-UA on one value per cn-lr parameter) with test NSE per gauge, acceptance rates and the CEM log.
- * Candidates are evaluated on the job thread (the model pool runs vic3l only).
+ * Candidates run on the candidate pool (INV_THREADS, 0: one per core); the `pool` sections time
+ * the pool at 1 and 2 threads on the twin's and the Lez's train problems (INV_POOL candidates).
+ * INV_PARTS (default "twin,lez") picks the parts: "lez" alone for a larger Lez run.
  */
 export async function inverseMappingBench(): Promise<Record<string, unknown>> {
   const compute = await computeHandle();
+  const threads = num(process.env.INV_THREADS, 0);
+  const parts = (process.env.INV_PARTS ?? 'twin,lez').split(',');
+  const nPool = num(process.env.INV_POOL, 256);
   const ctx = (log?: string[]): MethodContext => ({
     compute,
+    threads,
+    startWorker,
     cancelled: () => false,
     progress: (p) => {
       if (log && p.phase && log[log.length - 1] !== p.phase) log.push(p.phase);
@@ -104,80 +162,100 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
   const runs = candidates + cemIt * cemSamples;
 
   // --- the twin
-  const rows = num(process.env.INV_ROWS, 8);
-  const cols = num(process.env.INV_COLS, 10);
-  const twin = makeCnTwin({ rows, cols, steps: 730, warmup: 0, seed: 5 });
-  const full = twin.pb;
-  const [w, tEnd] = [120, 480];
-  const train = cut(full, tEnd, w);
-  const fieldCorr = (f: CnLrParams) => ({
-    CN: r3(cc(twin.truth.CN, f.CN).value),
-    Ks: r3(cc(twin.truth.Ks, f.Ks).value),
-  });
-  // candidates per second on the twin
-  const space = buildSpace(train, ['CN', 'Ks']);
-  const es = evalSetup(train, space, filterOptionsSchema.parse({ vegetation: { descriptor: 'ndvi' } }));
-  let t = performance.now();
-  for (let i = 0; i < 100; i++)
-    evaluate(
-      es,
-      space.lower.map((lo, j) => lo + ((i * 0.37 + j * 0.11) % 1) * (space.upper[j]! - lo)),
+  const twinPart = async () => {
+    const rows = num(process.env.INV_ROWS, 8);
+    const cols = num(process.env.INV_COLS, 10);
+    const twin = makeCnTwin({ rows, cols, steps: 730, warmup: 0, seed: 5 });
+    const full = twin.pb;
+    const [w, tEnd] = [120, 480];
+    const train = cut(full, tEnd, w);
+    const fieldCorr = (f: CnLrParams) => ({
+      CN: r3(cc(twin.truth.CN, f.CN).value),
+      Ks: r3(cc(twin.truth.Ks, f.Ks).value),
+    });
+    // candidates per second on the twin
+    const space = buildSpace(train, ['CN', 'Ks']);
+    const es = evalSetup(train, space, filterOptionsSchema.parse({ vegetation: { descriptor: 'ndvi' } }));
+    let t = performance.now();
+    for (let i = 0; i < 100; i++)
+      evaluate(
+        es,
+        space.lower.map((lo, j) => lo + ((i * 0.37 + j * 0.11) % 1) * (space.upper[j]! - lo)),
+      );
+    const twinRate = 100 / ((performance.now() - t) / 1000);
+    const twinPool = await poolSection(es, ['CN', 'Ks'], nPool);
+    t = performance.now();
+    const im = await runMethod('gauges', 'inverse-mapping', train, imOptions('ndvi'), seed, ctx());
+    const imSeconds = (performance.now() - t) / 1000;
+    const imF = im.parameters as unknown as CnLrParams;
+    const imInfo = im.info as Record<string, unknown> & { bestCandidate: { x: number[] } };
+    const cemBest = fieldsOf(space, imInfo.bestCandidate.x);
+    const sce = sceUaOver(train, ['CN', 'Ks'], runs, seed);
+    t = performance.now();
+    const gr4Bounds = gaugeBounds(86400);
+    const hda = trainHdaPr(
+      { ...train, structure: undefined, lower: gr4Bounds.lower, upper: gr4Bounds.upper },
+      {
+        hidden: [16, 16],
+        iterations: num(process.env.INV_HDA_IT, 200),
+        learningRate: 0.003,
+        seed,
+        warmup: w,
+      },
     );
-  const twinRate = 100 / ((performance.now() - t) / 1000);
-  t = performance.now();
-  const im = await runMethod('gauges', 'inverse-mapping', train, imOptions('ndvi'), seed, ctx());
-  const imSeconds = (performance.now() - t) / 1000;
-  const imF = im.parameters as unknown as CnLrParams;
-  const imInfo = im.info as Record<string, unknown> & { bestCandidate: { x: number[] } };
-  const cemBest = fieldsOf(space, imInfo.bestCandidate.x);
-  const sce = sceUaOver(train, ['CN', 'Ks'], runs, seed);
-  t = performance.now();
-  const gr4Bounds = gaugeBounds(86400);
-  const hda = trainHdaPr(
-    { ...train, structure: undefined, lower: gr4Bounds.lower, upper: gr4Bounds.upper },
-    { hidden: [16, 16], iterations: num(process.env.INV_HDA_IT, 200), learningRate: 0.003, seed, warmup: w },
-  );
-  const hdaSeconds = (performance.now() - t) / 1000;
-  const testOf = (q: Float64Array) => nseOver(full, q, tEnd, full.steps);
-  const cnq = (f: CnLrParams) => runCnLr(full.net, f, full.P, full.E, full.steps, full.dt);
-  const twinResult = {
-    grid: [rows, cols],
-    cells: full.net.cells,
-    steps: { spinup: w, train: [w, tEnd], test: [tEnd, full.steps] },
-    candidates_per_second: +twinRate.toFixed(1),
-    model_runs_each: runs,
-    'inverse-mapping': {
-      field_correlation: fieldCorr(imF),
-      test_nse: testOf(cnq(imF)),
-      train_nse: Object.fromEntries(im.scores.map((s) => [s.code, r3(s.nse)])),
-      seconds: +imSeconds.toFixed(1),
-      phase_seconds: imInfo.seconds,
-      acceptance: imInfo.acceptance,
-      network: { ...(imInfo.network as Record<string, unknown>), history: undefined },
-    },
-    'cem-best-candidate': { field_correlation: fieldCorr(cemBest), test_nse: testOf(cnq(cemBest)) },
-    'sce-ua+mpr': {
-      field_correlation: fieldCorr(sce.fields),
-      test_nse: testOf(cnq(sce.fields)),
-      runs: sce.runs,
-      seconds: +sce.seconds.toFixed(1),
-    },
-    'hda-pr': {
-      structure: 'gr4-lr (its own; CN fields not comparable)',
-      test_nse: testOf(runGr4Lr(full.net, hda.params as Gr4LrParams, full.P, full.E, full.steps, full.dt)),
-      seconds: +hdaSeconds.toFixed(1),
-    },
-    cem: (imInfo.cem as Array<Record<string, number>>).map((c) => ({
-      iteration: c.iteration,
-      acceptance: r3(c.acceptance!),
-      gamma: r3(c.gamma!),
-      elite_mean: r3(c.eliteMean!),
-      best: r3(c.best!),
-      sigma_rel: r3(c.sigmaRelative!),
-    })),
+    const hdaSeconds = (performance.now() - t) / 1000;
+    const testOf = (q: Float64Array) => nseOver(full, q, tEnd, full.steps);
+    const cnq = (f: CnLrParams) => runCnLr(full.net, f, full.P, full.E, full.steps, full.dt);
+    const twinResult = {
+      grid: [rows, cols],
+      cells: full.net.cells,
+      steps: { spinup: w, train: [w, tEnd], test: [tEnd, full.steps] },
+      candidates_per_second: +twinRate.toFixed(1),
+      pool: twinPool,
+      model_runs_each: runs,
+      'inverse-mapping': {
+        field_correlation: fieldCorr(imF),
+        test_nse: testOf(cnq(imF)),
+        train_nse: Object.fromEntries(im.scores.map((s) => [s.code, r3(s.nse)])),
+        seconds: +imSeconds.toFixed(1),
+        phase_seconds: imInfo.seconds,
+        acceptance: imInfo.acceptance,
+        network: { ...(imInfo.network as Record<string, unknown>), history: undefined },
+      },
+      'cem-best-candidate': { field_correlation: fieldCorr(cemBest), test_nse: testOf(cnq(cemBest)) },
+      'sce-ua+mpr': {
+        field_correlation: fieldCorr(sce.fields),
+        test_nse: testOf(cnq(sce.fields)),
+        runs: sce.runs,
+        seconds: +sce.seconds.toFixed(1),
+      },
+      'hda-pr': {
+        structure: 'gr4-lr (its own; CN fields not comparable)',
+        test_nse: testOf(runGr4Lr(full.net, hda.params as Gr4LrParams, full.P, full.E, full.steps, full.dt)),
+        seconds: +hdaSeconds.toFixed(1),
+      },
+      cem: (imInfo.cem as Array<Record<string, number>>).map((c) => ({
+        iteration: c.iteration,
+        acceptance: r3(c.acceptance!),
+        gamma: r3(c.gamma!),
+        elite_mean: r3(c.eliteMean!),
+        best: r3(c.best!),
+        sigma_rel: r3(c.sigmaRelative!),
+      })),
+    };
+    return twinResult;
   };
+  const twinResult = parts.includes('twin') ? await twinPart() : null;
+  if (!parts.includes('lez'))
+    return {
+      machine: machine(),
+      backend: compute.backend,
+      settings: { candidates, cem_iterations: cemIt, cem_samples: cemSamples, epochs, seed, threads },
+      twin: twinResult,
+    };
 
   // --- the Lez
+  let t = performance.now();
   const LEZ = 'resources/sample-data/lez';
   const dataset = { path: LEZ, start: '2012-08-01', end: '2013-07-31' };
   const periods = [
@@ -196,7 +274,7 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
     const phases: string[] = [];
     const spec = (method: string, structure: string, options: unknown) =>
       checkJobSpec(
-        jobSpecSchema.parse({ kind: 'gauges', method, seed, dataset, periods, structure, options }),
+        jobSpecSchema.parse({ kind: 'gauges', method, seed, dataset, periods, structure, options, threads }),
       ) as GaugesJobSpec;
     t = performance.now();
     const lezIm = await runGaugesJob(
@@ -246,12 +324,14 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
         lezRateSpace.lower.map((lo, j) => lo + ((i * 0.37 + j * 0.11) % 1) * (lezRateSpace.upper[j]! - lo)),
       );
     const lezRate = 50 / ((performance.now() - tr) / 1000);
+    const lezPool = await poolSection(lezEs, ['CN', 'Ks'], nPool);
     const uniQ = runCnLr(lez.net, uni.fields, lez.P, lez.E, lez.steps, lez.dt);
     const info = lezIm.info as Record<string, unknown>;
     const lezResult = {
       cells: lez.net.cells,
       gauges: lez.gauges.map((g) => g.code),
       candidates_per_second: +lezRate.toFixed(1),
+      pool: lezPool,
       test_nse: {
         'inverse-mapping': testNse(lezIm.metrics),
         'hda-pr': testNse(lezHda.metrics),
@@ -283,7 +363,7 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
     return {
       machine: machine(),
       backend: compute.backend,
-      settings: { candidates, cem_iterations: cemIt, cem_samples: cemSamples, epochs, seed },
+      settings: { candidates, cem_iterations: cemIt, cem_samples: cemSamples, epochs, seed, threads },
       twin: twinResult,
       lez: lezResult,
     };

@@ -11,12 +11,23 @@ import { gdalXyz, gdalinfoJson } from '../helpers/gdal';
 
 /**
  * Inverse mapping as a gauge job on the Lez (cn-lr, woodland as the vegetation descriptor): tiny
- * settings (64 candidates, one CEM iteration, 3 epochs); its CN GeoTIFF read back through GDAL, its
- * report's inverse-mapping sections, and the structure and method refused when they do not match.
+ * settings (64 candidates on 2 threads, one CEM iteration, 6 epochs); its CN GeoTIFF read back
+ * through GDAL, its report's inverse-mapping sections, the structure and method refused when they
+ * do not match; and a run cancelled in the network phase then resumed from its last checkpoint
+ * writes byte-identical GeoTIFFs to the uninterrupted run.
  */
 const LEZ = resolve('resources/sample-data/lez');
 const dir = mkdtempSync(join(tmpdir(), 'fieldcal-inverse-job-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const EPOCHS = 6;
+const options = {
+  candidates: 64,
+  filters: { vegetation: { descriptor: 'woodland' } },
+  cem: { iterations: 1, samples: 32 },
+  network: { epochs: EPOCHS, patience: EPOCHS, filters: 4, latent: 8, hidden: 8 },
+};
+/** The uninterrupted run's GeoTIFFs, by name. */
+const whole = new Map<string, Buffer>();
 
 const base = {
   kind: 'gauges',
@@ -44,12 +55,8 @@ describe('inverse-mapping gauge job (cn-lr) on the Lez', () => {
         ...base,
         method: 'inverse-mapping',
         structure: 'cn-lr',
-        options: {
-          candidates: 64,
-          filters: { vegetation: { descriptor: 'woodland' } },
-          cem: { iterations: 1, samples: 32 },
-          network: { epochs: 3, filters: 4, latent: 8, hidden: 8 },
-        },
+        threads: 2,
+        options,
       }),
     ) as GaugesJobSpec;
     const phases: string[] = [];
@@ -69,7 +76,9 @@ describe('inverse-mapping gauge job (cn-lr) on the Lez', () => {
       () => undefined,
     );
     expect(phases).toEqual(['candidates', 'filters', 'cem', 'network']);
-    expect(states.length).toBe(2);
+    // one after the 64 candidates, one after the CEM iteration, one after each epoch
+    expect(states.length).toBe(2 + EPOCHS);
+    expect((states.at(-1) as { network: { epoch: number } }).network.epoch).toBe(EPOCHS);
     const tifs = out.artifacts.filter((a) => a.kind === 'parameter-geotiff').map((a) => a.path);
     expect(tifs.map((p) => p.slice(dir.length + 1))).toEqual([
       'CN.tif',
@@ -94,5 +103,64 @@ describe('inverse-mapping gauge job (cn-lr) on the Lez', () => {
     expect(html).toContain('Inverse mapping: physical filters');
     expect(html).toContain('Inverse mapping: Cross-Entropy convergence');
     expect(html).toContain('Inverse mapping: network validation');
+    for (const p of tifs) whole.set(p.slice(dir.length + 1), readFileSync(p));
+  }, 60_000);
+
+  it('cancelled after 3 network epochs and resumed from its checkpoint, writes the same GeoTIFFs byte for byte', async () => {
+    expect(whole.size).toBe(5);
+    const spec = checkJobSpec(
+      jobSpecSchema.parse({ ...base, method: 'inverse-mapping', structure: 'cn-lr', threads: 1, options }),
+    ) as GaugesJobSpec;
+    const compute = await computeHandle();
+    let epochs = 0;
+    let last: unknown;
+    const cut = join(dir, 'cut');
+    await runGaugesJob(
+      spec,
+      2,
+      cut,
+      {
+        compute,
+        cancelled: () => epochs >= 3,
+        progress: (p) => {
+          if (p.phase === 'network') epochs = p.iteration;
+        },
+        // the job host keeps checkpoints as JSON
+        checkpoint: (s) => (last = JSON.parse(JSON.stringify(s))),
+      },
+      () => undefined,
+    );
+    const saved = last as { phase: string; network: { epoch: number } };
+    expect(saved.phase).toBe('network');
+    expect(saved.network.epoch).toBe(3);
+    const resumed = join(dir, 'resumed');
+    const phases: string[] = [];
+    const seen: number[] = [];
+    const out = await runGaugesJob(
+      spec,
+      3,
+      resumed,
+      {
+        compute,
+        cancelled: () => false,
+        resume: saved,
+        progress: (p) => {
+          if (p.phase && phases[phases.length - 1] !== p.phase) phases.push(p.phase);
+          if (p.phase === 'network') seen.push(p.iteration);
+        },
+      },
+      () => undefined,
+    );
+    // the search is not run again: the network goes on from epoch 4
+    expect(phases).toEqual(['filters', 'network']);
+    expect(seen).toEqual([4, 5, 6]);
+    const tifs = out.artifacts.filter((a) => a.kind === 'parameter-geotiff').map((a) => a.path);
+    expect(tifs).toHaveLength(5);
+    for (const p of tifs) {
+      const name = p.slice(resumed.length + 1);
+      expect(readFileSync(p).equals(whole.get(name)!), name).toBe(true);
+    }
+    // and the cut run's fields (best of 3 epochs) are not those of the whole run: the check can fail
+    expect(readFileSync(join(cut, 'CN.tif')).equals(whole.get('CN.tif')!)).toBe(false);
   }, 60_000);
 });

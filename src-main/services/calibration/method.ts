@@ -1,3 +1,4 @@
+import type { Worker, WorkerOptions } from 'node:worker_threads';
 import type { z } from 'zod';
 import type { ComputeHandle } from '../compute';
 import type { GaugeProblem } from './gauges/problem';
@@ -30,6 +31,10 @@ export interface MethodContext {
   resume?: unknown;
   /** A folder of the run for the method's own files (checkpoint blobs too large for the project); absent outside jobs. */
   workDir?: string;
+  /** Threads for a method's own pool of model runs (the job spec's `threads`; 0: one per core). */
+  threads?: number;
+  /** Starts a worker thread on the app's one worker entry (jobs/workerEntry.ts); absent: the method stays on its thread. */
+  startWorker?: (options: WorkerOptions) => Worker;
 }
 
 /** A gridded method's context: also the model, on the calling thread or the model pool. */

@@ -7,6 +7,7 @@ import {
   type GaugeProblem,
 } from '../calibration/gauges/problem';
 import { stepPeriods } from '../calibration/gridded/periods';
+import { startWorker } from './workerEntry';
 import type { MethodContext } from '../calibration/method';
 import { runMethod } from '../calibration/registry';
 import { writeFileAtomic } from '../common/atomicFile';
@@ -231,7 +232,11 @@ export async function runGaugesJob(
   // X1..X4, llr, and with a daily temperature stack CemaNeige's CTG and Kf per cell
   const names = gaugeParameterNames(full);
   onPhase('calibrating');
-  const r = await runMethod('gauges', spec.method, pr, spec.options, spec.seed, ctx);
+  const r = await runMethod('gauges', spec.method, pr, spec.options, spec.seed, {
+    ...ctx,
+    threads: spec.threads,
+    startWorker,
+  });
   const cancelled = ctx.cancelled();
   onPhase('evaluating');
   for (const name of names) {

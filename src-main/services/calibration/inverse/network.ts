@@ -11,7 +11,8 @@ type Tf = typeof TfModule;
  * dense layer to a latent vector (tanh). Decoder, per cell: the latent vector with the cell's
  * descriptors, a dense ReLU layer, a dense sigmoid layer to the parameters scaled to [0, 1] of
  * their bounds. MSE on the scaled parameters, Adam (Kingma & Ba 2015), early stopping on held-out
- * simulated pairs (the weights of the best held-out loss kept; Prechelt 1998).
+ * simulated pairs (the weights of the best held-out loss kept; Prechelt 1998). Every epoch can be checkpointed
+ * and resumed exactly (InverseNetState).
  */
 export interface InverseNetConfig {
   filters: number;
@@ -39,6 +40,25 @@ export interface EpochRecord {
   epoch: number;
   train: number;
   valid: number;
+}
+
+/** Adam's defaults (Kingma & Ba 2015, Algorithm 1). */
+const ADAM_B1 = 0.9;
+const ADAM_B2 = 0.999;
+const ADAM_EPS = 1e-8;
+
+/** The network's training state after an epoch, JSON-serialisable (a checkpoint of the network phase). */
+export interface InverseNetState {
+  /** Epochs done. */
+  epoch: number;
+  weights: number[][];
+  adam: { m: number[][]; v: number[][]; t: number };
+  /** The shuffle generator's state (uint32) for the next epoch. */
+  rng: number;
+  /** Epochs since the best held-out loss. */
+  since: number;
+  best: { epoch: number; valid: number; weights: number[][] };
+  history: EpochRecord[];
 }
 
 /** The series transform: log(1 + q) standardised per gauge with the training pairs' statistics; a missing value becomes the mean (0). */
@@ -91,6 +111,7 @@ export class InverseNet {
   bestEpoch = -1;
   bestValid = Number.POSITIVE_INFINITY;
   private scaling: FlowScaling = { mean: [], sd: [] };
+  private readonly adam: { m: TfModule.Variable[]; v: TfModule.Variable[]; t: number };
 
   constructor(
     private readonly tf: Tf,
@@ -140,6 +161,8 @@ export class InverseNet {
       glorot([H, K], H, K),
       zeros(K),
     ];
+    const moments = () => this.vars.map((v) => tf.variable(tf.zeros(v.shape), false));
+    this.adam = { m: moments(), v: moments(), t: 0 };
   }
 
   /** Scaled parameters [batch, cells, parameters] of a batch of encoded series [batch, steps, gauges]. */
@@ -205,14 +228,65 @@ export class InverseNet {
   }
 
   /**
+   * One Adam step (Kingma & Ba 2015, Algorithm 1: β1 = 0.9, β2 = 0.999, ε = 1e-8) on the loss of a
+   * batch. Written out rather than tf.train.adam so that its whole state (moments and step count)
+   * is this class's and a checkpoint restores it exactly: the bias corrections are computed in
+   * double from the step count, the same in a resumed run as in an uninterrupted one.
+   */
+  private adamStep(f: () => TfModule.Scalar): number {
+    const tf = this.tf;
+    const { value, grads } = tf.variableGrads(f, this.vars);
+    const t = ++this.adam.t;
+    const c1 = 1 - ADAM_B1 ** t;
+    const c2 = 1 - ADAM_B2 ** t;
+    const lr = this.cfg.learningRate;
+    tf.tidy(() => {
+      this.vars.forEach((w, k) => {
+        const g = grads[w.name]!;
+        const m = this.adam.m[k]!;
+        const v = this.adam.v[k]!;
+        m.assign(tf.add(tf.mul(m, ADAM_B1), tf.mul(g, 1 - ADAM_B1)));
+        v.assign(tf.add(tf.mul(v, ADAM_B2), tf.mul(tf.square(g), 1 - ADAM_B2)));
+        w.assign(tf.sub(w, tf.div(tf.mul(m, lr / c1), tf.add(tf.sqrt(tf.div(v, c2)), ADAM_EPS))));
+      });
+    });
+    const out = value.dataSync()[0]!;
+    value.dispose();
+    tf.dispose(grads);
+    return out;
+  }
+
+  /** The weights as plain numbers (float32 values: exact through JSON). */
+  private snapshot(vars: readonly TfModule.Variable[]): number[][] {
+    return vars.map((v) => Array.from(v.dataSync()));
+  }
+
+  private restoreInto(vars: readonly TfModule.Variable[], values: readonly number[][], what: string): void {
+    if (values.length !== vars.length || values.some((a, k) => a.length !== vars[k]!.size))
+      throw new FieldcalError(
+        'VALIDATION',
+        `the checkpoint's ${what} do not match the network (options.network changed since it was saved?)`,
+        { field: 'resume' },
+      );
+    vars.forEach((v, k) => {
+      const t = this.tf.tensor(Float32Array.from(values[k]!), v.shape);
+      v.assign(t);
+      t.dispose();
+    });
+  }
+
+  /**
    * Trains on the pairs (a seeded `validFraction` held out), one call of `onEpoch` per epoch;
-   * stops after `patience` epochs without a better held-out loss, or when `cancelled`. Returns
-   * the held-out indices.
+   * stops after `patience` epochs without a better held-out loss, or when `cancelled`. After every
+   * epoch `checkpoint` receives the whole training state (weights, Adam's moments and step, the
+   * generator state, the epoch, the best weights so far and the history); `resume` continues from
+   * such a state and ends where an uninterrupted run does. Returns the held-out indices.
    */
   train(
     p: InversePairs,
     onEpoch?: (e: EpochRecord) => void,
     cancelled?: () => boolean,
+    hooks: { checkpoint?: (s: InverseNetState) => void; resume?: InverseNetState } = {},
   ): { valid: number[]; train: number[] } {
     const tf = this.tf;
     const n = p.flows.length;
@@ -224,21 +298,41 @@ export class InverseNet {
           field: 'options.candidates',
         },
       );
-    const rand = mulberry32((this.cfg.seed ^ 0x51ed27) >>> 0);
+    const split = mulberry32((this.cfg.seed ^ 0x51ed27) >>> 0);
     const order = Array.from({ length: n }, (_, i) => i);
     for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
+      const j = Math.floor(split() * (i + 1));
       [order[i], order[j]] = [order[j]!, order[i]!];
     }
     const nv = Math.max(1, Math.round(this.cfg.validFraction * n));
     const valid = order.slice(0, nv);
     const train = order.slice(nv);
     this.scaling = flowScaling(p, train);
-    const opt = tf.train.adam(this.cfg.learningRate);
     const { gauges: G, steps: T, cells, parameters: K } = this.shape;
-    let best = this.vars.map((v) => v.dataSync().slice());
+    let best = this.snapshot(this.vars);
     let since = 0;
-    for (let e = 0; e < this.cfg.epochs; e++) {
+    let epoch = 0;
+    // each epoch's shuffle comes from a generator seeded by the previous one's draw (the state is one uint32)
+    let rng = (this.cfg.seed ^ 0x2545f491) >>> 0;
+    const r = hooks.resume;
+    if (r) {
+      this.restoreInto(this.vars, r.weights, 'weights');
+      this.restoreInto(this.adam.m, r.adam.m, "Adam's first moments");
+      this.restoreInto(this.adam.v, r.adam.v, "Adam's second moments");
+      this.adam.t = r.adam.t;
+      rng = r.rng >>> 0;
+      epoch = r.epoch;
+      since = r.since;
+      best = r.best.weights;
+      this.bestEpoch = r.best.epoch;
+      // JSON keeps no Infinity: a missing best is +Infinity again
+      this.bestValid = typeof r.best.valid === 'number' ? r.best.valid : Number.POSITIVE_INFINITY;
+      this.history.length = 0;
+      this.history.push(...r.history);
+    }
+    while (epoch < this.cfg.epochs && since < this.cfg.patience) {
+      const rand = mulberry32(rng);
+      rng = Math.floor(rand() * 2 ** 32) >>> 0;
       const perm = train.slice();
       for (let i = perm.length - 1; i > 0; i--) {
         const j = Math.floor(rand() * (i + 1));
@@ -250,29 +344,34 @@ export class InverseNet {
         const { x, y } = this.batchOf(p, part);
         const xt = tf.tensor3d(x, [part.length, T, G]);
         const yt = tf.tensor3d(y, [part.length, cells, K]);
-        const l = opt.minimize(
-          () => tf.mean(tf.squaredDifference(this.forward(xt), yt)) as TfModule.Scalar,
-          true,
-          this.vars,
-        );
-        tl += l!.dataSync()[0]! * part.length;
-        l!.dispose();
+        tl +=
+          this.adamStep(() => tf.mean(tf.squaredDifference(this.forward(xt), yt)) as TfModule.Scalar) *
+          part.length;
         xt.dispose();
         yt.dispose();
       }
-      const rec = { epoch: e + 1, train: tl / train.length, valid: this.loss(p, valid) };
+      epoch++;
+      const rec = { epoch, train: tl / train.length, valid: this.loss(p, valid) };
       this.history.push(rec);
       onEpoch?.(rec);
       if (rec.valid < this.bestValid) {
         this.bestValid = rec.valid;
         this.bestEpoch = rec.epoch;
-        best = this.vars.map((v) => v.dataSync().slice());
+        best = this.snapshot(this.vars);
         since = 0;
-      } else if (++since >= this.cfg.patience) break;
+      } else since++;
+      hooks.checkpoint?.({
+        epoch,
+        weights: this.snapshot(this.vars),
+        adam: { m: this.snapshot(this.adam.m), v: this.snapshot(this.adam.v), t: this.adam.t },
+        rng,
+        since,
+        best: { epoch: this.bestEpoch, valid: this.bestValid, weights: best },
+        history: this.history.slice(),
+      });
       if (cancelled?.()) break;
     }
-    this.vars.forEach((v, k) => v.assign(tf.tensor(best[k]!, v.shape)));
-    opt.dispose();
+    this.restoreInto(this.vars, best, 'best weights');
     return { valid, train };
   }
 
@@ -288,5 +387,7 @@ export class InverseNet {
 
   dispose(): void {
     this.vars.forEach((v) => v.dispose());
+    this.adam.m.forEach((v) => v.dispose());
+    this.adam.v.forEach((v) => v.dispose());
   }
 }
