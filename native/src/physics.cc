@@ -1,5 +1,5 @@
 // Native physics kernels: gr4 (production + unit hydrographs + routing store, per cell), vic3l
-// (one step per cell) and lr routing, forward and adjoint. Each is a line-by-line translation of
+// (blocks of cells, all steps in one call) and lr routing, forward and adjoint. Each is a line-by-line translation of
 // the JavaScript kernels in src-main/services/physics (gr4/forward.ts, gr4/adjoint.ts,
 // vic3l/kernel.ts, routing/lr.ts), which stay the reference: the same operations in the same order,
 // compiled with -ffp-contract=off (no fused multiply-adds) so that only the elementary functions
@@ -985,34 +985,51 @@ __attribute__((always_inline)) inline void vicStepV(double W1, double W2, double
   oSWE = swe;
 }
 
-// vicStepAdjoint (vic3l/kernel.ts): g = cotangents of the 7 outputs, a = adjoint of the start
-// state, gp (7 slots: b, Ds, Dsmax, Ws, Wm2, Wm3, expt) accumulated.
-inline void vicStepAdjoint(double W1, double W2, double W3, double SWE, double P, double E, double T, const VicP& p,
-                           const VicK& c, const double* g, double* a, double* gp) {
-  double win = P, pot = 0, swe1 = SWE;
-  if (c.snow) {
-    const double snowf = P * snowFraction(T, c);
-    swe1 = SWE + snowf;
-    pot = T > c.meltTemp ? c.ddfDt * (T - c.meltTemp) : 0;
-    const double melt = pot < swe1 ? pot : swe1;
-    win = P - snowf + melt;
-  }
+// Reciprocals of a cell's parameter-only divisors, for the reverse pass (vicStepAdjointV multiplies
+// by them where vicStepAdjoint divides: within an ulp or two per term, not bit for bit).
+struct VicInv {
+  double Wm1, Wm2, Wm3, Ws, omw, den, Wm, im, bp;
+};
+inline VicInv vicInverses(const VicP& p, const VicK& c) {
+  const double Wm = p.Wm1 + p.Wm2, bp = 1 + p.b;
+  return {1 / p.Wm1, 1 / p.Wm2, 1 / p.Wm3, 1 / p.Ws, 1 / (1 - p.Ws), 1 / (c.wcr * Wm - c.wp * Wm), 1 / Wm, 1 / (bp * Wm), 1 / bp};
+}
+
+// The forward step of vicStepAdjoint (vic3l/kernel.ts) recomputed from the step's start state, then
+// its reverse, with every branch a select (both sides computed, the one the scalar code takes kept)
+// and the forward's operations in the scalar order, so a loop over a block of cells vectorises and
+// takes the scalar branches; the reverse multiplies by the reciprocals in `iv`. g: cotangents of ET, R, Qb, W1, W2, W3, SWE after the step (the loss's plus
+// the carried state adjoint); aW1..aSWE: adjoint of the start state; gb..gExpt accumulated.
+template <bool Snow>
+__attribute__((always_inline)) inline void vicStepAdjointV(double W1, double W2, double W3, double SWE, double P, double E,
+                                                           double T, const VicP& p, const VicK& c, double aET, double aR0,
+                                                           double aQb, double aW1c, double aW2d, double aW3b, double aSWEend,
+                                                           double& oW1, double& oW2, double& oW3, double& oSWE, double& gb,
+                                                           double& gDs, double& gDsmax, double& gWs, double& gWm2,
+                                                           double& gWm3, double& gExpt, const VicInv& iv) {
+  // ---- forward ----
+  const double frac = T <= c.minRain ? 1.0 : (T >= c.maxSnow ? 0.0 : (c.maxSnow - T) / (c.maxSnow - c.minRain));
+  const double snowf = P * frac;
+  const double swe1 = Snow ? SWE + snowf : SWE;
+  const double pot = Snow ? (T > c.meltTemp ? c.ddfDt * (T - c.meltTemp) : 0) : 0;
+  const double melt = pot < swe1 ? pot : swe1;
+  const double win = Snow ? P - snowf + melt : P;
   const double Wm = p.Wm1 + p.Wm2;
   const double Wt = W1 + W2;
   const double bp = 1 + p.b;
   const double im = bp * Wm;
-  double R = 0, x = 0, y = 0, w = 0;
-  if (win > 0) {
-    x = Wt < Wm ? Wt / Wm : 1;
-    y = vexp(vlog(1 - x) / bp);
-    w = y - win / im;
-    R = w > 0 ? win - Wm + Wt + Wm * vexp(bp * vlog(w)) : win - Wm + Wt;
-  }
+  const double x = Wt < Wm ? Wt / Wm : 1;
+  const double lomx = vlog(1 - x);
+  const double y = vexp(lomx / bp);
+  const double w = y - win / im;
+  const double lw = vlog(w);
+  const double wbp = vexp(bp * lw);
+  const double Rw = w > 0 ? win - Wm + Wt + Wm * wbp : win - Wm + Wt;
+  const double R = win > 0 ? Rw : 0;
   const double inf = win - R;
   const double cap1raw = p.Wm1 - W1;
   const double cap1 = cap1raw > 0 ? cap1raw : 0;
-  const bool s1IsInf = inf <= cap1;
-  const double s1 = s1IsInf ? inf : cap1;
+  const double s1 = inf <= cap1 ? inf : cap1;
   const double W1a = W1 + s1;
   const double W2a = W2 + inf - s1;
   const double Wt2 = W1a + W2a;
@@ -1024,165 +1041,141 @@ inline void vicStepAdjoint(double W1, double W2, double W3, double SWE, double P
   const double avail = availRaw > 0 ? availRaw : 0;
   const double beta = r <= 0 ? 0 : r >= 1 ? 1 : r;
   const double pe = E * beta;
-  const bool aeIsPe = pe <= avail;
-  const double ae = aeIsPe ? pe : avail;
+  const double ae = pe <= avail ? pe : avail;
   const double e1 = Wt2 > 0 ? (ae * W1a) / Wt2 : 0;
   const double W1b = W1a - e1;
   const double W2b = W2a - (ae - e1);
   const double v12 = W1b / p.Wm1;
-  const double k12 = drainageV(c.ksatDt, v12, p.expt);
+  const double lv12 = vlog(v12);
+  const double k12 = v12 > 0 ? c.ksatDt * vexp(p.expt * lv12) : 0;
   const double cap2raw = p.Wm2 - W2b;
   const double cap2 = cap2raw > 0 ? cap2raw : 0;
-  const int w12 = k12 <= W1b ? (k12 <= cap2 ? 0 : 2) : W1b <= cap2 ? 1 : 2;
+  // which term limits the drainage: 0 k12, 1 W1b, 2 cap2 (codes as doubles: one mask type for GCC)
+  const double w12 = k12 <= W1b ? (k12 <= cap2 ? 0.0 : 2.0) : W1b <= cap2 ? 1.0 : 2.0;
   const double q12 = w12 == 0 ? k12 : w12 == 1 ? W1b : cap2;
   const double W2c = W2b + q12;
   const double v23 = W2c / p.Wm2;
-  const double k23 = drainageV(c.ksatDt, v23, p.expt);
+  const double lv23 = vlog(v23);
+  const double k23 = v23 > 0 ? c.ksatDt * vexp(p.expt * lv23) : 0;
   const double cap3raw = p.Wm3 - W3;
   const double cap3 = cap3raw > 0 ? cap3raw : 0;
-  const int w23 = k23 <= W2c ? (k23 <= cap3 ? 0 : 2) : W2c <= cap3 ? 1 : 2;
+  const double w23 = k23 <= W2c ? (k23 <= cap3 ? 0.0 : 2.0) : W2c <= cap3 ? 1.0 : 2.0;
   const double q23 = w23 == 0 ? k23 : w23 == 1 ? W2c : cap3;
   const double W3a = W3 + q23;
   const double z = W3a / p.Wm3;
   const double lin = (p.Ds * p.Dsmax) / p.Ws;
-  const bool nonlin = z > p.Ws;
-  const double u = nonlin ? (z - p.Ws) / (1 - p.Ws) : 0;
-  const double qraw = lin * z + (nonlin ? (p.Dsmax - lin) * u * u : 0);
-  const bool qbIsRate = qraw * c.dt <= W3a;
-  // reverse
-  const double aET = g[0], aR0 = g[1], aQb = g[2], aW1c = g[3], aW2d = g[4], aW3b = g[5], aSWEend = g[6];
+  const double u = z > p.Ws ? (z - p.Ws) / (1 - p.Ws) : 0;
+  const double qraw = lin * z + (z > p.Ws ? (p.Dsmax - lin) * u * u : 0);
+  // ---- reverse ----
   double aWm2 = 0, aWm3 = 0, aWm = 0, aExpt = 0, ab = 0;
-  double aW3a = aW3b;
   const double aqb = aQb - aW3b;
-  double aqraw = 0;
-  if (qbIsRate)
-    aqraw = aqb * c.dt;
-  else
-    aW3a += aqb;
-  if (aqraw != 0) {
-    const double u2 = nonlin ? u * u : 0;
+  const double aqraw = qraw * c.dt <= W3a ? aqb * c.dt : 0;
+  double aW3a = qraw * c.dt <= W3a ? aW3b : aW3b + aqb;
+  {
+    const double u2 = z > p.Ws ? u * u : 0;
     const double alin = aqraw * (z - u2);
-    gp[2] += aqraw * u2 + (alin * p.Ds) / p.Ws;
-    gp[1] += (alin * p.Dsmax) / p.Ws;
-    double aWs = (-alin * p.Ds * p.Dsmax) / (p.Ws * p.Ws);
-    double az = aqraw * lin;
-    if (nonlin) {
-      const double omw = 1 - p.Ws;
-      const double dq_du = 2 * (p.Dsmax - lin) * u;
-      az += (aqraw * dq_du) / omw;
-      aWs += (aqraw * dq_du * (z - 1)) / (omw * omw);
-    }
-    gp[3] += aWs;
-    aW3a += az / p.Wm3;
-    aWm3 -= (az * W3a) / (p.Wm3 * p.Wm3);
+    const double dq_du = 2 * (p.Dsmax - lin) * u;
+    const double aWs0 = -alin * p.Ds * p.Dsmax * iv.Ws * iv.Ws;
+    const double aWs = z > p.Ws ? aWs0 + aqraw * dq_du * (z - 1) * iv.omw * iv.omw : aWs0;
+    const double az0 = aqraw * lin;
+    const double az = z > p.Ws ? az0 + aqraw * dq_du * iv.omw : az0;
+    gDsmax = aqraw != 0 ? gDsmax + (aqraw * u2 + alin * p.Ds * iv.Ws) : gDsmax;
+    gDs = aqraw != 0 ? gDs + alin * p.Dsmax * iv.Ws : gDs;
+    gWs = aqraw != 0 ? gWs + aWs : gWs;
+    aWm3 = aqraw != 0 ? aWm3 - az * W3a * iv.Wm3 * iv.Wm3 : aWm3;
+    aW3a = aqraw != 0 ? aW3a + az * iv.Wm3 : aW3a;
   }
+  const double aq23 = aW3a - aW2d;
   double aW2c = aW2d;
   double aW3 = aW3a;
-  const double aq23 = aW3a - aW2d;
-  if (w23 == 0) {
-    if (v23 > 0) {
-      const double dk = (k23 * p.expt) / v23;
-      aW2c += (aq23 * dk) / p.Wm2;
-      aWm2 -= (aq23 * dk * W2c) / (p.Wm2 * p.Wm2);
-      aExpt += aq23 * k23 * vlog(v23);
-    }
-  } else if (w23 == 1)
-    aW2c += aq23;
-  else if (cap3raw > 0) {
-    aWm3 += aq23;
-    aW3 -= aq23;
+  {
+    const double dk = (k23 * p.expt) / v23;
+    // conditions as one comparison of a selected value (GCC vectorises selects of values, not of masks)
+    const double d = w23 == 0 ? v23 : 0.0;          // d > 0: q23 = k23 and v23 > 0
+    const double cut = w23 == 2 ? cap3raw : 0.0;    // cut > 0: q23 = cap3 > 0
+    aW2c = d > 0 ? aW2c + aq23 * dk * iv.Wm2 : w23 == 1 ? aW2c + aq23 : aW2c;
+    aWm2 = d > 0 ? aWm2 - aq23 * dk * W2c * iv.Wm2 * iv.Wm2 : aWm2;
+    aExpt = d > 0 ? aExpt + aq23 * k23 * lv23 : aExpt;
+    aWm3 = cut > 0 ? aWm3 + aq23 : aWm3;
+    aW3 = cut > 0 ? aW3 - aq23 : aW3;
   }
+  const double aq12 = aW2c - aW1c;
   double aW1b = aW1c;
   double aW2b = aW2c;
-  const double aq12 = aW2c - aW1c;
-  if (w12 == 0) {
-    if (v12 > 0) {
-      const double dk = (k12 * p.expt) / v12;
-      aW1b += (aq12 * dk) / p.Wm1;
-      aExpt += aq12 * k12 * vlog(v12);
-    }
-  } else if (w12 == 1)
-    aW1b += aq12;
-  else if (cap2raw > 0) {
-    aWm2 += aq12;
-    aW2b -= aq12;
+  {
+    const double dk = (k12 * p.expt) / v12;
+    const double d = w12 == 0 ? v12 : 0.0;
+    const double cut = w12 == 2 ? cap2raw : 0.0;
+    aW1b = d > 0 ? aW1b + aq12 * dk * iv.Wm1 : w12 == 1 ? aW1b + aq12 : aW1b;
+    aExpt = d > 0 ? aExpt + aq12 * k12 * lv12 : aExpt;
+    aWm2 = cut > 0 ? aWm2 + aq12 : aWm2;
+    aW2b = cut > 0 ? aW2b - aq12 : aW2b;
   }
   double aW1a = aW1b;
   double aW2a = aW2b;
   const double ae1 = aW2b - aW1b;
   double aae = aET - aW2b;
-  if (Wt2 > 0) {
-    aae += (ae1 * W1a) / Wt2;
-    const double s = (ae1 * ae) / (Wt2 * Wt2);
-    aW1a += s * W2a;
-    aW2a -= s * W1a;
+  {
+    const double iWt2 = 1 / Wt2;
+    const double s = ae1 * ae * iWt2 * iWt2;
+    aae = Wt2 > 0 ? aae + ae1 * W1a * iWt2 : aae;
+    aW1a = Wt2 > 0 ? aW1a + s * W2a : aW1a;
+    aW2a = Wt2 > 0 ? aW2a - s * W1a : aW2a;
   }
-  double aWt2 = 0, awp = 0, awcr = 0;
-  if (aeIsPe) {
+  {
     const double abeta = aae * E;
-    if (r > 0 && r < 1) {
-      aWt2 += abeta / den;
-      awp += (abeta * (Wt2 - wcr)) / (den * den);
-      awcr -= (abeta * (Wt2 - wp)) / (den * den);
-    }
-  } else if (availRaw > 0) {
-    aWt2 += aae;
-    awp -= aae;
+    // 0: ae = pe on the ramp of beta, 1: ae = avail > 0, 2: no sensitivity
+    // ramp < 1: ae = pe with 0 < r < 1; capped > 0: ae = avail > 0
+    const double ramp = pe <= avail ? (r > 0 ? r : 2.0) : 2.0;
+    const double capped = pe <= avail ? 0.0 : availRaw;
+    const double aWt2 = ramp < 1 ? abeta * iv.den : capped > 0 ? aae : 0;
+    const double awp = ramp < 1 ? abeta * (Wt2 - wcr) * iv.den * iv.den : capped > 0 ? 0 - aae : 0;
+    const double awcr = ramp < 1 ? 0 - abeta * (Wt2 - wp) * iv.den * iv.den : 0;
+    aWm += awcr * c.wcr + awp * c.wp;
+    aW1a += aWt2;
+    aW2a += aWt2;
   }
-  aWm += awcr * c.wcr + awp * c.wp;
-  aW1a += aWt2;
-  aW2a += aWt2;
   double aW1 = aW1a;
   double aW2 = aW2a;
-  double ainf = aW2a;
   const double as1 = aW1a - aW2a;
-  if (s1IsInf)
-    ainf += as1;
-  else if (cap1raw > 0)
-    aW1 -= as1;
+  const double ainf = inf <= cap1 ? aW2a + as1 : aW2a;
+  aW1 = inf <= cap1 ? aW1 : cap1raw > 0 ? aW1 - as1 : aW1;
   const double aR = aR0 - ainf;
   double awin = ainf;
-  if (win > 0) {
-    double aWt = aR;
-    if (w > 0) {
-      const double lw = vlog(w);
-      const double wbp = vexp(bp * lw);
-      const double wb = wbp / w;
-      awin += aR * (1 - wb);
-      aWm += aR * (wbp - 1);
-      const double aw = aR * Wm * bp * wb;
-      ab += aR * Wm * wbp * lw;
-      const double aim = (aw * win) / (im * im);
-      ab += aim * Wm;
-      aWm += aim * bp;
-      if (x < 1) {
-        const double omx = 1 - x;
-        const double ax = (-aw * y) / (bp * omx);
-        ab += (-aw * y * vlog(omx)) / (bp * bp);
-        aWt += ax / Wm;
-        aWm -= (ax * Wt) / (Wm * Wm);
-      }
-    } else {
-      awin += aR;
-      aWm -= aR;
-    }
-    aW1 += aWt;
-    aW2 += aWt;
+  {
+    const double wb = wbp / w;
+    const double aw = aR * Wm * bp * wb;
+    const double aim = aw * win * iv.im * iv.im;
+    const double omx = 1 - x;
+    const double ax = (-aw * y * iv.bp) / omx;
+    // w > 0
+    const double awinP = awin + aR * (1 - wb);
+    double aWmP = aWm + aR * (wbp - 1);
+    double abP = ab + aR * Wm * wbp * lw;
+    abP += aim * Wm;
+    aWmP += aim * bp;
+    abP = omx > 0 ? abP + -aw * y * lomx * iv.bp * iv.bp : abP;  // omx > 0: x < 1
+    aWmP = omx > 0 ? aWmP - ax * Wt * iv.Wm * iv.Wm : aWmP;
+    const double aWt = w > 0 ? (omx > 0 ? aR + ax * iv.Wm : aR) : aR;
+    // w <= 0
+    const double awinN = awin + aR;
+    const double aWmN = aWm - aR;
+    awin = win > 0 ? (w > 0 ? awinP : awinN) : awin;
+    aWm = win > 0 ? (w > 0 ? aWmP : aWmN) : aWm;
+    ab = win > 0 ? (w > 0 ? abP : ab) : ab;
+    aW1 = win > 0 ? aW1 + aWt : aW1;
+    aW2 = win > 0 ? aW2 + aWt : aW2;
   }
   aWm2 += aWm;
-  double aSWE = aSWEend;
-  if (c.snow) {
-    const double amelt = awin - aSWEend;
-    if (!(pot < swe1)) aSWE += amelt;
-  }
-  a[0] = aW1;
-  a[1] = aW2;
-  a[2] = aW3;
-  a[3] = aSWE;
-  gp[0] += ab;
-  gp[4] += aWm2;
-  gp[5] += aWm3;
-  gp[6] += aExpt;
+  const double amelt = awin - aSWEend;
+  oSWE = Snow ? (pot < swe1 ? aSWEend : aSWEend + amelt) : aSWEend;
+  oW1 = aW1;
+  oW2 = aW2;
+  oW3 = aW3;
+  gb += ab;
+  gWm2 += aWm2;
+  gWm3 += aWm3;
+  gExpt += aExpt;
 }
 
 VicK vicConstants(const double* k) {
@@ -1328,66 +1321,139 @@ napi_value VicForward(napi_env env, napi_callback_info info) {
   return c.done();
 }
 
-// vicAdjointStep(cp, k, n, P, E, T, t, W1, W2, W3, SWE (tape, slot `slot` = start of step t), slot,
-// g (7 x n cotangents, the loss's), adj (4 x n in/out: adjoint of the state after the step on
-// entry, before it on return), gp (7 x n accumulated))
+// One step's inputs of a block for vicAdjointBlocks: start state, forcing and the loss's cotangents
+// (zeroed once read; output s of the step at g[s * stride + j]). Kept out of line: with the block's
+// two cases (whole or partial) inside the loop body GCC no longer vectorises the step.
 template <class F, class S>
-FIELDCAL_CLONES void vicAdjointRange(const double* cp, const VicK& k, size_t n, const F* P, const F* E, const F* T, size_t t,
-                                     const S* const* tw, size_t slot, const double* gv, double* adj, double* gpAll,
-                                     size_t c0, size_t c1) {
-  const size_t base = t * n, so = slot * n;
-  double g[7], a[4], gp[7];
-  for (size_t c = c0; c < c1; c++) {
-    const VicP p = vicParams(cp, n, c);
-    for (int s = 0; s < 3; s++) g[s] = gv[s * n + c];
-    for (int s = 0; s < 4; s++) g[3 + s] = gv[(3 + s) * n + c] + adj[s * n + c];
-    for (int s = 0; s < 7; s++) gp[s] = gpAll[s * n + c];
-    vicStepAdjoint(tw[0][so + c], tw[1][so + c], tw[2][so + c], tw[3][so + c], P[base + c], E[base + c],
-                   T ? T[base + c] : 0, p, k, g, a, gp);
-    for (int s = 0; s < 4; s++) adj[s * n + c] = a[s];
-    for (int s = 0; s < 7; s++) gpAll[s * n + c] = gp[s];
+__attribute__((noinline)) void vicAdjointLoad(const S* const* tw, size_t so, const F* P, const F* E, const F* T,
+                                              size_t base, double* gv, size_t stride, size_t nb, double (*st)[kV],
+                                              double (*fv)[kV], double (*gl)[kV]) {
+  if (nb == kV) {
+    for (int s = 0; s < 4; s++)
+      for (size_t j = 0; j < kV; j++) st[s][j] = static_cast<double>(tw[s][so + j]);
+    for (size_t j = 0; j < kV; j++) fv[0][j] = static_cast<double>(P[base + j]);
+    for (size_t j = 0; j < kV; j++) fv[1][j] = static_cast<double>(E[base + j]);
+    for (size_t j = 0; j < kV; j++) fv[2][j] = T ? static_cast<double>(T[base + j]) : 0.0;
+    for (int s = 0; s < 7; s++) {
+      double* g = gv + s * stride;
+      for (size_t j = 0; j < kV; j++) gl[s][j] = g[j];
+      for (size_t j = 0; j < kV; j++) g[j] = 0;
+    }
+    return;
+  }
+  // a partial block: lanes past nb repeat the last cell
+  for (size_t j = 0; j < kV; j++) {
+    const size_t jj = std::min(j, nb - 1);
+    for (int s = 0; s < 4; s++) st[s][j] = static_cast<double>(tw[s][so + jj]);
+    fv[0][j] = static_cast<double>(P[base + jj]);
+    fv[1][j] = static_cast<double>(E[base + jj]);
+    fv[2][j] = T ? static_cast<double>(T[base + jj]) : 0.0;
+  }
+  for (int s = 0; s < 7; s++) {
+    double* g = gv + s * stride;
+    for (size_t j = 0; j < kV; j++) gl[s][j] = g[std::min(j, nb - 1)];
+    for (size_t j = 0; j < nb; j++) g[j] = 0;
+  }
+}
+
+// Reverse pass of vic3lWithGradient (vic3l/index.ts) over steps [t0, t1) for cells [c0, c1): blocks
+// of kV cells (lanes past the range repeat its last cell, computed and never stored), steps in
+// reverse inside each block, one SIMD loop per step (vicStepAdjointV). The start state of step t is
+// tape slot (t - t0 + slot0); gv holds the loss's cotangents [output][t - t0][cell] and is zeroed
+// as it is read (ready for the next chunk); adj (4 x n: adjoint of the state after step t1 - 1 on
+// entry, before step t0 on return) and gp (7 x n) carry between calls.
+template <class F, class S, bool Snow>
+__attribute__((always_inline)) inline void vicAdjointBlocks(const double* cp, const VicK& k, size_t n, const F* P,
+                                                            const F* E, const F* T, size_t t0, size_t t1,
+                                                            const S* const* tw, size_t slot0, double* gv, double* adj,
+                                                            double* gpAll, size_t c0, size_t c1) {
+  const size_t len = t1 - t0;
+  alignas(64) double pv[8][kV], st[4][kV], fv[3][kV], gl[7][kV], av[4][kV], gq[7][kV], inv[9][kV];
+  for (size_t b0 = c0; b0 < c1; b0 += kV) {
+    const size_t nb = std::min(kV, c1 - b0);
+    for (size_t j = 0; j < kV; j++) {
+      const size_t c = b0 + std::min(j, nb - 1);
+      for (int s = 0; s < 8; s++) pv[s][j] = cp[s * n + c];
+      for (int s = 0; s < 4; s++) av[s][j] = adj[s * n + c];
+      for (int s = 0; s < 7; s++) gq[s][j] = gpAll[s * n + c];
+      const VicInv iv = vicInverses(vicParams(cp, n, c), k);
+      const double ivs[9] = {iv.Wm1, iv.Wm2, iv.Wm3, iv.Ws, iv.omw, iv.den, iv.Wm, iv.im, iv.bp};
+      for (int s = 0; s < 9; s++) inv[s][j] = ivs[s];
+    }
+    for (size_t t = t1; t-- > t0;) {
+      const size_t base = t * n + b0, so = (t - t0 + slot0) * n + b0;
+      vicAdjointLoad(tw, so, P, E, T, base, gv + (t - t0) * n + b0, len * n, nb, st, fv, gl);
+      const VicK kc = k;  // a local copy: its fields are loop invariants the vectoriser can broadcast
+#pragma omp simd
+      for (size_t j = 0; j < kV; j++) {
+        const VicP p{pv[0][j], pv[1][j], pv[2][j], pv[3][j], pv[4][j], pv[5][j], pv[6][j], pv[7][j]};
+        const VicInv iv{inv[0][j], inv[1][j], inv[2][j], inv[3][j], inv[4][j], inv[5][j], inv[6][j], inv[7][j], inv[8][j]};
+        vicStepAdjointV<Snow>(st[0][j], st[1][j], st[2][j], st[3][j], fv[0][j], fv[1][j], fv[2][j], p, kc, gl[0][j],
+                              gl[1][j], gl[2][j], gl[3][j] + av[0][j], gl[4][j] + av[1][j], gl[5][j] + av[2][j],
+                              gl[6][j] + av[3][j], av[0][j], av[1][j], av[2][j], av[3][j], gq[0][j], gq[1][j], gq[2][j],
+                              gq[3][j], gq[4][j], gq[5][j], gq[6][j], iv);
+      }
+    }
+    for (size_t j = 0; j < nb; j++) {
+      const size_t c = b0 + j;
+      for (int s = 0; s < 4; s++) adj[s * n + c] = av[s][j];
+      for (int s = 0; s < 7; s++) gpAll[s * n + c] = gq[s][j];
+    }
   }
 }
 
 template <class F, class S>
-void vicAdjointCall(Call& c, size_t n, size_t t, const VicK& k, const double* cp, napi_typedarray_type stype, size_t tapeLen,
-                    size_t slot, const double* gv, double* adj, double* gp) {
+FIELDCAL_CLONES void vicAdjointRange(const double* cp, const VicK& k, size_t n, const F* P, const F* E, const F* T,
+                                     size_t t0, size_t t1, const S* const* tw, size_t slot0, double* gv, double* adj,
+                                     double* gp, size_t c0, size_t c1) {
+  if (k.snow) vicAdjointBlocks<F, S, true>(cp, k, n, P, E, T, t0, t1, tw, slot0, gv, adj, gp, c0, c1);
+  else vicAdjointBlocks<F, S, false>(cp, k, n, P, E, T, t0, t1, tw, slot0, gv, adj, gp, c0, c1);
+}
+
+template <class F, class S>
+void vicAdjointCall(Call& c, size_t n, size_t t0, size_t t1, const VicK& k, const double* cp, napi_typedarray_type stype,
+                    size_t tapeLen, size_t slot0, double* gv, double* adj, double* gp) {
   const S* tw[4];
-  for (int s = 0; s < 4; s++) tw[s] = c.arr<S>(7 + s, stype, tapeLen);
+  for (int s = 0; s < 4; s++) tw[s] = c.arr<S>(8 + s, stype, tapeLen);
   if (!c.error.empty()) return;
-  if (slot * n + n > tapeLen) {
-    c.error = "tape slot out of range";
+  if ((slot0 + (t1 - t0)) * n > tapeLen) {
+    c.error = "tape slots out of range";
     return;
   }
   const F* P = static_cast<const F*>(c.data(3));
   const F* E = static_cast<const F*>(c.data(4));
   const F* T = static_cast<const F*>(c.data(5));
-  parallelCells(n, [&](size_t c0, size_t c1) { vicAdjointRange<F, S>(cp, k, n, P, E, T, t, tw, slot, gv, adj, gp, c0, c1); });
+  parallelCells(n, [&](size_t c0, size_t c1) { vicAdjointRange<F, S>(cp, k, n, P, E, T, t0, t1, tw, slot0, gv, adj, gp, c0, c1); });
 }
 
-napi_value VicAdjointStep(napi_env env, napi_callback_info info) {
+// vicAdjoint(cp, k, n, P, E, T, t0, t1, W1, W2, W3, SWE (tape: start states, step t at slot
+// t - t0 + slot0), slot0, gv (7 x (t1 - t0) x n cotangents, zeroed on return), adj (4 x n in/out),
+// gp (7 x n accumulated: b, Ds, Dsmax, Ws, Wm2, Wm3, expt))
+napi_value VicAdjoint(napi_env env, napi_callback_info info) {
   Call c(env, info);
   if (!c.error.empty()) return c.done();
-  const size_t n = c.size(2), t = c.size(6), slot = c.size(11);
+  const size_t n = c.size(2), t0 = c.size(6), t1 = c.size(7), slot0 = c.size(12);
+  if (t1 < t0) c.error = "t1 < t0";
+  if (!c.error.empty()) return c.done();
   const double* cp = c.arr<double>(0, napi_float64_array, 8 * n);
   const double* kk = c.arr<double>(1, napi_float64_array, 9);
-  const double* gv = c.arr<double>(12, napi_float64_array, 7 * n);
-  double* adj = c.arr<double>(13, napi_float64_array, 4 * n);
-  double* gp = c.arr<double>(14, napi_float64_array, 7 * n);
+  double* gv = c.arr<double>(13, napi_float64_array, 7 * (t1 - t0) * n);
+  double* adj = c.arr<double>(14, napi_float64_array, 4 * n);
+  double* gp = c.arr<double>(15, napi_float64_array, 7 * n);
   if (!c.error.empty()) return c.done();
-  const int fk = vicForcing(c, n, t + 1);
+  const int fk = vicForcing(c, n, t1);
   if (fk < 0) return c.done();
-  Arr w = typed(env, c.v[7]);
+  Arr w = typed(env, c.v[8]);
   if (!w.present || (w.type != napi_float32_array && w.type != napi_float64_array)) {
     c.error = "tape must be Float32Array or Float64Array";
     return c.done();
   }
   const int sk = w.type == napi_float32_array ? 0 : 1;
   const VicK k = vicConstants(kk);
-  if (fk == 0 && sk == 0) vicAdjointCall<float, float>(c, n, t, k, cp, w.type, w.len, slot, gv, adj, gp);
-  else if (fk == 0) vicAdjointCall<float, double>(c, n, t, k, cp, w.type, w.len, slot, gv, adj, gp);
-  else if (sk == 0) vicAdjointCall<double, float>(c, n, t, k, cp, w.type, w.len, slot, gv, adj, gp);
-  else vicAdjointCall<double, double>(c, n, t, k, cp, w.type, w.len, slot, gv, adj, gp);
+  if (fk == 0 && sk == 0) vicAdjointCall<float, float>(c, n, t0, t1, k, cp, w.type, w.len, slot0, gv, adj, gp);
+  else if (fk == 0) vicAdjointCall<float, double>(c, n, t0, t1, k, cp, w.type, w.len, slot0, gv, adj, gp);
+  else if (sk == 0) vicAdjointCall<double, float>(c, n, t0, t1, k, cp, w.type, w.len, slot0, gv, adj, gp);
+  else vicAdjointCall<double, double>(c, n, t0, t1, k, cp, w.type, w.len, slot0, gv, adj, gp);
   return c.done();
 }
 
@@ -1422,7 +1488,7 @@ void registerPhysics(napi_env env, napi_value exports) {
       {"gr4Adjoint", nullptr, Gr4Adjoint, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"lrRoute", nullptr, LrRoute, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"vicForward", nullptr, VicForward, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"vicAdjointStep", nullptr, VicAdjointStep, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"vicAdjoint", nullptr, VicAdjoint, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setPhysicsThreads", nullptr, SetPhysicsThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"physicsInfo", nullptr, PhysicsInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

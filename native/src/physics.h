@@ -6,7 +6,7 @@
 namespace fieldcal {
 namespace physics {
 
-// Adds gr4Forward, gr4Adjoint, lrRoute, vicForward, vicAdjointStep, setPhysicsThreads and
+// Adds gr4Forward, gr4Adjoint, lrRoute, vicForward, vicAdjoint, setPhysicsThreads and
 // physicsInfo to the module's exports.
 void registerPhysics(napi_env env, napi_value exports);
 

@@ -13,7 +13,7 @@ export interface PhysicsAddon {
   gr4Adjoint(...args: unknown[]): void;
   lrRoute(...args: unknown[]): void;
   vicForward(...args: unknown[]): void;
-  vicAdjointStep(...args: unknown[]): void;
+  vicAdjoint(...args: unknown[]): void;
   setPhysicsThreads(n: number): number;
   physicsInfo(): string;
 }

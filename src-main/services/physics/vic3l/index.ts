@@ -367,7 +367,8 @@ export function runVic3l(
  * state every K steps, K chosen so that one segment's tape (4 states + 3 fluxes per cell and step)
  * fits `tapeBytes`; the reverse pass recomputes one segment at a time. When the whole run fits, the
  * forward pass records the tape directly (no recomputation). Memory: (steps / K) x 4 x cells
- * doubles of checkpoints plus one segment's tape, independent of the run length otherwise.
+ * doubles of checkpoints plus one segment's tape (the native path adds a quarter of `tapeBytes`
+ * for a chunk of cotangents), independent of the run length otherwise.
  */
 export function vic3lWithGradient(
   params: Vic3lParams,
@@ -379,10 +380,15 @@ export function vic3lWithGradient(
   const pr = prepare(params, forcing, steps, opts);
   const { n, cells, c, P, E, T } = pr;
   const bytes = pr.make(0).BYTES_PER_ELEMENT;
-  const K = Math.max(1, Math.min(steps, Math.floor((opts.tapeBytes ?? 256 * 2 ** 20) / (7 * n * bytes))));
+  const tapeBytes = opts.tapeBytes ?? 256 * 2 ** 20;
+  const K = Math.max(1, Math.min(steps, Math.floor(tapeBytes / (7 * n * bytes))));
   const segments = Math.ceil(steps / K);
   const native = nativePhysics();
-  if (native) return nativeGradient(native, pr, loss, K, segments);
+  if (native) {
+    // the native reverse pass's cotangent buffer (7 doubles per cell and step) takes a quarter more
+    const chunk = Math.max(1, Math.min(K, Math.floor(tapeBytes / 4 / (7 * n * 8))));
+    return nativeGradient(native, pr, loss, K, segments, chunk);
+  }
   // tape of one segment: start states (K + 1 slots, the last is the segment's end) and the fluxes
   const tW = [
     pr.make((K + 1) * n),
@@ -568,8 +574,9 @@ function startState(pr: Prepared): Float64Array {
 }
 
 /**
- * {@link vic3lWithGradient} on the native kernels: the forward pass runs a segment per call and the
- * reverse pass one step per call (the loss writes each step's cotangents in between). Same tape,
+ * {@link vic3lWithGradient} on the native kernels: the forward pass runs a segment per call; the
+ * reverse pass collects the loss's cotangents of a chunk of steps, then reverses the chunk's steps
+ * over all cells in one call (vectorised across cells, threaded across cell blocks). Same tape,
  * checkpoints and segment length as the JavaScript path, so the same numbers reach the loss.
  */
 function nativeGradient(
@@ -578,6 +585,7 @@ function nativeGradient(
   loss: Vic3lLoss,
   K: number,
   segments: number,
+  CHB: number,
 ): { gradient: Vic3lGradient; segments: number; segmentSteps: number } {
   const { n, steps } = pr;
   const nv = nativeParts(pr);
@@ -645,17 +653,42 @@ function nativeGradient(
   };
   for (let seg = 0; seg < segments; seg++) {
     const t0 = seg * K;
+    const t1 = Math.min(steps, t0 + K);
     if (segments > 1) checkpoints.push(st.slice());
-    runSegment(t0, Math.min(steps, t0 + K), true);
+    // without a forward observer only the last segment's tape is needed now (the others are recomputed)
+    if (loss.forward || seg === segments - 1) runSegment(t0, t1, true);
+    else
+      fwd(
+        t0,
+        t1,
+        VIC3L_OUTPUTS.map(() => null),
+        0,
+      );
   }
   loss.afterForward?.();
   const adj = new Float64Array(4 * n);
   const gp = new Float64Array(7 * n);
-  const gv = new Float64Array(7 * n);
-  const gView = Object.fromEntries(
-    VIC3L_OUTPUTS.map((name, i) => [name, gv.subarray(i * n, (i + 1) * n)]),
-  ) as StepView;
-  const bView = newView(n);
+  // the loss's cotangents of CHB steps [output][step][cell], handed to one native reverse call
+  // (which zeroes them as it reads)
+  const gv = new Float64Array(7 * CHB * n);
+  // the step's outputs for loss.backward, copied from the tape only when the loss reads them
+  const scratch = newView(n);
+  const filled = new Array<boolean>(7).fill(false);
+  let kOut = 0;
+  const bView = {} as StepView;
+  VIC3L_OUTPUTS.forEach((name, s) =>
+    Object.defineProperty(bView, name, {
+      enumerable: true,
+      get() {
+        if (!filled[s]) {
+          const src = s < 3 ? tF[s]!.subarray(kOut, kOut + n) : tW[s - 3]!.subarray(kOut + n, kOut + 2 * n);
+          scratch[name].set(src);
+          filled[s] = true;
+        }
+        return scratch[name];
+      },
+    }),
+  );
   for (let seg = segments - 1; seg >= 0; seg--) {
     const t0 = seg * K;
     const t1 = Math.min(steps, t0 + K);
@@ -664,32 +697,36 @@ function nativeGradient(
       st.set(checkpoints[seg]!);
       runSegment(t0, t1, false);
     }
-    for (let t = t1 - 1; t >= t0; t--) {
-      const k = (t - t0) * n;
-      const k1 = k + n;
-      bView.ET.set(tF[0].subarray(k, k + n));
-      bView.R.set(tF[1].subarray(k, k + n));
-      bView.Qb.set(tF[2].subarray(k, k + n));
-      bView.W1.set(tW[0].subarray(k1, k1 + n));
-      bView.W2.set(tW[1].subarray(k1, k1 + n));
-      bView.W3.set(tW[2].subarray(k1, k1 + n));
-      bView.SWE.set(tW[3].subarray(k1, k1 + n));
-      gv.fill(0);
-      loss.backward(t, bView, gView);
-      native.vicAdjointStep(
+    for (let b = t1; b > t0; b -= CHB) {
+      const a = Math.max(t0, b - CHB);
+      const len = b - a;
+      for (let t = b - 1; t >= a; t--) {
+        kOut = (t - t0) * n;
+        filled.fill(false);
+        const gView = Object.fromEntries(
+          VIC3L_OUTPUTS.map((name, s) => {
+            const o = (s * len + t - a) * n;
+            return [name, gv.subarray(o, o + n)];
+          }),
+        ) as StepView;
+        loss.backward(t, bView, gView);
+      }
+      // steps b - 1 down to a, all cells, in one call (native/src/physics.cc vicAdjoint)
+      native.vicAdjoint(
         nv.cp,
         nv.k,
         n,
         nv.P,
         nv.E,
         nv.T,
-        t,
+        a,
+        b,
         tW[0],
         tW[1],
         tW[2],
         tW[3],
-        t - t0,
-        gv,
+        a - t0,
+        gv.subarray(0, 7 * len * n),
         adj,
         gp,
       );
