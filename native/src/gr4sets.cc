@@ -7,8 +7,7 @@
 //
 // The step is gr4Step of src-main/services/physics/gr4/forward.ts (airGR MOD_GR4J, Perrin, Michel
 // & Andréassian 2003 eqs. 3-23) with every branch a select, as physics.cc's gr4ForwardBlock, and the
-// same vectorisable tanh (through the exp below, a copy of physics.cc's vexp: that file belongs to
-// the physics kernels, this one only reads their equations). Two changes shorten the step's chain of
+// same vectorisable tanh (kernelMath.h, shared with physics.cc). Two changes shorten the step's chain of
 // dependencies: each step's tanh is computed in a pass before the steps, and divisions by X1, X3 and
 // the percolation constant are multiplications by their reciprocals (an ulp per operation), so
 // 1 - NSE agrees with runGr4 + metrics nse to about 1e-13 relative, not to the bit.
@@ -19,10 +18,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <vector>
 
 #include "gr4sets.h"
+#include "kernelMath.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define FIELDCAL_SETS_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
@@ -34,57 +35,13 @@ namespace fieldcal {
 namespace gr4sets {
 namespace {
 
-// exp(x): physics.cc's vexp (Cody-Waite reduction, degree-13 Taylor polynomial, 2^k in the bits).
-__attribute__((always_inline)) inline double vexp(double x0) {
-  const double x = x0 < -708.0 ? -708.0 : (x0 > 709.0 ? 709.0 : x0);
-  const double kf = std::floor(x * 1.4426950408889634 + 0.5);
-  const double r = (x - kf * 6.93147180369123816490e-01) - kf * 1.90821492927058770002e-10;
-  double p = 1.0 / 6227020800.0;
-  p = p * r + 1.0 / 479001600.0;
-  p = p * r + 1.0 / 39916800.0;
-  p = p * r + 1.0 / 3628800.0;
-  p = p * r + 1.0 / 362880.0;
-  p = p * r + 1.0 / 40320.0;
-  p = p * r + 1.0 / 5040.0;
-  p = p * r + 1.0 / 720.0;
-  p = p * r + 1.0 / 120.0;
-  p = p * r + 1.0 / 24.0;
-  p = p * r + 1.0 / 6.0;
-  p = p * r + 0.5;
-  p = p * r + 1.0;
-  p = p * r + 1.0;
-  const double shifted = kf + 6755399441055744.0;
-  int64_t bits;
-  std::memcpy(&bits, &shifted, 8);
-  const int64_t e = ((bits & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000;
-  const int64_t sb = (e + 1023) << 52;
-  double scale;
-  std::memcpy(&scale, &sb, 8);
-  return x0 < -745.2 ? 0.0 : p * scale;
-}
-
-// tanh(w) for w >= 0 as (1 - e^-2w) / (1 + e^-2w) (physics.cc's vtanh).
-__attribute__((always_inline)) inline double vtanh(double w) {
-  const double t = vexp(-2.0 * w);
-  return (1.0 - t) / (1.0 + t);
-}
-
-// Constants and unit hydrographs of gr4/forward.ts (airGR: D = 2.5, B = 0.9, SS1 and SS2).
-constexpr double kD = 2.5;
-constexpr double kB = 0.9;
-inline double ss1(double t, double x4) {
-  if (t <= 0) return 0;
-  if (t < x4) return std::pow(t / x4, kD);
-  return 1;
-}
-inline double ss2(double t, double x4) {
-  if (t <= 0) return 0;
-  if (t <= x4) return 0.5 * std::pow(t / x4, kD);
-  if (t < 2 * x4) return 1 - 0.5 * std::pow(2 - t / x4, kD);
-  return 1;
-}
-inline int uhLen1(double x4, int nh) { return std::max(1, std::min(nh - 1, static_cast<int>(std::floor(x4 + 1)))); }
-inline int uhLen2(double x4, int nh) { return std::max(1, std::min(2 * nh - 1, 2 * static_cast<int>(std::floor(x4 + 1)))); }
+using kernels::kB;
+using kernels::kD;
+using kernels::ss1;
+using kernels::ss2;
+using kernels::uhLen1;
+using kernels::uhLen2;
+using kernels::vtanh;
 
 struct Args {
   const double* P;
@@ -251,6 +208,16 @@ napi_value Gr4SetsSse(napi_env env, napi_callback_info info) {
     return fail(env, "obs must hold the steps after the warm-up");
   if (!(nh >= 2 && nh <= 100000) || nh != std::floor(nh)) return fail(env, "nh out of range");
   if (nparams != 4 * nsse) return fail(env, "params must hold 4 values per set of sse");
+  if (!(percConst > 0 && std::isfinite(percConst))) return fail(env, "percConst must be a positive number");
+  // GR4J's domain (the JS side filters infeasible sets first; the addon stands on its own): X1, X3 > 0,
+  // X2 finite, X4 positive and below 1e9 (the unit-hydrograph lengths are clamped to nh and 2 nh; the
+  // bound keeps floor(X4 + 1) and twice it inside int)
+  for (size_t j = 0; j < nsse; j++) {
+    const double* x = params + 4 * j;
+    if (!(x[0] > 0 && std::isfinite(x[0]) && std::isfinite(x[1]) && x[2] > 0 && std::isfinite(x[2]) && x[3] > 0 &&
+          x[3] < 1e9))
+      return fail(env, "set " + std::to_string(j) + ": X1 and X3 must be > 0, X2 finite and X4 in (0, 1e9)");
+  }
   a.P = P;
   a.E = E;
   a.obs = obs;
@@ -263,13 +230,17 @@ napi_value Gr4SetsSse(napi_env env, napi_callback_info info) {
   // blocks of 8 lanes, the rest in one block of the next width up (a padded lane costs less than
   // a second pass over the steps: the step is latency-bound, so 4 lanes take about what 1 takes)
   const size_t k = nsse;
-  size_t s = 0;
-  for (; s + 8 <= k; s += 8) runSets<8>(a, s, 8);
-  const size_t r = k - s;
-  if (r > 4) runSets<8>(a, s, r);
-  else if (r > 2) runSets<4>(a, s, r);
-  else if (r == 2) runSets<2>(a, s, 2);
-  else if (r == 1) runSets<1>(a, s, 1);
+  try {  // runSets' per-step buffers: a failed allocation is a typed error
+    size_t s = 0;
+    for (; s + 8 <= k; s += 8) runSets<8>(a, s, 8);
+    const size_t r = k - s;
+    if (r > 4) runSets<8>(a, s, r);
+    else if (r > 2) runSets<4>(a, s, r);
+    else if (r == 2) runSets<2>(a, s, 2);
+    else if (r == 1) runSets<1>(a, s, 1);
+  } catch (const std::exception& e) {
+    return fail(env, std::string("out of memory: ") + e.what());
+  }
   napi_value u;
   napi_get_undefined(env, &u);
   return u;
