@@ -9,6 +9,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -276,8 +277,10 @@ napi_value StepSpatial(napi_env env, napi_callback_info info) {
   p.rows = integer(v[3], 1, "rows");
   p.cols = integer(v[4], 1, "cols");
   p.win = integer(v[7], 1, "win");
-  const int64_t cells = p.rows * p.cols;
-  if (error.empty() && p.steps * cells > (int64_t{1} << 40)) error = "fields too large";
+  const int64_t cells = p.rows * p.cols;  // each at most 2^31: no overflow in int64
+  // bound cells alone, then steps x cells by division (no product that could overflow)
+  if (error.empty() && (cells > (int64_t{1} << 34) || (p.steps > 0 && cells > (int64_t{1} << 40) / p.steps)))
+    error = "fields too large";
   p.obs = f64(v[0], "obs", p.steps * cells);
   p.sim = f64(v[1], "sim", p.steps * cells);
   napi_valuetype mt;
@@ -306,6 +309,9 @@ napi_value StepSpatial(napi_env env, napi_callback_info info) {
     for (int64_t j = 0; j < p.ns; j++)
       if (!(p.scales[j] >= 0 && p.scales[j] <= 1e6 && p.scales[j] == std::floor(p.scales[j])))
         error = "scales must be whole numbers of cells";
+  if (error.empty())
+    for (int64_t j = 0; j < p.np; j++)
+      if (!(p.pcts[j] >= 0 && p.pcts[j] <= 100)) error = "percentiles must be numbers in [0, 100]";
   if (!error.empty()) {
     napi_throw_error(env, "FIELDCAL_NATIVE", ("native fields: " + error).c_str());
     return nullptr;
@@ -317,11 +323,32 @@ napi_value StepSpatial(napi_env env, napi_callback_info info) {
   for (int64_t i = 0; i < p.rows + 2 * rad; i++) p.rmap[i] = reflect(i - rad, p.rows);
   const size_t sat = static_cast<size_t>((p.rows + 1) * (p.cols + 1));
   const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), p.steps)));
+  // the scratch of every thread is allocated here, outside the parallel region: an allocation that
+  // fails is a typed error, not a std::terminate from inside OpenMP
+  std::vector<Scratch> scratch;
+  try {
+    scratch.reserve(static_cast<size_t>(nt));
+    for (int i = 0; i < nt; i++) scratch.emplace_back(static_cast<size_t>(cells), sat);
+  } catch (const std::exception& e) {
+    napi_throw_error(env, "FIELDCAL_NATIVE", (std::string("native fields: cannot allocate scratch: ") + e.what()).c_str());
+    return nullptr;
+  }
+  std::atomic<bool> failed{false};
 #pragma omp parallel num_threads(nt)
   {
-    Scratch s(static_cast<size_t>(cells), sat);
+    Scratch& s = scratch[static_cast<size_t>(omp_get_thread_num())];
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t t = 0; t < p.steps; t++) step(p, s, t, ssimOut, fssOut);
+    for (int64_t t = 0; t < p.steps; t++) {
+      try {
+        step(p, s, t, ssimOut, fssOut);
+      } catch (...) {  // step's per-percentile vectors: a failed allocation ends the call with an error
+        failed = true;
+      }
+    }
+  }
+  if (failed) {
+    napi_throw_error(env, "FIELDCAL_NATIVE", "native fields: out of memory");
+    return nullptr;
   }
   napi_value u;
   napi_get_undefined(env, &u);

@@ -58,6 +58,10 @@ struct Lib {
 
 Lib lib;
 std::mutex libMutex;
+// OpenBLAS's thread count is one setting for the whole process, and openblas_set_num_threads is not
+// safe while another thread is inside a BLAS call: every call that sets it or runs BLAS/LAPACK holds
+// this lock (job workers, model pools and the main process share the one library)
+std::mutex callMutex;
 
 // OpenBLAS's kernel family for this CPU (see the file comment); "" when none of them fits.
 const char* coretypeForCpu() {
@@ -175,6 +179,7 @@ napi_value LinalgLoad(napi_env env, napi_callback_info info) {
   if (!l.error.empty()) return throwError(env, "FIELDCAL_NATIVE_UNSUPPORTED", l.error);
   int32_t threads = 0;
   if (argc >= 1) napi_get_value_int32(env, argv[0], &threads);
+  std::lock_guard<std::mutex> guard(callMutex);
   if (threads > 0 && l.setThreads) l.setThreads(threads);
   std::string s = "OpenBLAS";
   if (l.config) s += std::string(" (") + l.config() + ")";
@@ -204,6 +209,7 @@ napi_value GramF64(napi_env env, napi_callback_info info) {
   double* g = f64(env, argv[3], static_cast<size_t>(rows * rows), "g", error);
   if (!error.empty()) return throwError(env, "FIELDCAL_NATIVE", error);
   const int r = static_cast<int>(rows);
+  std::lock_guard<std::mutex> guard(callMutex);
   l.dsyrk(kRowMajor, kUpper, kNoTrans, r, static_cast<int>(n), 1.0, a, static_cast<int>(n), 0.0, g, r);
   for (int64_t i = 0; i < rows; i++)
     for (int64_t j = 0; j < i; j++) g[i * rows + j] = g[j * rows + i];
@@ -234,6 +240,7 @@ napi_value GemmF64(napi_env env, napi_callback_info info) {
   const double* b = f64(env, argv[6], static_cast<size_t>(k * n), "b", error);
   double* c = f64(env, argv[7], static_cast<size_t>(m * n), "c", error);
   if (!error.empty()) return throwError(env, "FIELDCAL_NATIVE", error);
+  std::lock_guard<std::mutex> guard(callMutex);
   l.dgemm(kRowMajor, ta ? kTrans : kNoTrans, tb ? kTrans : kNoTrans, static_cast<int>(m), static_cast<int>(n),
           static_cast<int>(k), 1.0, a, static_cast<int>(ta ? m : k), b, static_cast<int>(tb ? k : n), 0.0, c,
           static_cast<int>(n));
@@ -262,8 +269,15 @@ napi_value SymEigF64(napi_env env, napi_callback_info info) {
     if (!std::isfinite(a[i])) return throwError(env, "FIELDCAL_NATIVE", "a holds non-finite values (dsyevd needs a finite matrix)");
   const int n = static_cast<int>(n64);
   // A is symmetric: its row-major array is its column-major one; LAPACK reads the lower triangle
-  std::vector<double> z(a, a + nn);
-  std::vector<double> w(static_cast<size_t>(n));
+  std::vector<double> z, w, work;
+  std::vector<int> iwork;
+  try {
+    z.assign(a, a + nn);
+    w.resize(static_cast<size_t>(n));
+  } catch (const std::exception& e) {
+    return throwError(env, "FIELDCAL_NATIVE", std::string("symEigF64: cannot allocate: ") + e.what());
+  }
+  std::lock_guard<std::mutex> guard(callMutex);
   int status = 0;
   int lwork = -1;
   int liwork = -1;
@@ -273,8 +287,12 @@ napi_value SymEigF64(napi_env env, napi_callback_info info) {
   if (status != 0) return throwError(env, "FIELDCAL_NATIVE", "dsyevd workspace query failed, info " + std::to_string(status));
   lwork = static_cast<int>(wq) + 1;
   liwork = iq;
-  std::vector<double> work(static_cast<size_t>(lwork));
-  std::vector<int> iwork(static_cast<size_t>(liwork > 0 ? liwork : 1));
+  try {
+    work.resize(static_cast<size_t>(lwork));
+    iwork.resize(static_cast<size_t>(liwork > 0 ? liwork : 1));
+  } catch (const std::exception& e) {
+    return throwError(env, "FIELDCAL_NATIVE", std::string("symEigF64: cannot allocate the workspace: ") + e.what());
+  }
   // the tridiagonal reduction is memory-bound BLAS-2 work: below a few thousand rows a second
   // thread gains little and, on a busy machine, OpenBLAS's spinning threads cost far more
   const int threads = l.getThreads ? l.getThreads() : 1;
@@ -310,6 +328,8 @@ napi_value EofAnomalies(napi_env env, napi_callback_info info) {
   const int64_t steps = dim(env, argv[2], 1, kMaxDim, "steps", error);
   const int64_t cells = dim(env, argv[3], 1, int64_t{1} << 40, "cells", error);
   if (!error.empty()) return throwError(env, "FIELDCAL_NATIVE", error);
+  // steps x cells bounded by division (the product itself could overflow)
+  if (cells > (int64_t{1} << 46) / steps) return throwError(env, "FIELDCAL_NATIVE", "eofAnomalies: steps x cells too large");
   const double* obs = f64(env, argv[0], static_cast<size_t>(steps * cells), "obs", error);
   const double* sim = f64(env, argv[1], static_cast<size_t>(steps * cells), "sim", error);
   bool isArr = false;
@@ -328,6 +348,7 @@ napi_value EofAnomalies(napi_env env, napi_callback_info info) {
         break;
       }
   const int64_t rows = 2 * steps;
+  if (error.empty() && static_cast<int64_t>(n) > (int64_t{1} << 46) / rows) error = "eofAnomalies: 2 steps x cells listed too large";
   double* a = f64(env, argv[5], static_cast<size_t>(rows) * n, "a", error);
   if (!error.empty()) return throwError(env, "FIELDCAL_NATIVE", error);
   if (n == 0) return undefinedValue(env);

@@ -127,6 +127,25 @@ describe.skipIf(!blas)('OpenBLAS through the addon agrees with the JavaScript li
         new Float64Array(4),
       ),
     ).toThrow(/dsyevd/);
+    // a percentile outside [0, 100] would index outside the sorted field: refused before any step
+    const ones = new Float64Array(2 * 3 * 3).fill(1);
+    for (const p of [150, -1, Number.NaN])
+      expect(() =>
+        fields!.stepSpatial(
+          ones,
+          ones,
+          2,
+          3,
+          3,
+          null,
+          Float64Array.of(1),
+          3,
+          Float64Array.of(p),
+          Float64Array.of(1),
+          new Float64Array(2),
+          new Float64Array(2),
+        ),
+      ).toThrow(/percentiles must be numbers in \[0, 100\]/);
   });
 
   it('joint-EOF scores on both paths: A Aᵀ (more cells than maps) and Aᵀ A (fewer), NaN cells included', () => {
