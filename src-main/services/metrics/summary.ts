@@ -56,7 +56,8 @@ export function summaryTable(opts: {
   }
   const idx = Int32Array.from({ length: cells }, (_, c) => c).filter(active);
   const pick = (a: ArrayLike<number>) => {
-    if (idx.length === cells) return a;
+    if (idx.length === cells)
+      return a.length === steps * cells ? a : Float64Array.from({ length: steps * cells }, (_, i) => a[i]!);
     const out = new Float64Array(steps * idx.length);
     for (let t = 0; t < steps; t++)
       for (let j = 0; j < idx.length; j++) out[t * idx.length + j] = a[t * cells + idx[j]!]!;

@@ -944,24 +944,27 @@ function stackOf(nc: NcFile, path: string, opts: NetcdfStackOptions, reopen: () 
   let opening: Promise<NcFile> | null = null;
   const handle = (): Promise<NcFile> => {
     if (file) return Promise.resolve(file);
+    // a reopen that fails (the file moved or changed) is not kept: the next read tries again
     opening ??= (async () => {
-      const f = await reopen();
       try {
-        const now = f.shape(name);
-        if (now.length !== shape.length || now.some((n, i) => n !== shape[i]))
-          throw new FieldcalError(
-            'INVALID_FILE',
-            `${path} changed since it was opened: ${name} is now [${now.join(', ')}], was [${shape.join(', ')}]`,
-            { file: path, field: name, problem: 'changed since opened' },
-          );
-      } catch (err) {
-        f.close();
-        throw err;
+        const f = await reopen();
+        try {
+          const now = f.shape(name);
+          if (now.length !== shape.length || now.some((n, i) => n !== shape[i]))
+            throw new FieldcalError(
+              'INVALID_FILE',
+              `${path} changed since it was opened: ${name} is now [${now.join(', ')}], was [${shape.join(', ')}]`,
+              { file: path, field: name, problem: 'changed since opened' },
+            );
+        } catch (err) {
+          f.close();
+          throw err;
+        }
+        file = f;
+        return f;
       } finally {
         opening = null;
       }
-      file = f;
-      return f;
     })();
     return opening;
   };

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { gr4NseObjective } from '../../../../src-main/services/calibration/lumped/gr4Objective';
-import { sceUa, sceUaBatch } from '../../../../src-main/services/calibration/optim/sceUa';
+import { sceUaBatch } from '../../../../src-main/services/calibration/optim/sceUa';
 import { mulberry32 } from '../../../../src-main/services/calibration/random';
 import { initialState, runGr4 } from '../../../../src-main/services/physics/gr4/forward';
 import { nse } from '../../../../src-main/services/metrics';
@@ -92,27 +92,28 @@ describe('lean lumped GR4J objective (lumped/gr4Objective.ts)', () => {
 });
 
 describe('SCE-UA in batches', () => {
-  it('gives the same search point for point whether the evaluations come one by one or in batches', () => {
+  it('hands the population over at once and then one point per complex per stage, within the budget, and finds the minimum', () => {
+    // Rosenbrock's function, minimum 0 at (1, 1)
     const f = (x: Float64Array) => 100 * (x[1]! - x[0]! ** 2) ** 2 + (1 - x[0]!) ** 2;
     const sizes: number[] = [];
-    const a = sceUa(f, [-5, -5], [5, 5], { complexes: 3, seed: 5, maxRuns: 700 });
-    const b = sceUaBatch(
-      (xs) => {
-        sizes.push(xs.length);
-        return xs.map(f);
-      },
-      [-5, -5],
-      [5, 5],
-      { complexes: 3, seed: 5, maxRuns: 700 },
-    );
-    expect(Array.from(b.best)).toEqual(Array.from(a.best));
-    expect(b.history).toEqual(a.history);
-    expect(b.runs).toBe(a.runs);
-    // the initial population in one batch, then at most one point per complex per batch
+    const batched = (xs: Float64Array[]) => {
+      sizes.push(xs.length);
+      return xs.map(f);
+    };
+    const b = sceUaBatch(batched, [-5, -5], [5, 5], { complexes: 3, seed: 5, maxRuns: 700 });
+    // the initial population (2n + 1 points per complex) in one batch, then at most one point per complex
     expect(sizes[0]).toBe(3 * 5);
     expect(Math.max(...sizes.slice(1))).toBeLessThanOrEqual(3);
-    // the run budget holds exactly
+    expect(sizes.reduce((s, n) => s + n, 0)).toBe(b.runs);
     expect(b.runs).toBeLessThanOrEqual(700);
+    expect(b.objective).toBe(f(b.best));
+    expect(b.objective).toBeLessThan(1e-3);
+    expect(Math.abs(b.best[0]! - 1)).toBeLessThan(0.05);
+    // reproducible from its seed; another seed searches elsewhere
+    const again = sceUaBatch(batched, [-5, -5], [5, 5], { complexes: 3, seed: 5, maxRuns: 700 });
+    expect(Array.from(again.best)).toEqual(Array.from(b.best));
+    const other = sceUaBatch(batched, [-5, -5], [5, 5], { complexes: 3, seed: 6, maxRuns: 700 });
+    expect(Array.from(other.best)).not.toEqual(Array.from(b.best));
   });
 
   it("reaches airGR's NSE (0.7988) on L0123001 with the lean objective (native or JS)", () => {

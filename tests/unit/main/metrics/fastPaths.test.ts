@@ -24,7 +24,7 @@ describe('metrics fast paths give the values of the plain definitions', () => {
       [101, 2001], // large enough for the worker threads
     ] as const) {
       const a = Float64Array.from({ length: rows * n }, () => rand() - 0.5);
-      const g1 = gram(a, rows, n);
+      const g1 = gram(a, rows, n, 'wasm');
       const g2 = gram(a, rows, n, 'js');
       for (let i = 0; i < rows; i++)
         for (let k = 0; k < rows; k++) {

@@ -1,7 +1,7 @@
 // Issue 16 (left item): a NetCDF stack releases its file when done. h5wasm/node keeps one OS file
 // descriptor per open HDF5 file, so /proc/self/fd shows whether a netCDF-4 handle is still held.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { copyFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { copyFileSync, readdirSync, readlinkSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FieldcalError } from '../../../../src-shared/ipc';
 import { openNetcdfStack } from '../../../../src-main/services/rasters/netcdf';
@@ -46,6 +46,22 @@ describe.skipIf(process.platform !== 'linux')('NetCDF stacks release their file'
     expect(openFds(file)).toBe(1);
     s.close!();
     s.close!(); // twice is harmless
+    expect(openFds(file)).toBe(0);
+  });
+
+  it('a read while the file is away fails, typed; once it is back the next read opens it again', async () => {
+    const file = join(world.dir, 'tas.nc');
+    copyFileSync(NC4, file);
+    const s = await openNetcdfStack(file);
+    const first = await s.read(0);
+    s.close!();
+    renameSync(file, `${file}.away`);
+    const err = await s.read(0).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FieldcalError);
+    renameSync(`${file}.away`, file);
+    // the failed reopen is not kept: this read opens the file again
+    expect(Array.from(await s.read(0))).toEqual(Array.from(first));
+    s.close!();
     expect(openFds(file)).toBe(0);
   });
 
