@@ -131,7 +131,7 @@ export class AppState {
   async refreshDatasets(): Promise<void> {
     if (!this.project) return;
     this.datasets = await api.datasets.list({});
-    this.layers = await api.datasets.layers({});
+    this.layers = await this.#freshLayers();
   }
 
   async openProject(path: string): Promise<void> {
@@ -141,8 +141,30 @@ export class AppState {
     });
   }
 
+  #beforeClose: Array<() => Promise<void>> = [];
+  #unsavedLayerEdits: () => ReadonlyMap<number, Partial<LayerRecord>> | undefined = () => undefined;
+
+  /** Where a refresh finds layer fields edited here and not yet saved by main (the map store's). */
+  keepUnsavedLayerEdits(edits: () => ReadonlyMap<number, Partial<LayerRecord>>): void {
+    this.#unsavedLayerEdits = edits;
+  }
+
+  /** Main's layers, with the fields edited here since and not yet saved laid over them. */
+  async #freshLayers(): Promise<LayerRecord[]> {
+    const fresh = await api.datasets.layers({});
+    const unsaved = this.#unsavedLayerEdits();
+    if (!unsaved?.size) return fresh;
+    return fresh.map((l) => (unsaved.has(l.id) ? { ...l, ...unsaved.get(l.id) } : l));
+  }
+
+  /** Runs `flush` before the project closes (stores with debounced saves send them first). */
+  beforeClose(flush: () => Promise<void>): void {
+    this.#beforeClose.push(flush);
+  }
+
   async closeProject(): Promise<void> {
     await this.guard(async () => {
+      for (const flush of this.#beforeClose) await flush();
       await api.project.close({});
       this.project = null;
       this.resetSelection();
@@ -362,7 +384,7 @@ export class AppState {
       return;
     }
     this.datasets = await api.datasets.list({});
-    this.layers = await api.datasets.layers({});
+    this.layers = await this.#freshLayers();
     const token = this.tracker.begin();
     const runs = await api.jobs.list({});
     this.runs = mergeRunList(this.runs, runs, this.tracker, token);

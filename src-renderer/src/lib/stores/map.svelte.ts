@@ -102,8 +102,20 @@ export class MapState {
   #chosenStack = $state<string | null>(null);
   #nextCell = 1;
   #saveTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** The debounced saves not yet sent, by key, and the ones sent whose answer has not come. */
+  #pendingSaves = new Map<string, () => unknown>();
+  #inflightSaves = new Set<Promise<unknown>>();
 
-  constructor(readonly app: AppState) {}
+  constructor(readonly app: AppState) {
+    // closing the project first sends what was edited just before (a style, the view, a step)
+    app.beforeClose(() => this.flushSaves());
+    // a refresh of the project's layers (after any change in main) keeps edits main has not answered yet
+    app.keepUnsavedLayerEdits(() => this.#unsaved);
+  }
+
+  /** Layer fields edited here whose save main has not answered yet, and an edit count per layer. */
+  #unsaved = new Map<number, Partial<LayerRecord>>();
+  #edits = new Map<number, number>();
 
   /** The project's CRS (`EPSG:n`), null without a project or CRS. */
   get projectCrs(): string | null {
@@ -434,6 +446,8 @@ export class MapState {
 
   /** Forgets everything tied to the open project (on close/open). */
   resetForProject(): void {
+    this.#unsaved.clear();
+    this.#edits.clear();
     this.resultLayers = [];
     this.#steps = {};
     this.views = new Map();
@@ -443,6 +457,8 @@ export class MapState {
   }
 
   #patchLocal(id: number, patch: Partial<LayerRecord>): void {
+    this.#unsaved.set(id, { ...this.#unsaved.get(id), ...patch });
+    this.#edits.set(id, (this.#edits.get(id) ?? 0) + 1);
     this.app.layers = this.app.layers.map((l) => (l.id === id ? { ...l, ...patch } : l));
   }
 
@@ -450,22 +466,51 @@ export class MapState {
     id: number,
     patch: { visible?: boolean; opacity?: number; style?: LayerStyle; name?: string },
   ): Promise<void> {
+    const edits = this.#edits.get(id) ?? 0;
     await this.#guard(async () => {
       const updated = await api.datasets.setLayer({ id, ...patch });
+      // main now holds every edit made before this save was sent: none is left to keep over a refresh
+      if ((this.#edits.get(id) ?? 0) === edits) this.#unsaved.delete(id);
       // keep what the user changed since (a later local edit wins until its own save answers)
       this.app.layers = this.app.layers.map((l) => (l.id === id ? { ...updated, ...pick(l, patch) } : l));
     });
   }
 
-  #debounce(key: string, ms: number, fn: () => void): void {
+  #debounce(key: string, ms: number, fn: () => unknown): void {
     clearTimeout(this.#saveTimers.get(key));
+    this.#pendingSaves.set(key, fn);
     this.#saveTimers.set(
       key,
       setTimeout(() => {
         this.#saveTimers.delete(key);
-        fn();
+        this.#pendingSaves.delete(key);
+        this.#send(fn);
       }, ms),
     );
+  }
+
+  #send(fn: () => unknown): Promise<unknown> {
+    const p = Promise.resolve()
+      .then(fn)
+      .catch(() => undefined);
+    this.#inflightSaves.add(p);
+    void p.finally(() => this.#inflightSaves.delete(p));
+    return p;
+  }
+
+  /** Saves `fn` after `ms` without a newer call for the same key (the map view, a layer's style). */
+  saveLater(key: string, ms: number, fn: () => unknown): void {
+    this.#debounce(key, ms, fn);
+  }
+
+  /** Sends every debounced save now and waits for all answers (before the project closes). */
+  async flushSaves(): Promise<void> {
+    for (const t of this.#saveTimers.values()) clearTimeout(t);
+    this.#saveTimers.clear();
+    const now = [...this.#pendingSaves.values()];
+    this.#pendingSaves.clear();
+    for (const fn of now) this.#send(fn);
+    await Promise.all([...this.#inflightSaves]);
   }
 
   async #refresh(): Promise<void> {
