@@ -1,5 +1,5 @@
 import { FieldcalError } from '../../../../src-shared/ipc';
-import { loadAddon } from '../../compute/native/addon';
+import { nativePhysics } from '../../physics/native';
 import {
   GR4_DAILY,
   checkGr4Inputs,
@@ -24,8 +24,8 @@ interface Gr4SetsAddon {
 
 /** The addon's many-sets kernel (native/src/gr4sets.cc), or null (not built, or FIELDCAL_NATIVE_PHYSICS=0). */
 function gr4SetsAddon(): Gr4SetsAddon | null {
-  if (process.env.FIELDCAL_NATIVE_PHYSICS === '0') return null;
-  const a = loadAddon().addon as unknown as Partial<Gr4SetsAddon> | null;
+  // the physics kernels' own switch and cached load (FIELDCAL_NATIVE_PHYSICS=0 forces JavaScript)
+  const a = nativePhysics() as unknown as Partial<Gr4SetsAddon> | null;
   return a && typeof a.gr4SetsSse === 'function' ? (a as Gr4SetsAddon) : null;
 }
 
