@@ -1,6 +1,7 @@
 import type * as TfModule from '@tensorflow/tfjs';
 import { FieldcalError } from '../../../../src-shared/ipc';
 import { mulberry32 } from '../../common/random';
+import { fusedAdam, type FusedAdamOptimizer } from '../../compute/fusedAdam';
 
 type Tf = typeof TfModule;
 
@@ -111,7 +112,7 @@ export class InverseNet {
   bestEpoch = -1;
   bestValid = Number.POSITIVE_INFINITY;
   private scaling: FlowScaling = { mean: [], sd: [] };
-  private readonly adam: { m: TfModule.Variable[]; v: TfModule.Variable[]; t: number };
+  private readonly opt: FusedAdamOptimizer;
 
   constructor(
     private readonly tf: Tf,
@@ -161,8 +162,8 @@ export class InverseNet {
       glorot([H, K], H, K),
       zeros(K),
     ];
-    const moments = () => this.vars.map((v) => tf.variable(tf.zeros(v.shape), false));
-    this.adam = { m: moments(), v: moments(), t: 0 };
+    // its step count and moments are saved and restored exactly (compute/fusedAdam.ts saveState/loadState)
+    this.opt = fusedAdam(tf, cfg.learningRate, ADAM_B1, ADAM_B2, ADAM_EPS);
   }
 
   /** Scaled parameters [batch, cells, parameters] of a batch of encoded series [batch, steps, gauges]. */
@@ -227,29 +228,11 @@ export class InverseNet {
     return sum / (idx.length * cells * K);
   }
 
-  /**
-   * One Adam step (Kingma & Ba 2015, Algorithm 1: β1 = 0.9, β2 = 0.999, ε = 1e-8) on the loss of a
-   * batch. Written out rather than tf.train.adam so that its whole state (moments and step count)
-   * is this class's and a checkpoint restores it exactly: the bias corrections are computed in
-   * double from the step count, the same in a resumed run as in an uninterrupted one.
-   */
+  /** One Adam step (Kingma & Ba 2015, Algorithm 1: β1 = 0.9, β2 = 0.999, ε = 1e-8) on the loss of a batch. */
   private adamStep(f: () => TfModule.Scalar): number {
     const tf = this.tf;
     const { value, grads } = tf.variableGrads(f, this.vars);
-    const t = ++this.adam.t;
-    const c1 = 1 - ADAM_B1 ** t;
-    const c2 = 1 - ADAM_B2 ** t;
-    const lr = this.cfg.learningRate;
-    tf.tidy(() => {
-      this.vars.forEach((w, k) => {
-        const g = grads[w.name]!;
-        const m = this.adam.m[k]!;
-        const v = this.adam.v[k]!;
-        m.assign(tf.add(tf.mul(m, ADAM_B1), tf.mul(g, 1 - ADAM_B1)));
-        v.assign(tf.add(tf.mul(v, ADAM_B2), tf.mul(tf.square(g), 1 - ADAM_B2)));
-        w.assign(tf.sub(w, tf.div(tf.mul(m, lr / c1), tf.add(tf.sqrt(tf.div(v, c2)), ADAM_EPS))));
-      });
-    });
+    this.opt.applyGradients(grads);
     const out = value.dataSync()[0]!;
     value.dispose();
     tf.dispose(grads);
@@ -261,13 +244,24 @@ export class InverseNet {
     return vars.map((v) => Array.from(v.dataSync()));
   }
 
-  private restoreInto(vars: readonly TfModule.Variable[], values: readonly number[][], what: string): void {
+  /** Adam's state as plain numbers (float32 values: exact through JSON). */
+  private adamState(): InverseNetState['adam'] {
+    const s = this.opt.saveState(this.vars);
+    return { t: s.t, m: s.m.map((a) => Array.from(a)), v: s.v.map((a) => Array.from(a)) };
+  }
+
+  /** Refuses saved arrays that do not fit the network's variables. */
+  private checkShapes(vars: readonly TfModule.Variable[], values: readonly number[][], what: string): void {
     if (values.length !== vars.length || values.some((a, k) => a.length !== vars[k]!.size))
       throw new FieldcalError(
         'VALIDATION',
         `the checkpoint's ${what} do not match the network (options.network changed since it was saved?)`,
         { field: 'resume' },
       );
+  }
+
+  private restoreInto(vars: readonly TfModule.Variable[], values: readonly number[][], what: string): void {
+    this.checkShapes(vars, values, what);
     vars.forEach((v, k) => {
       const t = this.tf.tensor(Float32Array.from(values[k]!), v.shape);
       v.assign(t);
@@ -317,9 +311,13 @@ export class InverseNet {
     const r = hooks.resume;
     if (r) {
       this.restoreInto(this.vars, r.weights, 'weights');
-      this.restoreInto(this.adam.m, r.adam.m, "Adam's first moments");
-      this.restoreInto(this.adam.v, r.adam.v, "Adam's second moments");
-      this.adam.t = r.adam.t;
+      this.checkShapes(this.vars, r.adam.m, "Adam's first moments");
+      this.checkShapes(this.vars, r.adam.v, "Adam's second moments");
+      this.opt.loadState(this.vars, {
+        t: r.adam.t,
+        m: r.adam.m.map((a) => Float32Array.from(a)),
+        v: r.adam.v.map((a) => Float32Array.from(a)),
+      });
       rng = r.rng >>> 0;
       epoch = r.epoch;
       since = r.since;
@@ -363,7 +361,7 @@ export class InverseNet {
       hooks.checkpoint?.({
         epoch,
         weights: this.snapshot(this.vars),
-        adam: { m: this.snapshot(this.adam.m), v: this.snapshot(this.adam.v), t: this.adam.t },
+        adam: this.adamState(),
         rng,
         since,
         best: { epoch: this.bestEpoch, valid: this.bestValid, weights: best },
@@ -387,7 +385,6 @@ export class InverseNet {
 
   dispose(): void {
     this.vars.forEach((v) => v.dispose());
-    this.adam.m.forEach((v) => v.dispose());
-    this.adam.v.forEach((v) => v.dispose());
+    this.opt.dispose();
   }
 }
