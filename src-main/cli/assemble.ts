@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { FieldcalError, type AssembledInput } from '../../src-shared/ipc';
+import { FieldcalError, type AssembledInput, type LumpedManifest } from '../../src-shared/ipc';
 import { assembleDataset } from '../services/datasets/assemble';
-import { recordAssembled } from '../services/project/assembled';
+import { assembleLumpedDataset } from '../services/datasets/assemble/lumped';
+import { recordAssembled, recordAssembledLumped } from '../services/project/assembled';
 import { ProjectStore } from '../services/project/store';
 import { progressBar } from './progress';
 
@@ -36,7 +37,7 @@ export function addAssembleCommand(program: Command): void {
   program
     .command('assemble')
     .description(
-      'assemble a model dataset from named inputs (forcing, descriptors, flow directions, gauges, targets)',
+      'assemble a model dataset from named inputs (forcing, descriptors, flow directions, gauges, targets), or with "kind": "lumped" a lumped dataset from basin CSVs',
     )
     .requiredOption('--config <file>', 'the assembly spec (JSON)')
     .option('--out <dir>', "output folder (default: the config's out, else <project>-datasets/<name>)")
@@ -61,6 +62,14 @@ export function addAssembleCommand(program: Command): void {
         if (o.overwrite) spec.overwrite = true;
         // the project opens first: a bad project file fails before any work
         const store = o.project ? ProjectStore.open({ path: resolve(o.project), role: 'recorder' }) : null;
+        if (spec.kind === 'lumped') {
+          try {
+            await assembleLumped(spec, store, o.json === true);
+          } finally {
+            store?.close();
+          }
+          return;
+        }
         try {
           const bar = progressBar('assemble', 100, { json: o.json });
           let stage = '';
@@ -100,6 +109,36 @@ export function addAssembleCommand(program: Command): void {
         }
       },
     );
+}
+
+/** `fieldcal assemble` of a lumped spec (`kind: "lumped"`): basin CSVs to a lumped dataset, one line per basin. */
+async function assembleLumped(spec: Record<string, unknown>, store: ProjectStore | null, json: boolean) {
+  const r = await assembleLumpedDataset(spec as Parameters<typeof assembleLumpedDataset>[0], {
+    projectFile: store?.path,
+  });
+  const datasetId = store ? (await recordAssembledLumped(store, r)).id : null;
+  const m = r.manifest;
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify({ path: r.path, datasetId, manifest: m, warnings: r.warnings }, null, 2)}\n`,
+    );
+    return;
+  }
+  const conv = (c: LumpedManifest['basins'][number]['conversions'][number]) =>
+    c.scale === 1 && c.offset === 0
+      ? `${c.role} ${c.column} (${c.unitsTo})`
+      : `${c.role} ${c.column} ${c.unitsFrom} -> ${c.unitsTo} (x ${c.scale}${c.offset ? ` ${c.offset > 0 ? '+' : '-'} ${Math.abs(c.offset)}` : ''})`;
+  process.stdout.write(
+    [
+      `Assembled ${m.name} (lumped, ${m.basins.length} basin${m.basins.length > 1 ? 's' : ''}, ${m.step}): ${r.path}`,
+      ...m.basins.map(
+        (b) =>
+          `  ${b.code}: ${b.rows} rows ${b.first} .. ${b.last}; ${b.conversions.map(conv).join('; ')}${b.hypsometry ? '; hypsometry' : ''}`,
+      ),
+      ...r.warnings.map((w) => `  warning: ${w}`),
+      ...(datasetId !== null ? [`  recorded in ${store!.path} as dataset ${datasetId}`] : []),
+    ].join('\n') + '\n',
+  );
 }
 
 /** One line per input: how it reached the grid, its units and its step, saying only what applies. */

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { FieldcalError, type RunMetric } from '../../src-shared/ipc';
+import { readLumpedManifest } from '../services/datasets/lumpedDataset';
 import {
   configOptions,
   gaugeProblemForConfig,
@@ -151,7 +152,13 @@ export function addCalibrateCommand(program: Command): void {
         // the problem kind follows the dataset: a file is a lumped series; a folder is a gridded
         // target (vic3l against et/ or sm/, as a job in a worker thread) for methods that accept
         // one, else gauge discharge
-        const kind = !st.isDirectory() ? 'lumped' : methodOf(method).problems.gridded ? 'gridded' : 'gauges';
+        // (a lumped dataset folder, `fieldcal assemble` of kind lumped, is a lumped series too)
+        const kind =
+          !st.isDirectory() || (await readLumpedManifest(o.dataset))
+            ? 'lumped'
+            : methodOf(method).problems.gridded
+              ? 'gridded'
+              : 'gauges';
         if (kind === 'gridded') {
           const { method: _m, ...job } = cfgInput as Record<string, unknown>;
           const out = resolve(o.out ?? 'fieldcal-calibrate');

@@ -27,7 +27,13 @@ import {
   seriesSchema,
   studyAreaRecordSchema,
 } from '../types/gis';
-import { assembleSpecSchema, datasetManifestSchema, sourceProbeSchema } from '../types/assemble';
+import {
+  assembleSpecSchema,
+  datasetManifestSchema,
+  lumpedAssembleSpecSchema,
+  lumpedManifestSchema,
+  sourceProbeSchema,
+} from '../types/assemble';
 import { sweepRecordSchema, sweepSpecSchema } from '../types/sweep';
 import { dialogCapabilitiesSchema, openDialogInputSchema, openDialogResultSchema } from '../types/dialogs';
 
@@ -129,6 +135,20 @@ export const contract = {
       z.object({
         dataset: datasetRecordSchema,
         manifest: datasetManifestSchema,
+        path: z.string(),
+        warnings: z.array(z.string()),
+      }),
+    ),
+    /**
+     * Builds a lumped dataset from basin CSVs whose columns the user mapped (with units), in the form the
+     * lumped and basins runs read, with a manifest of the mapping, and records it (kind `lumped`). Every
+     * basin is checked first; a refusal names the file, the column and the row.
+     */
+    assembleLumped: method(
+      args({ spec: lumpedAssembleSpecSchema }),
+      z.object({
+        dataset: datasetRecordSchema,
+        manifest: lumpedManifestSchema,
         path: z.string(),
         warnings: z.array(z.string()),
       }),

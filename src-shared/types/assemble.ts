@@ -130,7 +130,17 @@ export const flowdirInputSchema = z.strictObject({
 
 /** Gauges: a smash folder (gauge_attributes.csv + qobs/) or a stations CSV with one series CSV per gauge or one wide CSV. */
 export const gaugesInputSchema = z.discriminatedUnion('format', [
-  z.strictObject({ format: z.literal('smash'), path, units: z.enum(DISCHARGE_UNITS).default('m3/s') }),
+  z.strictObject({
+    format: z.literal('smash'),
+    path,
+    units: z.enum(DISCHARGE_UNITS).default('m3/s'),
+    /**
+     * The step of the qobs files (they hold a start date and no step). Absent: their values are taken
+     * at the model step, as smash reads them. Given: read at this step, then averaged (a finer step) or
+     * spread evenly (a coarser one: discharge is a rate, each model step takes its step's mean).
+     */
+    step: z.enum(MODEL_STEPS).optional(),
+  }),
   z.strictObject({
     format: z.literal('csv'),
     /** One row per gauge: code, x, y (in `crs`), area in km² (columns named below). */
@@ -333,3 +343,133 @@ export const lumpedColumnsSchema = z.strictObject({
   areaKm2: z.number().positive().optional(),
 });
 export type LumpedColumns = z.output<typeof lumpedColumnsSchema>;
+
+/**
+ * How a lumped CSV writes its dates. `auto`: ISO `YYYY-MM-DD[ HH:MM[:SS]]`, `YYYYMMDD[HH[MM]]` or
+ * `DD/MM/YYYY` (the forms the gauge readers take); the others name the order of day, month and year.
+ */
+export const LUMPED_DATE_FORMATS = [
+  'auto',
+  'YYYY-MM-DD',
+  'YYYYMMDD',
+  'DD/MM/YYYY',
+  'MM/DD/YYYY',
+  'DD.MM.YYYY',
+  'DD-MM-YYYY',
+  'YYYY/MM/DD',
+] as const;
+export type LumpedDateFormat = (typeof LUMPED_DATE_FORMATS)[number];
+
+/** A basin code: the name of its CSV in the dataset (letters, digits, _ . -). */
+const basinCode = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, _ . - only');
+
+/** One lumped basin CSV of a lumped assembly: its columns and units, area and hypsometry. */
+export const lumpedBasinInputSchema = z.strictObject({
+  path,
+  /** The basin's code (its CSV's name in the dataset); default the file name without its extension. */
+  code: basinCode.optional(),
+  /** The columns and their units (the lumped runs' own mapping); `areaKm2` when Q is in m3/s or l/s. */
+  columns: lumpedColumnsSchema,
+  dateFormat: z.enum(LUMPED_DATE_FORMATS).default('auto'),
+  /** CemaNeige: the basin's 101 elevation quantiles (a table with a column per basin, or one column). */
+  hypsometry: z.strictObject({ path, basin: z.string().min(1).max(200).optional() }).optional(),
+});
+export type LumpedBasinInput = z.output<typeof lumpedBasinInputSchema>;
+
+/** The code a lumped basin input gets: its `code`, else its file name without the extension. */
+export const lumpedBasinCode = (b: { path: string; code?: string | undefined }): string =>
+  b.code ??
+  (b.path
+    .split(/[\\/]/)
+    .pop()
+    ?.replace(/\.[^.]*$/, '') ||
+    b.path);
+
+/**
+ * A lumped assembly (issue 15): one or many basin CSVs, their columns mapped by the user with
+ * units, saved as a dataset of the project in the form the lumped and basins runs read (one
+ * `<code>.csv` per basin with `date,P,E,Qmm[,T]` in mm per step and °C, `catchments.csv`,
+ * `hypsometry.csv`) with a manifest recording the mapping and the conversions.
+ */
+export const lumpedAssembleSpecSchema = z
+  .strictObject({
+    kind: z.literal('lumped'),
+    name: z
+      .string()
+      .min(1)
+      .max(120)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]*$/, 'letters, digits, space, _ . - only'),
+    out: path.optional(),
+    basins: z.array(lumpedBasinInputSchema).min(1).max(2000),
+    overwrite: z.boolean().default(false),
+  })
+  .superRefine((s, ctx) => {
+    const seen = new Map<string, number>();
+    s.basins.forEach((b, i) => {
+      const code = lumpedBasinCode(b);
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(code) || code.length > 64)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['basins', i, 'code'],
+          message: `"${code}" (from the file name) is not a basin code (letters, digits, _ . -); give a code`,
+        });
+      if (seen.has(code))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['basins', i, 'code'],
+          message: `basin ${code} given twice (basins[${seen.get(code)}])`,
+        });
+      seen.set(code, i);
+    });
+  });
+export type LumpedAssembleSpec = z.output<typeof lumpedAssembleSpecSchema>;
+export type LumpedAssembleSpecInput = z.input<typeof lumpedAssembleSpecSchema>;
+
+/** What was done to one column of a basin CSV: its role, source column, units and conversion. */
+export const lumpedConversionSchema = z.object({
+  role: z.enum(['P', 'PET', 'Q', 'T']),
+  column: z.string(),
+  unitsFrom: z.string(),
+  unitsTo: z.string(),
+  /** model = value · scale + offset */
+  scale: z.number(),
+  offset: z.number(),
+});
+
+/** `fieldcal-dataset.json` of a lumped dataset: its basins, where each came from and how it was mapped. */
+export const lumpedManifestSchema = z.object({
+  format: z.literal('fieldcal-lumped-dataset'),
+  version: z.literal(1),
+  name: z.string(),
+  step: z.enum(MODEL_STEPS),
+  stepSeconds: z.number().int().positive(),
+  /** The earliest and latest date of any basin (ISO). */
+  start: z.string(),
+  end: z.string(),
+  basins: z.array(
+    z.object({
+      code: z.string(),
+      /** The canonical CSV, relative to the folder. */
+      file: z.string(),
+      source: z.string(),
+      rows: z.number().int().positive(),
+      first: z.string(),
+      last: z.string(),
+      /** Rows whose discharge is missing (kept empty). */
+      qMissing: z.number().int().min(0),
+      areaKm2: z.number().positive().nullable(),
+      dateColumn: z.string(),
+      dateFormat: z.enum(LUMPED_DATE_FORMATS),
+      conversions: z.array(lumpedConversionSchema),
+      /** The hypsometry's source file and column, copied into `hypsometry.csv`. */
+      hypsometry: z.object({ source: z.string(), basin: z.string().nullable() }).nullable(),
+    }),
+  ),
+  createdAt: z.string(),
+  createdBy: z.string(),
+});
+export type LumpedManifest = z.infer<typeof lumpedManifestSchema>;

@@ -202,4 +202,40 @@ describe.runIf(hasGdal)('assembling a dataset from its parts in Chromium', () =>
     await snap('calibrate');
     expect(problems).toEqual([]);
   }, 360_000);
+
+  it("assembles a lumped basin CSV, its columns mapped with the lumped section's mapping", async () => {
+    const csv = resolve('tests/fixtures/camels-fr/V123521001.csv');
+    await page.getByTestId('assemble-open').click();
+    await dialog().waitFor();
+    await dialog().getByTestId('asm-kind-lumped').check();
+    await dialog().getByTestId('asm-lumped-name').fill('Ire lumped');
+    await dialog().getByTestId('asm-lumped-add-paths').fill(csv);
+    await dialog().getByTestId('asm-lumped-add').click();
+    const b = dialog().getByTestId('asm-lumped-row-0');
+    // CAMELS-FR's headers are recognised: Qmmd (mm) before Qls (a flow, which needs the area)
+    await expect.poll(() => b.getByTestId('asm-lumped-col-Q').inputValue(), { timeout: 30_000 }).toBe('Qmmd');
+    expect(await b.getByTestId('asm-lumped-col-P').inputValue()).toBe('Ptot');
+    expect(await b.getByTestId('asm-lumped-col-T').inputValue()).toBe('Temp');
+    // discharge as a flow asks for the area, and the form blocks until it is given
+    await b.getByTestId('asm-lumped-col-Q').selectOption('Qls');
+    expect(await b.getByTestId('asm-lumped-unit-Q').inputValue()).toBe('l/s');
+    await expect.poll(() => b.getByTestId('asm-lumped-issue-area').count()).toBe(1);
+    expect(await dialog().getByTestId('asm-lumped-run').isEnabled()).toBe(false);
+    await b.getByTestId('asm-lumped-area').fill('25.38');
+    await expect.poll(() => dialog().getByTestId('asm-lumped-state').textContent()).toBe('1 basin · ready');
+    await snap('lumped');
+    await dialog().getByTestId('asm-lumped-run').click();
+    await dialog().getByTestId('asm-lumped-done').waitFor({ timeout: 60_000 });
+    const folder = (await dialog().getByTestId('asm-lumped-done-path').textContent()) ?? '';
+    const m = JSON.parse(readFileSync(join(folder, 'fieldcal-dataset.json'), 'utf8')) as {
+      format: string;
+      basins: Array<{ code: string; rows: number; conversions: Array<{ role: string; scale: number }> }>;
+    };
+    expect(m.format).toBe('fieldcal-lumped-dataset');
+    expect(m.basins[0]).toMatchObject({ code: 'V123521001', rows: 7305 });
+    // l/s over 25.38 km² to mm per day
+    expect(m.basins[0]!.conversions.find((c) => c.role === 'Q')!.scale).toBeCloseTo(86.4 / 25380, 12);
+    await snap('lumped-assembled');
+    expect(problems).toEqual([]);
+  }, 120_000);
 });

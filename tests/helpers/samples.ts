@@ -50,6 +50,13 @@ export const validArgs: { [S in ServiceName]: { [M in MethodName<S>]: MethodInpu
         gauges: { format: 'smash', path: '/tmp/lez' },
       },
     },
+    assembleLumped: {
+      spec: {
+        kind: 'lumped',
+        name: 'basins',
+        basins: [{ path: '/tmp/basin.csv', columns: { date: 'Date', P: 'Ptot', PET: 'Evap', Q: 'Qmmd' } }],
+      },
+    },
   },
   jobs: {
     list: { status: 'running' },

@@ -20,7 +20,7 @@ const pick = (header: string[], names: string[]) => header.findIndex((h) => name
 const unquote = (v: string) => v.trim().replace(/^"|"$/g, '');
 
 /** Splits a CSV line on `sep`, honouring double quotes (no separator inside a quoted field is split). */
-function splitLine(line: string, sep: string): string[] {
+export function splitLine(line: string, sep: string): string[] {
   if (!line.includes('"')) return line.split(sep).map(unquote);
   const out: string[] = [];
   let cur = '';

@@ -9,6 +9,7 @@ import { artifactOf } from '../common/checksum';
 import { writeFileAtomic } from '../common/atomicFile';
 import { readHypsometry } from '../datasets/hypsometry';
 import { readLumpedCsv } from '../datasets/lumpedCsv';
+import { lumpedSource } from '../datasets/lumpedDataset';
 import { kge, nse } from '../metrics/series';
 import type { Issue } from './specs';
 
@@ -58,11 +59,14 @@ const jobField = (spec: LumpedJobSpec, field: string | undefined): string => {
 /** Reads the job's basin series and problem (CSV, hypsometry, period cut); typed errors name the job's field. */
 async function loadProblem(spec: LumpedJobSpec) {
   const cfg = lumpedRunConfig(spec);
-  const series = await readLumpedCsv(spec.dataset.path, cfg.columns);
+  // a basin CSV, or a lumped dataset's folder of one basin (its CSV needs no column mapping)
+  const src = await lumpedSource(spec.dataset.path);
+  const series = await readLumpedCsv(src.csv, cfg.columns);
   let h: Float64Array | undefined;
-  if (spec.dataset.hypsometry) {
+  const hyps = spec.dataset.hypsometry;
+  if (hyps) {
     try {
-      h = await readHypsometry(resolve(spec.dataset.hypsometry.path), spec.dataset.hypsometry.basin);
+      h = await readHypsometry(resolve(hyps.path), hyps.basin);
     } catch (e) {
       const err = e instanceof FieldcalError ? e : new FieldcalError('IO', (e as Error).message);
       throw new FieldcalError(err.code, err.message, { ...err.details, field: 'dataset.hypsometry' });
@@ -79,13 +83,14 @@ async function loadProblem(spec: LumpedJobSpec) {
 export async function lumpedDataIssues(spec: LumpedJobSpec): Promise<Issue[]> {
   const st = await stat(spec.dataset.path).catch(() => null);
   if (!st) return [{ path: 'dataset.path', message: `${spec.dataset.path} does not exist` }];
-  if (!st.isFile())
-    return [
-      {
-        path: 'dataset.path',
-        message: `${spec.dataset.path} is not a file (a lumped job takes a basin CSV)`,
-      },
-    ];
+  if (!st.isFile()) {
+    // a folder: a lumped dataset of one basin (its manifest says), else refused with the reason
+    const why = await lumpedSource(spec.dataset.path).then(
+      () => null,
+      (e: unknown) => (e as Error).message,
+    );
+    if (why) return [{ path: 'dataset.path', message: why }];
+  }
   try {
     await loadProblem(spec);
     return [];

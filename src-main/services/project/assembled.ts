@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { basename, join, sep } from 'node:path';
 import type { DatasetRecord } from '../../../src-shared/ipc';
 import type { AssembleResult } from '../datasets/assemble';
+import type { LumpedAssembleResult } from '../datasets/assemble/lumped';
 import { describeSource, fingerprint, type NewDatasetRecord } from '../datasets/importer';
 import type { Gauge } from '../grid/gauges';
 import { staticRasters } from './staticRasters';
@@ -110,4 +111,33 @@ async function assembledParts(
     out.push({ dataset, gauges, layer: false });
   }
   return out;
+}
+
+/**
+ * Records a lumped dataset folder (`datasets.assembleLumped`, `fieldcal assemble` of kind lumped) in
+ * the project: kind `lumped`, the folder as its source with its size and checksum, its step, basins
+ * and span. A dataset assembled again into the same folder replaces its record.
+ */
+export async function recordAssembledLumped(
+  store: ProjectStore,
+  r: LumpedAssembleResult,
+): Promise<Omit<DatasetRecord, 'status'>> {
+  const fp = await fingerprint(r.path);
+  const m = r.manifest;
+  return store.transaction(() => {
+    for (const d of store.datasets.list())
+      if (d.sourcePath === r.path || d.sourcePath.startsWith(`${r.path}${sep}`)) store.datasets.remove(d.id);
+    return store.datasets.add({
+      name: m.name,
+      kind: 'lumped',
+      sourcePath: r.path,
+      crs: null,
+      grid: { step: m.step, basins: m.basins.map((b) => b.code) },
+      timeStart: m.start,
+      timeEnd: m.end,
+      steps: Math.max(...m.basins.map((b) => b.rows)),
+      sizeBytes: fp.sizeBytes,
+      checksum: fp.checksum,
+    });
+  });
 }

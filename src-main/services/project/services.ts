@@ -8,7 +8,8 @@ import {
 } from '../../../src-shared/ipc';
 import { describeSource, fingerprint, quickStatus, type NewDatasetRecord } from '../datasets/importer';
 import { assembleDataset } from '../datasets/assemble';
-import { recordAssembled } from './assembled';
+import { recordAssembled, recordAssembledLumped } from './assembled';
+import { assembleLumpedDataset } from '../datasets/assemble/lumped';
 import { staticRasters } from './staticRasters';
 import { probeSource } from '../datasets/assemble/probe';
 import type { AppEvents } from '../events';
@@ -108,6 +109,22 @@ export function createDatasetsService(session: ProjectSession, events?: AppEvent
       const { rec, warnings } = await recordAssembled(store, r, spec.name);
       session.changed();
       return { dataset: { ...rec, status: 'ok' as const }, manifest: r.manifest, path: r.path, warnings };
+    },
+    /** A lumped dataset from basin CSVs (`assembleLumpedDataset`), recorded as kind `lumped`. */
+    assembleLumped: async ({ spec }) => {
+      const store = session.require('datasets.assembleLumped');
+      const r = await assembleLumpedDataset(spec, {
+        projectFile: store.path,
+        onProgress: (p) => events?.emit('datasets.onAssembleProgress', p),
+      });
+      const rec = await recordAssembledLumped(store, r);
+      session.changed();
+      return {
+        dataset: { ...rec, status: 'ok' as const },
+        manifest: r.manifest,
+        path: r.path,
+        warnings: r.warnings,
+      };
     },
     list: async () => Promise.all(session.require('datasets.list').datasets.list().map(withStatus)),
     get: ({ id }) => withStatus(session.require('datasets.get').datasets.get(id)),

@@ -289,6 +289,17 @@ describe('the spec the form sends', () => {
     expect(index).toEqual({ 'descriptors.0': 1, 'forcing.0': 2, 'forcing.1': 3, flowdir: 4, gauges: 5 });
   });
 
+  it("sends a smash gauges folder's qobs step when one is chosen, none by default", () => {
+    const f = lezForm();
+    const g = f.inputs.find((r) => r.role === 'gauges-smash')!;
+    expect(buildSpec(f).spec!.gauges).not.toHaveProperty('step');
+    g.timeStep = 'daily';
+    f.step = 'hourly';
+    const { spec } = buildSpec(f);
+    expect(spec!.gauges).toEqual({ format: 'smash', path: LEZ, units: 'm3/s', step: 'daily' });
+    expect(assembleSpecSchema.parse(spec)).toEqual(spec);
+  });
+
   it('says what is missing in words: flow directions, pet, a role, an absolute path', () => {
     const f = lezForm();
     f.inputs = f.inputs.filter((r) => r.role !== 'flowdir' && r.role !== 'pet');

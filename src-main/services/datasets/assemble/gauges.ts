@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FieldcalError } from '../../../../src-shared/ipc';
-import type { AssembleSpec } from '../../../../src-shared/types/assemble';
+import { STEP_SECONDS, type AssembleSpec } from '../../../../src-shared/types/assemble';
 import { readTextFile } from '../../common/safeFile';
 import { readGaugeCsv, readSmashGauges, type Gauge, type Series } from '../../grid/gauges';
 import { transformer } from '../../rasters/crs';
@@ -16,6 +16,8 @@ export interface GaugeInput {
   series: Series | null;
   /** The field naming the file the gauge came from (for errors). */
   field: string;
+  /** The series' step was declared (smash `step`): a coarser one is spread over the model steps. */
+  declaredStep?: boolean;
 }
 
 /** Splits one CSV line on its separator, unquoting fields. */
@@ -36,12 +38,13 @@ export async function readGaugeInputs(
     await mustExist(g.path, 'gauges.path', true);
     let list: Gauge[];
     try {
-      list = await readSmashGauges(g.path, stepSeconds);
+      // qobs files hold no step: read at the declared one, else at the model's (smash's reading)
+      list = await readSmashGauges(g.path, g.step ? STEP_SECONDS[g.step] : stepSeconds);
     } catch (e) {
       throw naming('gauges.path', e);
     }
     if (list.length === 0) refuse('gauges.path', `${g.path}/gauge_attributes.csv lists no gauge`);
-    return list.map((x) => ({ ...x, field: 'gauges.path' }));
+    return list.map((x) => ({ ...x, field: 'gauges.path', declaredStep: g.step !== undefined }));
   }
   await mustExist(g.stations, 'gauges.stations');
   const text = await readTextFile(g.stations).catch((e: unknown) => {
@@ -120,8 +123,9 @@ export async function readGaugeInputs(
 /**
  * A gauge's discharge on the model steps `dates`, in m³/s (smash's qobs unit): converted from the
  * declared units (l/s; mm per source step over the gauge's area: Q = mm · A · 10³ / Δt), finer
- * series averaged over each model step (a rate's mean; a step missing any value is missing), a
- * coarser series refused.
+ * series averaged over each model step (a rate's mean; a step missing any value is missing). A
+ * coarser series is spread when its step was declared (a rate: each model step inside a source step
+ * takes that step's mean, the `mean` rule of timeSteps.ts disaggregating), else refused.
  */
 export function dischargeOnSteps(
   s: GaugeInput,
@@ -133,14 +137,43 @@ export function dischargeOnSteps(
   const series = s.series;
   if (!series) return out;
   const ds = series.stepSeconds;
-  if (ds > stepSeconds + 1e-9)
-    refuse(
-      s.field === 'gauges.path' ? 'gauges.path' : 'gauges.series',
-      `gauge ${s.code}: its discharge is at a step of ${ds} s, coarser than the model's ${stepSeconds} s`,
-    );
+  const field = s.field === 'gauges.path' ? 'gauges.path' : 'gauges.series';
+  if (ds > stepSeconds + 1e-9) {
+    const file = series.file ?? `gauge ${s.code}`;
+    if (!s.declaredStep)
+      refuse(
+        field,
+        `gauge ${s.code}: its discharge is at a step of ${ds} s, coarser than the model's ${stepSeconds} s`,
+      );
+    if (Math.abs(Math.round(ds / stepSeconds) * stepSeconds - ds) > 1e-6)
+      refuse(
+        field,
+        `${file}: a step of ${ds} s is not a whole number of model steps (${stepSeconds} s)`,
+        'VALIDATION',
+        {
+          file,
+          gauge: s.code,
+        },
+      );
+    let scale = 1;
+    if (units === 'l/s') scale = 1e-3;
+    if (units === 'mm') {
+      if (!(s.areaKm2 && s.areaKm2 > 0))
+        refuse(s.field, `gauge ${s.code}: discharge in mm needs its area in km² to become m³/s`);
+      // mm over the basin in one source step to m³/s: Q = mm · A[km²] · 10³ / Δt
+      scale = (s.areaKm2 * 1e3) / ds;
+    }
+    const t0 = series.start.getTime();
+    for (let t = 0; t < dates.length; t++) {
+      const i = Math.floor((dates[t]!.getTime() - t0) / (ds * 1000) + 1e-9);
+      const v = i >= 0 && i < series.values.length ? series.values[i]! : Number.NaN;
+      if (Number.isFinite(v)) out[t] = v * scale;
+    }
+    return out;
+  }
   const k = Math.round(stepSeconds / ds);
   if (Math.abs(k * ds - stepSeconds) > 1e-6)
-    refuse('gauges.series', `gauge ${s.code}: a step of ${ds} s does not divide the model step`);
+    refuse(field, `gauge ${s.code}: a step of ${ds} s does not divide the model step`);
   let scale = 1;
   if (units === 'l/s') scale = 1e-3;
   if (units === 'mm') {

@@ -85,7 +85,7 @@ const alive = (pid: number) => {
  * Leftovers of an assembly that was killed: its temporary folder (removed) and a replaced old
  * dataset set aside just before the swap (put back when the new one never arrived).
  */
-async function recover(out: string): Promise<void> {
+export async function recover(out: string): Promise<void> {
   const parent = dirname(out);
   const base = basename(out);
   const names = await readdir(parent).catch(() => [] as string[]);
@@ -532,7 +532,7 @@ export async function assembleDataset(
   const qobs = gauges.map((s) => ({ s, q: dischargeOnSteps(s, spec.gauges!.units, dates, S) }));
   // a smash qobs file has a start date and no step: its values are taken at the model step, so a
   // daily file in an hourly dataset is read as hours (22 645 days from 1958 end in 1961)
-  const undated = gauges.filter((s) => s.series && s.series.stepFrom === 'given');
+  const undated = gauges.filter((s) => s.series && s.series.stepFrom === 'given' && !s.declaredStep);
   const undatedNote =
     S !== 86400 && undated.length
       ? `; ${undated.map((s) => s.code).join(', ')}: a smash qobs file has a start date only, its values are taken as ${stepWords(S)} (the model step); daily discharge needs a daily dataset, or the gauges as CSV with a date on each row`
@@ -567,7 +567,11 @@ export async function assembleDataset(
       stepFrom: gauges.find((g) => g.series)?.series
         ? `${gauges.find((g) => g.series)!.series!.stepSeconds} s`
         : 'none',
-      timeRule: gauges.some((g) => g.series && g.series.stepSeconds < S) ? 'mean' : 'none',
+      timeRule: gauges.some((g) => g.series && g.series.stepSeconds < S)
+        ? 'mean'
+        : gauges.some((g) => g.series && g.series.stepSeconds > S)
+          ? 'disaggregate'
+          : 'none',
       align: 'same-grid',
     });
   inputs.push(...planned.map((p) => p.input));

@@ -125,10 +125,14 @@ export function folderOf(path: string): string {
   return i > 0 ? p.slice(0, i) : '';
 }
 
-/** The area as a number, or null when it is not a positive number. */
-export function areaOf(raw: string): number | null {
-  if (raw.trim() === '') return null;
-  const v = Number(raw);
+/**
+ * The area as a number, or null when it is not a positive number (a `type="number"` input bound
+ * with `bind:value` hands over a number, or null when emptied, not the typed string).
+ */
+export function areaOf(raw: string | number | null | undefined): number | null {
+  const t = raw === null || raw === undefined ? '' : String(raw).trim();
+  if (t === '') return null;
+  const v = Number(t);
   return Number.isFinite(v) && v > 0 ? v : null;
 }
 
@@ -165,7 +169,7 @@ export function formIssues(f: LumpedForm, columns: readonly string[]): Issue[] {
       });
   }
   if (needsArea(f.units.Q) && f.columns.Q) {
-    if (f.area.trim() === '')
+    if (String(f.area ?? '').trim() === '')
       out.push({
         path: 'dataset.columns.areaKm2',
         message: `discharge in ${f.units.Q} needs the basin area (km²) to become mm`,

@@ -582,7 +582,13 @@ export function buildSpec(form: AssembleForm): {
         index.gauges = row.key;
         gauges =
           row.role === 'gauges-smash'
-            ? { format: 'smash', path, ...units }
+            ? {
+                format: 'smash',
+                path,
+                ...units,
+                // the qobs files' own step (they hold none); '' = the model step, as smash reads them
+                ...(row.timeStep === 'hourly' || row.timeStep === 'daily' ? { step: row.timeStep } : {}),
+              }
             : {
                 format: 'csv',
                 stations: path,

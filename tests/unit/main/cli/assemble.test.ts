@@ -1,5 +1,5 @@
 // Issue 15: `fieldcal assemble --config` on the Lez named part by part, and a refusal naming its input.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { runCli } from '../../../helpers/cli';
@@ -94,3 +94,55 @@ it('--project records the dataset, its layers and gauges like the IPC does', asy
     store.close();
   }
 });
+
+it('assembles a lumped dataset from a config of kind lumped (paths relative to it), one line per basin', () => {
+  const dir = join(tmp.dir, 'lumped');
+  mkdirSync(dir);
+  copyFileSync(resolve('tests/fixtures/camels-fr/V123521001.csv'), join(dir, 'V123521001.csv'));
+  const cfg = join(dir, 'lumped.json');
+  writeFileSync(
+    cfg,
+    JSON.stringify({
+      kind: 'lumped',
+      name: 'ire-cli',
+      out: 'ire',
+      basins: [
+        {
+          path: 'V123521001.csv',
+          columns: { date: 'Date', P: 'Ptot', PET: 'Evap', Q: 'Qls', units: { Q: 'l/s' }, areaKm2: 25.38 },
+        },
+      ],
+    }),
+  );
+  const r = runCli(['assemble', '--config', cfg]);
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stdout).toContain(`Assembled ire-cli (lumped, 1 basin, daily): ${join(dir, 'ire')}`);
+  // l/s to mm per day over 25.38 km²: x 1e-3 · 86400 / (25.38 · 1e3)
+  const scale = (1e-3 * 86400) / (25.38 * 1e3);
+  expect(r.stdout).toContain(
+    `V123521001: 7305 rows 1999-01-01 .. 2018-12-31; P Ptot (mm); PET Evap (mm); Q Qls l/s -> mm (x ${scale})`,
+  );
+  expect(existsSync(join(dir, 'ire', 'V123521001.csv'))).toBe(true);
+  // `fieldcal calibrate` names the dataset's folder: a lumped run with no column mapping
+  const run = join(dir, 'run.json');
+  writeFileSync(
+    run,
+    JSON.stringify({
+      method: 'sce-ua',
+      period: { warmupStart: '2000-01-01', start: '2001-01-01', end: '2002-12-31' },
+      options: { restarts: 1 },
+    }),
+  );
+  const c = runCli([
+    'calibrate',
+    '--dataset',
+    join(dir, 'ire'),
+    '--config',
+    run,
+    '--out',
+    join(dir, 'run'),
+    '--json',
+  ]);
+  expect(c.status, c.stderr).toBe(0);
+  expect(c.stdout).toMatch(/"nse"/i);
+}, 120_000);

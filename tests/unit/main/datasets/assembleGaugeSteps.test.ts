@@ -97,3 +97,81 @@ describe('smash (undated) discharge in an hourly assembly', () => {
     expect(r.warnings.filter((w) => w.startsWith('gauges'))).toEqual([]);
   }, 60_000);
 });
+
+describe('smash gauges with a declared step (gauges.step)', () => {
+  /** A smash gauge folder whose qobs (daily Lez values) start on `from`, with `days` values. */
+  const gaugeFolder = (name: string, from: Date, days: number, dated = false) => {
+    const dir = join(tmp.dir, name);
+    mkdirSync(join(dir, 'qobs'), { recursive: true });
+    cpSync(join(LEZ, 'gauge_attributes.csv'), join(dir, 'gauge_attributes.csv'));
+    const daily: Record<string, number[]> = {};
+    for (const code of CODES) {
+      const lines = readFileSync(join(LEZ, 'qobs', `${code}.csv`), 'utf8')
+        .trim()
+        .split(/\r?\n/);
+      const k = Math.round((from.getTime() - Date.UTC(1958, 7, 1)) / 86_400_000);
+      daily[code] = lines.slice(1 + k, 1 + k + days).map(Number);
+      const body = dated
+        ? daily[code]!.map(
+            (v, d) => `${new Date(from.getTime() + d * 86_400_000).toISOString().slice(0, 10)},${v}`,
+          )
+        : [from.toISOString().slice(0, 10).replace(/-/g, ''), ...daily[code]!.map(String)];
+      writeFileSync(join(dir, 'qobs', `${code}.csv`), `${body.join('\n')}\n`);
+    }
+    return { dir, daily };
+  };
+  const hours = (path: string) => readFileSync(path, 'utf8').trim().split('\n').slice(1).map(Number);
+
+  it("step 'daily' in an hourly assembly: each hour holds its day's discharge, the span starts on the file's first day", async () => {
+    // qobs from 2012-10-02 (Lez values, all present then), the assembly from 2012-10-01 to 2012-10-03
+    const { dir, daily } = gaugeFolder('declared', new Date(Date.UTC(2012, 9, 2)), 30);
+    for (const c of CODES) expect(daily[c]!.slice(0, 2).every((v) => v >= 0)).toBe(true);
+    const r = await assembleDataset(
+      hourly(dir, { end: '2012-10-03', gauges: { format: 'smash', path: dir, step: 'daily' } }),
+    );
+    expect(r.steps).toBe(72);
+    // the "read as hours" warning is for undeclared steps only
+    expect(r.warnings.filter((w) => w.startsWith('gauges'))).toEqual([]);
+    const g = r.manifest.inputs.find((i) => i.role === 'gauges')!;
+    expect(g.stepFrom).toBe('86400 s');
+    expect(g.timeRule).toBe('disaggregate');
+    for (const code of CODES) {
+      const q = hours(join(r.path, 'qobs', `${code}.csv`));
+      expect(q).toHaveLength(72);
+      // 2012-10-01 is before the file: missing (-99) for its 24 hours; then a day's value per hour
+      expect(q.slice(0, 24)).toEqual(Array(24).fill(-99));
+      for (let h = 24; h < 72; h++)
+        expect(q[h], `${code} hour ${h}`).toBe(daily[code]![Math.floor(h / 24) - 1]);
+      // the span: first and last hour with discharge
+      expect(q.findIndex((v) => v !== -99)).toBe(24);
+      expect(q.findLastIndex((v) => v !== -99)).toBe(71);
+    }
+  }, 60_000);
+
+  it("the Lez qobs (daily, from 1958) with step 'daily' assemble hourly over 2012-10-01 .. 02: hour = day", async () => {
+    const r = await assembleDataset(hourly(LEZ, { gauges: { format: 'smash', path: LEZ, step: 'daily' } }));
+    const lines = readFileSync(join(LEZ, 'qobs', 'Y3204010.csv'), 'utf8')
+      .trim()
+      .split(/\r?\n/);
+    const k = Math.round((Date.UTC(2012, 9, 1) - Date.UTC(1958, 7, 1)) / 86_400_000);
+    const want = [Number(lines[1 + k]), Number(lines[2 + k])];
+    const q = hours(join(r.path, 'qobs', 'Y3204010.csv'));
+    expect(q).toHaveLength(48);
+    q.forEach((v, h) => expect(v, `hour ${h}`).toBe(want[Math.floor(h / 24)]));
+  }, 60_000);
+
+  it("a dated daily qobs file declared 'hourly' is refused, naming the file", async () => {
+    const { dir } = gaugeFolder('dated', new Date(Date.UTC(2012, 9, 1)), 10, true);
+    const e = await assembleDataset(
+      hourly(dir, { gauges: { format: 'smash', path: dir, step: 'hourly' } }),
+    ).then(
+      () => null,
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(FieldcalError);
+    const err = e as FieldcalError;
+    expect(err.details?.field).toBe('gauges.path');
+    expect(err.message).toContain(join(dir, 'qobs', 'Y3204040.csv'));
+    expect(err.message).toMatch(/is daily \(from its dates\)/);
+  }, 60_000);
+});

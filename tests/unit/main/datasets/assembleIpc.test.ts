@@ -109,4 +109,74 @@ describe('datasets.probe and datasets.assemble over IPC (contract-validated)', (
     });
     expect(bad).toMatchObject({ ok: false, error: { code: 'CONFLICT', details: { field: 'out' } } });
   }, 60_000);
+
+  it('assembles a lumped basin CSV beside the project, records it (kind lumped), and a lumped job names it', async () => {
+    const project = join(tmp.dir, 'ire.fieldcal');
+    expect(await dispatch(c.impls, 'project', 'create', { path: project, name: 'ire' })).toMatchObject({
+      ok: true,
+    });
+    const csv = resolve('tests/fixtures/camels-fr/V123521001.csv');
+    const r = await dispatch(c.impls, 'datasets', 'assembleLumped', {
+      spec: {
+        kind: 'lumped',
+        name: 'ire',
+        basins: [{ path: csv, columns: { date: 'Date', P: 'Ptot', PET: 'Evap', Q: 'Qmmd', T: 'Temp' } }],
+      },
+    });
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    const v = (
+      r as {
+        value: {
+          path: string;
+          dataset: { kind: string; steps: number; timeStart: string };
+          manifest: { basins: Array<{ code: string; rows: number }> };
+        };
+      }
+    ).value;
+    expect(v.path).toBe(join(tmp.dir, 'ire-datasets', 'ire'));
+    expect(v.dataset).toMatchObject({ kind: 'lumped', steps: 7305, timeStart: '1999-01-01T00:00:00.000Z' });
+    expect(v.manifest.basins).toMatchObject([{ code: 'V123521001', rows: 7305 }]);
+    // a lumped job on the dataset's folder, with no column mapping, passes every check before a run
+    const check = await dispatch(c.impls, 'jobs', 'check', {
+      spec: {
+        kind: 'lumped',
+        method: 'sce-ua',
+        dataset: { path: v.path },
+        period: { warmupStart: '2000-01-01', start: '2001-01-01', end: '2003-12-31' },
+      },
+    });
+    expect(check).toEqual({ ok: true, value: { issues: [] } });
+    // a folder that is not a lumped dataset is refused with the reason
+    const notLumped = await dispatch(c.impls, 'jobs', 'check', {
+      spec: {
+        kind: 'lumped',
+        method: 'sce-ua',
+        dataset: { path: resolve('resources/sample-data/lez') },
+        period: { start: '2001-01-01', end: '2003-12-31' },
+      },
+    });
+    expect(notLumped).toMatchObject({
+      ok: true,
+      value: {
+        issues: [
+          { path: 'dataset.path', message: expect.stringMatching(/is a folder but not a lumped dataset/) },
+        ],
+      },
+    });
+    // a column mapping that is not the file's is refused, naming the mapping
+    const bad = await dispatch(c.impls, 'datasets', 'assembleLumped', {
+      spec: {
+        kind: 'lumped',
+        name: 'ire2',
+        basins: [{ path: csv, columns: { date: 'Date', P: 'Ptot', PET: 'Evap', Q: 'Qmm' } }],
+      },
+    });
+    expect(bad).toMatchObject({
+      ok: false,
+      error: {
+        code: 'VALIDATION',
+        details: { field: 'basins[0].columns.Q', file: csv, column: 'Qmm', row: 1 },
+      },
+    });
+  }, 60_000);
 });

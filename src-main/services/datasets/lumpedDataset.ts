@@ -1,0 +1,71 @@
+import { stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { FieldcalError } from '../../../src-shared/ipc';
+import { lumpedManifestSchema, type LumpedManifest } from '../../../src-shared/types/assemble';
+import { readTextFile } from '../common/safeFile';
+import { MANIFEST_FILE } from './smashDataset';
+
+/**
+ * The manifest of a lumped dataset folder (`fieldcal assemble` with `kind: "lumped"`), checked; null
+ * when the folder has no manifest or holds another kind of dataset.
+ */
+export async function readLumpedManifest(dir: string): Promise<LumpedManifest | null> {
+  const file = join(dir, MANIFEST_FILE);
+  if (!(await stat(file).catch(() => null))?.isFile()) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(await readTextFile(file, 16 * 2 ** 20));
+  } catch (e) {
+    throw new FieldcalError('INVALID_FILE', `${file}: not JSON (${(e as Error).message})`, { file });
+  }
+  if ((json as { format?: unknown } | null)?.format !== 'fieldcal-lumped-dataset') return null;
+  const r = lumpedManifestSchema.safeParse(json);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new FieldcalError('INVALID_FILE', `${file}: ${i.path.join('.') || 'manifest'}: ${i.message}`, {
+      file,
+      field: i.path.join('.'),
+    });
+  }
+  return r.data;
+}
+
+/** A basin a lumped run reads: its CSV and its code. */
+export interface LumpedSource {
+  csv: string;
+  code: string;
+}
+
+/**
+ * Where a lumped run's basin is: a lumped dataset folder of one basin names that basin's CSV; a CSV
+ * is read as it is. A lumped dataset's CSVs are in mm per step and °C under headers the lumped
+ * reader recognises, so a run on them needs no column mapping (its hypsometry, for CemaNeige, is the
+ * dataset's `hypsometry.csv`, the basin's column).
+ */
+export async function lumpedSource(path: string): Promise<LumpedSource> {
+  const st = await stat(path).catch(() => null);
+  const fromDataset = (dir: string, b: LumpedManifest['basins'][number]): LumpedSource => ({
+    csv: join(dir, b.file),
+    code: b.code,
+  });
+  if (st?.isDirectory()) {
+    const m = await readLumpedManifest(path);
+    if (!m)
+      throw new FieldcalError(
+        'VALIDATION',
+        `${path} is a folder but not a lumped dataset (no fieldcal-lumped-dataset manifest); a lumped run takes a basin CSV or a lumped dataset`,
+        { file: path, field: 'dataset' },
+      );
+    if (m.basins.length !== 1)
+      throw new FieldcalError(
+        'VALIDATION',
+        `${path} holds ${m.basins.length} basins (${m.basins
+          .slice(0, 5)
+          .map((b) => b.code)
+          .join(', ')}${m.basins.length > 5 ? ', ...' : ''}); name one: ${join(path, m.basins[0]!.file)}`,
+        { file: path, field: 'dataset' },
+      );
+    return fromDataset(path, m.basins[0]!);
+  }
+  return { csv: path, code: basename(path).replace(/\.[^.]*$/, '') };
+}
