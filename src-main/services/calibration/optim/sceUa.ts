@@ -22,7 +22,10 @@ export type SceUaOptions = z.output<typeof sceUaOptionsSchema>;
 export interface SceUaResult {
   best: Float64Array;
   objective: number;
+  /** Model runs, every one counted (speculative ones too). */
   runs: number;
+  /** Of `runs`, the speculative contractions whose result the search did not need (0 without speculation). */
+  speculativeRuns: number;
   loops: number;
   stop: 'maxRuns' | 'objective-converged' | 'population-converged';
   history: number[];
@@ -44,6 +47,19 @@ export function sceUa(
   return sceUaBatch((xs) => xs.map(f), lower, upper, options, onLoop);
 }
 
+/** How {@link sceUaBatch} hands its points over (never which points the search visits). */
+export interface SceUaBatching {
+  /**
+   * Evaluate each complex's contraction point in the same batch as its reflection, before knowing
+   * whether the reflection succeeds: one call per CCE step instead of two or three, at the cost of
+   * model runs whose result is not needed (`SceUaResult.speculativeRuns`; they count against
+   * `maxRuns` like every run). The contraction point depends on no random draw, so the search visits
+   * the same points and takes the same decisions as without speculation, as long as the run budget
+   * does not end it.
+   */
+  speculative?: boolean;
+}
+
 /**
  * SCE-UA with its independent evaluations handed over together to `fb` (which returns one
  * objective per point): the initial population in one batch, and the complexes evolved in
@@ -51,6 +67,7 @@ export function sceUa(
  * point per complex in one batch. The complexes are independent within a shuffling loop (Duan et
  * al. 1994, CCE step), so this is the same algorithm as evolving them one after another; only the
  * order in which the random numbers are drawn differs (complex by complex within a step).
+ * `batching.speculative` also hands each contraction over with its reflection.
  */
 export function sceUaBatch(
   fb: (xs: Float64Array[]) => ArrayLike<number>,
@@ -58,7 +75,62 @@ export function sceUaBatch(
   upper: ArrayLike<number>,
   options: Partial<SceUaOptions> = {},
   onLoop?: (loop: number, best: number, runs: number) => void,
+  batching: SceUaBatching = {},
 ): SceUaResult {
+  const g = sceUaSearch(lower, upper, options, onLoop, batching);
+  let r = g.next();
+  while (!r.done) r = g.next(fb(r.value));
+  return r.value;
+}
+
+/** One of the searches {@link sceUaLockstep} runs together. */
+export interface SceUaRun {
+  lower: ArrayLike<number>;
+  upper: ArrayLike<number>;
+  options?: Partial<SceUaOptions>;
+  onLoop?: (loop: number, best: number, runs: number) => void;
+}
+
+/**
+ * Several independent SCE-UA searches (restarts from other seeds, other boxes) in lockstep: each
+ * call of `fb` holds the pending batch of every search still running, so a batched objective fills
+ * more lanes per call. Each search visits the same points as {@link sceUaBatch} alone with the
+ * same options; results in the order of `runs`.
+ */
+export function sceUaLockstep(
+  fb: (xs: Float64Array[]) => ArrayLike<number>,
+  runs: readonly SceUaRun[],
+  batching: SceUaBatching = {},
+): SceUaResult[] {
+  const gs = runs.map((r) => sceUaSearch(r.lower, r.upper, r.options ?? {}, r.onLoop, batching));
+  const states = gs.map((g) => g.next());
+  for (;;) {
+    const open = states.flatMap((s, k) => (s.done ? [] : [k]));
+    if (open.length === 0) break;
+    const xs = open.flatMap((k) => states[k]!.value as Float64Array[]);
+    const v = fb(xs);
+    let at = 0;
+    for (const k of open) {
+      const n = (states[k]!.value as Float64Array[]).length;
+      states[k] = gs[k]!.next(Array.from({ length: n }, (_, i) => v[at + i]!));
+      at += n;
+    }
+  }
+  return states.map((s) => s.value as SceUaResult);
+}
+
+/**
+ * The search itself, as a generator: it yields each batch of points to evaluate (never empty,
+ * within the run budget) and takes their objectives back. Bounds and options are checked when it
+ * is created, before the first point.
+ */
+function sceUaSearch(
+  lower: ArrayLike<number>,
+  upper: ArrayLike<number>,
+  options: Partial<SceUaOptions>,
+  onLoop: ((loop: number, best: number, runs: number) => void) | undefined,
+  batching: SceUaBatching,
+): Generator<Float64Array[], SceUaResult, ArrayLike<number>> {
   const o = sceUaOptionsSchema.parse(options);
   const n = lower.length;
   if (upper.length !== n || n === 0)
@@ -73,6 +145,17 @@ export function sceUaBatch(
         { field: `bounds[${i}]` },
       );
   }
+  return search(lower, upper, o, onLoop, batching.speculative === true);
+}
+
+function* search(
+  lower: ArrayLike<number>,
+  upper: ArrayLike<number>,
+  o: SceUaOptions,
+  onLoop: ((loop: number, best: number, runs: number) => void) | undefined,
+  speculative: boolean,
+): Generator<Float64Array[], SceUaResult, ArrayLike<number>> {
+  const n = lower.length;
   const rand = mulberry32(o.seed);
   const m = 2 * n + 1;
   const q = n + 1;
@@ -80,21 +163,24 @@ export function sceUaBatch(
   const nc = o.complexes;
   const s = nc * m;
   let runs = 0;
+  let speculativeRuns = 0;
   // evaluates as many of xs as the run budget allows (the rest get no value: undefined)
-  const evaluate = (xs: Float64Array[]): (number | undefined)[] => {
+  function* evaluate(
+    xs: Float64Array[],
+  ): Generator<Float64Array[], (number | undefined)[], ArrayLike<number>> {
     const k = Math.min(xs.length, o.maxRuns - runs);
     if (k <= 0) return xs.map(() => undefined);
-    const v = fb(xs.slice(0, k));
+    const v = yield xs.slice(0, k);
     runs += k;
     return xs.map((_, i) =>
       i < k ? (Number.isFinite(v[i]!) ? v[i]! : Number.POSITIVE_INFINITY) : undefined,
     );
-  };
+  }
   const randomPoint = (lo: ArrayLike<number>, hi: ArrayLike<number>) =>
     Float64Array.from({ length: n }, (_, i) => lo[i]! + rand() * (hi[i]! - lo[i]!));
 
   let pop = Array.from({ length: s }, () => randomPoint(lower, upper));
-  let fit = evaluate(pop).map((v) => v ?? Number.POSITIVE_INFINITY);
+  let fit = (yield* evaluate(pop)).map((v) => v ?? Number.POSITIVE_INFINITY);
   const history: number[] = [];
   let loops = 0;
   let stop: SceUaResult['stop'] = 'maxRuns';
@@ -128,26 +214,43 @@ export function sceUaBatch(
         for (let j = 0; j < q - 1; j++)
           for (let i = 0; i < n; i++) centroid[i]! += px[chosen[j]!]![i]! / (q - 1);
         // H: the smallest box holding the complex, where random points are drawn (Duan et al. 1994, CCE steps iv-v)
-        const lo = Float64Array.from({ length: n }, (_, i) => Math.min(...px.map((v) => v[i]!)));
-        const hi = Float64Array.from({ length: n }, (_, i) => Math.max(...px.map((v) => v[i]!)));
+        // (drawn from only where a point is needed there: the complex is unchanged within the step)
+        const box = () => {
+          const lo = Float64Array.from({ length: n }, (_, i) => Math.min(...px.map((v) => v[i]!)));
+          const hi = Float64Array.from({ length: n }, (_, i) => Math.max(...px.map((v) => v[i]!)));
+          return randomPoint(lo, hi);
+        };
         let x = Float64Array.from(centroid, (v, i) => 2 * v - px[worst]![i]!);
-        if (x.some((v, i) => v < lower[i]! || v > upper[i]!)) x = randomPoint(lo, hi);
-        return { worst, centroid, lo, hi, x, f: Number.NaN, done: false };
+        if (x.some((v, i) => v < lower[i]! || v > upper[i]!)) x = box();
+        // the contraction point, halfway between the centroid and the worst point (no random draw)
+        const xc = Float64Array.from(centroid, (v, i) => (v + px[worst]![i]!) / 2);
+        return { worst, box, x, xc, fc: undefined as number | undefined, f: Number.NaN, done: false };
       });
-      // reflection, then contraction halfway between the centroid and the worst point, then a
-      // random point: each stage one batch over the complexes still worse than their worst point
+      // reflection, then contraction, then a random point: each stage one batch over the complexes
+      // still worse than their worst point (speculative: the contractions ride with the reflections)
       for (let stage = 0; stage < 3; stage++) {
         const open = plan.map((_, c) => c).filter((c) => !plan[c]!.done);
-        if (stage > 0) {
+        if (open.length === 0) break;
+        if (stage > 0)
           for (const c of open) {
             const pl = plan[c]!;
-            pl.x =
-              stage === 1
-                ? Float64Array.from(pl.centroid, (v, i) => (v + cx[c]![pl.worst]![i]!) / 2)
-                : randomPoint(pl.lo, pl.hi);
+            pl.x = stage === 1 ? pl.xc : pl.box();
           }
+        let values: (number | undefined)[];
+        if (stage === 1 && speculative) {
+          values = open.map((c) => plan[c]!.fc);
+          for (const v of values) if (v !== undefined) speculativeRuns--;
+        } else {
+          const xs = open.map((c) => plan[c]!.x);
+          const extra = stage === 0 && speculative ? open.map((c) => plan[c]!.xc) : [];
+          const v = yield* evaluate([...xs, ...extra]);
+          extra.forEach((_, k) => {
+            const fc = v[xs.length + k];
+            plan[open[k]!]!.fc = fc;
+            if (fc !== undefined) speculativeRuns++;
+          });
+          values = v.slice(0, xs.length);
         }
-        const values = evaluate(open.map((c) => plan[c]!.x));
         open.forEach((c, k) => {
           const pl = plan[c]!;
           const v = values[k];
@@ -200,5 +303,5 @@ export function sceUaBatch(
       break;
     }
   }
-  return { best: pop[0]!, objective: fit[0]!, runs, loops, stop, history };
+  return { best: pop[0]!, objective: fit[0]!, runs, speculativeRuns, loops, stop, history };
 }

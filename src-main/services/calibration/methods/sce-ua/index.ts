@@ -26,7 +26,7 @@ import {
   type LumpedProblem,
 } from '../../lumped/problem';
 import { gr4NseObjective } from '../../lumped/gr4Objective';
-import { sceUa, sceUaBatch } from '../../optim/sceUa';
+import { sceUa, sceUaBatch, sceUaLockstep } from '../../optim/sceUa';
 import { sceUaGriddedOptions, sceUaLumpedOptions } from './options';
 
 /** SCE-UA (Duan et al. 1992) over MPR transfer-function coefficients, objective on the training period. */
@@ -119,11 +119,26 @@ export function sceUaLumped(
   info.gridNse = 1 - grid.f;
   progress(grid.f);
   const starts: { t: Float64Array; f: number }[] = [grid];
+  // the restarts (seeds seed, seed + 1, ...) in lockstep, each call of fb holding every restart's
+  // pending points; on the lean GR4J objective each complex's contraction also rides with its
+  // reflection (optim/sceUa.ts SceUaBatching: the same points visited, one call per CCE step)
+  const batching = { speculative: lean !== null };
   const sce: number[] = [];
-  for (let k = 0; k < restarts && !ctx.cancelled(); k++) {
-    const r = sceUaBatch(fb, tl, tu, { ...so, seed: seed + k }, (_loop, best) => progress(best));
-    sce.push(1 - r.objective);
-    starts.push({ t: clampT(r.best, tl, tu), f: r.objective });
+  if (!ctx.cancelled()) {
+    const results = sceUaLockstep(
+      fb,
+      Array.from({ length: restarts }, (_, k) => ({
+        lower: tl,
+        upper: tu,
+        options: { ...so, seed: seed + k },
+        onLoop: (_loop: number, best: number) => progress(best),
+      })),
+      batching,
+    );
+    for (const r of results) {
+      sce.push(1 - r.objective);
+      starts.push({ t: clampT(r.best, tl, tu), f: r.objective });
+    }
   }
   info.sceUaNse = sce;
   // Michel's local search, then BFGS on the adjoint gradient, from each distinct start
@@ -169,6 +184,7 @@ export function sceUaLumped(
         seed: seed + restarts,
       },
       (_loop, b) => progress(b),
+      batching,
     );
     const r = refine(rr.best);
     info.refineNse = 1 - r.f;
