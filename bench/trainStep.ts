@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type * as TfModule from '@tensorflow/tfjs';
 import { getTf, initCompute, nativeThreads } from '../src-main/services/compute';
@@ -23,14 +24,21 @@ function time(tf: Tf, steps: number, warmup: number, step: () => void) {
   // optimizer slots exist after the warm-up: anything beyond them would be a leak
   const before = tf.memory().numTensors;
   const t: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < steps; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     step();
     t.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   }
   return {
     ms_per_step_median: +median(t).toFixed(2),
     ms_per_step_min: +Math.min(...t).toFixed(2),
+    // the process's CPU time (all threads) per step: on a shared machine it moves less than wall time
+    cpu_ms_per_step_median: +median(cpu).toFixed(2),
+    load_average: loadavg().map((v) => +v.toFixed(2)),
     steps,
     tensors_leaked: tf.memory().numTensors - before,
   };

@@ -1,11 +1,14 @@
-// A whole LSTM layer over a sequence as fused kernels: the forward pass (one GEMM for every step's
-// input projection, then the recurrence step by step) and its back-propagation through time.
+// A whole LSTM layer over a sequence as fused kernels: the forward pass (one GEMM per step of the
+// stacked operand [h(t-1) | x(t) | 1] with the stacked weights [U; W; b], packed once per call) and
+// its back-propagation through time (one GEMM per step for the recurrent gradient, one for all the
+// weights' gradients at the end).
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
 
 #include "common.h"
+
 
 namespace fieldcal {
 
@@ -47,28 +50,35 @@ inline float fastTanh(float z) {
   return z < 0.0f ? -t : t;
 }
 
-// One batch row of one LSTM step: activates the gates z (+ bias) in place, keeps tanh(c) after
-// them, and writes the cell and hidden states (separate from the OpenMP loop so it vectorises).
-void lstmCellRow(float* __restrict z, const float* __restrict bias, const float* __restrict cp,
-                 float* __restrict c, float* __restrict h, const int64_t H) {
+// One batch row of one LSTM step: activates the gate pre-activations z (bias included) into g,
+// with tanh(c) after them, and writes the cell and hidden states (separate from the OpenMP loop so
+// it vectorises).
+// Built for AVX-512, AVX2 + FMA and baseline x86-64, the loader picking the CPU's (GCC function
+// multiversioning): the addon's baseline build would run the gate arithmetic on SSE2 only.
+#define FIELDCAL_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+FIELDCAL_SIMD_CLONES
+void lstmCellRow(const float* __restrict z, float* __restrict g, const float* __restrict cp, float* __restrict c,
+                 float* __restrict h, const int64_t H) {
   for (int64_t j = 0; j < H; j++) {
-    const float ig = sigmoid(z[j] + bias[j]);
-    const float fg = sigmoid(z[H + j] + bias[H + j]);
-    const float gg = fastTanh(z[2 * H + j] + bias[2 * H + j]);
-    const float og = sigmoid(z[3 * H + j] + bias[3 * H + j]);
+    const float ig = sigmoid(z[j]);
+    const float fg = sigmoid(z[H + j]);
+    const float gg = fastTanh(z[2 * H + j]);
+    const float og = sigmoid(z[3 * H + j]);
     const float cv = fg * cp[j] + ig * gg;
     const float tc = fastTanh(cv);
-    z[j] = ig;
-    z[H + j] = fg;
-    z[2 * H + j] = gg;
-    z[3 * H + j] = og;
-    z[4 * H + j] = tc;
+    g[j] = ig;
+    g[H + j] = fg;
+    g[2 * H + j] = gg;
+    g[3 * H + j] = og;
+    g[4 * H + j] = tc;
     c[j] = cv;
     h[j] = og * tc;
   }
 }
 
 // Its gradient: gate pre-activation gradients dz from dh (recurrent + output) and dc (carried).
+FIELDCAL_SIMD_CLONES
 void lstmCellRowGrad(const float* __restrict z, const float* __restrict cp, const float* __restrict dy,
                      float* __restrict dz, const float* __restrict dh, float* __restrict dc, const int64_t H) {
   for (int64_t j = 0; j < H; j++) {
@@ -83,107 +93,203 @@ void lstmCellRowGrad(const float* __restrict z, const float* __restrict cp, cons
   }
 }
 
+// The width of a row of the stacked operand [h | x | 1], padded with zeros to whole 64-byte lines.
+inline int64_t stackedWidth(int64_t I, int64_t H) { return (H + I + 1 + 15) / 16 * 16; }
+
+// The stacked weights S [K, 4H] = [U; W; b; 0] (K = stackedWidth) in the caller's buffer.
+void stackWeights(const float* W, const float* U, const float* bias, int64_t I, int64_t H, float* S) {
+  const int64_t G4 = 4 * H, K = stackedWidth(I, H);
+  std::memcpy(S, U, sizeof(float) * H * G4);
+  std::memcpy(S + H * G4, W, sizeof(float) * I * G4);
+  if (bias) std::memcpy(S + (H + I) * G4, bias, sizeof(float) * G4);
+  std::memset(S + (H + I + (bias ? 1 : 0)) * G4, 0, sizeof(float) * (K - H - I - (bias ? 1 : 0)) * G4);
+}
+
+// One step's product C [M, N] (row stride ldc) = A [M, K] (row stride lda) op(B) on a oneDNN matmul
+// primitive whose weights B are reordered into its own layout once per call (prepare) and reused
+// by every step (run): dnnl_sgemm would repack them at each of the sequence's steps.
+struct StepProduct {
+  std::shared_ptr<Cached> c;
+  memory wei, src, dst;
+  dnnl::stream strm;
+
+  // B is [K, N] row-major (ldb) or, transposed, the [N, K] row-major matrix read as its transpose.
+  StepProduct(const char* name, int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldc, bool transB,
+              const float* B, int64_t ldb)
+      : strm(eng()) {
+    const memory::dims bStr = transB ? memory::dims{1, ldb} : memory::dims{ldb, 1};
+    c = cached(key(name, {M, N, K, lda, ldc, transB}), [&](Cached& e) {
+      e.src = memory::desc({M, K}, dt::f32, memory::dims{lda, 1});
+      e.dst = memory::desc({M, N}, dt::f32, memory::dims{ldc, 1});
+      dnnl::matmul::desc md(e.src, memory::desc({K, N}, dt::f32, tag::any), e.dst);
+      dnnl::matmul::primitive_desc pd(md, eng());
+      e.wei = pd.weights_desc();
+      e.prim = dnnl::matmul(pd);
+    });
+    memory user(memory::desc({K, N}, dt::f32, bStr), eng(), const_cast<float*>(B));
+    wei = memory(c->wei, eng());
+    dnnl::reorder(user, wei).execute(strm, user, wei);
+    src = memory(c->src, eng(), nullptr);
+    dst = memory(c->dst, eng(), nullptr);
+  }
+  void run(const float* A, float* C) {
+    src.set_data_handle(const_cast<float*>(A));
+    dst.set_data_handle(C);
+    c->prim.execute(strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}});
+    strm.wait();
+  }
+};
+
+// Scratch kept by each thread between calls (the job workers are threads of one process): the
+// backward pass's gate gradients would otherwise be a fresh, zeroed allocation of B T 4H floats
+// at every training step.
+std::vector<float>& scratch(int which) {
+  thread_local std::vector<float> s[4];
+  return s[which];
+}
+
+// The forward pass on raw buffers (lstmForward's layouts; Y [B,T,H] when seq, else [B,H]).
+void lstmForwardRun(const float* X, int64_t B, int64_t T, int64_t I, int64_t H, const float* W, const float* U,
+                    const float* Bias, float* A, float* Cs, float* G, float* Y, bool seq) {
+  const int64_t G4 = 4 * H, G5 = 5 * H, K = stackedWidth(I, H);
+  std::vector<float>& S = scratch(0);
+  S.resize(static_cast<size_t>(K * G4));
+  stackWeights(W, U, Bias, I, H, S.data());
+  // a step's pre-activations [B, 4H], dense (oneDNN's brgemm matmul takes dense outputs)
+  std::vector<float>& Z = scratch(3);
+  Z.resize(static_cast<size_t>(B * G4));
+  StepProduct zOf("lstmF", B, G4, K, K, G4, false, S.data(), G4);
+  // [0 | x(0) | 1 | 0]
+  for (int64_t b = 0; b < B; b++) {
+    float* a = A + b * K;
+    std::memset(a, 0, sizeof(float) * K);
+    std::memcpy(a + H, X + b * T * I, sizeof(float) * I);
+    a[H + I] = 1.0f;
+  }
+  const std::vector<float> zeros(static_cast<size_t>(H), 0.0f);  // the zero initial state
+  for (int64_t t = 0; t < T; t++) {
+    zOf.run(A + t * B * K, Z.data());
+#pragma omp parallel for schedule(static) if (B * H > 4096)
+    for (int64_t b = 0; b < B; b++) {
+      const float* __restrict z = Z.data() + b * G4;
+      float* __restrict g = G + (t * B + b) * G5;
+      const float* __restrict cp = t > 0 ? Cs + ((t - 1) * B + b) * H : zeros.data();
+      float* __restrict c = Cs + (t * B + b) * H;
+      if (t + 1 < T) {
+        // h(t) into the next step's operand, with x(t+1)
+        float* a = A + ((t + 1) * B + b) * K;
+        lstmCellRow(z, g, cp, c, a, H);
+        std::memcpy(a + H, X + (b * T + t + 1) * I, sizeof(float) * I);
+        a[H + I] = 1.0f;
+        std::memset(a + H + I + 1, 0, sizeof(float) * (K - H - I - 1));
+        if (seq) std::memcpy(Y + (b * T + t) * H, a, sizeof(float) * H);
+      } else
+        lstmCellRow(z, g, cp, c, Y + (seq ? b * T + t : b) * H, H);
+    }
+  }
+}
+
+// The backward pass on raw buffers (lstmBackward's layouts).
+void lstmBackwardRun(int64_t B, int64_t T, int64_t I, int64_t H, bool seq, const float* W, const float* U,
+                     const float* A, const float* Cs, const float* G, const float* DY, float* DX, float* DW,
+                     float* DU, float* DB) {
+  const int64_t G4 = 4 * H, G5 = 5 * H, K = stackedWidth(I, H);
+  std::vector<float>& dZ = scratch(1);
+  std::vector<float>& dS = scratch(2);
+  dZ.resize(static_cast<size_t>(T * B * G4));
+  // dh(t-1) = dz(t) U^T: U [H, 4H] read as its transpose
+  StepProduct dhOf("lstmB", B, H, G4, G4, H, true, U, G4);
+  std::vector<float> dh(static_cast<size_t>(B * H), 0.0f), dc(static_cast<size_t>(B * H), 0.0f);
+  const std::vector<float> zeros(static_cast<size_t>(H), 0.0f);
+  for (int64_t t = T - 1; t >= 0; t--) {
+#pragma omp parallel for schedule(static) if (B * H > 4096)
+    for (int64_t b = 0; b < B; b++) {
+      const float* __restrict z = G + (t * B + b) * G5;
+      const float* __restrict cp = t > 0 ? Cs + ((t - 1) * B + b) * H : zeros.data();
+      const float* __restrict dyt = seq ? DY + (b * T + t) * H : (t == T - 1 ? DY + b * H : zeros.data());
+      lstmCellRowGrad(z, cp, dyt, dZ.data() + (t * B + b) * G4, dh.data() + b * H, dc.data() + b * H, H);
+    }
+    if (t > 0) dhOf.run(dZ.data() + t * B * G4, dh.data());
+  }
+  // [dU; dW; db] = sum over steps and rows of [h(t-1) | x(t) | 1]^T dz(t) (h(-1) = 0): one product
+  dS.resize(static_cast<size_t>(K * G4));
+  gemm('T', 'N', K, G4, T * B, 1.0f, A, K, dZ.data(), G4, 0.0f, dS.data(), G4);
+  std::memcpy(DU, dS.data(), sizeof(float) * H * G4);
+  std::memcpy(DW, dS.data() + H * G4, sizeof(float) * I * G4);
+  std::memcpy(DB, dS.data() + (H + I) * G4, sizeof(float) * G4);
+  // dx = dZ W^T, rows in step-major order, then back to [B, T, I]
+  std::vector<float> dxt(static_cast<size_t>(T * B * I));
+  gemm('N', 'T', T * B, I, G4, 1.0f, dZ.data(), G4, W, G4, 0.0f, dxt.data(), I);
+  for (int64_t t = 0; t < T; t++)
+    for (int64_t b = 0; b < B; b++)
+      std::memcpy(DX + (b * T + t) * I, dxt.data() + (t * B + b) * I, sizeof(float) * I);
+}
+
 }  // namespace
 
-// lstmForward(x [B,T,I], dims [B,T,I,H], W [I,4H], U [H,4H], bias [4H], hs [B,T,H], cs [B,T,H],
-// gates [B,T,5H]): the LSTM of tfjs's LSTMCell (Hochreiter & Schmidhuber 1997 with a forget gate,
-// Gers et al. 2000; gate order i, f, c, o as Keras) from zero states, sigmoid gates and tanh:
-// z = x W + h U + b; c = f c' + i tanh(z_c); h = o tanh(c). Keeps i, f, g, o, tanh(c) per step.
+// lstmForward(x [B,T,I], dims [B,T,I,H,seq], W [I,4H], U [H,4H], bias [4H], states [T,B,K],
+// cs [T,B,H], gates [T,B,5H], y): the LSTM of tfjs's LSTMCell (Hochreiter & Schmidhuber 1997 with
+// a forget gate, Gers et al. 2000; gate order i, f, c, o as Keras) from zero states, sigmoid gates
+// and tanh: z = x W + h U + b; c = f c' + i tanh(z_c); h = o tanh(c). y is every h [B,T,H] when
+// seq, else the last [B,H]. Keeps, step-major, each step's operand [h(t-1) | x(t) | 1 | 0]
+// (K = lstmStackedWidth(I, H) wide), the cell states, and i, f, g, o, tanh(c) for lstmBackward.
 napi_value LstmForward(napi_env env, napi_callback_info info) {
   Args<9> a(env, info);
   if (!a) return napiFailed(env);
-  size_t nx = 0, nw = 0, nu = 0, nb = 0, nh = 0, nc = 0, ng = 0;
+  size_t nx = 0, nw = 0, nu = 0, nb = 0, na = 0, nc = 0, ng = 0, ny = 0;
   float* X = a.f32(0, &nx);
   auto d = a.ints(1);
   float* W = a.f32(2, &nw);
   float* U = a.f32(3, &nu);
   float* Bias = a.f32(4, &nb);
-  float* Hs = a.f32(5, &nh);
+  float* A = a.f32(5, &na);
   float* Cs = a.f32(6, &nc);
   float* G = a.f32(7, &ng);
-  if (d.size() != 4 || !X || !W || !U || !Bias || !Hs || !Cs || !G) return fail(env, "lstmForward: bad operands");
-  const int64_t B = d[0], T = d[1], I = d[2], H = d[3], G4 = 4 * H, G5 = 5 * H;
+  float* Y = a.f32(8, &ny);
+  if (d.size() != 5 || !X || !W || !U || !Bias || !A || !Cs || !G || !Y) return fail(env, "lstmForward: bad operands");
+  const int64_t B = d[0], T = d[1], I = d[2], H = d[3], G4 = 4 * H;
+  const bool seq = d[4] != 0;
   if (B <= 0 || T <= 0 || I <= 0 || H <= 0 || nx != size_t(B * T * I) || nw != size_t(I * G4) ||
-      nu != size_t(H * G4) || nb != size_t(G4) || nh != size_t(B * T * H) || nc != nh || ng != size_t(B * T * G5))
+      nu != size_t(H * G4) || nb != size_t(G4) || na != size_t(T * B * stackedWidth(I, H)) ||
+      nc != size_t(B * T * H) || ng != size_t(B * T * 5 * H) || ny != size_t(seq ? B * T * H : B * H))
     return fail(env, "lstmForward: operand sizes do not match [B,T,I,H]");
   try {
-    // z for every step at once: x W into the first 4H columns of each gates row
-    gemm('N', 'N', B * T, G4, I, 1.0f, X, I, W, G4, 0.0f, G, G5);
-    const std::vector<float> zeros(static_cast<size_t>(H), 0.0f);  // the zero initial state
-    for (int64_t t = 0; t < T; t++) {
-      if (t > 0) gemm('N', 'N', B, G4, H, 1.0f, Hs + (t - 1) * H, T * H, U, G4, 1.0f, G + t * G5, T * G5);
-#pragma omp parallel for schedule(static) if (B * H > 4096)
-      for (int64_t b = 0; b < B; b++) {
-        float* __restrict z = G + (b * T + t) * G5;
-        const float* __restrict cp = t > 0 ? Cs + (b * T + t - 1) * H : zeros.data();
-        float* __restrict c = Cs + (b * T + t) * H;
-        float* __restrict h = Hs + (b * T + t) * H;
-        lstmCellRow(z, Bias, cp, c, h, H);
-      }
-    }
+    lstmForwardRun(X, B, T, I, H, W, U, Bias, A, Cs, G, Y, seq);
   } catch (const std::exception& e) {
     unsupported(env, e);
   }
   return nullptr;
 }
 
-// lstmBackward(x, dims [B,T,I,H,seq], W, U, hs, cs, gates, dy, dx, dW, dU, db): back-propagation
-// through time of lstmForward; dy is [B,T,H] when seq, else the gradient of the last h [B,H].
+// lstmBackward(dims [B,T,I,H,seq], W, U, states, cs, gates, dy, dx, dW, dU, db): back-propagation
+// through time of lstmForward from its kept states; dy is [B,T,H] when seq, else the gradient of
+// the last h [B,H].
 napi_value LstmBackward(napi_env env, napi_callback_info info) {
-  Args<12> a(env, info);
+  Args<11> a(env, info);
   if (!a) return napiFailed(env);
-  size_t nx = 0, nw = 0, nu = 0, nh = 0, nc = 0, ng = 0, ndy = 0, ndx = 0, ndw = 0, ndu = 0, ndb = 0;
-  float* X = a.f32(0, &nx);
-  auto d = a.ints(1);
-  float* W = a.f32(2, &nw);
-  float* U = a.f32(3, &nu);
-  float* Hs = a.f32(4, &nh);
-  float* Cs = a.f32(5, &nc);
-  float* G = a.f32(6, &ng);
-  float* DY = a.f32(7, &ndy);
-  float* DX = a.f32(8, &ndx);
-  float* DW = a.f32(9, &ndw);
-  float* DU = a.f32(10, &ndu);
-  float* DB = a.f32(11, &ndb);
-  if (d.size() != 5 || !X || !W || !U || !Hs || !Cs || !G || !DY || !DX || !DW || !DU || !DB)
+  size_t nw = 0, nu = 0, na = 0, nc = 0, ng = 0, ndy = 0, ndx = 0, ndw = 0, ndu = 0, ndb = 0;
+  auto d = a.ints(0);
+  float* W = a.f32(1, &nw);
+  float* U = a.f32(2, &nu);
+  float* A = a.f32(3, &na);
+  float* Cs = a.f32(4, &nc);
+  float* G = a.f32(5, &ng);
+  float* DY = a.f32(6, &ndy);
+  float* DX = a.f32(7, &ndx);
+  float* DW = a.f32(8, &ndw);
+  float* DU = a.f32(9, &ndu);
+  float* DB = a.f32(10, &ndb);
+  if (d.size() != 5 || !W || !U || !A || !Cs || !G || !DY || !DX || !DW || !DU || !DB)
     return fail(env, "lstmBackward: bad operands");
-  const int64_t B = d[0], T = d[1], I = d[2], H = d[3], G4 = 4 * H, G5 = 5 * H;
+  const int64_t B = d[0], T = d[1], I = d[2], H = d[3], G4 = 4 * H;
   const bool seq = d[4] != 0;
-  if (B <= 0 || T <= 0 || I <= 0 || H <= 0 || nx != size_t(B * T * I) || nw != size_t(I * G4) ||
-      nu != size_t(H * G4) || nh != size_t(B * T * H) || nc != nh || ng != size_t(B * T * G5) ||
-      ndy != size_t(seq ? B * T * H : B * H) || ndx != nx || ndw != nw || ndu != nu || ndb != size_t(G4))
+  if (B <= 0 || T <= 0 || I <= 0 || H <= 0 || nw != size_t(I * G4) || nu != size_t(H * G4) ||
+      na != size_t(T * B * stackedWidth(I, H)) || nc != size_t(B * T * H) || ng != size_t(B * T * 5 * H) ||
+      ndy != size_t(seq ? B * T * H : B * H) || ndx != size_t(B * T * I) || ndw != nw || ndu != nu ||
+      ndb != size_t(G4))
     return fail(env, "lstmBackward: operand sizes do not match [B,T,I,H]");
   try {
-    std::vector<float> dZ(static_cast<size_t>(B * T * G4));
-    std::vector<float> dh(static_cast<size_t>(B * H), 0.0f), dc(static_cast<size_t>(B * H), 0.0f);
-    const std::vector<float> zeros(static_cast<size_t>(H), 0.0f);
-    for (int64_t t = T - 1; t >= 0; t--) {
-#pragma omp parallel for schedule(static) if (B * H > 4096)
-      for (int64_t b = 0; b < B; b++) {
-        const float* __restrict z = G + (b * T + t) * G5;
-        const float* __restrict cp = t > 0 ? Cs + (b * T + t - 1) * H : zeros.data();
-        const float* __restrict dyt = seq ? DY + (b * T + t) * H : (t == T - 1 ? DY + b * H : zeros.data());
-        float* __restrict dzr = dZ.data() + (b * T + t) * G4;
-        float* __restrict dhb = dh.data() + b * H;
-        float* __restrict dcb = dc.data() + b * H;
-        lstmCellRowGrad(z, cp, dyt, dzr, dhb, dcb, H);
-      }
-      // the recurrent gradient dh' = dz U^T for the step before
-      if (t > 0) gemm('N', 'T', B, H, G4, 1.0f, dZ.data() + t * G4, T * G4, U, G4, 0.0f, dh.data(), H);
-    }
-    // dU = sum_t h(t-1)^T dz(t); dW = x^T dZ; dx = dZ W^T; db = column sums of dZ
-    std::memset(DU, 0, sizeof(float) * H * G4);
-    for (int64_t t = 1; t < T; t++)
-      gemm('T', 'N', H, G4, B, 1.0f, Hs + (t - 1) * H, T * H, dZ.data() + t * G4, T * G4, 1.0f, DU, G4);
-    gemm('T', 'N', I, G4, B * T, 1.0f, X, I, dZ.data(), G4, 0.0f, DW, G4);
-    gemm('N', 'T', B * T, I, G4, 1.0f, dZ.data(), G4, W, G4, 0.0f, DX, I);
-    std::vector<double> s;
-    const float* dz = dZ.data();
-    columnSums<1>(B * T, G4, [&](int64_t m, double* acc) {
-      const float* r = dz + m * G4;
-      for (int64_t c = 0; c < G4; c++) acc[c] += r[c];
-    }, s);
-    for (int64_t c = 0; c < G4; c++) DB[c] = static_cast<float>(s[c]);
+    lstmBackwardRun(B, T, I, H, seq, W, U, A, Cs, G, DY, DX, DW, DU, DB);
   } catch (const std::exception& e) {
     unsupported(env, e);
   }

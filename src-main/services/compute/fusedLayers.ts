@@ -48,14 +48,20 @@ export function registerFusedGradients(tf: Tf): void {
     outputsToSave: [false, true, true, true],
     gradFunc: (dys, saved, attrs) => {
       const dy = (dys as Tensor[])[0]!;
-      const [x, kernel, recurrentKernel, hs, cs, gates] = saved as Tensor[];
-      const [dx, dk, drk, db] = tf
-        .engine()
-        .runKernel(
-          FUSED.lstmGrad,
-          { x: x!, kernel: kernel!, recurrentKernel: recurrentKernel!, hs: hs!, cs: cs!, gates: gates!, dy },
-          attrs as unknown as TfModule.NamedAttrMap,
-        ) as Tensor[];
+      const [x, kernel, recurrentKernel, states, cs, gates] = saved as Tensor[];
+      const [dx, dk, drk, db] = tf.engine().runKernel(
+        FUSED.lstmGrad,
+        {
+          x: x!,
+          kernel: kernel!,
+          recurrentKernel: recurrentKernel!,
+          states: states!,
+          cs: cs!,
+          gates: gates!,
+          dy,
+        },
+        attrs as unknown as TfModule.NamedAttrMap,
+      ) as Tensor[];
       return { x: () => dx!, kernel: () => dk!, recurrentKernel: () => drk!, bias: () => db! };
     },
   });

@@ -60,20 +60,20 @@ export interface NativeAddon {
   leakyRelu(x: Float32Array, dy: Float32Array, alpha: number, dx: Float32Array): void;
   lstmForward(
     x: Float32Array,
-    dims: [number, number, number, number],
-    kernel: Float32Array,
-    recurrentKernel: Float32Array,
-    bias: Float32Array,
-    hs: Float32Array,
-    cs: Float32Array,
-    gates: Float32Array,
-  ): void;
-  lstmBackward(
-    x: Float32Array,
     dims: [number, number, number, number, number],
     kernel: Float32Array,
     recurrentKernel: Float32Array,
-    hs: Float32Array,
+    bias: Float32Array,
+    states: Float32Array,
+    cs: Float32Array,
+    gates: Float32Array,
+    y: Float32Array,
+  ): void;
+  lstmBackward(
+    dims: [number, number, number, number, number],
+    kernel: Float32Array,
+    recurrentKernel: Float32Array,
+    states: Float32Array,
     cs: Float32Array,
     gates: Float32Array,
     dy: Float32Array,

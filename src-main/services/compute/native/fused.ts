@@ -67,43 +67,52 @@ export const leakyReluGrad = fused(({ addon }, b, { x, dy }, { alpha }) => {
 const lstmDims = (x: TensorInfo, recurrentKernel: TensorInfo) =>
   [x.shape[0]!, x.shape[1]!, x.shape[2]!, recurrentKernel.shape[0]!] as [number, number, number, number];
 
-/** FieldcalLstm: the layer's output, and the hidden states, cell states and gates its gradient needs. */
+/** The width of one step's operand row [h | x | 1] that lstm.cc keeps, padded to 16 floats (its stackedWidth). */
+const stackedWidth = (I: number, H: number) => Math.ceil((H + I + 1) / 16) * 16;
+
+/**
+ * FieldcalLstm: the layer's output, and what its gradient needs, step-major: each step's operand
+ * [h(t-1) | x(t) | 1] ([T, B, K]), the cell states [T, B, H] and the gates i, f, g, o, tanh(c) [T, B, 5H].
+ */
 export const lstm = fused(({ addon }, b, { x, kernel: w, recurrentKernel: u, bias }, { returnSequences }) => {
   const [B, T, I, H] = lstmDims(x!, u!);
-  const hs = outputArray(b, B * T * H);
-  const cs = outputArray(b, B * T * H);
-  const gates = outputArray(b, B * T * 5 * H);
-  addon.lstmForward(vals(b, x!), [B, T, I, H], vals(b, w!), vals(b, u!), vals(b, bias!), hs, cs, gates);
-  let y: Float32Array;
-  if (returnSequences) {
-    y = outputArray(b, hs.length);
-    y.set(hs);
-  } else {
-    y = outputArray(b, B * H);
-    addon.copyRows(hs, T * H, (T - 1) * H, y, H, 0, B, H);
-  }
+  const K = stackedWidth(I, H);
+  const states = outputArray(b, T * B * K);
+  const cs = outputArray(b, T * B * H);
+  const gates = outputArray(b, T * B * 5 * H);
+  const y = outputArray(b, returnSequences ? B * T * H : B * H);
+  addon.lstmForward(
+    vals(b, x!),
+    [B, T, I, H, returnSequences ? 1 : 0],
+    vals(b, w!),
+    vals(b, u!),
+    vals(b, bias!),
+    states,
+    cs,
+    gates,
+    y,
+  );
   return [
     b.makeTensorInfo(returnSequences ? [B, T, H] : [B, H], 'float32', y),
-    b.makeTensorInfo([B, T, H], 'float32', hs),
-    b.makeTensorInfo([B, T, H], 'float32', cs),
-    b.makeTensorInfo([B, T, 5 * H], 'float32', gates),
+    b.makeTensorInfo([T, B, K], 'float32', states),
+    b.makeTensorInfo([T, B, H], 'float32', cs),
+    b.makeTensorInfo([T, B, 5 * H], 'float32', gates),
   ];
 });
 
 /** FieldcalLstmGrad: dx, dKernel, dRecurrentKernel and dBias of FieldcalLstm, through time. */
 export const lstmGrad = fused(
-  ({ addon }, b, { x, kernel: w, recurrentKernel: u, hs, cs, gates, dy }, { returnSequences }) => {
+  ({ addon }, b, { x, kernel: w, recurrentKernel: u, states, cs, gates, dy }, { returnSequences }) => {
     const [B, T, I, H] = lstmDims(x!, u!);
     const dx = outputArray(b, B * T * I);
     const dw = outputArray(b, I * 4 * H);
     const du = outputArray(b, H * 4 * H);
     const db = outputArray(b, 4 * H);
     addon.lstmBackward(
-      vals(b, x!),
       [B, T, I, H, returnSequences ? 1 : 0],
       vals(b, w!),
       vals(b, u!),
-      vals(b, hs!),
+      vals(b, states!),
       vals(b, cs!),
       vals(b, gates!),
       vals(b, dy!),
