@@ -1097,6 +1097,21 @@ VicK vicConstants(const double* k) {
   return {k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8] != 0};
 }
 
+// The lines of a block's kV values at p (kV * sizeof(X) bytes) into the cache (software prefetch:
+// a block walks the steps at a stride of a whole step, n cells, further than the hardware prefetchers
+// follow, so without it every step waits on memory for each array it reads).
+template <class X>
+__attribute__((always_inline)) inline void prefetchBlock(const X* p, bool write) {
+  for (size_t b = 0; b < kV * sizeof(X); b += 64) {
+    if (write) __builtin_prefetch(reinterpret_cast<const char*>(p) + b, 1, 3);
+    else __builtin_prefetch(reinterpret_cast<const char*>(p) + b, 0, 3);
+  }
+}
+
+// How many steps ahead of the one computed the vic3l loops prefetch (a step of a 16-cell block takes
+// a few hundred nanoseconds, about a memory latency).
+constexpr size_t kAhead = 4;
+
 // Forward over steps [t0, t1) for cells [c0, c1): state (4 x n) in place; fluxes ET, R, Qb at slot
 // (t - t0) and end-of-step states at slot (t - t0 + shift) of the output arrays (nullable; with
 // shift 1 the start state goes to slot 0 too: the adjoint's tape).
@@ -1124,6 +1139,16 @@ FIELDCAL_CLONES void vicForwardRange(const double* cp, const VicK& k, size_t n, 
       const VicK kc = k;  // a local copy: its fields are loop invariants the vectoriser can broadcast
       const F* Pp = P + base;
       const F* Ep = E + base;
+      if (t + kAhead < t1) {
+        const size_t d = kAhead * n;
+        prefetchBlock(Pp + d, false);
+        prefetchBlock(Ep + d, false);
+        if (T) prefetchBlock(Tp + d, false);
+        for (int s = 0; s < 3; s++)
+          if (out[s]) prefetchBlock(out[s] + fo + d, true);
+        for (int s = 3; s < 7; s++)
+          if (out[s]) prefetchBlock(out[s] + so + d, true);
+      }
       if (kc.snow) {
 #pragma omp simd
         for (size_t j = 0; j < kV; j++) {
@@ -1237,19 +1262,34 @@ napi_value VicForward(napi_env env, napi_callback_info info) {
 }
 
 // One step's inputs of a block for vicAdjointBlocks: start state, forcing and the loss's cotangents
-// (zeroed once read; output s of the step at g[s * stride + j]). Kept out of line: with the block's
-// two cases (whole or partial) inside the loop body GCC no longer vectorises the step.
+// (output s of the step at g[s * stride + j]; only the outputs in `mask` are read, and zeroed once
+// read, the others count as 0). Kept out of line: with the block's two cases (whole or partial)
+// inside the loop body GCC no longer vectorises the step. Whole blocks prefetch the same lines of
+// step (t - kAhead) when `ahead` (the forcing's and the tape's offsets minus kAhead steps).
 template <class F, class S>
 __attribute__((noinline)) void vicAdjointLoad(const S* const* tw, size_t so, const F* P, const F* E, const F* T,
                                               size_t base, double* gv, size_t stride, size_t nb, double (*st)[kV],
-                                              double (*fv)[kV], double (*gl)[kV]) {
+                                              double (*fv)[kV], double (*gl)[kV], unsigned mask, size_t n, bool ahead) {
   if (nb == kV) {
+    if (ahead) {
+      const size_t d = kAhead * n;
+      for (int s = 0; s < 4; s++) prefetchBlock(tw[s] + so - d, false);
+      prefetchBlock(P + base - d, false);
+      prefetchBlock(E + base - d, false);
+      if (T) prefetchBlock(T + base - d, false);
+      for (int s = 0; s < 7; s++)
+        if (mask >> s & 1) prefetchBlock(gv + s * stride - d, true);
+    }
     for (int s = 0; s < 4; s++)
       for (size_t j = 0; j < kV; j++) st[s][j] = static_cast<double>(tw[s][so + j]);
     for (size_t j = 0; j < kV; j++) fv[0][j] = static_cast<double>(P[base + j]);
     for (size_t j = 0; j < kV; j++) fv[1][j] = static_cast<double>(E[base + j]);
     for (size_t j = 0; j < kV; j++) fv[2][j] = T ? static_cast<double>(T[base + j]) : 0.0;
     for (int s = 0; s < 7; s++) {
+      if (!(mask >> s & 1)) {
+        for (size_t j = 0; j < kV; j++) gl[s][j] = 0;
+        continue;
+      }
       double* g = gv + s * stride;
       for (size_t j = 0; j < kV; j++) gl[s][j] = g[j];
       for (size_t j = 0; j < kV; j++) g[j] = 0;
@@ -1265,6 +1305,10 @@ __attribute__((noinline)) void vicAdjointLoad(const S* const* tw, size_t so, con
     fv[2][j] = T ? static_cast<double>(T[base + jj]) : 0.0;
   }
   for (int s = 0; s < 7; s++) {
+    if (!(mask >> s & 1)) {
+      for (size_t j = 0; j < kV; j++) gl[s][j] = 0;
+      continue;
+    }
     double* g = gv + s * stride;
     for (size_t j = 0; j < kV; j++) gl[s][j] = g[std::min(j, nb - 1)];
     for (size_t j = 0; j < nb; j++) g[j] = 0;
@@ -1274,15 +1318,14 @@ __attribute__((noinline)) void vicAdjointLoad(const S* const* tw, size_t so, con
 // Reverse pass of vic3lWithGradient (vic3l/index.ts) over steps [t0, t1) for cells [c0, c1): blocks
 // of kV cells (lanes past the range repeat its last cell, computed and never stored), steps in
 // reverse inside each block, one SIMD loop per step (vicStepAdjointV). The start state of step t is
-// tape slot (t - t0 + slot0); gv holds the loss's cotangents [output][t - t0][cell] and is zeroed
-// as it is read (ready for the next chunk); adj (4 x n: adjoint of the state after step t1 - 1 on
+// tape slot (t - t0 + slot0); gv holds the loss's cotangents [output][t - t0][cell] (gvSteps steps
+// per output; only the outputs in `mask`) and is zeroed as it is read (ready for the next chunk); adj (4 x n: adjoint of the state after step t1 - 1 on
 // entry, before step t0 on return) and gp (7 x n) carry between calls.
 template <class F, class S, bool Snow>
 __attribute__((always_inline)) inline void vicAdjointBlocks(const double* cp, const VicK& k, size_t n, const F* P,
                                                             const F* E, const F* T, size_t t0, size_t t1,
-                                                            const S* const* tw, size_t slot0, double* gv, double* adj,
-                                                            double* gpAll, size_t c0, size_t c1) {
-  const size_t len = t1 - t0;
+                                                            const S* const* tw, size_t slot0, double* gv, size_t gvSteps,
+                                                            unsigned mask, double* adj, double* gpAll, size_t c0, size_t c1) {
   alignas(64) double pv[8][kV], st[4][kV], fv[3][kV], gl[7][kV], av[4][kV], gq[7][kV], inv[9][kV];
   for (size_t b0 = c0; b0 < c1; b0 += kV) {
     const size_t nb = std::min(kV, c1 - b0);
@@ -1297,7 +1340,8 @@ __attribute__((always_inline)) inline void vicAdjointBlocks(const double* cp, co
     }
     for (size_t t = t1; t-- > t0;) {
       const size_t base = t * n + b0, so = (t - t0 + slot0) * n + b0;
-      vicAdjointLoad(tw, so, P, E, T, base, gv + (t - t0) * n + b0, len * n, nb, st, fv, gl);
+      vicAdjointLoad(tw, so, P, E, T, base, gv + (t - t0) * n + b0, gvSteps * n, nb, st, fv, gl, mask, n,
+                     t >= t0 + kAhead);
       const VicK kc = k;  // a local copy: its fields are loop invariants the vectoriser can broadcast
 #pragma omp simd
       for (size_t j = 0; j < kV; j++) {
@@ -1319,15 +1363,15 @@ __attribute__((always_inline)) inline void vicAdjointBlocks(const double* cp, co
 
 template <class F, class S>
 FIELDCAL_CLONES void vicAdjointRange(const double* cp, const VicK& k, size_t n, const F* P, const F* E, const F* T,
-                                     size_t t0, size_t t1, const S* const* tw, size_t slot0, double* gv, double* adj,
-                                     double* gp, size_t c0, size_t c1) {
-  if (k.snow) vicAdjointBlocks<F, S, true>(cp, k, n, P, E, T, t0, t1, tw, slot0, gv, adj, gp, c0, c1);
-  else vicAdjointBlocks<F, S, false>(cp, k, n, P, E, T, t0, t1, tw, slot0, gv, adj, gp, c0, c1);
+                                     size_t t0, size_t t1, const S* const* tw, size_t slot0, double* gv, size_t gvSteps,
+                                     unsigned mask, double* adj, double* gp, size_t c0, size_t c1) {
+  if (k.snow) vicAdjointBlocks<F, S, true>(cp, k, n, P, E, T, t0, t1, tw, slot0, gv, gvSteps, mask, adj, gp, c0, c1);
+  else vicAdjointBlocks<F, S, false>(cp, k, n, P, E, T, t0, t1, tw, slot0, gv, gvSteps, mask, adj, gp, c0, c1);
 }
 
 template <class F, class S>
 void vicAdjointCall(Call& c, size_t n, size_t t0, size_t t1, const VicK& k, const double* cp, napi_typedarray_type stype,
-                    size_t tapeLen, size_t slot0, double* gv, double* adj, double* gp) {
+                    size_t tapeLen, size_t slot0, double* gv, size_t gvSteps, unsigned mask, double* adj, double* gp) {
   const S* tw[4];
   for (int s = 0; s < 4; s++) tw[s] = c.arr<S>(8 + s, stype, tapeLen);
   if (!c.error.empty()) return;
@@ -1338,21 +1382,29 @@ void vicAdjointCall(Call& c, size_t n, size_t t0, size_t t1, const VicK& k, cons
   const F* P = static_cast<const F*>(c.data(3));
   const F* E = static_cast<const F*>(c.data(4));
   const F* T = static_cast<const F*>(c.data(5));
-  parallelCells(n, [&](size_t c0, size_t c1) { vicAdjointRange<F, S>(cp, k, n, P, E, T, t0, t1, tw, slot0, gv, adj, gp, c0, c1); });
+  parallelCells(n, [&](size_t c0, size_t c1) {
+    vicAdjointRange<F, S>(cp, k, n, P, E, T, t0, t1, tw, slot0, gv, gvSteps, mask, adj, gp, c0, c1);
+  });
 }
 
 // vicAdjoint(cp, k, n, P, E, T, t0, t1, W1, W2, W3, SWE (tape: start states, step t at slot
-// t - t0 + slot0), slot0, gv (7 x (t1 - t0) x n cotangents, zeroed on return), adj (4 x n in/out),
-// gp (7 x n accumulated: b, Ds, Dsmax, Ws, Wm2, Wm3, expt))
+// t - t0 + slot0), slot0, gv (7 x gvSteps x n cotangents, step t at t - t0, zeroed on return), adj
+// (4 x n in/out), gp (7 x n accumulated: b, Ds, Dsmax, Ws, Wm2, Wm3, expt)[, mask, gvSteps]): mask
+// (bits 0..6, default all) names the outputs whose cotangents may be nonzero, the others are neither
+// read nor zeroed; gvSteps (default t1 - t0, at least that) is gv's length per output in steps.
 napi_value VicAdjoint(napi_env env, napi_callback_info info) {
   Call c(env, info);
   if (!c.error.empty()) return c.done();
   const size_t n = c.size(2), t0 = c.size(6), t1 = c.size(7), slot0 = c.size(12);
   if (t1 < t0) c.error = "t1 < t0";
+  const size_t mask = c.argc > 16 ? c.size(16) : 127;
+  const size_t gvSteps = c.argc > 17 ? c.size(17) : t1 - t0;
+  if (c.error.empty() && mask > 127) c.error = "mask must be in 0 .. 127";
+  if (c.error.empty() && gvSteps < t1 - t0) c.error = "gvSteps < t1 - t0";
   if (!c.error.empty()) return c.done();
   const double* cp = c.arr<double>(0, napi_float64_array, 8 * n);
   const double* kk = c.arr<double>(1, napi_float64_array, 9);
-  double* gv = c.arr<double>(13, napi_float64_array, 7 * (t1 - t0) * n);
+  double* gv = c.arr<double>(13, napi_float64_array, 7 * gvSteps * n);
   double* adj = c.arr<double>(14, napi_float64_array, 4 * n);
   double* gp = c.arr<double>(15, napi_float64_array, 7 * n);
   if (!c.error.empty()) return c.done();
@@ -1365,10 +1417,10 @@ napi_value VicAdjoint(napi_env env, napi_callback_info info) {
   }
   const int sk = w.type == napi_float32_array ? 0 : 1;
   const VicK k = vicConstants(kk);
-  if (fk == 0 && sk == 0) vicAdjointCall<float, float>(c, n, t0, t1, k, cp, w.type, w.len, slot0, gv, adj, gp);
-  else if (fk == 0) vicAdjointCall<float, double>(c, n, t0, t1, k, cp, w.type, w.len, slot0, gv, adj, gp);
-  else if (sk == 0) vicAdjointCall<double, float>(c, n, t0, t1, k, cp, w.type, w.len, slot0, gv, adj, gp);
-  else vicAdjointCall<double, double>(c, n, t0, t1, k, cp, w.type, w.len, slot0, gv, adj, gp);
+  if (fk == 0 && sk == 0) vicAdjointCall<float, float>(c, n, t0, t1, k, cp, w.type, w.len, slot0, gv, gvSteps, static_cast<unsigned>(mask), adj, gp);
+  else if (fk == 0) vicAdjointCall<float, double>(c, n, t0, t1, k, cp, w.type, w.len, slot0, gv, gvSteps, static_cast<unsigned>(mask), adj, gp);
+  else if (sk == 0) vicAdjointCall<double, float>(c, n, t0, t1, k, cp, w.type, w.len, slot0, gv, gvSteps, static_cast<unsigned>(mask), adj, gp);
+  else vicAdjointCall<double, double>(c, n, t0, t1, k, cp, w.type, w.len, slot0, gv, gvSteps, static_cast<unsigned>(mask), adj, gp);
   return c.done();
 }
 

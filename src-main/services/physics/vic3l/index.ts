@@ -577,7 +577,9 @@ function startState(pr: Prepared): Float64Array {
  * {@link vic3lWithGradient} on the native kernels: the forward pass runs a segment per call; the
  * reverse pass collects the loss's cotangents of a chunk of steps, then reverses the chunk's steps
  * over all cells in one call (vectorised across cells, threaded across cell blocks). Same tape,
- * checkpoints and segment length as the JavaScript path, so the same numbers reach the loss.
+ * segment length and number of segments as the JavaScript path, so the same numbers reach the loss;
+ * the segments are laid from the run's end (the short one first), so the recomputation covers
+ * steps - K steps rather than up to (segments - 1) x K.
  */
 function nativeGradient(
   native: PhysicsAddon,
@@ -651,9 +653,14 @@ function nativeGradient(
       }
     }
   };
+  // segments of K steps counted from the run's end (the first one takes the remainder): the last
+  // segment's tape is the forward pass's own, so a whole K steps of it are never recomputed
+  // (the same results: the forward from a checkpoint is bit for bit the same wherever it starts)
+  const segStart = (seg: number) => Math.max(0, steps - (segments - seg) * K);
+  const segEnd = (seg: number) => steps - (segments - 1 - seg) * K;
   for (let seg = 0; seg < segments; seg++) {
-    const t0 = seg * K;
-    const t1 = Math.min(steps, t0 + K);
+    const t0 = segStart(seg);
+    const t1 = segEnd(seg);
     if (segments > 1) checkpoints.push(st.slice());
     // without a forward observer only the last segment's tape is needed now (the others are recomputed)
     if (loss.forward || seg === segments - 1) runSegment(t0, t1, true);
@@ -669,8 +676,24 @@ function nativeGradient(
   const adj = new Float64Array(4 * n);
   const gp = new Float64Array(7 * n);
   // the loss's cotangents of CHB steps [output][step][cell], handed to one native reverse call
-  // (which zeroes them as it reads)
+  // (which zeroes them as it reads). The loss sees them through getters that note which outputs it
+  // asked for: the native call reads (and zeroes) only those, the others stay 0 (most losses write
+  // one or two of the seven, and reading all of them made the reverse pass wait on memory).
   const gv = new Float64Array(7 * CHB * n);
+  const gSub: (Float64Array | undefined)[] = new Array<Float64Array | undefined>(7 * CHB);
+  let touched = 0;
+  let kStep = 0;
+  const gView = {} as StepView;
+  VIC3L_OUTPUTS.forEach((name, s) =>
+    Object.defineProperty(gView, name, {
+      enumerable: true,
+      get() {
+        touched |= 1 << s;
+        const i = s * CHB + kStep;
+        return (gSub[i] ??= gv.subarray(i * n, (i + 1) * n));
+      },
+    }),
+  );
   // the step's outputs for loss.backward, copied from the tape only when the loss reads them
   const scratch = newView(n);
   const filled = new Array<boolean>(7).fill(false);
@@ -690,8 +713,8 @@ function nativeGradient(
     }),
   );
   for (let seg = segments - 1; seg >= 0; seg--) {
-    const t0 = seg * K;
-    const t1 = Math.min(steps, t0 + K);
+    const t0 = segStart(seg);
+    const t1 = segEnd(seg);
     // the last segment's tape is the forward pass's own; earlier ones are recomputed from checkpoints
     if (seg < segments - 1) {
       st.set(checkpoints[seg]!);
@@ -699,16 +722,11 @@ function nativeGradient(
     }
     for (let b = t1; b > t0; b -= CHB) {
       const a = Math.max(t0, b - CHB);
-      const len = b - a;
+      touched = 0;
       for (let t = b - 1; t >= a; t--) {
         kOut = (t - t0) * n;
+        kStep = t - a;
         filled.fill(false);
-        const gView = Object.fromEntries(
-          VIC3L_OUTPUTS.map((name, s) => {
-            const o = (s * len + t - a) * n;
-            return [name, gv.subarray(o, o + n)];
-          }),
-        ) as StepView;
         loss.backward(t, bView, gView);
       }
       // steps b - 1 down to a, all cells, in one call (native/src/physics.cc vicAdjoint)
@@ -726,9 +744,11 @@ function nativeGradient(
         tW[2],
         tW[3],
         a - t0,
-        gv.subarray(0, 7 * len * n),
+        gv,
         adj,
         gp,
+        touched,
+        CHB,
       );
     }
   }

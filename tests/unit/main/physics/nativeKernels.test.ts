@@ -285,6 +285,36 @@ describe.skipIf(!native)('native physics kernels agree with the JavaScript kerne
     }
   });
 
+  it('vic3l gradient of a loss on a few outputs (the native reverse reads only those cotangents)', () => {
+    // the loss writes ET every step, R on even steps and SWE only in the first 40 steps, so chunks
+    // of the reverse pass see different sets of outputs; segments of 30 and 22 steps leave a short
+    // first segment (the native path lays them from the run's end)
+    const steps = 100;
+    for (const [snow, precision, tapeBytes, threads] of [
+      [true, 'float32', 7 * 83 * 4 * 30, 1],
+      [true, 'float64', 7 * 83 * 8 * 22, 2],
+      [false, 'float64', undefined, 1],
+    ] as const) {
+      const { params, forcing } = vicCase(snow ? 41 : 42, 83, steps, snow);
+      const loss = (): Vic3lLoss => ({
+        backward(t, o, g) {
+          for (let i = 0; i < o.ET.length; i++) g.ET[i] = 1 + 0.01 * o.W1[i]!;
+          if (t % 2 === 0) for (let i = 0; i < o.R.length; i++) g.R[i] = 0.5 - 0.1 * (i % 3);
+          if (t < 40) for (let i = 0; i < o.SWE.length; i++) g.SWE[i] = 0.2;
+        },
+      });
+      const a = onJs(() => vic3lWithGradient(params, forcing, steps, loss(), { precision, tapeBytes }));
+      setPhysicsThreads(threads);
+      const b = vic3lWithGradient(params, forcing, steps, loss(), { precision, tapeBytes });
+      expect(b.segments).toBe(a.segments);
+      if (tapeBytes !== undefined) expect(a.segments).toBeGreaterThan(1);
+      for (const k of Object.keys(a.gradient) as (keyof typeof a.gradient)[]) {
+        expect(relErr(a.gradient[k], b.gradient[k])).toBeLessThan(VIC_GRAD_TOL);
+        expect(Math.max(...a.gradient[k].map(Math.abs))).toBeGreaterThan(0);
+      }
+    }
+  });
+
   it('native adjoints match central finite differences (gr4 + lr and vic3l)', () => {
     const steps = 150;
     const { net, n, p, P, E } = gr4Case(21, steps);
