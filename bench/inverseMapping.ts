@@ -131,7 +131,10 @@ async function poolSection(setup: EvalSetup, mpr: string[], n: number) {
  * (SCE-UA on one value per cn-lr parameter) with test NSE per gauge, acceptance rates and the CEM log.
  * Candidates run on the candidate pool (INV_THREADS, 0: one per core); the `pool` sections time
  * the pool at 1 and 2 threads on the twin's and the Lez's train problems (INV_POOL candidates).
- * INV_PARTS (default "twin,lez") picks the parts: "lez" alone for a larger Lez run.
+ * INV_PARTS (default "twin,lez") picks the parts: "lez" alone for a larger Lez run. The network's
+ * form: INV_OUTPUT, INV_PAIRS, INV_EXTRA, INV_NOISE, INV_ENSEMBLE (options.network); on the Lez the
+ * form before session 6 (per-cell fields, plausible pairs only) runs too unless INV_BEFORE=0, and
+ * the best CEM candidate's test NSE is shown beside the network's.
  */
 export async function inverseMappingBench(): Promise<Record<string, unknown>> {
   const compute = await computeHandle();
@@ -152,12 +155,32 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
   const cemSamples = num(process.env.INV_CEM_SAMPLES, 128);
   const epochs = num(process.env.INV_EPOCHS, 150);
   const seed = 19;
+  // the network's form (issue 19, session 6): output, pairs, extra pairs around the elite, noise, members
+  const network = {
+    epochs,
+    patience: 25,
+    output: process.env.INV_OUTPUT ?? 'coefficients',
+    pairs: process.env.INV_PAIRS ?? 'plausible',
+    extraPairs: num(process.env.INV_EXTRA, 512),
+    noise: num(process.env.INV_NOISE, 0.1),
+    ensemble: num(process.env.INV_ENSEMBLE, 1),
+  };
+  // the form before session 6 (per-cell fields from the plausible Sobol and CEM pairs only), for the Lez's before/after
+  const networkBefore = {
+    epochs,
+    patience: 25,
+    output: 'fields',
+    pairs: 'plausible',
+    extraPairs: 0,
+    noise: 0,
+  };
+  const before = process.env.INV_BEFORE !== '0';
   const imOptions = (vegetation: string) =>
     methodOptions('inverse-mapping', 'gauges', {
       candidates,
       filters: { vegetation: { descriptor: vegetation } },
       cem: { iterations: cemIt, samples: cemSamples },
-      network: { epochs, patience: 25 },
+      network,
     });
   const runs = candidates + cemIt * cemSamples;
 
@@ -250,7 +273,15 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
     return {
       machine: machine(),
       backend: compute.backend,
-      settings: { candidates, cem_iterations: cemIt, cem_samples: cemSamples, epochs, seed, threads },
+      settings: {
+        candidates,
+        cem_iterations: cemIt,
+        cem_samples: cemSamples,
+        epochs,
+        seed,
+        threads,
+        network,
+      },
       twin: twinResult,
     };
 
@@ -277,19 +308,20 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
         jobSpecSchema.parse({ kind: 'gauges', method, seed, dataset, periods, structure, options, threads }),
       ) as GaugesJobSpec;
     t = performance.now();
-    const lezIm = await runGaugesJob(
+    const imSpec = (net: Record<string, unknown>) =>
       spec('inverse-mapping', 'cn-lr', {
         candidates,
         filters: { vegetation: { descriptor: 'woodland' } },
         cem: { iterations: cemIt, samples: cemSamples },
-        network: { epochs, patience: 25 },
-      }),
-      1,
-      join(dir, 'im'),
-      ctx(phases),
-      () => undefined,
-    );
+        network: net,
+      });
+    const lezIm = await runGaugesJob(imSpec(network), 1, join(dir, 'im'), ctx(phases), () => undefined);
     const lezImSeconds = (performance.now() - t) / 1000;
+    t = performance.now();
+    const lezBefore = before
+      ? await runGaugesJob(imSpec(networkBefore), 3, join(dir, 'im-before'), ctx(), () => undefined)
+      : null;
+    const lezBeforeSeconds = (performance.now() - t) / 1000;
     t = performance.now();
     const lezHda = await runGaugesJob(
       spec('hda-pr', 'gr4-lr', {}),
@@ -327,6 +359,10 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
     const lezPool = await poolSection(lezEs, ['CN', 'Ks'], nPool);
     const uniQ = runCnLr(lez.net, uni.fields, lez.P, lez.E, lez.steps, lez.dt);
     const info = lezIm.info as Record<string, unknown>;
+    // the best plausible candidate of the search (train NSE; its fields on the test period): what the pairs contain
+    const bestX = (info.bestCandidate as { x: number[]; score: number }).x;
+    const bestF = fieldsOf(lezRateSpace, bestX);
+    const bestQ = runCnLr(lez.net, bestF, lez.P, lez.E, lez.steps, lez.dt);
     const lezResult = {
       cells: lez.net.cells,
       gauges: lez.gauges.map((g) => g.code),
@@ -334,6 +370,10 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
       pool: lezPool,
       test_nse: {
         'inverse-mapping': testNse(lezIm.metrics),
+        ...(lezBefore
+          ? { 'inverse-mapping (before: per-cell fields, plausible pairs)': testNse(lezBefore.metrics) }
+          : {}),
+        'cem best candidate': nseOver(lez, bestQ, s1, lez.steps),
         'hda-pr': testNse(lezHda.metrics),
         'uniform (sce-ua, cn-lr)': nseOver(lez, uniQ, s1, lez.steps),
       },
@@ -342,6 +382,20 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
         runCnLr(lez.net, uni.fields, lezTrain.P, lezTrain.E, lezTrain.steps, lez.dt),
         s0,
       ).map((s) => [s.code, r3(s.nse)]),
+      train_nse: {
+        'inverse-mapping': Object.fromEntries(
+          lezIm.metrics
+            .filter((m) => m.period === 'train' && m.metric === 'nse')
+            .map((m) => [m.target, r3(m.value ?? NaN)]),
+        ),
+        'cem best candidate': nseOver(lez, bestQ, s0, s1),
+      },
+      network_before: lezBefore
+        ? {
+            ...((lezBefore.info as Record<string, unknown>).network as Record<string, unknown>),
+            history: undefined,
+          }
+        : null,
       acceptance: info.acceptance,
       cem: (info.cem as Array<Record<string, number>>).map((c) => ({
         iteration: c.iteration,
@@ -356,6 +410,7 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
       artifacts: lezIm.artifacts.map((a) => a.path.slice(dir.length + 1)).filter((p) => p.endsWith('.tif')),
       seconds: {
         'inverse-mapping': +lezImSeconds.toFixed(1),
+        'inverse-mapping (before)': +lezBeforeSeconds.toFixed(1),
         'hda-pr': +lezHdaSeconds.toFixed(1),
         uniform: +((performance.now() - t) / 1000).toFixed(1),
       },
@@ -363,7 +418,15 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
     return {
       machine: machine(),
       backend: compute.backend,
-      settings: { candidates, cem_iterations: cemIt, cem_samples: cemSamples, epochs, seed, threads },
+      settings: {
+        candidates,
+        cem_iterations: cemIt,
+        cem_samples: cemSamples,
+        epochs,
+        seed,
+        threads,
+        network,
+      },
       twin: twinResult,
       lez: lezResult,
     };

@@ -24,7 +24,7 @@ const options = {
   candidates: 64,
   filters: { vegetation: { descriptor: 'woodland' } },
   cem: { iterations: 1, samples: 32 },
-  network: { epochs: EPOCHS, patience: EPOCHS, filters: 4, latent: 8, hidden: 8 },
+  network: { epochs: EPOCHS, patience: EPOCHS, filters: 4, latent: 8, hidden: 8, extraPairs: 16 },
 };
 /** The uninterrupted run's GeoTIFFs, by name. */
 const whole = new Map<string, Buffer>();
@@ -104,7 +104,7 @@ describe('inverse-mapping gauge job (cn-lr) on the Lez', () => {
     expect(html).toContain('Inverse mapping: Cross-Entropy convergence');
     expect(html).toContain('Inverse mapping: network validation');
     for (const p of tifs) whole.set(p.slice(dir.length + 1), readFileSync(p));
-  }, 60_000);
+  }, 120_000);
 
   it('cancelled after 3 network epochs and resumed from its checkpoint, writes the same GeoTIFFs byte for byte', async () => {
     expect(whole.size).toBe(5);
@@ -162,5 +162,23 @@ describe('inverse-mapping gauge job (cn-lr) on the Lez', () => {
     }
     // and the cut run's fields (best of 3 epochs) are not those of the whole run: the check can fail
     expect(readFileSync(join(cut, 'CN.tif')).equals(whole.get('CN.tif')!)).toBe(false);
-  }, 60_000);
+  }, 120_000);
+
+  it('a job cancelled before 4 plausible candidates exist ends cleanly as cancelled, with its GeoTIFFs and report', async () => {
+    const spec = checkJobSpec(
+      jobSpecSchema.parse({ ...base, method: 'inverse-mapping', structure: 'cn-lr', threads: 1, options }),
+    ) as GaugesJobSpec;
+    const out = await runGaugesJob(
+      spec,
+      4,
+      join(dir, 'cancelled'),
+      { compute: await computeHandle(), cancelled: () => true, progress: () => undefined },
+      () => undefined,
+    );
+    // the host marks a run cancelled from info.cancelled (jobs/host.ts); before, this threw VALIDATION
+    expect(out.info).toMatchObject({ cancelled: true, cancelledIn: 'candidates', candidates: 0 });
+    expect(out.artifacts.filter((a) => a.kind === 'parameter-geotiff')).toHaveLength(5);
+    const html = readFileSync(join(dir, 'cancelled', 'report', 'index.html'), 'utf8');
+    expect(html).toContain('Inverse mapping: cancelled');
+  }, 120_000);
 });

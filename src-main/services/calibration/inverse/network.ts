@@ -24,7 +24,15 @@ export interface InverseNetConfig {
   learningRate: number;
   patience: number;
   validFraction: number;
+  /**
+   * Observation-error augmentation: each training series is multiplied by exp(noise · ε), ε ~ N(0, 1)
+   * per value, drawn afresh every epoch (0: none). The paper's flows are observations with error;
+   * the network then does not read exact model output only (input noise as regularisation, Bishop 1995).
+   */
+  noise: number;
   seed: number;
+  /** Seed of the held-out split (default `seed`): the members of an ensemble share one split. */
+  splitSeed?: number;
 }
 
 /** Training pairs: per sample, the flows [gauges x steps] and the scaled parameters [cells x parameters]. */
@@ -200,12 +208,23 @@ export class InverseNet {
     return tf.sigmoid(tf.add(tf.matMul(h, wo), bo)).reshape([B, cells, K]) as TfModule.Tensor3D;
   }
 
-  private batchOf(p: InversePairs, idx: readonly number[]) {
+  /** A batch's encoded series and targets; with `rand` and cfg.noise > 0, each flow value gets multiplicative log-normal noise. */
+  private batchOf(p: InversePairs, idx: readonly number[], rand?: () => number) {
     const { gauges: G, steps: T, cells, parameters: K } = this.shape;
     const x = new Float32Array(idx.length * T * G);
     const y = new Float32Array(idx.length * cells * K);
+    const noisy = rand && this.cfg.noise > 0 ? new Float32Array(G * T) : null;
     idx.forEach((i, b) => {
-      encodeFlow(p.flows[i]!, G, T, this.scaling, x, b * T * G);
+      let f: ArrayLike<number> = p.flows[i]!;
+      if (noisy) {
+        // Box-Muller on the epoch's generator (seeded: a resumed epoch draws the same noise)
+        for (let j = 0; j < G * T; j++) {
+          const e = Math.sqrt(-2 * Math.log(1 - rand!())) * Math.cos(2 * Math.PI * rand!());
+          noisy[j] = f[j]! * Math.exp(this.cfg.noise * e);
+        }
+        f = noisy;
+      }
+      encodeFlow(f, G, T, this.scaling, x, b * T * G);
       y.set(p.targets[i]!, b * cells * K);
     });
     return { x, y };
@@ -269,6 +288,34 @@ export class InverseNet {
     });
   }
 
+  /** The seeded held-out split of the pairs; sets the flow scaling from the training pairs only. */
+  private splitOf(p: InversePairs): { valid: number[]; train: number[] } {
+    const n = p.flows.length;
+    const split = mulberry32(((this.cfg.splitSeed ?? this.cfg.seed) ^ 0x51ed27) >>> 0);
+    const order = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(split() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const nv = Math.max(1, Math.round(this.cfg.validFraction * n));
+    const valid = order.slice(0, nv);
+    const train = order.slice(nv);
+    this.scaling = flowScaling(p, train);
+    return { valid, train };
+  }
+
+  /** The weights as plain numbers (a trained member kept in a checkpoint). */
+  weights(): number[][] {
+    return this.snapshot(this.vars);
+  }
+
+  /** A trained network again from its weights (`weights()`) and the pairs it was trained on (the split and scaling). */
+  restore(p: InversePairs, weights: readonly number[][]): { valid: number[]; train: number[] } {
+    const split = this.splitOf(p);
+    this.restoreInto(this.vars, weights, 'member weights');
+    return split;
+  }
+
   /**
    * Trains on the pairs (a seeded `validFraction` held out), one call of `onEpoch` per epoch;
    * stops after `patience` epochs without a better held-out loss, or when `cancelled`. After every
@@ -292,16 +339,7 @@ export class InverseNet {
           field: 'options.candidates',
         },
       );
-    const split = mulberry32((this.cfg.seed ^ 0x51ed27) >>> 0);
-    const order = Array.from({ length: n }, (_, i) => i);
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(split() * (i + 1));
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
-    const nv = Math.max(1, Math.round(this.cfg.validFraction * n));
-    const valid = order.slice(0, nv);
-    const train = order.slice(nv);
-    this.scaling = flowScaling(p, train);
+    const { valid, train } = this.splitOf(p);
     const { gauges: G, steps: T, cells, parameters: K } = this.shape;
     let best = this.snapshot(this.vars);
     let since = 0;
@@ -339,7 +377,7 @@ export class InverseNet {
       let tl = 0;
       for (let s = 0; s < perm.length; s += this.cfg.batch) {
         const part = perm.slice(s, s + this.cfg.batch);
-        const { x, y } = this.batchOf(p, part);
+        const { x, y } = this.batchOf(p, part, rand);
         const xt = tf.tensor3d(x, [part.length, T, G]);
         const yt = tf.tensor3d(y, [part.length, cells, K]);
         tl +=

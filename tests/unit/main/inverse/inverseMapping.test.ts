@@ -2,7 +2,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { computeHandle, type ComputeHandle } from '../../../../src-main/services/compute';
 import { methodOptions, runMethod } from '../../../../src-main/services/calibration/registry';
 import { makeCnTwin } from '../../../../src-main/services/calibration/inverse/twin';
-import { buildSpace, evalSetup, evaluate } from '../../../../src-main/services/calibration/inverse/space';
+import {
+  buildSpace,
+  evalSetup,
+  evaluate,
+  fieldsOf,
+} from '../../../../src-main/services/calibration/inverse/space';
+import { runCnLr } from '../../../../src-main/services/physics/cnlr';
+import { gaugeScores } from '../../../../src-main/services/calibration/gauges/problem';
 import { filterOptionsSchema } from '../../../../src-main/services/calibration/inverse/filters';
 import {
   eliteOf,
@@ -10,6 +17,7 @@ import {
   sampleGaussian,
   smooth,
 } from '../../../../src-main/services/calibration/inverse/cem';
+import type { InverseMappingOptions } from '../../../../src-main/services/calibration/methods/inverse-mapping/options';
 import type { MethodProgress } from '../../../../src-main/services/calibration/method';
 
 let compute: ComputeHandle;
@@ -22,7 +30,7 @@ const options = methodOptions('inverse-mapping', 'gauges', {
   candidates: 64,
   filters: { vegetation: { descriptor: 'ndvi' } },
   cem: { iterations: 2, samples: 32 },
-  network: { epochs: 15, patience: 5, filters: 4, latent: 8, hidden: 8, batch: 16 },
+  network: { epochs: 15, patience: 5, filters: 4, latent: 8, hidden: 8, batch: 16, extraPairs: 8 },
 });
 
 describe('inverse mapping pieces', () => {
@@ -109,7 +117,7 @@ describe('inverse-mapping method on a tiny CN twin', () => {
     expect(info2.cem).toEqual(info.cem);
     expect(info2.bestCandidate.score).toBe(info.bestCandidate.score);
     expect(info2.network.pairs).toBe(info.network.pairs);
-  }, 60_000);
+  }, 120_000);
 
   it('refuses a gr4-lr problem and an unknown vegetation descriptor, naming the field', async () => {
     const ctx = { compute, cancelled: () => false, progress: () => undefined };
@@ -123,4 +131,120 @@ describe('inverse-mapping method on a tiny CN twin', () => {
       /no descriptor woodland/,
     );
   });
+});
+
+describe('inverse mapping cancelled before the network', () => {
+  const small = methodOptions('inverse-mapping', 'gauges', {
+    candidates: 128,
+    filters: { vegetation: { descriptor: 'ndvi' } },
+    cem: { iterations: 2, samples: 32 },
+    network: { epochs: 3, filters: 4, latent: 8, hidden: 8, extraPairs: 8 },
+  });
+  const space = buildSpace(twin.pb, ['CN', 'Ks']);
+  const runOf = (x: ArrayLike<number>) => {
+    const f = fieldsOf(space, x);
+    return {
+      f,
+      scores: gaugeScores(
+        twin.pb,
+        runCnLr(twin.pb.net, f, twin.pb.P, twin.pb.E, twin.pb.steps, twin.pb.dt),
+        twin.pb.warmup,
+      ),
+    };
+  };
+
+  it('ends cleanly with the centre of the box when cancelled before any candidate (no VALIDATION error)', async () => {
+    const r = await runMethod('gauges', 'inverse-mapping', twin.pb, small, 4, {
+      compute,
+      cancelled: () => true,
+      progress: () => undefined,
+    });
+    const info = r.info as {
+      cancelledIn: string;
+      candidates: number;
+      network: unknown;
+      bestCandidate: unknown;
+    };
+    expect(info).toMatchObject({
+      cancelledIn: 'candidates',
+      candidates: 0,
+      network: null,
+      bestCandidate: null,
+    });
+    const centre = runOf(space.lower.map((lo, j) => (lo + space.upper[j]!) / 2));
+    expect(Array.from(r.parameters.CN!)).toEqual(Array.from(centre.f.CN));
+    expect(r.scores.map((s) => s.nse)).toEqual(centre.scores.map((s) => s.nse));
+  });
+
+  it('cancelled after the first block of 64 returns the best candidate met, and a resume completes the search', async () => {
+    let last: unknown;
+    const r = await runMethod('gauges', 'inverse-mapping', twin.pb, small, 4, {
+      compute,
+      cancelled: () => last !== undefined,
+      progress: () => undefined,
+      checkpoint: (s) => (last = JSON.parse(JSON.stringify(s))),
+    });
+    const info = r.info as {
+      cancelledIn: string;
+      candidates: number;
+      bestCandidate: { x: number[]; score: number; plausible: boolean };
+    };
+    expect(info.cancelledIn).toBe('candidates');
+    expect(info.candidates).toBe(64);
+    // its fields are the best candidate's, and the scores its simulation's (mean NSE = its score)
+    const best = runOf(info.bestCandidate.x);
+    expect(Array.from(r.parameters.Ks!)).toEqual(Array.from(best.f.Ks));
+    const mean = r.scores.reduce((a, s) => a + s.nse, 0) / r.scores.length;
+    expect(mean).toBeCloseTo(info.bestCandidate.score, 10);
+    expect(info.bestCandidate.score).toBeGreaterThan(-1);
+    const saved = last as { phase: string; sobol: unknown[] };
+    expect(saved.phase).toBe('candidates');
+    expect(saved.sobol).toHaveLength(64);
+    const phases: string[] = [];
+    const done = await runMethod('gauges', 'inverse-mapping', twin.pb, small, 4, {
+      compute,
+      cancelled: () => false,
+      resume: saved,
+      progress: (p) => {
+        if (p.phase && phases[phases.length - 1] !== p.phase) phases.push(p.phase);
+      },
+    });
+    expect(phases).toEqual(['candidates', 'filters', 'cem', 'network']);
+    const di = done.info as { cancelledIn?: string; acceptance: { sobol: { candidates: number } } };
+    expect(di.cancelledIn).toBeUndefined();
+    expect(di.acceptance.sobol.candidates).toBe(128);
+  }, 30_000);
+
+  it('an ensemble of 2 resumed after its first member ends with the same fields as an uninterrupted run', async () => {
+    const o = methodOptions('inverse-mapping', 'gauges', {
+      candidates: 64,
+      filters: { vegetation: { descriptor: 'ndvi' } },
+      cem: { iterations: 1, samples: 16 },
+      network: { epochs: 2, filters: 4, latent: 8, hidden: 8, extraPairs: 8, ensemble: 2 },
+    });
+    const states: Array<{ members?: unknown[]; network?: unknown }> = [];
+    const ctx = { compute, cancelled: () => false, progress: () => undefined };
+    const whole = await runMethod('gauges', 'inverse-mapping', twin.pb, o, 6, {
+      ...ctx,
+      checkpoint: (s) => states.push(JSON.parse(JSON.stringify(s))),
+    });
+    expect((whole.info as { network: { members: number } }).network.members).toBe(2);
+    const afterFirst = states.find((s) => s.members?.length === 1 && !s.network);
+    expect(afterFirst).toBeDefined();
+    const resumed = await runMethod('gauges', 'inverse-mapping', twin.pb, o, 6, {
+      ...ctx,
+      resume: afterFirst,
+    });
+    expect(Array.from(resumed.parameters.CN!)).toEqual(Array.from(whole.parameters.CN!));
+    // and the mean of two members is not the first member alone: the second one counts
+    const one = await runMethod(
+      'gauges',
+      'inverse-mapping',
+      twin.pb,
+      { ...(o as InverseMappingOptions), network: { ...(o as InverseMappingOptions).network, ensemble: 1 } },
+      6,
+      ctx,
+    );
+    expect(Array.from(one.parameters.CN!)).not.toEqual(Array.from(whole.parameters.CN!));
+  }, 120_000);
 });

@@ -26,8 +26,10 @@ interface State {
   phase: 'candidates' | 'cem' | 'network';
   sobol: Kept[];
   cem: { g: Gaussian | null; records: CemIteration[]; points: Kept[] };
-  /** The network's training state after its last epoch (phase 'network'). */
+  /** The network's training state after its last epoch (phase 'network'), of the member being trained. */
   network?: InverseNetState;
+  /** Ensemble members trained to the end: their best weights and summary. */
+  members?: Array<{ weights: number[][]; epochs: number; bestEpoch: number; validLoss: number }>;
 }
 
 const keep = (e: Evaluated): Kept => {
@@ -89,8 +91,13 @@ export interface InversePhaseTimes {
  *    per-parameter scalars (inverse/space.ts), each simulated on the train period;
  * 2. filters: the Budyko and vegetation-CN checks (inverse/filters.ts), acceptance recorded;
  * 3. CEM (inverse/cem.ts), started from the Sobol elite: elite = plausible and best mean NSE;
- * 4. the inverse network (inverse/network.ts) trained on every plausible (flows, fields) pair,
- *    early-stopped on held-out pairs, then applied to the observed flows: its fields are the result.
+ * 4. the inverse network (inverse/network.ts) trained on simulated (flows, parameters) pairs (the
+ *    plausible candidates, plus `network.extraPairs` drawn from the final CEM distribution around
+ *    the elite; or every candidate), its output the point of the search space (the fields follow by
+ *    the transfer functions) or per-cell fields, training flows with log-normal observation noise,
+ *    early-stopped on held-out pairs, `network.ensemble` members averaged, then applied to the
+ *    observed flows: its fields are the result.
+ * A search cancelled before the network ends cleanly with the best candidate met (cancelledResult).
  * Candidates run on a pool of `ctx.threads` worker threads (inverse/pool.ts; 1, or no
  * ctx.startWorker: this thread), whole candidates per thread, results in candidate order: the same numbers on any count.
  * Checkpoints after every block of 64 candidates, every CEM iteration and every network epoch (its
@@ -144,6 +151,47 @@ export async function inverseMapping(
     pool.close();
   }
 
+  /**
+   * A search cancelled before the network: the best candidate met (plausible first, then by mean
+   * train NSE; the centre of the box when none was simulated), with no network. The job ends as
+   * cancelled with these fields; a resume from the last checkpoint completes the search.
+   */
+  function cancelledResult(met: Kept[], sobolAcceptance: ReturnType<typeof acceptance>): GaugeResult {
+    const pick = eliteOf(met, 0)[0];
+    const x = pick ? pick.x : space.lower.map((lo, j) => (lo + space.upper[j]!) / 2);
+    const fields = fieldsOf(space, x);
+    const q = runCnLr(pb.net, fields, pb.P, pb.E, pb.steps, pb.dt);
+    const what = pick
+      ? `the best of the ${met.length} candidates simulated (${pick.plausible ? 'plausible' : 'none passed the filters'}, mean train NSE ${pick.score.toFixed(3)})`
+      : 'the centre of the search box (no candidate was simulated)';
+    return {
+      parameters: Object.fromEntries(CN_LR_PARAMETERS.map((n) => [n, fields[n]])),
+      scores: gaugeScores(pb, q, pb.warmup),
+      info: {
+        structure: 'cn-lr',
+        dims,
+        mprParameters: o.mprParameters,
+        cancelledIn: state.phase,
+        candidates: met.length,
+        acceptance: { sobol: sobolAcceptance, cem: state.cem.records.map((r) => r.acceptance) },
+        cem: state.cem.records,
+        network: null,
+        bestCandidate: pick
+          ? { score: pick.score, nse: pick.nse, x: pick.x, plausible: pick.plausible }
+          : null,
+        seconds: times,
+        reportSections: [
+          {
+            heading: 'Inverse mapping: cancelled',
+            paragraphs: [
+              `Cancelled in the ${state.phase} phase, before the network was trained: the fields are ${what}. Resuming the run from its last checkpoint completes the search.`,
+            ],
+          },
+        ],
+      },
+    };
+  }
+
   async function search(): Promise<GaugeResult> {
     // 1. Sobol candidates, in blocks of 64 (a checkpoint after each)
     let t = performance.now();
@@ -164,7 +212,7 @@ export async function inverseMapping(
         for (const e of await pool.evaluate(xs)) {
           const k = keep(e);
           state.sobol.push(k);
-          if (e.plausible) flows.set(k, e.flows);
+          flows.set(k, e.flows);
         }
         const best = Math.max(...state.sobol.filter((p) => p.plausible).map((p) => p.score));
         ctx.progress({ phase: 'candidates', iteration: m1, total: o.candidates, objective: 1 - best });
@@ -204,8 +252,8 @@ export async function inverseMapping(
       const rec = iterationRecord(k + 1, pts, elite, g, space.lower, space.upper, best);
       best = rec.best;
       state.cem.records.push(rec);
+      // every sample is kept (the network may train on all of them: options.network.pairs)
       for (const e of pts) {
-        if (!e.plausible) continue;
         const kk = keep(e);
         state.cem.points.push(kk);
         flows.set(kk, e.flows);
@@ -228,64 +276,146 @@ export async function inverseMapping(
     if (state.phase === 'cem' && state.cem.records.length >= o.cem.iterations) state.phase = 'network';
     times.cem = (performance.now() - t) / 1000;
 
-    // 4. the network on every plausible pair
+    // 4. the network on the simulated pairs
     t = performance.now();
-    const plausible = [...state.sobol.filter((p) => p.plausible), ...state.cem.points];
+    const met = [...state.sobol, ...state.cem.points];
+    const plausible = met.filter((p) => p.plausible);
+    // the best plausible candidate the search met (the CEM's answer without the network), for comparison
+    const bestCand = [...plausible].sort((a, b) => b.score - a.score)[0];
+    // a cancelled search ends cleanly with the best candidate met (a resume completes the search)
+    if (state.phase !== 'network' && ctx.cancelled()) return cancelledResult(met, sobolAcceptance);
     if (plausible.length < 4)
       throw new FieldcalError(
         'VALIDATION',
         `only ${plausible.length} candidates passed the filters (Budyko ${(100 * sobolAcceptance.budyko).toFixed(1)} %, vegetation-CN ${(100 * sobolAcceptance.vegetation).toFixed(1)} % of ${state.sobol.length}): widen options.filters or raise options.candidates`,
         { field: 'options.filters', acceptance: sobolAcceptance },
       );
+    // extra pairs drawn around the elite: samples of the final CEM distribution, seeded as a next
+    // iteration would be (a resumed run draws and simulates the same ones again)
+    const extra: Kept[] = [];
+    if (o.network.extraPairs > 0) {
+      const gFinal = state.cem.g ?? fitGaussian(eliteOf(state.sobol, o.cem.eliteFraction), minSigma);
+      const xs = sampleGaussian(
+        gFinal,
+        o.network.extraPairs,
+        space.lower,
+        space.upper,
+        seed,
+        o.cem.iterations,
+      );
+      for (const e of await pool.evaluate(xs)) {
+        const k = keep(e);
+        extra.push(k);
+        flows.set(k, e.flows);
+      }
+    }
+    // the training pairs: the plausible candidates (the paper), or every candidate with finite flows
+    const pool2 = [...met, ...extra];
+    const used =
+      o.network.pairs === 'all'
+        ? pool2.filter((p) => Number.isFinite(p.score))
+        : pool2.filter((p) => p.plausible);
     // the series of pairs met before a resume, simulated again (on the pool; the same numbers)
-    const missing = plausible.filter((p) => !flows.has(p));
+    const missing = used.filter((p) => !flows.has(p));
     (await pool.evaluate(missing.map((p) => p.x))).forEach((e, i) => flows.set(missing[i]!, e.flows));
     pool.close();
+    const coef = o.network.output === 'coefficients';
+    const span = space.upper.map((u, j) => u - space.lower[j]!);
     const pairs = {
       gauges: pb.gauges.length,
       steps: pb.steps - pb.warmup,
-      cells: pb.net.cells,
-      parameters: CN_LR_PARAMETERS.length,
-      flows: plausible.map((p) => flows.get(p)!),
-      targets: plausible.map((p) => scaledTargets(pb, fieldsOf(space, p.x))),
+      cells: coef ? 1 : pb.net.cells,
+      parameters: coef ? dims : CN_LR_PARAMETERS.length,
+      flows: used.map((p) => flows.get(p)!),
+      targets: used.map((p) =>
+        coef
+          ? Float32Array.from(p.x, (v, j) => (v - space.lower[j]!) / span[j]!)
+          : scaledTargets(pb, fieldsOf(space, p.x)),
+      ),
     };
-    const net = new InverseNet(ctx.compute.tf, pairs, pb.descriptors, pb.nDescriptors, {
-      ...o.network,
-      seed,
-    });
+    /** Fields of a network output: the point of the space (coefficients) or the scaled fields, within the bounds. */
+    const toFields = (u: Float32Array): CnLrParams =>
+      coef
+        ? fieldsOf(
+            space,
+            Float64Array.from(u, (v, j) => space.lower[j]! + span[j]! * Math.min(1, Math.max(0, v))),
+          )
+        : fieldsFromScaled(pb, u);
+    const { output: _o, pairs: _p, extraPairs: _e, ensemble: members, ...netOptions } = o.network;
+    const nets: InverseNet[] = [];
+    const newNet = (m: number) => {
+      const net = new InverseNet(
+        ctx.compute.tf,
+        pairs,
+        coef ? new Float64Array(0) : pb.descriptors,
+        coef ? 0 : pb.nDescriptors,
+        { ...netOptions, seed: seed + m, splitSeed: seed },
+      );
+      nets.push(net);
+      return net;
+    };
     let result: GaugeResult;
     try {
-      const split = net.train(
-        pairs,
-        (e: EpochRecord) =>
-          ctx.progress({
-            phase: 'network',
-            iteration: e.epoch,
-            total: o.network.epochs,
-            objective: e.valid,
-            valid: e.valid,
-            losses: { train: e.train },
-          }),
-        ctx.cancelled,
-        {
-          resume: state.network,
-          // only a complete search's network is checkpointed (a cancelled one resumes its search)
-          checkpoint: (s) => {
-            if (state.phase !== 'network') return;
-            state.network = s;
-            save();
+      // members trained before a resume come back from their weights (their split is the shared one)
+      let split = { valid: [] as number[], train: [] as number[] };
+      state.members ??= [];
+      for (const [m, w] of state.members.entries()) split = newNet(m).restore(pairs, w.weights);
+      for (let m = state.members.length; m < members; m++) {
+        const net = newNet(m);
+        split = net.train(
+          pairs,
+          (e: EpochRecord) =>
+            ctx.progress({
+              phase: 'network',
+              iteration: m * o.network.epochs + e.epoch,
+              total: members * o.network.epochs,
+              objective: e.valid,
+              valid: e.valid,
+              losses: { train: e.train, member: m + 1 },
+            }),
+          ctx.cancelled,
+          {
+            resume: state.network,
+            // only a complete search's network is checkpointed (a cancelled one resumes its search)
+            checkpoint: (s) => {
+              if (state.phase !== 'network') return;
+              state.network = s;
+              save();
+            },
           },
-        },
+        );
+        // a cancelled member is used as it stands; its checkpoint (not a finished member) stays for a resume
+        if (ctx.cancelled()) break;
+        state.members.push({
+          weights: net.weights(),
+          epochs: net.history.length,
+          bestEpoch: net.bestEpoch,
+          validLoss: net.bestValid,
+        });
+        state.network = undefined;
+        if (m + 1 < members && state.phase === 'network') save();
+      }
+      /** The ensemble's output: the members' mean in the network's output space. */
+      const predict = (series: ReadonlyArray<ArrayLike<number>>): Float32Array[] => {
+        const outs = nets.map((n) => n.predict(series));
+        return series.map((_, b) =>
+          Float32Array.from(outs[0]![b]!, (_, j) => outs.reduce((a, o) => a + o[b]![j]!, 0) / outs.length),
+        );
+      };
+      // network validation on the held-out simulated pairs, in the field space: scaled RMSE per
+      // parameter, and the correlation across cells of each MPR field with the pair's own
+      const held = predict(split.valid.map((i) => pairs.flows[i]!)).map((u) =>
+        scaledTargets(pb, toFields(u)),
       );
-      // network validation on the held-out simulated pairs: scaled RMSE per parameter, CN's correlation with the truth
-      const held = net.predict(split.valid.map((i) => pairs.flows[i]!));
+      const heldTruth = split.valid.map((i) => scaledTargets(pb, fieldsOf(space, used[i]!.x)));
       const K = CN_LR_PARAMETERS.length;
+      const cells = pb.net.cells;
       const rmse = CN_LR_PARAMETERS.map((_, k) => {
         let s = 0;
         let n = 0;
         held.forEach((u, b) => {
-          const y = pairs.targets[split.valid[b]!]!;
-          for (let c = 0; c < pairs.cells; c++) {
+          const y = heldTruth[b]!;
+          for (let c = 0; c < cells; c++) {
             s += (u[c * K + k]! - y[c * K + k]!) ** 2;
             n++;
           }
@@ -296,11 +426,11 @@ export async function inverseMapping(
         const k = CN_LR_PARAMETERS.indexOf(name);
         const rs = held
           .map((u, b) => {
-            const y = pairs.targets[split.valid[b]!]!;
+            const y = heldTruth[b]!;
             // Pearson across cells (metrics cc: NaN for a constant field)
             return cc(
-              Float64Array.from({ length: pairs.cells }, (_, c) => u[c * K + k]!),
-              Float64Array.from({ length: pairs.cells }, (_, c) => y[c * K + k]!),
+              Float64Array.from({ length: cells }, (_, c) => u[c * K + k]!),
+              Float64Array.from({ length: cells }, (_, c) => y[c * K + k]!),
             ).value;
           })
           .filter(Number.isFinite);
@@ -309,11 +439,16 @@ export async function inverseMapping(
       // applied to the observed flows of the scored steps
       const obs = new Float32Array(pairs.gauges * pairs.steps);
       pb.gauges.forEach((gg, i) => obs.set(gg.obs.subarray(pb.warmup), i * pairs.steps));
-      const fields = fieldsFromScaled(pb, net.predict([obs])[0]!);
+      const fields = toFields(predict([obs])[0]!);
       const q = runCnLr(pb.net, fields, pb.P, pb.E, pb.steps, pb.dt);
       const scores = gaugeScores(pb, q, pb.warmup);
-      // the best plausible candidate the search met (the CEM's answer without the network), for comparison
-      const bestCand = [...plausible].sort((a, b) => b.score - a.score)[0]!;
+      const lead = nets[0]!;
+      // the first member's summary (from the checkpoint when it was trained before a resume)
+      const first = state.members[0] ?? {
+        epochs: lead.history.length,
+        bestEpoch: lead.bestEpoch,
+        validLoss: lead.bestValid,
+      };
       times.network = (performance.now() - t) / 1000;
       result = {
         parameters: Object.fromEntries(CN_LR_PARAMETERS.map((n) => [n, fields[n]])),
@@ -325,16 +460,23 @@ export async function inverseMapping(
           acceptance: { sobol: sobolAcceptance, cem: state.cem.records.map((r) => r.acceptance) },
           cem: state.cem.records,
           network: {
-            pairs: plausible.length,
+            output: o.network.output,
+            pairsFrom: o.network.pairs,
+            noise: o.network.noise,
+            pairs: used.length,
+            extraPairs: extra.length,
+            plausiblePairs: plausible.length + extra.filter((p) => p.plausible).length,
             held: split.valid.length,
-            epochs: net.history.length,
-            bestEpoch: net.bestEpoch,
-            validLoss: net.bestValid,
+            members: nets.length,
+            epochs: first.epochs,
+            bestEpoch: first.bestEpoch,
+            validLoss: first.validLoss,
+            memberValidLoss: state.members.map((m) => m.validLoss),
             scaledRmse: Object.fromEntries(CN_LR_PARAMETERS.map((n, k) => [n, rmse[k]])),
             fieldCorrelation: Object.fromEntries(fieldCorr),
-            history: net.history,
+            history: lead.history,
           },
-          bestCandidate: { score: bestCand.score, nse: bestCand.nse, x: bestCand.x },
+          bestCandidate: bestCand ? { score: bestCand.score, nse: bestCand.nse, x: bestCand.x } : null,
           seconds: times,
           reportSections: [
             {
@@ -375,7 +517,7 @@ export async function inverseMapping(
             {
               heading: 'Inverse mapping: network validation',
               paragraphs: [
-                `${plausible.length} plausible simulated pairs, ${split.valid.length} held out; ${net.history.length} epochs, best held-out loss ${net.bestValid.toPrecision(3)} at epoch ${net.bestEpoch}. RMSE in units of each parameter's range on the held-out pairs; correlation of the predicted and true fields across cells.`,
+                `${used.length} simulated pairs (${o.network.pairs === 'all' ? `every candidate, ${plausible.length} plausible` : 'the plausible candidates'}), ${split.valid.length} held out; output: ${coef ? `the ${dims} coefficients of the search space (fields by the transfer functions)` : 'one value per cell and parameter'}; training flows with ${o.network.noise} log-normal observation noise; ${nets.length} member${nets.length > 1 ? 's averaged' : ''}; the first trained ${first.epochs} epochs, best held-out loss ${first.validLoss.toPrecision(3)} at epoch ${first.bestEpoch}. RMSE in units of each parameter's range on the held-out pairs; correlation of the predicted and true fields across cells.`,
               ],
               table: {
                 head: ['parameter', 'held-out RMSE (range units)', 'held-out field correlation'],
@@ -390,7 +532,7 @@ export async function inverseMapping(
         },
       };
     } finally {
-      net.dispose();
+      nets.forEach((n) => n.dispose());
     }
     return result;
   }

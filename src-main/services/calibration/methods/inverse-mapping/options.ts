@@ -7,6 +7,17 @@ import { filterOptionsSchema } from '../../inverse/filters';
  * balance, Owen 2003). CEM: the elite fraction within Rubinstein & Kroese 2004's 0.01-0.1 and
  * their smoothing α = 0.7 (they advise 0.4 <= α <= 0.9). The network's sizes are this
  * implementation's choices (the paper gives none); Adam's rate 1e-3 is Kingma & Ba 2015's default.
+ * `network.output`: 'coefficients' predicts the point of the search space (the MPR coefficients and
+ * scalars; the fields follow from the descriptors by the transfer functions, Samaniego et al. 2010),
+ * 'fields' one value per cell and parameter (the issue's first form). `network.pairs`: 'plausible'
+ * trains on the filtered candidates (the paper), 'all' on every simulated one. `network.noise`: the
+ * sd of the multiplicative log-normal observation error added to training flows; 0.1 is a typical
+ * discharge rating error (McMillan et al. 2012, 10-20 % at medium to high flows).
+ * `network.extraPairs`: training pairs sampled from the final CEM distribution, i.e. around the
+ * elite, where the observed flows' answer lies (the CEM's refined sampling distribution as the
+ * training-data generator, as the paper uses it).
+ * `network.ensemble`: members trained from seeds seed, seed + 1, ...; their predictions averaged
+ * (Lakshminarayanan et al. 2017).
  */
 export const inverseMappingOptions = z.strictObject({
   candidates: z.number().int().min(8).max(65_536).default(512),
@@ -35,6 +46,11 @@ export const inverseMappingOptions = z.strictObject({
       learningRate: z.number().positive().max(1).default(1e-3),
       patience: z.number().int().min(1).max(1000).default(20),
       validFraction: z.number().gt(0).max(0.5).default(0.2),
+      output: z.enum(['coefficients', 'fields']).default('coefficients'),
+      pairs: z.enum(['plausible', 'all']).default('plausible'),
+      extraPairs: z.number().int().min(0).max(65_536).default(512),
+      noise: z.number().min(0).max(2).default(0.1),
+      ensemble: z.number().int().min(1).max(32).default(1),
     })
     .default({
       filters: 16,
@@ -45,6 +61,11 @@ export const inverseMappingOptions = z.strictObject({
       learningRate: 1e-3,
       patience: 20,
       validFraction: 0.2,
+      output: 'coefficients',
+      pairs: 'plausible',
+      extraPairs: 512,
+      noise: 0.1,
+      ensemble: 1,
     }),
 });
 export type InverseMappingOptions = z.output<typeof inverseMappingOptions>;
