@@ -4,16 +4,20 @@ import { join } from 'node:path';
 import { makeTwin } from '../src-main/services/calibration/twin/generate';
 import { computeHandle } from '../src-main/services/compute';
 import { runVic3l, VIC3L_PARAMS, type Vic3lParams } from '../src-main/services/physics/vic3l';
-import { ensembleAccuracy, type AccuracyReport } from '../src-main/services/surrogate/accuracy';
-import { trainArnet } from '../src-main/services/surrogate/arnet';
+import {
+  accuracyOf,
+  ensembleAccuracy,
+  type AccuracyCase,
+  type AccuracyReport,
+} from '../src-main/services/surrogate/accuracy';
+import { ARNET_DEFAULTS, trainArnet, type ArnetSurrogate } from '../src-main/services/surrogate/arnet';
 import { generateEnsemble } from '../src-main/services/surrogate/ensemble';
 import { trainLstm } from '../src-main/services/surrogate/lstm';
 import type { TrainResult } from '../src-main/services/surrogate/train';
-import type { SurrogateProblem } from '../src-main/services/surrogate/types';
+import type { Ensemble, Surrogate, SurrogateProblem } from '../src-main/services/surrogate/types';
 import { machine } from './stats';
 
 const num = (v: string | undefined, d: number) => (v ? Number(v) : d);
-
 const summary = (r: TrainResult, a: AccuracyReport, predictSeconds: number) => ({
   epochs: r.history.length,
   best_epoch: r.bestEpoch,
@@ -32,6 +36,65 @@ const summary = (r: TrainResult, a: AccuracyReport, predictSeconds: number) => (
   },
   tensors_per_epoch: [...new Set(r.history.map((h) => h.numTensors))],
 });
+const maxRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+/**
+ * The ARnet's accuracy and drift on held-out members: its rollout (each day from its own
+ * previous day, `predict`) beside the same network teacher-forced (each day from the model's
+ * previous-day field, `oneStep`), and the rollout's RMSE over the first and the last 30 days.
+ * Each member's rollout is run once (a rollout costs one forward pass per day).
+ */
+function arnetAccuracy(a: ArnetSurrogate, ens: Ensemble, members: number[], t1: number) {
+  const truth = new Map<Float64Array[], Float64Array>();
+  const rolled: Array<{ pred: Float64Array; target: Float64Array }> = [];
+  const rollout: Surrogate = {
+    kind: 'arnet',
+    predict: (f: Float64Array[], t0: number, t: number) => {
+      const pred = a.predict(f, t0, t);
+      rolled.push({ pred, target: truth.get(f)! });
+      return pred;
+    },
+    dispose: () => undefined,
+  } as Surrogate;
+  const teacher: Surrogate = {
+    kind: 'arnet',
+    predict: (f: Float64Array[], t0: number, t: number) => a.oneStep(f, truth.get(f)!, t0, t),
+    dispose: () => undefined,
+  } as Surrogate;
+  function* cases(): Generator<AccuracyCase> {
+    for (const m of members) {
+      const fields = ens.params(m);
+      const target = ens.target(m, 0, t1);
+      truth.set(fields, target);
+      yield { fields, target };
+    }
+  }
+  const cells = ens.manifest.cells;
+  const t = performance.now();
+  const roll = accuracyOf(rollout, cases(), cells, 0, t1, members);
+  const predictSeconds = (performance.now() - t) / 1000;
+  const one = accuracyOf(teacher, cases(), cells, 0, t1, members);
+  const w = Math.min(30, Math.floor(t1 / 2));
+  const windowRmse = (d0: number) => {
+    let se = 0;
+    for (const r of rolled)
+      for (let i = d0 * cells; i < (d0 + w) * cells; i++) se += (r.pred[i]! - r.target[i]!) ** 2;
+    return +Math.sqrt(se / (rolled.length * w * cells)).toFixed(4);
+  };
+  return {
+    roll,
+    predictSeconds,
+    drift: {
+      heldout_one_step: {
+        nse_median: +one.nseMedian.toFixed(3),
+        nse_worst_decile: +one.nseWorstDecile.toFixed(3),
+        rmse_overall_mm_per_day: +one.rmseOverall.toFixed(4),
+      },
+      rollout_rmse_first_vs_last_days: { days: w, first: windowRmse(0), last: windowRmse(t1 - w) },
+      rollout_minus_one_step_nse_median: +(roll.nseMedian - one.nseMedian).toFixed(3),
+    },
+  };
+}
 
 /**
  * `npm run bench -- surrogate`: the LSTM and ARnet surrogates trained on a perturbed-parameter
@@ -42,7 +105,9 @@ const summary = (r: TrainResult, a: AccuracyReport, predictSeconds: number) => (
  * FIELDCAL_BENCH_MEMBERS (24: 16 / 4 / 4), FIELDCAL_BENCH_STEPS (365 days from the twin's first),
  * FIELDCAL_BENCH_EPOCHS (8), FIELDCAL_BENCH_BATCHES (batches per epoch, 20),
  * FIELDCAL_BENCH_HELDOUT (held-out members evaluated, 2) and FIELDCAL_BENCH_EVAL_STEPS (first
- * steps evaluated, 180).
+ * steps evaluated, 180). FIELDCAL_BENCH_KINDS (`lstm,arnet`) picks the surrogates;
+ * FIELDCAL_BENCH_ARNET_COMPARE=1 also trains the ARnet with teacher forcing alone (`rollout` 0),
+ * the drift's before / after. `peak_rss_mb` is the process's peak resident memory after each phase.
  */
 export async function surrogateBench(): Promise<Record<string, unknown>> {
   const env = process.env;
@@ -51,7 +116,9 @@ export async function surrogateBench(): Promise<Record<string, unknown>> {
   const epochs = num(env.FIELDCAL_BENCH_EPOCHS, 8);
   const batches = num(env.FIELDCAL_BENCH_BATCHES, 20);
   const heldout = num(env.FIELDCAL_BENCH_HELDOUT, 2);
-  const evalSteps = num(env.FIELDCAL_BENCH_EVAL_STEPS, 180);
+  const evalSteps = Math.min(num(env.FIELDCAL_BENCH_EVAL_STEPS, 180), steps);
+  const kinds = (env.FIELDCAL_BENCH_KINDS ?? 'lstm,arnet').split(',');
+  const compare = env.FIELDCAL_BENCH_ARNET_COMPARE === '1';
   const compute = await computeHandle();
   const twin = makeTwin({ layout: 'paper' });
   const p = twin.problem;
@@ -93,16 +160,35 @@ export async function surrogateBench(): Promise<Record<string, unknown>> {
     const genSeconds = (performance.now() - g0) / 1000;
     const evalMembers = ens.members('test').slice(0, heldout);
     const settings = { epochs, batchesPerEpoch: batches, validBatches: 4, patience: 4 };
-    const lstm = await trainLstm(problem, ens, { settings: { ...settings, batchSize: 400 } });
-    let t = performance.now();
-    const la = ensembleAccuracy(lstm.surrogate, ens, { members: evalMembers, t0: 0, t1: evalSteps });
-    const lstmOut = summary(lstm.result, la, (performance.now() - t) / 1000);
-    lstm.surrogate.dispose();
-    const arnet = await trainArnet(problem, ens, { settings });
-    t = performance.now();
-    const aa = ensembleAccuracy(arnet.surrogate, ens, { members: evalMembers, t0: 0, t1: evalSteps });
-    const arnetOut = summary(arnet.result, aa, (performance.now() - t) / 1000);
-    arnet.surrogate.dispose();
+    const rss: Record<string, number> = { ensemble: maxRssMb() };
+    const out: Record<string, unknown> = {};
+    if (kinds.includes('lstm')) {
+      const lstm = await trainLstm(problem, ens, { settings: { ...settings, batchSize: 400 } });
+      const t = performance.now();
+      const la = ensembleAccuracy(lstm.surrogate, ens, { members: evalMembers, t0: 0, t1: evalSteps });
+      out.lstm = {
+        config: 'window 30, hidden 128, batch 400',
+        ...summary(lstm.result, la, (performance.now() - t) / 1000),
+      };
+      lstm.surrogate.dispose();
+      rss.lstm = maxRssMb();
+    }
+    const arnetRun = async (rollout: number) => {
+      const arnet = await trainArnet(problem, ens, { settings, config: { rollout } });
+      const acc = arnetAccuracy(arnet.surrogate, ens, evalMembers, evalSteps);
+      arnet.surrogate.dispose();
+      const c = arnet.surrogate.config;
+      return {
+        config: `features ${c.features}, growth ${c.growth}, ${c.layers} layers, lags ${c.lags}, noise ${c.noise}, rollout ${c.rollout} of ${c.rolloutMembers} members x ${c.rolloutDays} days, batch 16`,
+        ...summary(arnet.result, acc.roll, acc.predictSeconds),
+        ...acc.drift,
+      };
+    };
+    if (kinds.includes('arnet')) {
+      out.arnet = await arnetRun(ARNET_DEFAULTS.rollout);
+      rss.arnet = maxRssMb();
+      if (compare) out.arnet_teacher_forcing_only = await arnetRun(0);
+    }
     return {
       machine: machine(),
       backend: compute.backend,
@@ -124,8 +210,8 @@ export async function surrogateBench(): Promise<Record<string, unknown>> {
       ensemble_seconds: +genSeconds.toFixed(1),
       model_runs_per_second: +(members / genSeconds).toFixed(2),
       settings,
-      lstm: { config: 'window 30, hidden 128, batch 400', ...lstmOut },
-      arnet: { config: 'features 32, growth 16, 3 layers, lags 1, noise 0.5, batch 16', ...arnetOut },
+      ...out,
+      peak_rss_mb: rss,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });

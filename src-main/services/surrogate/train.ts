@@ -42,6 +42,12 @@ export interface NetTrainer {
    * `training` false for the validation set (no input noise).
    */
   batch(pick: () => number, size: number, rand: () => number, training: boolean): Batch;
+  /**
+   * Optional: called with the current weights before each epoch's batches (`train`, with the
+   * epoch's own seeded stream) and before each validation pass (`valid`); may return the members
+   * the validation batches are to be drawn from (ARnet: its own rollouts of those members).
+   */
+  prepare?(phase: 'train' | 'valid', members: number[], rand: () => number): number[] | undefined;
 }
 
 export interface TrainSettings {
@@ -183,8 +189,8 @@ const CHECKPOINT = 'checkpoint.json';
 
 /**
  * Writes the state after an epoch: weights, best weights and Adam's moments in `epoch-N.bin`, then
- * `checkpoint.json` naming it (both atomic), then removes older bins. A kill at any moment leaves
- * the previous checkpoint or the new one, never a mix.
+ * `checkpoint.json` naming it (both atomic), then removes older bins and any temporary an earlier
+ * kill left. A kill at any moment leaves the previous checkpoint or the new one, never a mix.
  */
 async function writeCheckpoint(
   dir: string,
@@ -198,8 +204,13 @@ async function writeCheckpoint(
   await writeFileAtomic(join(dir, file), (tmp) => fsp.writeFile(tmp, bytes));
   const full: CheckpointJson = { ...json, file, bytes: bytes.byteLength, sha256: sha256(bytes) };
   await writeFileAtomic(join(dir, CHECKPOINT), (tmp) => fsp.writeFile(tmp, JSON.stringify(full)));
+  // older epochs, and the temporaries of atomic writes a kill interrupted (common/atomicFile.ts)
   for (const name of await fsp.readdir(dir))
-    if (/^epoch-\d+\.bin$/.test(name) && name !== file) await fsp.rm(join(dir, name), { force: true });
+    if (
+      (/^epoch-\d+\.bin$/.test(name) && name !== file) ||
+      /^\.(epoch-\d+\.bin|checkpoint\.json)\.[0-9a-f]+\.tmp$/.test(name)
+    )
+      await fsp.rm(join(dir, name), { force: true });
 }
 
 async function readCheckpoint(dir: string): Promise<{ json: CheckpointJson; data: Float32Array } | null> {
@@ -274,7 +285,7 @@ export async function trainNet(net: NetTrainer, run: TrainRun): Promise<TrainRes
   // the fixed validation set: same batches every epoch, and the mean predictor's loss on them
   const validLoss = (): { loss: number; baseline: number } => {
     const rand = mulberry32(streamSeed(s.seed, -1, 1));
-    const pick = picker(rand, run.valid);
+    const pick = picker(rand, net.prepare?.('valid', run.valid, rand) ?? run.valid);
     let num = 0;
     let base = 0;
     let den = 0;
@@ -335,6 +346,7 @@ export async function trainNet(net: NetTrainer, run: TrainRun): Promise<TrainRes
   try {
     while (!stopped && epoch < s.epochs) {
       const e = epoch + 1;
+      net.prepare?.('train', run.train, mulberry32(streamSeed(s.seed, e, 2)));
       const rand = mulberry32(streamSeed(s.seed, e, 0));
       const pick = picker(rand, run.train, run.focus);
       let sum = 0;
