@@ -2,32 +2,16 @@ import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { FieldcalError } from '../../../src-shared/ipc';
 import { lumpedManifestSchema, type LumpedManifest } from '../../../src-shared/types/assemble';
-import { readTextFile } from '../common/safeFile';
-import { MANIFEST_FILE } from './smashDataset';
+import { checkManifest, readManifestJson } from './smashDataset';
 
 /**
  * The manifest of a lumped dataset folder (`fieldcal assemble` with `kind: "lumped"`), checked; null
  * when the folder has no manifest or holds another kind of dataset.
  */
 export async function readLumpedManifest(dir: string): Promise<LumpedManifest | null> {
-  const file = join(dir, MANIFEST_FILE);
-  if (!(await stat(file).catch(() => null))?.isFile()) return null;
-  let json: unknown;
-  try {
-    json = JSON.parse(await readTextFile(file, 16 * 2 ** 20));
-  } catch (e) {
-    throw new FieldcalError('INVALID_FILE', `${file}: not JSON (${(e as Error).message})`, { file });
-  }
-  if ((json as { format?: unknown } | null)?.format !== 'fieldcal-lumped-dataset') return null;
-  const r = lumpedManifestSchema.safeParse(json);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new FieldcalError('INVALID_FILE', `${file}: ${i.path.join('.') || 'manifest'}: ${i.message}`, {
-      file,
-      field: i.path.join('.'),
-    });
-  }
-  return r.data;
+  const m = await readManifestJson(dir);
+  if ((m?.json as { format?: unknown } | null)?.format !== 'fieldcal-lumped-dataset') return null;
+  return checkManifest(lumpedManifestSchema, m!.json, m!.file);
 }
 
 /** A basin a lumped run reads: its CSV and its code. */

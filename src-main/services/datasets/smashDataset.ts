@@ -1,4 +1,5 @@
 import { readdir, stat } from 'node:fs/promises';
+import type { z } from 'zod';
 import { join } from 'node:path';
 import { FieldcalError, type Grid } from '../../../src-shared/ipc';
 import { datasetManifestSchema, type DatasetManifest } from '../../../src-shared/types/assemble';
@@ -54,25 +55,32 @@ export interface SmashDataset {
 /** The manifest an assembled dataset carries (`datasets.assemble`). */
 export const MANIFEST_FILE = 'fieldcal-dataset.json';
 
-/** A folder's `fieldcal-dataset.json`, checked; null when the folder has none (a plain smash layout). */
-export async function readManifest(dir: string): Promise<DatasetManifest | null> {
+/** A folder's manifest file read as JSON; null when there is none; a file that is not JSON is refused, named. */
+export async function readManifestJson(dir: string): Promise<{ file: string; json: unknown } | null> {
   const file = join(dir, MANIFEST_FILE);
-  if (!(await stat(file).catch(() => null))) return null;
-  let json: unknown;
+  if (!(await stat(file).catch(() => null))?.isFile()) return null;
   try {
-    json = JSON.parse(await readTextFile(file, 16 * 2 ** 20));
+    return { file, json: JSON.parse(await readTextFile(file, 16 * 2 ** 20)) };
   } catch (e) {
     throw new FieldcalError('INVALID_FILE', `${file}: not JSON (${(e as Error).message})`, { file });
   }
-  const r = datasetManifestSchema.safeParse(json);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new FieldcalError('INVALID_FILE', `${file}: ${i.path.join('.') || 'manifest'}: ${i.message}`, {
-      file,
-      field: i.path.join('.'),
-    });
-  }
-  return r.data;
+}
+
+/** A manifest's JSON checked against its schema; the first issue is refused naming the file and the field. */
+export function checkManifest<T>(schema: z.ZodType<T>, json: unknown, file: string): T {
+  const r = schema.safeParse(json);
+  if (r.success) return r.data;
+  const i = r.error.issues[0]!;
+  throw new FieldcalError('INVALID_FILE', `${file}: ${i.path.join('.') || 'manifest'}: ${i.message}`, {
+    file,
+    field: i.path.join('.'),
+  });
+}
+
+/** A folder's `fieldcal-dataset.json`, checked; null when the folder has none (a plain smash layout). */
+export async function readManifest(dir: string): Promise<DatasetManifest | null> {
+  const m = await readManifestJson(dir);
+  return m ? checkManifest(datasetManifestSchema, m.json, m.file) : null;
 }
 
 /** A flow-direction file by its name: a GeoTIFF or an ESRI ASCII grid. */

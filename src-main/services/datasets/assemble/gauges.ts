@@ -120,6 +120,16 @@ export async function readGaugeInputs(
   return out;
 }
 
+/** The factor from a gauge's declared units to m³/s, for values at a step of `ds` seconds. */
+function toM3s(s: GaugeInput, units: 'm3/s' | 'l/s' | 'mm', ds: number): number {
+  if (units === 'l/s') return 1e-3;
+  if (units !== 'mm') return 1;
+  if (!(s.areaKm2 && s.areaKm2 > 0))
+    refuse(s.field, `gauge ${s.code}: discharge in mm needs its area in km² to become m³/s`);
+  // mm over the basin in one step to m³/s: Q = mm · A[km²] · 10³ / Δt
+  return (s.areaKm2! * 1e3) / ds;
+}
+
 /**
  * A gauge's discharge on the model steps `dates`, in m³/s (smash's qobs unit): converted from the
  * declared units (l/s; mm per source step over the gauge's area: Q = mm · A · 10³ / Δt), finer
@@ -155,14 +165,7 @@ export function dischargeOnSteps(
           gauge: s.code,
         },
       );
-    let scale = 1;
-    if (units === 'l/s') scale = 1e-3;
-    if (units === 'mm') {
-      if (!(s.areaKm2 && s.areaKm2 > 0))
-        refuse(s.field, `gauge ${s.code}: discharge in mm needs its area in km² to become m³/s`);
-      // mm over the basin in one source step to m³/s: Q = mm · A[km²] · 10³ / Δt
-      scale = (s.areaKm2 * 1e3) / ds;
-    }
+    const scale = toM3s(s, units, ds);
     const t0 = series.start.getTime();
     for (let t = 0; t < dates.length; t++) {
       const i = Math.floor((dates[t]!.getTime() - t0) / (ds * 1000) + 1e-9);
@@ -174,14 +177,7 @@ export function dischargeOnSteps(
   const k = Math.round(stepSeconds / ds);
   if (Math.abs(k * ds - stepSeconds) > 1e-6)
     refuse(field, `gauge ${s.code}: a step of ${ds} s does not divide the model step`);
-  let scale = 1;
-  if (units === 'l/s') scale = 1e-3;
-  if (units === 'mm') {
-    if (!(s.areaKm2 && s.areaKm2 > 0))
-      refuse(s.field, `gauge ${s.code}: discharge in mm needs its area in km² to become m³/s`);
-    // mm over the basin in one step to m³/s: Q = mm · A[km²] · 10³ / Δt
-    scale = (s.areaKm2 * 1e3) / ds;
-  }
+  const scale = toM3s(s, units, ds);
   const t0 = series.start.getTime();
   for (let t = 0; t < dates.length; t++) {
     const first = (dates[t]!.getTime() - t0) / (ds * 1000);
