@@ -137,6 +137,8 @@ export async function inverseMapping(
         }
       : { iteration: 0, phase: 'candidates', sobol: [], cem: { g: null, records: [], points: [] } };
   const flows = new Map<Kept | Evaluated, Float32Array>();
+  // only the series a training pair can use are kept (every candidate's would grow with options.candidates)
+  const pairable = (k: Kept) => k.plausible || o.network.pairs === 'all';
   const save = () => ctx.checkpoint?.({ ...state, iteration: ++state.iteration });
   // the job's threads (0: one per core); without ctx.startWorker (outside jobs) this thread
   const pool = await CandidatePool.create(
@@ -212,7 +214,7 @@ export async function inverseMapping(
         for (const e of await pool.evaluate(xs)) {
           const k = keep(e);
           state.sobol.push(k);
-          flows.set(k, e.flows);
+          if (pairable(k)) flows.set(k, e.flows);
         }
         const best = Math.max(...state.sobol.filter((p) => p.plausible).map((p) => p.score));
         ctx.progress({ phase: 'candidates', iteration: m1, total: o.candidates, objective: 1 - best });
@@ -256,7 +258,7 @@ export async function inverseMapping(
       for (const e of pts) {
         const kk = keep(e);
         state.cem.points.push(kk);
-        flows.set(kk, e.flows);
+        if (pairable(kk)) flows.set(kk, e.flows);
       }
       state.cem.g = g;
       ctx.progress({
@@ -306,7 +308,7 @@ export async function inverseMapping(
       for (const e of await pool.evaluate(xs)) {
         const k = keep(e);
         extra.push(k);
-        flows.set(k, e.flows);
+        if (pairable(k)) flows.set(k, e.flows);
       }
     }
     // the training pairs: the plausible candidates (the paper), or every candidate with finite flows
