@@ -26,29 +26,26 @@ function checkpointEpoch(dir: string): number {
 }
 
 /**
- * Runs the child training `kind` with checkpoints in `dir`. With `killAfter`, watches the checkpoint
- * file on disk and sends SIGKILL as soon as it names epoch `killAfter` or later (so the kill lands in
- * the next epoch's batches, or in its checkpoint write). Resolves with the epochs the child reported
- * checkpointed, its result line (when it finished), the checkpoint epoch seen at the kill, and how
- * it ended.
+ * Runs the child training `kind` with checkpoints in `dir`. With `killAt` (epoch, batch), the child
+ * blocks before that batch and says so; it is then sent SIGKILL, mid-epoch, with the previous
+ * epoch's checkpoint on disk. Resolves with the epochs the child reported checkpointed, its result
+ * line (when it finished), the checkpoint epoch seen at the kill, and how it ended.
  */
-function child(kind: 'lstm' | 'arnet', dir: string, killAfter?: number) {
-  const c = spawn(process.execPath, [...CHILD, kind, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+function child(kind: 'lstm' | 'arnet', dir: string, killAt?: [number, number]) {
+  const c = spawn(process.execPath, [...CHILD, kind, dir, ...(killAt ? [killAt.join(',')] : [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   let seenAtKill = 0;
   c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const watch =
-    killAfter === undefined
-      ? null
-      : setInterval(() => {
-          const e = checkpointEpoch(dir);
-          if (e >= killAfter && !c.killed) {
-            c.kill('SIGKILL');
-            seenAtKill = e;
-          }
-        }, 2);
+  c.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (killAt && !c.killed && /^paused$/m.test(out)) {
+      seenAtKill = checkpointEpoch(dir);
+      c.kill('SIGKILL');
+    }
+  });
   return new Promise<{
     epochs: number[];
     result: ChildResult | null;
@@ -57,7 +54,6 @@ function child(kind: 'lstm' | 'arnet', dir: string, killAfter?: number) {
     err: string;
   }>((resolve) =>
     c.on('exit', (_code, signal) => {
-      if (watch) clearInterval(watch);
       const epochs = [...out.matchAll(/^epoch (\d+)$/gm)].map((m) => Number(m[1]));
       const r = /^result (.*)$/m.exec(out);
       resolve({ epochs, result: r ? (JSON.parse(r[1]!) as ChildResult) : null, seenAtKill, signal, err });
@@ -77,25 +73,21 @@ describe.each(['lstm', 'arnet'] as const)('%s surrogate training killed with SIG
     expect(new Set(ref.result!.history.map((h) => h.numTensors)).size).toBe(1);
 
     const dir = join(tmp.dir, `${kind}-killed`);
+    // killed in epoch k + 1, after its first batch: epoch k is the checkpoint on disk
     const k = 2;
-    const killed = await child(kind, dir, k);
-    expect(killed.signal, `killed after epoch ${k}: ${killed.err}`).toBe('SIGKILL');
+    const killed = await child(kind, dir, [k + 1, 1]);
+    expect(killed.signal, `killed in epoch ${k + 1}: ${killed.err}`).toBe('SIGKILL');
     expect(killed.result).toBeNull();
-    expect(killed.seenAtKill).toBeGreaterThanOrEqual(k);
-    // what is on disk: the checkpoint seen at the kill, or the one of the epoch that ended before the
-    // signal landed; every epoch the child reported is in it
+    expect(killed.seenAtKill).toBe(k);
+    expect(killed.epochs).toEqual(Array.from({ length: k }, (_, i) => i + 1));
     const onDisk = checkpointEpoch(dir);
-    expect(onDisk).toBeGreaterThanOrEqual(killed.seenAtKill);
-    expect(onDisk).toBeLessThanOrEqual(killed.seenAtKill + 1);
-    expect(onDisk).toBeGreaterThanOrEqual(Math.max(0, ...killed.epochs));
-    expect(onDisk).toBeLessThan(KILL_EPOCHS);
+    expect(onDisk).toBe(k);
 
     const resumed = await child(kind, dir);
     expect(resumed.signal, resumed.err).toBeNull();
     const r = resumed.result!;
-    // it starts from the checkpoint: epoch k (or k + 1) done, only the rest trained
-    expect(r.resumedFrom).toBe(onDisk);
-    expect([k, k + 1]).toContain(r.resumedFrom);
+    // it starts from the checkpoint: epoch k done, the epoch in flight and the rest trained
+    expect(r.resumedFrom).toBe(k);
     expect(resumed.epochs).toEqual(Array.from({ length: KILL_EPOCHS - onDisk }, (_, i) => onDisk + 1 + i));
     // and ends where the uninterrupted training ends, bit for bit: every epoch's losses, the best
     // epoch, the final weights

@@ -335,7 +335,11 @@ describe.skipIf(!hasRedis)('sweep children on a BullMQ queue (real redis-server)
     await ex.close();
   });
 
-  it('runs a small sweep end to end with `fieldcal sweep --queue` to the local sweep’s table', () => {
+  it('runs a small sweep end to end with `fieldcal sweep --queue` to the local sweep’s table', async () => {
+    // the workers the earlier tests left alive, or one of its own
+    const alive = () => workers.filter((w) => w.proc.exitCode === null && w.proc.signalCode === null);
+    if (!alive().length) workers.push(await startWorkerProc(redis.url, 'w5'));
+    const names = alive().map((w) => w.name);
     const config = join(dir, 'sweep.json');
     writeFileSync(
       config,
@@ -379,7 +383,7 @@ describe.skipIf(!hasRedis)('sweep children on a BullMQ queue (real redis-server)
     expect(queued.rows.map((r) => r.index)).toEqual([0, 1, 2, 3]);
     for (const [i, row] of queued.rows.entries()) {
       expect(row.status).toBe('succeeded');
-      expect(row.worker).toBe('w4');
+      expect(names).toContain(row.worker);
       expect(row.metrics).toEqual(local.rows[i]!.metrics);
       expect(row.values).toEqual(local.rows[i]!.values);
     }
