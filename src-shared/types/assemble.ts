@@ -408,22 +408,28 @@ export const lumpedAssembleSpecSchema = z
     overwrite: z.boolean().default(false),
   })
   .superRefine((s, ctx) => {
-    const seen = new Map<string, number>();
+    const seen = new Map<string, { i: number; code: string }>();
     s.basins.forEach((b, i) => {
       const code = lumpedBasinCode(b);
-      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(code) || code.length > 64)
+      if (!basinCode.safeParse(code).success)
         ctx.addIssue({
           code: 'custom',
           path: ['basins', i, 'code'],
           message: `"${code}" (from the file name) is not a basin code (letters, digits, _ . -); give a code`,
         });
-      if (seen.has(code))
+      // one CSV per code: on case-insensitive file systems (macOS, Windows) A1.csv and a1.csv are one file
+      const key = code.toLowerCase();
+      const prev = seen.get(key);
+      if (prev !== undefined)
         ctx.addIssue({
           code: 'custom',
           path: ['basins', i, 'code'],
-          message: `basin ${code} given twice (basins[${seen.get(code)}])`,
+          message:
+            prev.code === code
+              ? `basin ${code} given twice (basins[${prev.i}])`
+              : `basin ${code} is basins[${prev.i}]'s ${prev.code} on a case-insensitive file system: give another code`,
         });
-      seen.set(code, i);
+      seen.set(key, { i, code });
     });
   });
 export type LumpedAssembleSpec = z.output<typeof lumpedAssembleSpecSchema>;

@@ -18,6 +18,8 @@ export interface LumpedSeries {
 
 const pick = (header: string[], names: string[]) => header.findIndex((h) => names.includes(h.toLowerCase()));
 const unquote = (v: string) => v.trim().replace(/^"|"$/g, '');
+/** A missing value in a basin CSV (empty, NA, NaN, null: R's, pandas' and SQL's spellings), for the run reader and the assembler alike. */
+export const MISSING_VALUE = /^(|na|nan|null)$/i;
 
 /** Splits a CSV line on `sep`, honouring double quotes (no separator inside a quoted field is split). */
 export function splitLine(line: string, sep: string): string[] {
@@ -106,7 +108,7 @@ export async function readLumpedCsv(path: string, columns?: LumpedColumns): Prom
       );
     const num = (k: number, field: string, required: boolean) => {
       const v = f[k];
-      if (v === undefined || v === '' || v === 'NA') {
+      if (v === undefined || MISSING_VALUE.test(v)) {
         if (required)
           throw new FieldcalError(
             'INVALID_FILE',

@@ -1,7 +1,11 @@
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { FieldcalError } from '../../../src-shared/ipc';
-import { lumpedManifestSchema, type LumpedManifest } from '../../../src-shared/types/assemble';
+import {
+  lumpedManifestSchema,
+  type LumpedColumns,
+  type LumpedManifest,
+} from '../../../src-shared/types/assemble';
 import { checkManifest, readManifestJson } from './smashDataset';
 
 /**
@@ -18,19 +22,38 @@ export async function readLumpedManifest(dir: string): Promise<LumpedManifest | 
 export interface LumpedSource {
   csv: string;
   code: string;
+  /** Read from a lumped dataset folder (its CSVs already in mm per step and °C). */
+  dataset: boolean;
+}
+
+/**
+ * A lumped dataset's CSVs are converted already: a column mapping that would convert them again (a
+ * unit other than mm or °C) is refused, naming the field.
+ */
+export function checkDatasetColumns(src: LumpedSource, columns: LumpedColumns | undefined): void {
+  if (!src.dataset || !columns) return;
+  const u = columns.units;
+  const bad = (['P', 'PET', 'Q'] as const).find((k) => u[k] !== 'mm') ?? (u.T !== '°C' ? 'T' : null);
+  if (bad)
+    throw new FieldcalError(
+      'VALIDATION',
+      `${src.csv} is in a lumped dataset, already in mm per step and °C: ${bad} in ${u[bad]} would be converted twice; drop the column mapping`,
+      { file: src.csv, field: `columns.units.${bad}` },
+    );
 }
 
 /**
  * Where a lumped run's basin is: a lumped dataset folder of one basin names that basin's CSV; a CSV
  * is read as it is. A lumped dataset's CSVs are in mm per step and °C under headers the lumped
- * reader recognises, so a run on them needs no column mapping (its hypsometry, for CemaNeige, is the
- * dataset's `hypsometry.csv`, the basin's column).
+ * reader recognises, so a run on them needs no column mapping. CemaNeige's hypsometry is the dataset's
+ * `hypsometry.csv`, the basin's column: the run names it (`hypsometry: {path, basin}`), as for any CSV.
  */
 export async function lumpedSource(path: string): Promise<LumpedSource> {
   const st = await stat(path).catch(() => null);
   const fromDataset = (dir: string, b: LumpedManifest['basins'][number]): LumpedSource => ({
     csv: join(dir, b.file),
     code: b.code,
+    dataset: true,
   });
   if (st?.isDirectory()) {
     const m = await readLumpedManifest(path);
@@ -51,5 +74,5 @@ export async function lumpedSource(path: string): Promise<LumpedSource> {
       );
     return fromDataset(path, m.basins[0]!);
   }
-  return { csv: path, code: basename(path).replace(/\.[^.]*$/, '') };
+  return { csv: path, code: basename(path).replace(/\.[^.]*$/, ''), dataset: false };
 }

@@ -9,7 +9,7 @@ import { artifactOf } from '../common/checksum';
 import { writeFileAtomic } from '../common/atomicFile';
 import { readHypsometry } from '../datasets/hypsometry';
 import { readLumpedCsv } from '../datasets/lumpedCsv';
-import { lumpedSource } from '../datasets/lumpedDataset';
+import { checkDatasetColumns, lumpedSource } from '../datasets/lumpedDataset';
 import { kge, nse } from '../metrics/series';
 import type { Issue } from './specs';
 
@@ -61,6 +61,7 @@ async function loadProblem(spec: LumpedJobSpec) {
   const cfg = lumpedRunConfig(spec);
   // a basin CSV, or a lumped dataset's folder of one basin (its CSV needs no column mapping)
   const src = await lumpedSource(spec.dataset.path);
+  checkDatasetColumns(src, cfg.columns);
   const series = await readLumpedCsv(src.csv, cfg.columns);
   let h: Float64Array | undefined;
   const hyps = spec.dataset.hypsometry;

@@ -44,6 +44,12 @@ describe("the assembler's lumped basins form", () => {
     const b = buildLumpedAssembleSpec(f);
     expect(b.issues.rows[1]).toEqual({ PET: ['Ptot is already the precipitation column'] });
     expect(b.issues.rows[2]).toEqual({ code: ['basin B given twice (basins[0])'] });
+    // codes differing only in case would be one CSV on macOS and Windows
+    f.basins[0]!.columns.PET = 'Evap';
+    f.basins[1]!.code = 'b';
+    expect(buildLumpedAssembleSpec(f).issues.rows[2]).toEqual({
+      code: ["basin b is basins[0]'s B on a case-insensitive file system: give another code"],
+    });
   });
 
   it("places main's refusal at the column it names", () => {

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { lumpedColumnsSchema } from '../../../../src-shared/types/assemble';
 import { readHypsometry } from '../../datasets/hypsometry';
 import { readLumpedCsv, type LumpedSeries } from '../../datasets/lumpedCsv';
-import { lumpedSource } from '../../datasets/lumpedDataset';
+import { checkDatasetColumns, lumpedSource } from '../../datasets/lumpedDataset';
 import { basinLayers } from '../../physics/cemaneige/layers';
 import { loadSmashDataset, type SmashDataset } from '../../datasets/smashDataset';
 import {
@@ -239,7 +239,9 @@ export function lumpedProblem(
 /** Reads a basin CSV (with the config's column mapping) and, for gr4-cemaneige, its hypsometry. */
 export async function lumpedProblemFromFiles(dataset: string, cfg: RunConfig): Promise<LumpedProblem> {
   // a basin CSV, or a lumped dataset's folder of one basin (`fieldcal assemble`, kind lumped: no mapping needed)
-  const series = await readLumpedCsv((await lumpedSource(dataset)).csv, cfg.columns);
+  const src = await lumpedSource(dataset);
+  checkDatasetColumns(src, cfg.columns);
+  const series = await readLumpedCsv(src.csv, cfg.columns);
   const h = cfg.hypsometry
     ? await readHypsometry(resolve(cfg.hypsometry.path), cfg.hypsometry.basin)
     : undefined;

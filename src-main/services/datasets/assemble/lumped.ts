@@ -14,7 +14,7 @@ import {
 import { readTextFile } from '../../common/safeFile';
 import { parseDate } from '../../grid/gauges';
 import { readHypsometry } from '../hypsometry';
-import { splitLine } from '../lumpedCsv';
+import { MISSING_VALUE, splitLine } from '../lumpedCsv';
 import { MANIFEST_FILE } from '../smashDataset';
 import { conversionTo, type Conversion, type Quantity } from '../units';
 import { outputFolder, recover, type AssembleOptions } from './index';
@@ -42,7 +42,6 @@ interface LumpedBasinData {
 
 /** Names of the tables a basins run reads beside the basin CSVs (a basin may not take them). */
 const TABLES = ['catchments', 'hypsometry', 'attributes'];
-const MISSING = /^(|na|nan|null)$/i;
 const ROLE_QUANTITY: Record<'P' | 'PET' | 'Q' | 'T', Quantity> = {
   P: 'flux',
   PET: 'flux',
@@ -74,9 +73,18 @@ export function parseLumpedDate(text: string, format: LumpedDateFormat): Date | 
   const [h, mi2, s] = [Number(tm[1] ?? 0), Number(tm[2] ?? 0), Number(tm[3] ?? 0)];
   const dt = new Date(Date.UTC(y, mo - 1, d, h, mi2, s));
   const ok =
-    dt.getUTCFullYear() === y && dt.getUTCMonth() === mo - 1 && dt.getUTCDate() === d && h < 24 && mi2 < 60;
+    dt.getUTCFullYear() === y &&
+    dt.getUTCMonth() === mo - 1 &&
+    dt.getUTCDate() === d &&
+    h < 24 &&
+    mi2 < 60 &&
+    s < 60;
   return ok ? dt : null;
 }
+
+/** A date as the dataset writes it: the day for a daily step, the day and hour:minute for an hourly one. */
+const isoAtStep = (d: Date, stepSeconds: number) =>
+  stepSeconds === 86400 ? d.toISOString().slice(0, 10) : d.toISOString().slice(0, 16);
 
 /**
  * Reads one basin CSV of a lumped assembly strictly: the mapped columns present, every date parsed
@@ -201,7 +209,7 @@ export async function readLumpedBasin(b: LumpedBasinInput, i: number): Promise<L
   let qMissing = 0;
   const value = (r: { row: number; f: string[] }, k: number, role: string, required: boolean) => {
     const v = (r.f[k] ?? '').trim();
-    if (MISSING.test(v)) {
+    if (MISSING_VALUE.test(v)) {
       if (required) fail(r.row, header[k]!, `${role} is missing (only discharge may be)`);
       return Number.NaN;
     }
@@ -245,8 +253,7 @@ export async function readLumpedBasin(b: LumpedBasinInput, i: number): Promise<L
     }
   }
   const code = lumpedBasinCode(b);
-  const iso = (d: Date) =>
-    stepSeconds === 86400 ? d.toISOString().slice(0, 10) : d.toISOString().slice(0, 16);
+  const iso = (d: Date) => isoAtStep(d, stepSeconds);
   return {
     code,
     source: file,
@@ -371,7 +378,7 @@ export async function assembleLumpedDataset(
   const tmp = join(parent, `.${basename(out)}.assembling-${tag}`);
   await mkdir(tmp);
   try {
-    const iso = (d: Date) => (step === 86400 ? d.toISOString().slice(0, 10) : d.toISOString().slice(0, 16));
+    const iso = (d: Date) => isoAtStep(d, step);
     for (const b of basins) {
       const lines = [b.T ? 'date,P,E,Qmm,T' : 'date,P,E,Qmm'];
       for (let t = 0; t < b.dates.length; t++)

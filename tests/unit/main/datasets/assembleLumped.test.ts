@@ -260,5 +260,15 @@ describe('lumped GR4J on the assembled dataset', () => {
     expect(Array.from(assembled.pr.obs)).toEqual(Array.from(direct.pr.obs));
     expect(direct.nse).toBeGreaterThan(0.5);
     expect(assembled.nse).toBe(direct.nse);
+    // a mapping that would convert the dataset's mm again is refused, naming the unit's field
+    const twice = parseRunConfig({
+      method: 'sce-ua',
+      period,
+      columns: { date: 'date', P: 'P', PET: 'E', Q: 'Qmm', units: { Q: 'l/s' }, areaKm2: 25.38 },
+    });
+    await expect(lumpedProblemFromFiles(r.path, twice)).rejects.toMatchObject({
+      code: 'VALIDATION',
+      details: { field: 'columns.units.Q' },
+    });
   }, 60_000);
 });
