@@ -99,6 +99,32 @@ export async function recover(out: string): Promise<void> {
   }
 }
 
+/**
+ * Writes a dataset folder atomically: `fill` writes into a temporary folder beside `out`, which is
+ * then renamed into place (an `out` already there is moved aside first and removed after); on any
+ * failure the temporary folder is removed. Its names are the ones `recover` cleans after a kill.
+ */
+export async function writeFolderAtomically<T>(out: string, fill: (tmp: string) => Promise<T>): Promise<T> {
+  const parent = dirname(out);
+  await mkdir(parent, { recursive: true });
+  const tag = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  const tmp = join(parent, `.${basename(out)}.assembling-${tag}`);
+  await mkdir(tmp);
+  try {
+    const r = await fill(tmp);
+    if (await stat(out).catch(() => null)) {
+      const old = join(parent, `.${basename(out)}.replaced-${tag}`);
+      await rename(out, old);
+      await rename(tmp, out);
+      await rm(old, { recursive: true, force: true });
+    } else await rename(tmp, out);
+    return r;
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
 /** The model grid of a study area: the geometry's bounding box snapped outward to whole cells. */
 function studyAreaGrid(geometry: Record<string, unknown>, crs: string, cellSize: number): Grid {
   let xmin = Infinity,
@@ -577,13 +603,7 @@ export async function assembleDataset(
   inputs.push(...planned.map((p) => p.input));
   checkCancel();
 
-  // writing, into a temporary folder renamed into place at the end
-  const parent = dirname(out);
-  await mkdir(parent, { recursive: true });
-  const tag = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-  const tmp = join(parent, `.${basename(out)}.assembling-${tag}`);
-  await mkdir(tmp);
-  try {
+  const manifest = await writeFolderAtomically(out, async (tmp) => {
     const full: Grid = { ...grid, mask: null };
     const codes = Float64Array.from(modelFlow.dir, (d) => (d < 0 ? Number.NaN : d + 1));
     await writeGeoTiff({
@@ -664,18 +684,8 @@ export async function assembleDataset(
     await writeFile(join(tmp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
     checkCancel();
     progress('saving', 0.97);
-    if (existing) {
-      const old = join(parent, `.${basename(out)}.replaced-${tag}`);
-      await rename(out, old);
-      await rename(tmp, out);
-      await rm(old, { recursive: true, force: true });
-    } else {
-      await rename(tmp, out);
-    }
-    progress('done', 1);
-    return { path: out, manifest, warnings, steps: dates.length, grid };
-  } catch (e) {
-    await rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
+    return manifest;
+  });
+  progress('done', 1);
+  return { path: out, manifest, warnings, steps: dates.length, grid };
 }

@@ -1,5 +1,5 @@
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { FieldcalError } from '../../../../src-shared/ipc';
 import {
   lumpedAssembleSpecSchema,
@@ -17,7 +17,7 @@ import { readHypsometry } from '../hypsometry';
 import { MISSING_VALUE, splitLine } from '../lumpedCsv';
 import { MANIFEST_FILE } from '../smashDataset';
 import { conversionTo, type Conversion, type Quantity } from '../units';
-import { outputFolder, recover, type AssembleOptions } from './index';
+import { outputFolder, recover, writeFolderAtomically, type AssembleOptions } from './index';
 import { mustExist, naming } from './inputs';
 
 export interface LumpedAssembleResult {
@@ -372,12 +372,7 @@ export async function assembleLumpedDataset(
         `basin ${b.code}: discharge missing on ${b.meta.qMissing} of ${b.meta.rows} rows (left empty)`,
       );
 
-  const parent = dirname(out);
-  await mkdir(parent, { recursive: true });
-  const tag = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-  const tmp = join(parent, `.${basename(out)}.assembling-${tag}`);
-  await mkdir(tmp);
-  try {
+  const manifest = await writeFolderAtomically(out, async (tmp) => {
     const iso = (d: Date) => isoAtStep(d, step);
     for (const b of basins) {
       const lines = [b.T ? 'date,P,E,Qmm,T' : 'date,P,E,Qmm'];
@@ -414,16 +409,8 @@ export async function assembleLumpedDataset(
     } satisfies LumpedManifest);
     await writeFile(join(tmp, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
     progress('saving', 0.97);
-    if (existing) {
-      const old = join(parent, `.${basename(out)}.replaced-${tag}`);
-      await rename(out, old);
-      await rename(tmp, out);
-      await rm(old, { recursive: true, force: true });
-    } else await rename(tmp, out);
-    progress('done', 1);
-    return { path: out, manifest, warnings };
-  } catch (e) {
-    await rm(tmp, { recursive: true, force: true });
-    throw e;
-  }
+    return manifest;
+  });
+  progress('done', 1);
+  return { path: out, manifest, warnings };
 }
