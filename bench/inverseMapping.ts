@@ -269,21 +269,14 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
     return twinResult;
   };
   const twinResult = parts.includes('twin') ? await twinPart() : null;
-  if (!parts.includes('lez'))
-    return {
-      machine: machine(),
-      backend: compute.backend,
-      settings: {
-        candidates,
-        cem_iterations: cemIt,
-        cem_samples: cemSamples,
-        epochs,
-        seed,
-        threads,
-        network,
-      },
-      twin: twinResult,
-    };
+  // what every output of the bench starts with
+  const head = {
+    machine: machine(),
+    backend: compute.backend,
+    settings: { candidates, cem_iterations: cemIt, cem_samples: cemSamples, epochs, seed, threads, network },
+    twin: twinResult,
+  };
+  if (!parts.includes('lez')) return head;
 
   // --- the Lez
   let t = performance.now();
@@ -415,21 +408,7 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
         uniform: +((performance.now() - t) / 1000).toFixed(1),
       },
     };
-    return {
-      machine: machine(),
-      backend: compute.backend,
-      settings: {
-        candidates,
-        cem_iterations: cemIt,
-        cem_samples: cemSamples,
-        epochs,
-        seed,
-        threads,
-        network,
-      },
-      twin: twinResult,
-      lez: lezResult,
-    };
+    return { ...head, lez: lezResult };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
