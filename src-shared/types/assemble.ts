@@ -263,15 +263,20 @@ export const assembledInputSchema = z.object({
 });
 export type AssembledInput = z.infer<typeof assembledInputSchema>;
 
-/** `fieldcal-dataset.json`: what a folder holds and how it was made. */
-export const datasetManifestSchema = z.object({
-  format: z.literal('fieldcal-dataset'),
+/** What every dataset manifest says of itself after its format: version, name, step and span (ISO). */
+const manifestHead = {
   version: z.literal(1),
   name: z.string(),
   step: z.enum(MODEL_STEPS),
   stepSeconds: z.number().int().positive(),
   start: z.string(),
   end: z.string(),
+};
+
+/** `fieldcal-dataset.json`: what a folder holds and how it was made. */
+export const datasetManifestSchema = z.object({
+  format: z.literal('fieldcal-dataset'),
+  ...manifestHead,
   crs: z.string(),
   grid: z.object({
     x0: z.number(),
@@ -449,13 +454,8 @@ export const lumpedConversionSchema = z.object({
 /** `fieldcal-dataset.json` of a lumped dataset: its basins, where each came from and how it was mapped. */
 export const lumpedManifestSchema = z.object({
   format: z.literal('fieldcal-lumped-dataset'),
-  version: z.literal(1),
-  name: z.string(),
-  step: z.enum(MODEL_STEPS),
-  stepSeconds: z.number().int().positive(),
-  /** The earliest and latest date of any basin (ISO). */
-  start: z.string(),
-  end: z.string(),
+  /** start and end: the earliest and latest date of any basin */
+  ...manifestHead,
   basins: z.array(
     z.object({
       code: z.string(),
