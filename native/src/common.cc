@@ -1,7 +1,9 @@
 // The helpers of common.h: errors, argument unpacking, the oneDNN engine and primitive cache.
 #include "common.h"
 
+#include <cstdlib>
 #include <mutex>
+#include <new>
 #include <sstream>
 #include <unordered_map>
 
@@ -67,6 +69,31 @@ dnnl::engine& eng() {
   return e;
 }
 
+dnnl::primitive_attr userScratchpad() {
+  dnnl::primitive_attr a;
+  a.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return a;
+}
+
+memory scratchpad(const memory::desc& md) {
+  struct Buffer {
+    void* p = nullptr;
+    size_t n = 0;
+    ~Buffer() { std::free(p); }
+  };
+  thread_local Buffer buf;
+  const size_t need = md.get_size();
+  if (need > buf.n) {
+    const size_t n = (need + 63) / 64 * 64;  // whole cache lines, 64-byte aligned
+    void* p = std::aligned_alloc(64, n);
+    if (!p) throw std::bad_alloc();
+    std::free(buf.p);
+    buf.p = p;
+    buf.n = n;
+  }
+  return memory(md, eng(), buf.p);
+}
+
 std::string key(const char* op, const std::vector<int64_t>& v) {
   std::ostringstream s;
   s << op;
@@ -100,7 +127,9 @@ void execute(const Cached& c, int srcArg, float* src, int weiArg, float* wei, in
     dnnl::reorder(weiUser, weiM).execute(strm, weiUser, weiM);
   }
   if (c.reorderDst) dstM = memory(c.dst, eng());
-  c.prim.execute(strm, {{srcArg, srcM}, {weiArg, weiM}, {dstArg, dstM}});
+  std::unordered_map<int, memory> args = {{srcArg, srcM}, {weiArg, weiM}, {dstArg, dstM}};
+  if (c.scratch.get_size()) args.insert({DNNL_ARG_SCRATCHPAD, scratchpad(c.scratch)});
+  c.prim.execute(strm, args);
   if (c.reorderDst) dnnl::reorder(dstM, dstUser).execute(strm, dstM, dstUser);
   strm.wait();
 }

@@ -90,9 +90,22 @@ struct Args {
 
 dnnl::engine& eng();
 
+// Attributes of every cached primitive: a caller-owned scratchpad (dnnl::scratchpad_mode::user).
+// With the library's default (one global scratchpad per creating thread), a primitive executed in
+// another thread than the one that built it reads that thread's scratchpad, freed when it exits
+// (oneDNN developer guide, "Primitive Attributes: Scratchpad"): the cache below is shared by every
+// job thread of the process, so each execution passes its own thread's scratchpad instead.
+dnnl::primitive_attr userScratchpad();
+
+// The calling thread's scratchpad as a memory of `md` (a buffer grown as needed and kept between
+// calls; executions on one thread are sequential, so they share it).
+memory scratchpad(const memory::desc& md);
+
 struct Cached {
   dnnl::primitive prim;
   memory::desc src, wei, dst;
+  // the primitive's scratchpad (size 0: none), passed at every execution from the thread's buffer
+  memory::desc scratch;
   // weights reordered into the primitive's preferred layout when it is not tfjs's
   bool reorderWei = false;
   memory::desc userWei;

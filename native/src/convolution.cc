@@ -38,25 +38,28 @@ napi_value Conv(napi_env env, napi_callback_info info) {
       // activations stay in tfjs's NHWC (no reorder of the big tensors); only weights may be reordered
       dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
                                          srcUser, weiAny, dstUser, strides, dil, padL, padR);
-      dnnl::convolution_forward::primitive_desc fpd(fd, eng());
+      dnnl::convolution_forward::primitive_desc fpd(fd, userScratchpad(), eng());
       if (mode == 0) {
         c.prim = dnnl::convolution_forward(fpd);
+        c.scratch = fpd.scratchpad_desc();
         c.src = srcUser;
         c.wei = fpd.weights_desc();
         c.dst = dstUser;
       } else if (mode == 1) {
         dnnl::convolution_backward_data::desc bd(dnnl::algorithm::convolution_direct, srcUser, weiAny, dstUser,
                                                  strides, dil, padL, padR);
-        dnnl::convolution_backward_data::primitive_desc bpd(bd, eng(), fpd);
+        dnnl::convolution_backward_data::primitive_desc bpd(bd, userScratchpad(), eng(), fpd);
         c.prim = dnnl::convolution_backward_data(bpd);
+        c.scratch = bpd.scratchpad_desc();
         c.src = dstUser;  // input of this primitive: diff_dst
         c.wei = bpd.weights_desc();
         c.dst = srcUser;  // output: diff_src
       } else {
         dnnl::convolution_backward_weights::desc bd(dnnl::algorithm::convolution_direct, srcUser, weiAny, dstUser,
                                                     strides, dil, padL, padR);
-        dnnl::convolution_backward_weights::primitive_desc bpd(bd, eng(), fpd);
+        dnnl::convolution_backward_weights::primitive_desc bpd(bd, userScratchpad(), eng(), fpd);
         c.prim = dnnl::convolution_backward_weights(bpd);
+        c.scratch = bpd.scratchpad_desc();
         c.src = srcUser;
         c.wei = dstUser;  // diff_dst, in the weights slot of execute()
         c.dst = bpd.diff_weights_desc();

@@ -122,9 +122,10 @@ struct StepProduct {
       e.src = memory::desc({M, K}, dt::f32, memory::dims{lda, 1});
       e.dst = memory::desc({M, N}, dt::f32, memory::dims{ldc, 1});
       dnnl::matmul::desc md(e.src, memory::desc({K, N}, dt::f32, tag::any), e.dst);
-      dnnl::matmul::primitive_desc pd(md, eng());
+      dnnl::matmul::primitive_desc pd(md, userScratchpad(), eng());
       e.wei = pd.weights_desc();
       e.prim = dnnl::matmul(pd);
+      e.scratch = pd.scratchpad_desc();
     });
     memory user(memory::desc({K, N}, dt::f32, bStr), eng(), const_cast<float*>(B));
     wei = memory(c->wei, eng());
@@ -135,7 +136,14 @@ struct StepProduct {
   void run(const float* A, float* C) {
     src.set_data_handle(const_cast<float*>(A));
     dst.set_data_handle(C);
-    c->prim.execute(strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}});
+    // the thread's scratchpad is asked for at each run: another product may have grown it since
+    if (c->scratch.get_size())
+      c->prim.execute(strm, {{DNNL_ARG_SRC, src},
+                             {DNNL_ARG_WEIGHTS, wei},
+                             {DNNL_ARG_DST, dst},
+                             {DNNL_ARG_SCRATCHPAD, scratchpad(c->scratch)}});
+    else
+      c->prim.execute(strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}});
     strm.wait();
   }
 };

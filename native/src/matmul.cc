@@ -31,8 +31,9 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
       c.wei = memory::desc({bs[0], K, N}, dt::f32, bStr);
       c.dst = memory::desc({batch, M, N}, dt::f32, tag::abc);
       dnnl::matmul::desc md(c.src, c.wei, c.dst);
-      dnnl::matmul::primitive_desc pd(md, eng());
+      dnnl::matmul::primitive_desc pd(md, userScratchpad(), eng());
       c.prim = dnnl::matmul(pd);
+      c.scratch = pd.scratchpad_desc();
     });
     execute(*c, DNNL_ARG_SRC, A, DNNL_ARG_WEIGHTS, B, DNNL_ARG_DST, C);
   } catch (const dnnl::error& e) {

@@ -197,7 +197,7 @@ describe.skipIf(!hasRedis)('a queue sweep disturbed by a worker SIGKILL and a co
       expect(got.children.map((ch) => ch.index)).toEqual(ref.children.map((ch) => ch.index));
       for (const [i, ch] of got.children.entries()) {
         const r = ref.children[i]!;
-        expect(ch.status).toBe('succeeded');
+        expect(ch.status, `child ${ch.index}: ${ch.error ?? ''}`).toBe('succeeded');
         expect(ch.results).toBe(1);
         expect(ch.metricRows).toBe(r.metricRows);
         expect(ch.metrics).toEqual(r.metrics);
