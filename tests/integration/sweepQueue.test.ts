@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { FieldcalError } from '../../src-shared/ipc';
 import type { SweepRecord } from '../../src-shared/types/sweep';
 import { JobHost } from '../../src-main/services/jobs/host';
@@ -332,6 +333,70 @@ describe.skipIf(!hasRedis)('sweep children on a BullMQ queue (real redis-server)
       ref!.metrics,
     );
     await again.close();
+    await ex.close();
+  });
+
+  it('stops a child whose lock its worker lost (a stalled process) and runs it once more from its checkpoint to the undisturbed result', async () => {
+    const spec = twin(6, 8, 7, 'ann', { iterations: 900, validEvery: 10 });
+    const [ref] = await runLocally('local-d', [spec]);
+    // one worker: the one the SIGKILL test started, or a fresh one
+    const alive = workers.filter((w) => w.proc.exitCode === null && w.proc.signalCode === null);
+    const w = alive[0] ?? (await startWorkerProc(redis.url, 'w5'));
+    if (!alive.length) workers.push(w);
+    for (const other of alive.slice(1)) {
+      const gone = new Promise((resolve) => other.proc.once('exit', resolve));
+      other.proc.kill('SIGTERM');
+      await gone;
+    }
+    const ex = await QueueSweepExecutor.connect(redis.url, { namespace: 'd' });
+    const { events, final } = collect(ex);
+    const child: SweepChildTask = {
+      key: '3:0',
+      sweepId: 3,
+      index: 0,
+      runId: 30,
+      spec,
+      outDir: join(dir, 'queue-d'),
+    };
+    // what a worker stalled past its lock time looks like to the queue: its lock key is gone, so its
+    // next renewal fails and the stalled-job check gives the child out again
+    const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    const lockKey = `bull:${QUEUE_NAME}:${jobIdOf(child.key, 'd')}:lock`;
+    let droppedAt = 0;
+    const cpFile = checkpointFile(child.outDir);
+    const watch = setInterval(() => {
+      if (droppedAt) return;
+      let at = 0;
+      try {
+        at = (JSON.parse(readFileSync(cpFile, 'utf8')) as { iteration: number }).iteration;
+      } catch {
+        return;
+      }
+      if (at < 40) return;
+      droppedAt = at;
+      clearInterval(watch);
+      void client.del(lockKey);
+    }, 2);
+    await ex.submit([child]);
+    const r = (await final(child.key)) as Extract<SweepChildEvent, { type: 'result' }>;
+    clearInterval(watch);
+    client.disconnect();
+    expect(droppedAt, 'the lock was dropped mid-child').toBeGreaterThan(0);
+    expect(r.type, JSON.stringify(r)).toBe('result');
+    // the first run stopped when its renewal failed; the child ran again from the checkpoint
+    expect(
+      w.log.some((l) => l.includes('child 3:0 stopped: its lock was lost')),
+      w.log.join('\n'),
+    ).toBe(true);
+    expect(events.filter((e) => e.type === 'started' && e.key === child.key).length).toBe(2);
+    const line = w.log.find((l) => l.includes('child 3:0') && l.includes('resumes from iteration'));
+    expect(line, w.log.join('\n')).toBeDefined();
+    expect(Number(/resumes from iteration (\d+)/.exec(line!)![1])).toBeGreaterThanOrEqual(droppedAt);
+    expect(r.result.metrics).toEqual(ref!.metrics);
+    expect(tifsOf(r)).toEqual(ref!.tifs);
+    expect(
+      events.filter((e) => e.key === child.key && (e.type === 'result' || e.type === 'error')),
+    ).toHaveLength(1);
     await ex.close();
   });
 

@@ -62,10 +62,11 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
   const name = o.name ?? `${hostname()}:${process.pid}`;
   const log = o.log ?? (() => undefined);
   const threads = new Set<Thread>();
+  const lost = new Map<string, () => void>();
   const lockDuration = o.lockMs ?? 30_000;
   const worker = new Worker(
     o.queueName ?? QUEUE_NAME,
-    async (job: Job) => runChild(job, { name, client, threads, log }),
+    async (job: Job) => runChild(job, { name, client, threads, lost, log }),
     {
       connection: redisOptions(conn),
       concurrency: o.concurrency ?? 1,
@@ -78,6 +79,11 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
     },
   );
   worker.on('error', (e) => log(`worker ${name}: ${e.message.replaceAll(conn.password ?? '\u0000', '***')}`));
+  // a lock this worker could not renew (its process stalled past lockMs) lets another worker take the
+  // child from its checkpoint: this one stops its copy rather than run it twice into the same folder
+  worker.on('lockRenewalFailed', (ids: string[]) => {
+    for (const id of ids) lost.get(id)?.();
+  });
   await worker.waitUntilReady();
   log(`worker ${name}: taking sweep children from ${conn.where}`);
   return {
@@ -93,7 +99,14 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<QueueWork
 
 async function runChild(
   job: Job,
-  w: { name: string; client: Redis; threads: Set<Thread>; log: (line: string) => void },
+  w: {
+    name: string;
+    client: Redis;
+    threads: Set<Thread>;
+    /** Per job id being run: stops it when its lock was lost. */
+    lost: Map<string, () => void>;
+    log: (line: string) => void;
+  },
 ): Promise<ChildReturn> {
   const key = typeof job.data?.key === 'string' ? (job.data.key as string) : String(job.id);
   const fail = async (e: FieldcalError): Promise<never> => {
@@ -143,6 +156,11 @@ async function runChild(
     resourceLimits: { maxYoungGenerationSizeMb: JOB_WORKER_YOUNG_MB },
   });
   w.threads.add(thread);
+  let lockLost = false;
+  w.lost.set(job.id!, () => {
+    lockLost = true;
+    void thread.terminate();
+  });
   const poll = setInterval(() => {
     w.client
       .exists(cancelKey(job.id!))
@@ -209,6 +227,12 @@ async function runChild(
       },
     );
     await writes;
+    if (lockLost) {
+      // the child is another worker's now: nothing is reported from here (BullMQ refuses this
+      // worker's outcome without the lock anyway)
+      w.log(`worker ${w.name}: child ${key} stopped: its lock was lost, another worker takes it over`);
+      throw new Error(`lock lost for child ${key}`);
+    }
     if (!outcome.ok) return await fail(outcome.error);
     // finished: its checkpoint is spent (a cancelled child keeps it to resume later)
     if (!outcome.result.cancelled) await rm(cpFile, { force: true });
@@ -221,6 +245,7 @@ async function runChild(
     return { kind: 'result', key, worker: w.name, result: result as ChildReturn['result'] };
   } finally {
     clearInterval(poll);
+    w.lost.delete(job.id!);
     w.threads.delete(thread);
     await thread.terminate().catch(() => undefined);
     await w.client.del(cancelKey(job.id!)).catch(() => undefined);
