@@ -32,7 +32,11 @@ export function vic3lOp(
   forcing: Vic3lForcing,
   steps: number,
   output: Vic3lOpOutput,
-  opts: Vic3lOptions & { warmup?: number } = {},
+  opts: Vic3lOptions & {
+    warmup?: number;
+    /** The forward's output [steps - warmup, cells] already computed with these very parameters: not run again. */
+    value?: Float32Array;
+  } = {},
 ): Tensor2D {
   const tf = getTf();
   const [cells, k] = params.shape;
@@ -46,16 +50,29 @@ export function vic3lOp(
       field: 'warmup',
     });
   const out = steps - warmup;
+  if (opts.value && opts.value.length !== out * cells)
+    throw new FieldcalError(
+      'VALIDATION',
+      `value must hold ${out * cells} numbers (got ${opts.value.length})`,
+      {
+        field: 'value',
+      },
+    );
   const op = tf.customGrad((...args: Array<Tensor | GradSaveFunc>) => {
     const x = args[0] as Tensor;
     (args[1] as GradSaveFunc)([x]);
-    const p = paramsOf(x.dataSync(), cells);
     const names = output === 'runoff' ? (['R', 'Qb'] as const) : ([output] as const);
-    const { outputs } = runVic3l(p, forcing, steps, { ...opts, outputs: names });
-    const y = new Float32Array(out * cells);
-    for (const name of names) {
-      const o = outputs[name]!;
-      for (let i = 0; i < y.length; i++) y[i]! += o[warmup * cells + i]!;
+    let y = opts.value;
+    if (!y) {
+      const { outputs } = runVic3l(paramsOf(x.dataSync(), cells), forcing, steps, {
+        ...opts,
+        outputs: names,
+      });
+      y = new Float32Array(out * cells);
+      for (const name of names) {
+        const o = outputs[name]!;
+        for (let i = 0; i < y.length; i++) y[i]! += o[warmup * cells + i]!;
+      }
     }
     return {
       value: tf.tensor2d(y, [out, cells]),

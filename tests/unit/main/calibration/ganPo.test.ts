@@ -14,6 +14,7 @@ import {
 import {
   batchTarget,
   blockError,
+  type BatchDesign,
   fullPass,
 } from '../../../../src-main/services/calibration/methods/gan-po/simulate';
 import { VIC3L_PARAMS } from '../../../../src-main/services/physics/vic3l';
@@ -84,7 +85,7 @@ describe('GAN-PO pieces', () => {
       [pr.cells, 7],
     );
     const s = t0 + 40;
-    const y = batchTarget(tf, pr, full, pass.cache, s, s + 32, 20);
+    const y = batchTarget(tf, pr, full, pass.cache, s, s + 32, { kind: 'window', window: 20 });
     const v = y.dataSync();
     let worst = 0;
     for (let t = 0; t < 32; t++)
@@ -106,6 +107,74 @@ describe('GAN-PO pieces', () => {
     const e60 = blockError(pr, params, stale, pass.target, [[s, s + 32]], 60);
     expect(e0.rmse).toBeGreaterThan(1e-3);
     expect(e60.rmse).toBeLessThan(e0.rmse);
+    tf.dispose([full, y]);
+  });
+
+  it("'full' h() equals the full-sequence run and its d2 gradient matches finite differences; 'window' truncates it", () => {
+    const pr = twin.problem;
+    const params = fullParams(pr, defaultFields(pr));
+    const [t0, t1] = pr.periods.train;
+    const pass = fullPass(pr, params, t1, t1);
+    const flat = Float32Array.from(
+      { length: pr.cells * 7 },
+      (_, i) => params[VIC3L_PARAMS[i % 7]!][Math.floor(i / 7)]!,
+    );
+    const full = tf.tensor2d(flat, [pr.cells, 7]);
+    const s = t0 + 200;
+    const e = s + 32;
+    const reuse: Parameters<typeof batchTarget>[7] = {};
+    const y = batchTarget(tf, pr, full, pass.cache, s, e, { kind: 'full' }, reuse);
+    const v = y.dataSync();
+    let worst = 0;
+    for (let t = 0; t < e - s; t++)
+      for (let c = 0; c < pr.cells; c++)
+        worst = Math.max(worst, Math.abs(v[t * pr.cells + c]! - pass.target[(s + t) * pr.cells + c]!));
+    expect(worst).toBeLessThan(1e-4);
+    // d/d(d2) of the block's summed target, by the op's adjoint ('full' and a 60-day 'window')
+    const j = VIC3L_PARAMS.indexOf('d2');
+    const gradOf = (design: BatchDesign, kept?: Parameters<typeof batchTarget>[7]) => {
+      const g = tf.grad((x: TfModule.Tensor) =>
+        tf.sum(batchTarget(tf, pr, x as TfModule.Tensor2D, pass.cache, s, e, design, kept)),
+      )(full);
+      const out = g.dataSync().slice();
+      g.dispose();
+      return out;
+    };
+    const gFull = gradOf({ kind: 'full' });
+    const gWindow = gradOf({ kind: 'window', window: 60 });
+    // the kept forward (the discriminator's step) gives the generator's step the same gradient
+    expect(reuse.value).toHaveLength((e - s) * pr.cells);
+    expect(Array.from(gradOf({ kind: 'full' }, reuse))).toEqual(Array.from(gFull));
+    // central differences of the float64 model over the whole sequence (the same float32 parameters)
+    const base = Object.fromEntries(
+      VIC3L_PARAMS.map((name, k) => [
+        name,
+        Float64Array.from({ length: pr.cells }, (_, c) => flat[c * 7 + k]!),
+      ]),
+    ) as typeof params;
+    const summed = (c: number, dx: number) => {
+      const p = { ...base, d2: base.d2.slice() };
+      p.d2[c]! += dx;
+      const target = fullPass(pr, p, e, 0).target;
+      let sum = 0;
+      for (let t = s; t < e; t++) sum += target[t * pr.cells + c]!;
+      return sum;
+    };
+    let fullErr = 0;
+    let windowErr = 0;
+    let scale = 0;
+    for (const c of [0, Math.floor(pr.cells / 2), pr.cells - 1]) {
+      const h = 1e-4;
+      const fd = (summed(c, h) - summed(c, -h)) / (2 * h);
+      fullErr = Math.max(fullErr, Math.abs(gFull[c * 7 + j]! - fd));
+      windowErr = Math.max(windowErr, Math.abs(gWindow[c * 7 + j]! - fd));
+      scale = Math.max(scale, Math.abs(fd));
+    }
+    expect(scale).toBeGreaterThan(0);
+    // measured: 1.6e-7 of the derivative's size ('full'), 1.2e-2 ('window')
+    expect(fullErr).toBeLessThan(1e-5 * scale);
+    // the window's start states are constants of its gradient: its d2 derivative misses a part
+    expect(windowErr).toBeGreaterThan(1e-3 * scale);
     tf.dispose([full, y]);
   });
 

@@ -103,12 +103,15 @@ function epochBlocks(t0: number, t1: number, size: number, rand: () => number): 
  * day once in batches of `batchDays`; the generator with the best validation score is kept.
  *
  * h() is the exact vic3l through its tfjs op (exact adjoint), not a surrogate. A batch is a block of
- * contiguous days [s, e): the model runs from a = s - warmupWindow, starting from the states the
- * last full pass had at a (one forward run over the whole record at the end of every epoch, which
- * also gives the validation statistics), so a step costs a (window + batch)-day run, not a
- * multi-year one. Its gradient holds the states at a fixed. What this costs in accuracy is measured
- * every epoch (`hRmse`: h() of every block from the previous pass's states against the exact
- * full-sequence run with the same parameters) and reported in the history and the result.
+ * contiguous days [s, e). With `sequence: 'full'` (the default) the model runs from the first step
+ * to e and the loss reads days [s, e) only: exact, and the gradient reaches the slow stores' states
+ * (a step costs an e-day forward run and its adjoint, which reads only the batch's outputs). With
+ * 'window' it runs from a = s - warmupWindow, starting from the states the last full pass had at a
+ * (one forward run over the whole record at the end of every epoch, which also gives the validation
+ * statistics), so a step costs a (window + batch)-day run; its gradient holds the states at a fixed.
+ * What 'window' costs in accuracy is measured every epoch (`hRmse`: h() of every block from the
+ * previous pass's states against the exact full-sequence run with the same parameters; 0 for 'full')
+ * and reported in the history and the result; options.ts states what it costs in calibration.
  *
  * Selection rule: at the end of every epoch, score = MSE_valid / MSE_valid(default parameters) +
  * (1 - median cell KGE_valid) (both 0 at a perfect fit); the lowest score's generator is kept
@@ -215,7 +218,9 @@ export async function ganPo(
       // h()'s error: the batch design's (exact), or the surrogate's against the exact full run
       const h = prep
         ? surrogateError(pr, prep.surrogate.predict(now!, 0, t1), pass.target, t0, t1)
-        : blockError(pr, params, stale, pass.target, blocks, o.warmupWindow);
+        : o.sequence === 'full'
+          ? { rmse: 0, relative: 0 }
+          : blockError(pr, params, stale, pass.target, blocks, o.warmupWindow);
       if (prep && o.updateEvery > 0 && epoch % o.updateEvery === 0 && epoch < o.epochs)
         await updatePrepared(prep, pr, now!, o, ctx);
       if (prep) refreshCache(now!);
@@ -308,7 +313,10 @@ export async function ganPo(
         output: o.output,
         h: {
           design:
-            'contiguous day blocks, vic3l from the last full pass states warmupWindow days before each block',
+            o.sequence === 'full'
+              ? 'contiguous day blocks, vic3l from the first step to the end of each block, the loss on the block'
+              : 'contiguous day blocks, vic3l from the last full pass states warmupWindow days before each block',
+          sequence: o.sequence,
           batchDays: o.batchDays,
           warmupWindow: o.warmupWindow,
           meanRmse: history.length ? history.reduce((s, r) => s + r.hRmse, 0) / history.length : null,

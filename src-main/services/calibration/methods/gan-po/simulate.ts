@@ -87,11 +87,20 @@ function forcingSlice(pr: GriddedProblem, a: number, e: number) {
   return { P: cut(pr.forcing.P), PET: cut(pr.forcing.PET), T: pr.forcing.T && cut(pr.forcing.T) };
 }
 
+/** Initial states of vic3l in mm (Vic3lOptions.initial). */
+type States = { W1: Float64Array; W2: Float64Array; W3: Float64Array; SWE: Float64Array };
+
+/** How h() simulates a batch: the whole sequence, or a window started from the cached states. */
+export type BatchDesign = { kind: 'full' } | { kind: 'window'; window: number };
+
 /**
- * h() for a batch of days [s, e) (Fieldcal's design; see index.ts): vic3l from step
- * a = max(0, s - window) started from the last full pass's states at a (moisture re-scaled to
- * the current layer depths), the target of steps [s, e) returned [e - s, cells] and differentiable
- * through the model's exact adjoint (the states at a are held fixed).
+ * h() for a batch of days [s, e) (Fieldcal's design; see index.ts), the target of steps [s, e)
+ * returned [e - s, cells] and differentiable through the model's exact adjoint. 'full': vic3l from
+ * the first step and its own initial states to e, so the gradient follows every state back to the
+ * start. 'window': from a = max(0, s - window), started from the last full pass's states at a
+ * (moisture re-scaled to the current layer depths), held fixed in the gradient. `reuse`: the op's
+ * output and start states are kept there at the first call and not computed again at the next one
+ * (the same parameters: the discriminator's step, then the generator's).
  */
 export function batchTarget(
   tf: typeof TfModule,
@@ -100,15 +109,28 @@ export function batchTarget(
   cache: StateCache,
   s: number,
   e: number,
-  window: number,
+  design: BatchDesign,
+  reuse?: { value?: Float32Array; initial?: States },
 ): TfModule.Tensor2D {
-  const a = Math.max(0, s - window);
-  const v = full.dataSync();
-  const k = VIC3L_PARAMS.length;
-  const col = (j: number) => Float64Array.from({ length: pr.cells }, (_, c) => v[c * k + j]!);
-  const initial = statesAt(cache, a, col(VIC3L_PARAMS.indexOf('d2')), col(VIC3L_PARAMS.indexOf('d3')));
   const { output, scale } = targetOutput(pr.target.name);
-  const y = vic3lOp(full, forcingSlice(pr, a, e), e - a, output, { dt: pr.dt, initial, warmup: s - a });
+  const a = design.kind === 'full' ? 0 : Math.max(0, s - design.window);
+  let initial = reuse?.initial;
+  if (!initial && a > 0) {
+    const v = full.dataSync();
+    const k = VIC3L_PARAMS.length;
+    const col = (j: number) => Float64Array.from({ length: pr.cells }, (_, c) => v[c * k + j]!);
+    initial = statesAt(cache, a, col(VIC3L_PARAMS.indexOf('d2')), col(VIC3L_PARAMS.indexOf('d3')));
+  }
+  const y = vic3lOp(full, forcingSlice(pr, a, e), e - a, output, {
+    dt: pr.dt,
+    ...(initial ? { initial } : {}),
+    warmup: s - a,
+    value: reuse?.value,
+  });
+  if (reuse && !reuse.value) {
+    reuse.value = (y.dataSync() as Float32Array).slice();
+    reuse.initial = initial;
+  }
   return scale === 1 ? y : tf.tidy(() => tf.mul(y, scale) as TfModule.Tensor2D);
 }
 

@@ -5,7 +5,9 @@ import { defaultValue, type GriddedProblem } from '../../gridded/problem';
 import { dcganDiscriminator, unetGenerator } from '../../nets/ganPo';
 import { dayImages, descriptorImage, imageLayout, type ImageLayout } from './images';
 import type { GanPoOptions } from './options';
-import { batchTarget, type StateCache } from './simulate';
+import { batchTarget, type BatchDesign, type StateCache } from './simulate';
+
+type BatchReuse = NonNullable<Parameters<typeof batchTarget>[7]>;
 
 type Tf = typeof TfModule;
 type T = TfModule.Tensor;
@@ -156,15 +158,19 @@ export class GanPoNets {
     return this.tf.tensor4d(a.subarray(d0 * px, (d0 + B) * px), [B, this.layout.H, this.layout.W, ch]);
   }
 
-  /** h() of days [s, e): the surrogate's when set, else the exact vic3l's from the pass's states. */
+  /** h() of days [s, e): the surrogate's when set, else the exact vic3l's (`sequence`). */
   private h(
     p: { full: TfModule.Tensor2D; clipped: TfModule.Tensor2D },
     cache: StateCache,
     s: number,
     e: number,
+    reuse?: BatchReuse,
   ): T {
     if (this.surrogateH) return this.surrogateH(p.clipped, s, e);
-    return batchTarget(this.tf, this.pr, p.full, cache, s, e, this.o.warmupWindow);
+    const { sequence, warmupWindow } = this.o;
+    const design: BatchDesign =
+      sequence === 'full' ? { kind: 'full' } : { kind: sequence, window: warmupWindow };
+    return batchTarget(this.tf, this.pr, p.full, cache, s, e, design, reuse);
   }
 
   /** The discriminator's judgement of [forcing of the day, target field] (Sun et al. 2024, after Pan et al. 2021). */
@@ -183,10 +189,12 @@ export class GanPoNets {
     const d0 = s - pr.periods.train[0];
     const B = e - s;
     let d = 0;
+    // the discriminator's step simulates what the generator's forward does (same weights): run once
+    const reuse: BatchReuse = {};
     if (this.D) {
       const forcing = this.daySlice(this.days.forcing, d0, B, this.days.vars);
       const real = this.daySlice(this.days.obs, d0, B, 1);
-      const fake = tf.tidy(() => this.image(this.h(this.params(), cache, s, e), d0, B));
+      const fake = tf.tidy(() => this.image(this.h(this.params(), cache, s, e, reuse), d0, B));
       const dl = this.optD!.minimize(
         () => {
           const r = tf.mean(tf.square(tf.sub(this.judge(forcing, real), 1)));
@@ -207,7 +215,7 @@ export class GanPoNets {
       () => {
         const p = this.params();
         const { raw } = p;
-        const sim = this.h(p, cache, s, e);
+        const sim = this.h(p, cache, s, e, reuse);
         // L1 (Sun et al. 2024 eq. 3, λl term): mean absolute error over observed active cells
         const l1 = tf.div(tf.sum(tf.mul(tf.abs(tf.sub(sim, obs)), mask)), tf.maximum(tf.sum(mask), 1));
         const range = rangeLoss(tf, raw, this.lower, this.upper);
