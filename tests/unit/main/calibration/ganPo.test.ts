@@ -6,7 +6,10 @@ import { rangePenalty } from '../../../../src-main/services/calibration/gridded/
 import { defaultFields, fullParams } from '../../../../src-main/services/calibration/gridded/problem';
 import { LocalSimulator } from '../../../../src-main/services/calibration/gridded/simulator';
 import { methodOptions, runMethod } from '../../../../src-main/services/calibration/registry';
-import { rangeLoss } from '../../../../src-main/services/calibration/methods/gan-po/train';
+import {
+  clipPassingGradient,
+  rangeLoss,
+} from '../../../../src-main/services/calibration/methods/gan-po/train';
 import {
   descriptorImage,
   imageLayout,
@@ -56,6 +59,40 @@ describe('GAN-PO pieces', () => {
     const gv = grad.arraySync() as number[][];
     for (let c = 0; c < 3; c++) for (let k = 0; k < 2; k++) expect(gv[c]![k]).toBeCloseTo(g[k]![c]!, 6);
     tf.dispose([lo, hi, x, v, grad]);
+  });
+
+  it("clipGradient 'pass' runs the model on the clipped values and hands the gradient to the raw ones unchanged", () => {
+    const lo = tf.tensor2d([0, 2], [1, 2]);
+    const hi = tf.tensor2d([1, 3], [1, 2]);
+    const x = tf.tensor2d([
+      [-0.5, 2.5],
+      [0.5, 3.5],
+    ]);
+    const w = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
+    // loss = sum(w * clip(x)): the clip's own gradient is w inside the range and 0 outside it
+    const loss = (f: (t: TfModule.Tensor) => TfModule.Tensor) => (t: TfModule.Tensor) =>
+      tf.sum(tf.mul(w, f(t)));
+    const pass = (t: TfModule.Tensor) => clipPassingGradient(tf, t, lo, hi);
+    const zero = (t: TfModule.Tensor) => tf.minimum(tf.maximum(t, lo), hi);
+    const y = pass(x);
+    expect(y.arraySync()).toEqual([
+      [0, 2.5],
+      [0.5, 3],
+    ]);
+    const gPass = tf.grad(loss(pass))(x);
+    const gZero = tf.grad(loss(zero))(x);
+    expect(gPass.arraySync()).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    expect(gZero.arraySync()).toEqual([
+      [0, 2],
+      [3, 0],
+    ]);
+    tf.dispose([lo, hi, x, w, y, gPass, gZero]);
   });
 
   it('lays the grid out as a U-Net image: padded to multiples of 8, active cells only', () => {

@@ -25,6 +25,19 @@ export function rangeLoss(tf: Tf, raw: T, lower: T, upper: T): T {
   return tf.add(side(tf.sub(raw, upper)), side(tf.sub(lower, raw)));
 }
 
+/**
+ * `raw` clipped to [lower, upper] in the forward, with the gradient passed to `raw` unchanged (a
+ * straight-through estimator, Bengio et al. 2013): a value past its bound still learns which way the
+ * model's loss wants it, as it would through the paper's surrogate, which took unclipped values.
+ */
+export function clipPassingGradient(tf: Tf, raw: T, lower: T, upper: T): T {
+  const f = tf.customGrad((...args: Array<T | TfModule.GradSaveFunc>) => ({
+    value: tf.minimum(tf.maximum(args[0] as T, lower), upper),
+    gradFunc: (dy: T) => dy,
+  }));
+  return f(raw);
+}
+
 /** The losses of one training step. */
 export interface StepLosses {
   d: number;
@@ -138,7 +151,10 @@ export class GanPoNets {
     const out = this.G.apply(this.x, { training: true }) as T;
     const atCells = tf.matMul(this.pick, tf.reshape(out, [L.H * L.W, k]));
     const raw = tf.add(this.lower, tf.mul(atCells, this.span));
-    const clipped = tf.minimum(tf.maximum(raw, this.lower), this.upper);
+    const clipped =
+      this.o.clipGradient === 'pass'
+        ? clipPassingGradient(tf, raw, this.lower, this.upper)
+        : tf.minimum(tf.maximum(raw, this.lower), this.upper);
     const all = this.defaults.shape[1] ? tf.concat([clipped, this.defaults], 1) : clipped;
     const full = tf.matMul(all, this.columns) as TfModule.Tensor2D;
     return { raw, full, clipped: clipped as TfModule.Tensor2D };
