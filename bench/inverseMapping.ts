@@ -132,9 +132,12 @@ async function poolSection(setup: EvalSetup, mpr: string[], n: number) {
  * Candidates run on the candidate pool (INV_THREADS, 0: one per core); the `pool` sections time
  * the pool at 1 and 2 threads on the twin's and the Lez's train problems (INV_POOL candidates).
  * INV_PARTS (default "twin,lez") picks the parts: "lez" alone for a larger Lez run. The network's
- * form: INV_OUTPUT, INV_PAIRS, INV_EXTRA, INV_NOISE, INV_ENSEMBLE (options.network); on the Lez the
- * form before session 6 (per-cell fields, plausible pairs only) runs too unless INV_BEFORE=0, and
- * the best CEM candidate's test NSE is shown beside the network's.
+ * form: INV_OUTPUT, INV_PAIRS, INV_EXTRA, INV_NOISE, INV_ENSEMBLE, INV_EPOCHS, INV_PATIENCE,
+ * INV_BATCH (options.network; unset: the option's default) and INV_SELECTION (options.selection);
+ * on the Lez the form before session 6 (per-cell fields, plausible pairs only) runs too unless
+ * INV_BEFORE=0, and the best CEM candidate's and the network's own fields are shown beside the
+ * chosen ones. The network phase's time depends on the native backend's OpenMP waiting
+ * (OMP_WAIT_POLICY, recorded in the settings): see inverse/network.ts.
  */
 export async function inverseMappingBench(): Promise<Record<string, unknown>> {
   const compute = await computeHandle();
@@ -153,12 +156,13 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
   const candidates = num(process.env.INV_CANDIDATES, 512);
   const cemIt = num(process.env.INV_CEM, 6);
   const cemSamples = num(process.env.INV_CEM_SAMPLES, 128);
-  const epochs = num(process.env.INV_EPOCHS, 150);
+  const epochs = process.env.INV_EPOCHS ? Number(process.env.INV_EPOCHS) : null;
   const seed = 19;
   // the network's form (issue 19, session 6): output, pairs, extra pairs around the elite, noise, members
   const network = {
-    epochs,
-    patience: 25,
+    ...(epochs ? { epochs } : {}),
+    ...(process.env.INV_PATIENCE ? { patience: Number(process.env.INV_PATIENCE) } : {}),
+    ...(process.env.INV_BATCH ? { batch: Number(process.env.INV_BATCH) } : {}),
     output: process.env.INV_OUTPUT ?? 'coefficients',
     pairs: process.env.INV_PAIRS ?? 'plausible',
     extraPairs: num(process.env.INV_EXTRA, 512),
@@ -167,7 +171,7 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
   };
   // the form before session 6 (per-cell fields from the plausible Sobol and CEM pairs only), for the Lez's before/after
   const networkBefore = {
-    epochs,
+    ...(epochs ? { epochs } : {}),
     patience: 25,
     output: 'fields',
     pairs: 'plausible',
@@ -175,9 +179,11 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
     noise: 0,
   };
   const before = process.env.INV_BEFORE !== '0';
+  const selection = process.env.INV_SELECTION ?? 'network';
   const imOptions = (vegetation: string) =>
     methodOptions('inverse-mapping', 'gauges', {
       candidates,
+      selection,
       filters: { vegetation: { descriptor: vegetation } },
       cem: { iterations: cemIt, samples: cemSamples },
       network,
@@ -211,7 +217,12 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
     const im = await runMethod('gauges', 'inverse-mapping', train, imOptions('ndvi'), seed, ctx());
     const imSeconds = (performance.now() - t) / 1000;
     const imF = im.parameters as unknown as CnLrParams;
-    const imInfo = im.info as Record<string, unknown> & { bestCandidate: { x: number[] } };
+    const imInfo = im.info as Record<string, unknown> & {
+      bestCandidate: { x: number[] };
+      selection?: { rule: string; chosen: string; network: { x: number[] | null } };
+    };
+    // the network's own fields beside the chosen ones (options.selection both ways)
+    const twinNetX = imInfo.selection?.network.x;
     const cemBest = fieldsOf(space, imInfo.bestCandidate.x);
     const sce = sceUaOver(train, ['CN', 'Ks'], runs, seed);
     t = performance.now();
@@ -245,6 +256,15 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
         acceptance: imInfo.acceptance,
         network: { ...(imInfo.network as Record<string, unknown>), history: undefined },
       },
+      selection: imInfo.selection ? { rule: imInfo.selection.rule, chosen: imInfo.selection.chosen } : null,
+      ...(twinNetX
+        ? {
+            "network's fields": {
+              field_correlation: fieldCorr(fieldsOf(space, twinNetX)),
+              test_nse: testOf(cnq(fieldsOf(space, twinNetX))),
+            },
+          }
+        : {}),
       'cem-best-candidate': { field_correlation: fieldCorr(cemBest), test_nse: testOf(cnq(cemBest)) },
       'sce-ua+mpr': {
         field_correlation: fieldCorr(sce.fields),
@@ -273,7 +293,17 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
   const head = {
     machine: machine(),
     backend: compute.backend,
-    settings: { candidates, cem_iterations: cemIt, cem_samples: cemSamples, epochs, seed, threads, network },
+    settings: {
+      candidates,
+      cem_iterations: cemIt,
+      cem_samples: cemSamples,
+      epochs,
+      seed,
+      threads,
+      network,
+      selection,
+      omp_wait_policy: process.env.OMP_WAIT_POLICY ?? null,
+    },
     twin: twinResult,
   };
   if (!parts.includes('lez')) return head;
@@ -301,9 +331,10 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
         jobSpecSchema.parse({ kind: 'gauges', method, seed, dataset, periods, structure, options, threads }),
       ) as GaugesJobSpec;
     t = performance.now();
-    const imSpec = (net: Record<string, unknown>) =>
+    const imSpec = (net: Record<string, unknown>, sel = selection) =>
       spec('inverse-mapping', 'cn-lr', {
         candidates,
+        selection: sel,
         filters: { vegetation: { descriptor: 'woodland' } },
         cem: { iterations: cemIt, samples: cemSamples },
         network: net,
@@ -312,7 +343,13 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
     const lezImSeconds = (performance.now() - t) / 1000;
     t = performance.now();
     const lezBefore = before
-      ? await runGaugesJob(imSpec(networkBefore), 3, join(dir, 'im-before'), ctx(), () => undefined)
+      ? await runGaugesJob(
+          imSpec(networkBefore, 'network'),
+          3,
+          join(dir, 'im-before'),
+          ctx(),
+          () => undefined,
+        )
       : null;
     const lezBeforeSeconds = (performance.now() - t) / 1000;
     t = performance.now();
@@ -356,6 +393,13 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
     const bestX = (info.bestCandidate as { x: number[]; score: number }).x;
     const bestF = fieldsOf(lezRateSpace, bestX);
     const bestQ = runCnLr(lez.net, bestF, lez.P, lez.E, lez.steps, lez.dt);
+    // the selection rule both ways: the network's own fields (its point of the space) beside the chosen ones
+    const sel = info.selection as
+      { rule: string; chosen: string; network: { x: number[] | null } } | undefined;
+    const netX = sel?.network.x;
+    const netQ = netX
+      ? runCnLr(lez.net, fieldsOf(lezRateSpace, netX), lez.P, lez.E, lez.steps, lez.dt)
+      : null;
     const lezResult = {
       cells: lez.net.cells,
       gauges: lez.gauges.map((g) => g.code),
@@ -367,6 +411,7 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
           ? { 'inverse-mapping (before: per-cell fields, plausible pairs)': testNse(lezBefore.metrics) }
           : {}),
         'cem best candidate': nseOver(lez, bestQ, s1, lez.steps),
+        ...(netQ ? { "network's fields": nseOver(lez, netQ, s1, lez.steps) } : {}),
         'hda-pr': testNse(lezHda.metrics),
         'uniform (sce-ua, cn-lr)': nseOver(lez, uniQ, s1, lez.steps),
       },
@@ -382,7 +427,9 @@ export async function inverseMappingBench(): Promise<Record<string, unknown>> {
             .map((m) => [m.target, r3(m.value ?? NaN)]),
         ),
         'cem best candidate': nseOver(lez, bestQ, s0, s1),
+        ...(netQ ? { "network's fields": nseOver(lez, netQ, s0, s1) } : {}),
       },
+      selection: sel ? { rule: sel.rule, chosen: sel.chosen } : null,
       network_before: lezBefore
         ? {
             ...((lezBefore.info as Record<string, unknown>).network as Record<string, unknown>),

@@ -25,6 +25,8 @@ const options = {
   filters: { vegetation: { descriptor: 'woodland' } },
   cem: { iterations: 1, samples: 32 },
   network: { epochs: EPOCHS, patience: EPOCHS, filters: 4, latent: 8, hidden: 8, extraPairs: 16 },
+  // the network's own fields (the resume check compares networks, not the search's best candidate)
+  selection: 'network',
 };
 /** The uninterrupted run's GeoTIFFs, by name. */
 const whole = new Map<string, Buffer>();
@@ -103,6 +105,7 @@ describe('inverse-mapping gauge job (cn-lr) on the Lez', () => {
     expect(html).toContain('Inverse mapping: physical filters');
     expect(html).toContain('Inverse mapping: Cross-Entropy convergence');
     expect(html).toContain('Inverse mapping: network validation');
+    expect(html).toContain('Inverse mapping: selection');
     for (const p of tifs) whole.set(p.slice(dir.length + 1), readFileSync(p));
   }, 120_000);
 

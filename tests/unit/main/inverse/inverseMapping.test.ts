@@ -247,4 +247,54 @@ describe('inverse mapping cancelled before the network', () => {
     );
     expect(Array.from(one.parameters.CN!)).not.toEqual(Array.from(whole.parameters.CN!));
   }, 120_000);
+
+  it("selection 'better-on-train' keeps the network's fields unless the best candidate simulates the train period better, and reports both", async () => {
+    const base = {
+      candidates: 64,
+      filters: { vegetation: { descriptor: 'ndvi' } },
+      cem: { iterations: 1, samples: 16 },
+      network: { epochs: 2, filters: 4, latent: 8, hidden: 8, extraPairs: 8 },
+    };
+    type Side = { trainNse: number[]; mean: number; x?: number[] | null };
+    type Info = {
+      selection: { rule: string; chosen: string; network: Side; candidate: Side | null };
+      bestCandidate: { x: number[]; score: number };
+      reportSections: Array<{ heading: string; table?: { rows: unknown[][] } }>;
+    };
+    const ctx = { compute, cancelled: () => false, progress: () => undefined };
+    const run = (selection: string) =>
+      runMethod(
+        'gauges',
+        'inverse-mapping',
+        twin.pb,
+        methodOptions('inverse-mapping', 'gauges', { ...base, selection }),
+        8,
+        ctx,
+      );
+    const byNet = await run('network');
+    const bySel = await run('better-on-train');
+    const a = (byNet.info as Info).selection;
+    const b = (bySel.info as Info).selection;
+    // the rule does not change the network: the same point, train NSE and mean both ways
+    expect(b.network).toEqual(a.network);
+    expect(a.chosen).toBe('network');
+    // the network's point of the space gives the fields and train NSE it reports
+    const nf = runOf(a.network.x!);
+    expect(Array.from(byNet.parameters.CN!)).toEqual(Array.from(nf.f.CN));
+    expect(a.network.trainNse).toEqual(nf.scores.map((x) => x.nse));
+    // the candidate's train NSE is the search's own score of it (mean NSE over the gauges)
+    const best = (bySel.info as Info).bestCandidate;
+    expect(b.candidate!.mean).toBeCloseTo(best.score, 10);
+    const candidateWins = b.candidate!.mean > b.network.mean;
+    // a network of 2 epochs is far from the search's best: the rule must switch here
+    expect(candidateWins).toBe(true);
+    expect(b.chosen).toBe('candidate');
+    const cf = runOf(best.x);
+    expect(Array.from(bySel.parameters.Ks!)).toEqual(Array.from(cf.f.Ks));
+    expect(bySel.scores.map((x) => x.nse)).toEqual(cf.scores.map((x) => x.nse));
+    // both ways in the report: the network's row and the candidate's
+    const sec = (bySel.info as Info).reportSections.find((x) => x.heading === 'Inverse mapping: selection');
+    expect(sec?.table?.rows.map((r) => r[0])).toEqual(['network', 'best plausible candidate']);
+    expect(sec?.table?.rows[1]!.at(-1)).toBe('yes');
+  }, 120_000);
 });

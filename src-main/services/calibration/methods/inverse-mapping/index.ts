@@ -96,7 +96,9 @@ export interface InversePhaseTimes {
  *    the elite; or every candidate), its output the point of the search space (the fields follow by
  *    the transfer functions) or per-cell fields, training flows with log-normal observation noise,
  *    early-stopped on held-out pairs, `network.ensemble` members averaged, then applied to the
- *    observed flows: its fields are the result.
+ *    observed flows: its fields are the result, or, with `selection: 'better-on-train'`, the best
+ *    plausible candidate's when that one simulates the training period better (info.selection and
+ *    the report show both).
  * A search cancelled before the network ends cleanly with the best candidate met (cancelledResult).
  * Candidates run on a pool of `ctx.threads` worker threads (inverse/pool.ts; 1, or no
  * ctx.startWorker: this thread), whole candidates per thread, results in candidate order: the same numbers on any count.
@@ -441,9 +443,37 @@ export async function inverseMapping(
       // applied to the observed flows of the scored steps
       const obs = new Float32Array(pairs.gauges * pairs.steps);
       pb.gauges.forEach((gg, i) => obs.set(gg.obs.subarray(pb.warmup), i * pairs.steps));
-      const fields = toFields(predict([obs])[0]!);
-      const q = runCnLr(pb.net, fields, pb.P, pb.E, pb.steps, pb.dt);
-      const scores = gaugeScores(pb, q, pb.warmup);
+      const netOut = predict([obs])[0]!;
+      const netFields = toFields(netOut);
+      const netScores = gaugeScores(pb, runCnLr(pb.net, netFields, pb.P, pb.E, pb.steps, pb.dt), pb.warmup);
+      // options.selection: the network's fields, or the best plausible candidate's when it simulates
+      // the TRAINING period better (mean NSE over the gauges, the CEM's score); never the test period
+      // as the search scores a candidate (space.ts evaluate): the mean over every gauge, -Infinity when one is not finite
+      const meanNse = (sc: ReadonlyArray<{ nse: number }>) => {
+        const m = sc.reduce((a, x) => a + x.nse, 0) / sc.length;
+        return Number.isFinite(m) ? m : Number.NEGATIVE_INFINITY;
+      };
+      const candFields = bestCand ? fieldsOf(space, bestCand.x) : null;
+      const candScores = candFields
+        ? gaugeScores(pb, runCnLr(pb.net, candFields, pb.P, pb.E, pb.steps, pb.dt), pb.warmup)
+        : null;
+      const useCandidate =
+        o.selection === 'better-on-train' && candScores !== null && meanNse(candScores) > meanNse(netScores);
+      const fields = useCandidate ? candFields! : netFields;
+      const scores = useCandidate ? candScores : netScores;
+      const selection = {
+        rule: o.selection,
+        chosen: useCandidate ? ('candidate' as const) : ('network' as const),
+        network: {
+          trainNse: netScores.map((x) => x.nse),
+          mean: meanNse(netScores),
+          // the network's point of the search space (coefficients output): its fields by fieldsOf
+          x: coef
+            ? Array.from(netOut, (v, j) => space.lower[j]! + span[j]! * Math.min(1, Math.max(0, v)))
+            : null,
+        },
+        candidate: candScores ? { trainNse: candScores.map((x) => x.nse), mean: meanNse(candScores) } : null,
+      };
       const lead = nets[0]!;
       // the first member's summary (from the checkpoint when it was trained before a resume)
       const first = state.members[0] ?? {
@@ -479,6 +509,7 @@ export async function inverseMapping(
             history: lead.history,
           },
           bestCandidate: bestCand ? { score: bestCand.score, nse: bestCand.nse, x: bestCand.x } : null,
+          selection,
           seconds: times,
           reportSections: [
             {
@@ -528,6 +559,28 @@ export async function inverseMapping(
                   rmse[k]!,
                   fieldCorr.find(([f]) => f === n)?.[1] ?? null,
                 ]),
+              },
+            },
+            {
+              heading: 'Inverse mapping: selection',
+              paragraphs: [
+                `Rule: ${o.selection === 'better-on-train' ? "the network's fields unless the best plausible candidate of the search simulates the training period better (mean NSE over the gauges); the test period plays no part" : "the network's fields (the paper)"}. Chosen: ${useCandidate ? 'the best plausible candidate' : "the network's fields"}. Both, on the training period:`,
+              ],
+              table: {
+                head: ['fields', ...pb.gauges.map((gg) => `train NSE ${gg.code}`), 'mean', 'chosen'],
+                rows: [
+                  ['network', ...netScores.map((x) => x.nse), meanNse(netScores), useCandidate ? '' : 'yes'],
+                  ...(candScores
+                    ? [
+                        [
+                          'best plausible candidate',
+                          ...candScores.map((x) => x.nse),
+                          meanNse(candScores),
+                          useCandidate ? 'yes' : '',
+                        ],
+                      ]
+                    : []),
+                ],
               },
             },
           ],
