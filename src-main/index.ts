@@ -10,6 +10,10 @@ import { createElectronDialogs } from './app/dialogs';
 import { forwardEvents, registerIpcHandlers } from './ipc/register';
 import { createServices } from './services';
 import { loadMethodModules } from './services/calibration/registry';
+import { preferPassiveOpenMp } from './services/compute/native/openmp';
+
+// Before any job thread loads the native addon (libgomp reads its wait policy then).
+preferPassiveOpenMp();
 
 // Before ready: the app:// and fieldcal-artifact:// schemes, and the guard on every web contents.
 registerSchemes();

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { preferPassiveOpenMp } from './openmp';
 
 /** The N-API addon built from native/ (oneDNN kernels). */
 export interface NativeAddon {
@@ -98,6 +99,7 @@ export interface NativeAddon {
 
 /** Finds and loads native/build/Release/fieldcal_native.node (or FIELDCAL_NATIVE_ADDON); the reason when it cannot. */
 export function loadAddon(): { addon: NativeAddon | null; reason: string | null; path: string | null } {
+  preferPassiveOpenMp();
   const candidates: string[] = [];
   if (process.env.FIELDCAL_NATIVE_ADDON) candidates.push(process.env.FIELDCAL_NATIVE_ADDON);
   let dir = dirname(fileURLToPath(import.meta.url));
