@@ -235,6 +235,9 @@ describe.runIf(hasGdal)('assembling a dataset from its parts in Chromium', () =>
     expect(m.basins[0]).toMatchObject({ code: 'V123521001', rows: 7305 });
     // l/s over 25.38 km² to mm per day
     expect(m.basins[0]!.conversions.find((c) => c.role === 'Q')!.scale).toBeCloseTo(86.4 / 25380, 12);
+    await expect
+      .poll(() => dialog().getByTestId('asm-lumped-state').textContent())
+      .toBe('assembled: name it in a lumped or basins run');
     await snap('lumped-assembled');
     expect(problems).toEqual([]);
   }, 120_000);
