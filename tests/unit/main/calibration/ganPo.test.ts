@@ -255,6 +255,33 @@ describe('GAN-PO pieces', () => {
     expect(tf.memory().numTensors).toBe(before);
   }, 120_000);
 
+  it('pretrainEpochs: the generator alone on L1 + L_R first, then the discriminator joins', async () => {
+    const pr = twin.problem;
+    const sim = new LocalSimulator(pr);
+    const r = await runMethod(
+      'gridded',
+      'gan-po',
+      pr,
+      methodOptions('gan-po', 'gridded', { epochs: 3, batchDays: 128, pretrainEpochs: 2 }),
+      7,
+      { sim, compute, cancelled: () => false, progress: () => undefined },
+    );
+    const h = (r.info as { history: Array<{ d: number; gAdv: number; gL1: number }> }).history;
+    expect(h.map((e) => e.d > 0)).toEqual([false, false, true]);
+    expect(h.map((e) => e.gAdv > 0)).toEqual([false, false, true]);
+    // the pre-training epochs are the L1-only ablation's, step for step
+    const l1 = await runMethod(
+      'gridded',
+      'gan-po',
+      pr,
+      methodOptions('gan-po', 'gridded', { epochs: 2, batchDays: 128, ablation: 'l1-only' }),
+      7,
+      { sim, compute, cancelled: () => false, progress: () => undefined },
+    );
+    const hl = (l1.info as { history: Array<{ gL1: number }> }).history;
+    expect(h.slice(0, 2).map((e) => e.gL1)).toEqual(hl.map((e) => e.gL1));
+  }, 120_000);
+
   it('is reproducible from its seed', async () => {
     const pr = twin.problem;
     const sim = new LocalSimulator(pr);

@@ -205,7 +205,7 @@ export async function ganPo(
       let steps = 0;
       for (const [s, e] of blocks) {
         if (ctx.cancelled()) break;
-        const l = nets.step(pass.cache, s, e);
+        const l = nets.step(pass.cache, s, e, epoch >= o.pretrainEpochs);
         for (const key of Object.keys(sum) as Array<keyof StepLosses>) sum[key] += l[key];
         steps++;
       }

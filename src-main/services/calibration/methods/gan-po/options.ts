@@ -13,6 +13,12 @@ export const ganPoOptions = z.strictObject({
   learningRate: z.number().positive().max(1).default(1e-4),
   beta1: z.number().min(0).max(0.9999).default(0.5),
   beta2: z.number().min(0).max(0.99999).default(0.999),
+  /**
+   * Epochs of the generator on λl L1 + λr L_R alone before the discriminator joins (0: from the
+   * start, as the paper). Pre-training the generator on its content loss, then the adversarial
+   * phase from there: Ledig et al. 2017 (SRGAN, section 3.2), Wang et al. 2018 (ESRGAN, section 3.4).
+   */
+  pretrainEpochs: z.number().int().min(0).max(10_000).default(0),
   /** Weight of the L1 term (paper: 30). */
   lambdaL1: z.number().min(0).default(30),
   /**

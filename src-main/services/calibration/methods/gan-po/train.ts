@@ -198,16 +198,18 @@ export class GanPoNets {
    * One training step on the days [s, e) of the problem: the discriminator first, on the
    * observed fields against the generator's current simulation (least squares, Mao et al. 2017:
    * (D(f, y) - 1)² + D(f, h(G(x)))²), then the generator on (D(f, h(G(x))) - 1)² + λl L1 + λr L_R
-   * (Sun et al. 2024, eq. 3 with the least-squares adversarial loss, section 2.1.2).
+   * (Sun et al. 2024, eq. 3 with the least-squares adversarial loss, section 2.1.2). Not
+   * `adversarial` (the pre-training epochs): the generator's step alone, without the adversarial term.
    */
-  step(cache: StateCache, s: number, e: number): StepLosses {
+  step(cache: StateCache, s: number, e: number, adversarial = true): StepLosses {
     const { tf, pr, o } = this;
     const d0 = s - pr.periods.train[0];
     const B = e - s;
     let d = 0;
     // the discriminator's step simulates what the generator's forward does (same weights): run once
     const reuse: BatchReuse = {};
-    if (this.D) {
+    const D = adversarial ? this.D : null;
+    if (D) {
       const forcing = this.daySlice(this.days.forcing, d0, B, this.days.vars);
       const real = this.daySlice(this.days.obs, d0, B, 1);
       const fake = tf.tidy(() => this.image(this.h(this.params(), cache, s, e, reuse), d0, B));
