@@ -194,7 +194,14 @@ async function lambdaGrid(dir: string, queue: Record<string, unknown>): Promise<
   });
   const spec = sweepSpecSchema.parse({
     name: 'GAN-PO lambda grid',
-    base: { kind: 'twin', method: 'gan-po', threads: 1, twin: { layout: 'paper' }, options: { epochs } },
+    // the discriminator from the first epoch: the epochs measured are adversarial ones (the dearer kind)
+    base: {
+      kind: 'twin',
+      method: 'gan-po',
+      threads: 1,
+      twin: { layout: 'paper' },
+      options: { epochs, pretrainEpochs: 0 },
+    },
     grid: { 'options.lambdaL1': LAMBDA_L1, 'options.lambdaRange': LAMBDA_RANGE },
     select: { metric: 'medianCellKge', period: 'valid', mode: 'max' },
     concurrency: 2,

@@ -8,8 +8,8 @@ import { tifSums } from '../helpers/project';
 
 const dir = mkdtempSync(join(tmpdir(), 'fieldcal-ganpo-resume-'));
 const CLI = ['--import', 'tsx', '--import', './scripts/raw-loader.mjs', 'src-main/cli/index.ts'];
-// GAN-PO for 6 epochs on a small twin: a checkpoint (JSON in the project, weights and Adam moments
-// in a binary blob next to it) at the end of every epoch
+// GAN-PO for 6 epochs on a small twin (2 of pre-training, then with the discriminator): a checkpoint
+// (JSON in the project, weights and Adam moments in a binary blob next to it) at the end of every epoch
 const config = join(dir, 'job.json');
 writeFileSync(
   config,
@@ -17,7 +17,7 @@ writeFileSync(
     seed: 13,
     threads: 1,
     twin: { rows: 10, cols: 12, seed: 5, years: { warmup: 1, train: 1, valid: 1, test: 1 } },
-    options: { epochs: 6, batchDays: 32, warmupWindow: 20 },
+    options: { epochs: 6, batchDays: 32, warmupWindow: 20, pretrainEpochs: 2 },
   }),
 );
 const args = (out: string) => [

@@ -129,7 +129,7 @@ describe('fieldcal calibrate on a smash-layout folder with an et/ stack', () => 
       {
         dataset: { start: '2012-08-01', end: '2013-07-31' },
         periods,
-        options: { epochs: 3, batchDays: 30, warmupWindow: 20 },
+        options: { epochs: 3, batchDays: 30, warmupWindow: 20, pretrainEpochs: 1 },
         studyArea: { geometry: westHalf, crs },
         seed: 2,
       },

@@ -147,10 +147,22 @@ beforeAll(async () => {
     [
       'gan-po',
       'gan-po',
-      { physics: 'lstm', surrogate, epochs: 6, learningRate: 1e-3, updateEvery: 3, updateEpochs: 1 },
+      {
+        physics: 'lstm',
+        surrogate,
+        epochs: 6,
+        learningRate: 1e-3,
+        updateEvery: 3,
+        updateEpochs: 1,
+        pretrainEpochs: 0,
+      },
     ],
     ['dpl', 'dpl', { physics: 'lstm', surrogate, epochs: 6 }],
-    ['gan-po-again', 'gan-po', { physics: 'lstm', surrogate, epochs: 2, learningRate: 1e-3 }],
+    [
+      'gan-po-again',
+      'gan-po',
+      { physics: 'lstm', surrogate, epochs: 2, learningRate: 1e-3, pretrainEpochs: 0 },
+    ],
   ];
   for (const [label, method, options] of jobs) {
     const run = host.submit(

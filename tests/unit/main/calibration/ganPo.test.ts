@@ -225,7 +225,13 @@ describe('GAN-PO pieces', () => {
         'gridded',
         'gan-po',
         pr,
-        methodOptions('gan-po', 'gridded', { epochs: 3, batchDays: 64, warmupWindow: 30, ablation }),
+        methodOptions('gan-po', 'gridded', {
+          epochs: 3,
+          batchDays: 64,
+          warmupWindow: 30,
+          pretrainEpochs: 0,
+          ablation,
+        }),
         7,
         { sim, compute, cancelled: () => false, progress: (p) => seen.push(p.iteration) },
       );
@@ -291,7 +297,12 @@ describe('GAN-PO pieces', () => {
           'gridded',
           'gan-po',
           pr,
-          methodOptions('gan-po', 'gridded', { epochs: 1, batchDays: 128, warmupWindow: 10 }),
+          methodOptions('gan-po', 'gridded', {
+            epochs: 1,
+            batchDays: 128,
+            warmupWindow: 10,
+            pretrainEpochs: 0,
+          }),
           seed,
           { sim, compute, cancelled: () => false, progress: () => undefined },
         )

@@ -227,7 +227,7 @@ export class GanPoNets {
     const n = pr.cells;
     const obs = tf.tensor2d(this.obsCells.subarray(d0 * n, (d0 + B) * n), [B, n]);
     const mask = tf.tensor2d(this.maskCells.subarray(d0 * n, (d0 + B) * n), [B, n]);
-    const forcing = this.D ? this.daySlice(this.days.forcing, d0, B, this.days.vars) : null;
+    const forcing = D ? this.daySlice(this.days.forcing, d0, B, this.days.vars) : null;
     const parts: T[] = [];
     const gl = this.optG.minimize(
       () => {
