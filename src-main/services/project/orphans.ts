@@ -1,5 +1,5 @@
 import { readdirSync, rmSync } from 'node:fs';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, join, resolve, sep } from 'node:path';
 import type { ProjectStore } from './store';
 
 /** The name `common/atomicFile.ts` gives its temporary files: `.<name>.<12 hex>.tmp`. */
@@ -12,6 +12,8 @@ const MAX_DEPTH = 4;
 export interface TempDir {
   dir: string;
   recurse: boolean;
+  /** Folders below it that are left alone (their writers live outside the project's lease). */
+  skip?: readonly string[];
 }
 
 /**
@@ -37,18 +39,58 @@ export function tempDirsOf(store: ProjectStore): TempDir[] {
     if (a.startsWith('/')) add(dirname(a), false);
   for (const w of store.db.prepare('SELECT path FROM pending_writes').pluck().all() as string[])
     if (w.startsWith('/')) add(dirname(w), false);
-  return [...dirs].map(([dir, recurse]) => ({ dir, recurse }));
+  const skip = queueChildDirs(store);
+  for (const d of [...dirs.keys()]) if (within(d, skip)) dirs.delete(d);
+  return [...dirs].map(([dir, recurse]) => ({ dir, recurse, skip }));
+}
+
+/** Whether `dir` is one of `folders` or below one (absolute folders). */
+function within(dir: string, folders: readonly string[]): boolean {
+  const d = resolve(dir);
+  return folders.some((f) => d === f || d.startsWith(f + sep));
+}
+
+/**
+ * The folders of queue-sweep children not finished: `fieldcal worker` processes write there (the
+ * child's outDir is shared with them) without holding the project's lease, so a temporary file in
+ * one may be a write in flight, even with no other writer of the project alive (a coordinator
+ * re-attaching after a kill). Measured: the re-attached coordinator's open removed a live worker's
+ * `.Ws.tif.<hex>.tmp` before its rename, failing the child (tests/integration/sweepQueueRestart).
+ */
+function queueChildDirs(store: ProjectStore): string[] {
+  const rows = store.db
+    .prepare(
+      `SELECT r.options_json FROM runs r
+         JOIN sweep_children c ON c.run_id = r.id
+         JOIN sweeps s ON s.run_id = c.sweep_id
+       WHERE s.queue IS NOT NULL AND r.status IN ('queued', 'running', 'interrupted')`,
+    )
+    .pluck()
+    .all() as string[];
+  const out: string[] = [];
+  for (const o of rows) {
+    try {
+      const outDir = (JSON.parse(o) as { outDir?: unknown }).outDir;
+      if (typeof outDir === 'string' && outDir.startsWith('/')) out.push(resolve(outDir));
+    } catch {
+      // a damaged options column names no folder
+    }
+  }
+  return out;
 }
 
 /**
  * Removes the atomic-write temporary files (`.<name>.<hex>.tmp`) in each folder, and below it down
- * to {@link MAX_DEPTH} levels when it is a run folder, never following links. Returns the paths removed; folders that are
+ * to {@link MAX_DEPTH} levels when it is a run folder, never following links nor entering a folder
+ * of `skip`. Returns the paths removed; folders that are
  * missing or unreadable are skipped.
  */
 export function removeOrphanTemps(dirs: readonly TempDir[]): string[] {
   const removed: string[] = [];
   const seen = new Set<string>();
+  const skip = dirs.flatMap((d) => d.skip ?? []);
   const walk = (dir: string, depth: number) => {
+    if (within(dir, skip)) return;
     const key = `${dir}\u0000${depth}`;
     if (seen.has(key)) return;
     seen.add(key);

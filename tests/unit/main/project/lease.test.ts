@@ -224,6 +224,56 @@ describe('one writer per project', () => {
     db.close();
   });
 
+  it('leaves the temporary files of unfinished queue-sweep children to their workers, and cleans them once finished', () => {
+    const path = join(tmp.dir, 'q.fieldcal');
+    const s = ProjectStore.create({ path });
+    const runs = join(tmp.dir, 'q-runs');
+    const sweep = s.runs.createSweep({ name: 'q', spec: {}, queue: 'redis://127.0.0.1:6379', seed: 1 });
+    const child = (index: number) => {
+      const outDir = join(runs, `run-${sweep.id}`, `child-${index}`);
+      mkdirSync(outDir, { recursive: true });
+      const run = s.runs.createChild(sweep.id, index, {
+        name: `q #${index}`,
+        method: 'ann',
+        options: { spec: {}, outDir },
+        seed: 1,
+        values: {},
+        dataset: null,
+      });
+      const temp = join(outDir, '.Ws.tif.0123456789ab.tmp');
+      writeFileSync(temp, 'a worker writing');
+      return { run, temp };
+    };
+    // child 0 runs on a queue worker (its coordinator was killed); child 1 finished
+    const [running, done] = [child(0), child(1)];
+    s.runs.setStatus(running.run.id, 'running');
+    s.runs.setStatus(done.run.id, 'running');
+    s.runs.setStatus(done.run.id, 'succeeded');
+    // a local run's leftover beside them, which is the project's own
+    mkdirSync(join(runs, 'run-9'), { recursive: true });
+    const local = join(runs, 'run-9', '.params.tif.a1b2c3d4e5f6.tmp');
+    writeFileSync(local, 'half a file');
+    s.close();
+
+    const again = ProjectStore.open({ path });
+    try {
+      expect(again.orphansRemoved.sort()).toEqual([done.temp, local].sort());
+      expect(readFileSync(running.temp, 'utf8')).toBe('a worker writing');
+      // marked interrupted (its coordinator is dead), and still left alone; then the re-attached
+      // coordinator queues it again and records it finished: its folder is the project's again
+      expect(again.runs.get(running.run.id).status).toBe('interrupted');
+      for (const st of ['queued', 'running', 'succeeded'] as const) again.runs.setStatus(running.run.id, st);
+    } finally {
+      again.close();
+    }
+    const third = ProjectStore.open({ path });
+    try {
+      expect(third.orphansRemoved).toEqual([running.temp]);
+    } finally {
+      third.close();
+    }
+  });
+
   it('removes temporary files of a dead export on the next open, and nothing else', () => {
     const path = join(tmp.dir, 'exp.fieldcal');
     ProjectStore.create({ path }).close();
