@@ -288,6 +288,21 @@ describe('GAN-PO pieces', () => {
     expect(h.slice(0, 2).map((e) => e.gL1)).toEqual(hl.map((e) => e.gL1));
   }, 120_000);
 
+  it('refuses a pre-training as long as the run (the discriminator would never join), naming the field', () => {
+    let err: unknown;
+    try {
+      methodOptions('gan-po', 'gridded', { epochs: 10 });
+    } catch (e) {
+      err = e;
+    }
+    expect(String((err as Error).message)).toMatch(/pretrainEpochs.*must be below epochs \(10\)/s);
+    expect(methodOptions('gan-po', 'gridded', { epochs: 21 })).toMatchObject({ pretrainEpochs: 20 });
+    // the ablation has no discriminator to wait for
+    expect(methodOptions('gan-po', 'gridded', { epochs: 10, ablation: 'l1-only' })).toMatchObject({
+      epochs: 10,
+    });
+  });
+
   it('is reproducible from its seed', async () => {
     const pr = twin.problem;
     const sim = new LocalSimulator(pr);
