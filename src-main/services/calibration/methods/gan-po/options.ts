@@ -21,7 +21,7 @@ export const ganPoOptions = z
      * phase from there: Ledig et al. 2017 (SRGAN, section 3.2), Wang et al. 2018 (ESRGAN, section 3.4).
      * Measured on the paper's twin (200 epochs, Intel Xeon, seeds 1 / 2 / 3): with D from the start,
      * seed 3's discriminator won at once (D loss 0.37 by epoch 7) and held the generator at a train
-     * L1 of 0.15-0.2 through epoch 113 (validation MSE 0.13-0.19), while the L1-only ablation of the
+     * L1 of 0.15-0.2 through epoch 113 (validation MSE 0.13-0.19 in epochs 1-8), while the L1-only ablation of the
      * same seed left that start (L1 0.07 by epoch 58). With 20 epochs of pre-training: best
      * validation MSE 0.0105 / 0.0119 / 0.0124 (from the start: 0.0111 on seed 1), test RMSE reduced in
      * 99.5 / 99.0 / 99.5 % of cells. A lower discriminator rate (1e-5) and instance noise (σ 0.2, 0.5
