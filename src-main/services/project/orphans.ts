@@ -20,17 +20,35 @@ export interface TempDir {
  * Folders where a dead writer of this project may have left temporary files: the runs folder
  * (`<project>-runs`, jobs/service.ts `runsDir`), every run's output folder, the folders of its
  * recorded artifacts, and the folders of writes recorded in `pending_writes` (export destinations).
+ * The folders of queue-sweep children not finished are skipped, with everything below them:
+ * `fieldcal worker` processes write there (the child's outDir is shared with them) without holding
+ * the project's lease, so a temporary file in one may be a write in flight, even with no other
+ * writer of the project alive (a coordinator re-attaching after a kill). Measured: the re-attached
+ * coordinator's open removed a live worker's `.Ws.tif.<hex>.tmp` before its rename, failing the
+ * child (tests/integration/sweepQueueRestart).
  */
 export function tempDirsOf(store: ProjectStore): TempDir[] {
   const dirs = new Map<string, boolean>();
   const add = (dir: string, recurse: boolean) => dirs.set(dir, recurse || (dirs.get(dir) ?? false));
   const p = store.path;
   add(join(dirname(p), `${basename(p, extname(p))}-runs`), true);
-  const options = store.db.prepare('SELECT options_json FROM runs').pluck().all() as string[];
-  for (const o of options) {
+  // every run's output folder, except those of unfinished queue-sweep children (see above)
+  const skip: string[] = [];
+  const runs = store.db
+    .prepare(
+      `SELECT r.options_json AS options,
+              s.queue IS NOT NULL AND r.status IN ('queued', 'running', 'interrupted') AS remote
+         FROM runs r
+         LEFT JOIN sweep_children c ON c.run_id = r.id
+         LEFT JOIN sweeps s ON s.run_id = c.sweep_id`,
+    )
+    .all() as Array<{ options: string; remote: number | null }>;
+  for (const r of runs) {
     try {
-      const outDir = (JSON.parse(o) as { outDir?: unknown }).outDir;
-      if (typeof outDir === 'string' && outDir.startsWith('/')) add(outDir, true);
+      const outDir = (JSON.parse(r.options) as { outDir?: unknown }).outDir;
+      if (typeof outDir === 'string' && outDir.startsWith('/'))
+        if (r.remote) skip.push(resolve(outDir));
+        else add(outDir, true);
     } catch {
       // a damaged options column names no folder
     }
@@ -39,7 +57,6 @@ export function tempDirsOf(store: ProjectStore): TempDir[] {
     if (a.startsWith('/')) add(dirname(a), false);
   for (const w of store.db.prepare('SELECT path FROM pending_writes').pluck().all() as string[])
     if (w.startsWith('/')) add(dirname(w), false);
-  const skip = queueChildDirs(store);
   for (const d of [...dirs.keys()]) if (within(d, skip)) dirs.delete(d);
   return [...dirs].map(([dir, recurse]) => ({ dir, recurse, skip }));
 }
@@ -48,35 +65,6 @@ export function tempDirsOf(store: ProjectStore): TempDir[] {
 function within(dir: string, folders: readonly string[]): boolean {
   const d = resolve(dir);
   return folders.some((f) => d === f || d.startsWith(f + sep));
-}
-
-/**
- * The folders of queue-sweep children not finished: `fieldcal worker` processes write there (the
- * child's outDir is shared with them) without holding the project's lease, so a temporary file in
- * one may be a write in flight, even with no other writer of the project alive (a coordinator
- * re-attaching after a kill). Measured: the re-attached coordinator's open removed a live worker's
- * `.Ws.tif.<hex>.tmp` before its rename, failing the child (tests/integration/sweepQueueRestart).
- */
-function queueChildDirs(store: ProjectStore): string[] {
-  const rows = store.db
-    .prepare(
-      `SELECT r.options_json FROM runs r
-         JOIN sweep_children c ON c.run_id = r.id
-         JOIN sweeps s ON s.run_id = c.sweep_id
-       WHERE s.queue IS NOT NULL AND r.status IN ('queued', 'running', 'interrupted')`,
-    )
-    .pluck()
-    .all() as string[];
-  const out: string[] = [];
-  for (const o of rows) {
-    try {
-      const outDir = (JSON.parse(o) as { outDir?: unknown }).outDir;
-      if (typeof outDir === 'string' && outDir.startsWith('/')) out.push(resolve(outDir));
-    } catch {
-      // a damaged options column names no folder
-    }
-  }
-  return out;
 }
 
 /**

@@ -171,6 +171,10 @@ export async function ganPoPaperExperiment(o: {
     const def = defaultSimulation(pr, sim);
     const runs: PaperRun[] = [];
     const wanted = PAPER_RUNS.filter((r) => !o.runs || o.runs.includes(r.name));
+    const ganPoDefaults = methodOptions('gan-po', 'gridded', {}) as {
+      epochs: number;
+      pretrainEpochs: number;
+    };
     for (const r of wanted) {
       const seeds =
         r.name === 'gan-po-l1'
@@ -182,9 +186,16 @@ export async function ganPoPaperExperiment(o: {
               : [0];
       for (const seed of seeds) {
         const epochs = r.method === 'dpl' ? o.dplEpochs : r.method === 'gan-po' ? o.epochs : undefined;
-        // a shortened GAN-PO run keeps the default's share of pre-training (20 of the paper's 200 epochs)
+        // a shortened GAN-PO run keeps the defaults' share of pre-training (20 of the paper's 200 epochs)
         const pretrain =
-          epochs && r.method === 'gan-po' ? { pretrainEpochs: Math.min(20, Math.floor(epochs / 10)) } : {};
+          epochs && r.method === 'gan-po'
+            ? {
+                pretrainEpochs: Math.min(
+                  ganPoDefaults.pretrainEpochs,
+                  Math.floor((epochs * ganPoDefaults.pretrainEpochs) / ganPoDefaults.epochs),
+                ),
+              }
+            : {};
         const options: Record<string, unknown> = { ...r.options, ...(epochs ? { epochs, ...pretrain } : {}) };
         const t = performance.now();
         let fields = defaultFields(pr);
