@@ -8,7 +8,12 @@ const ints = (v: string | undefined, d: number[]) => (v ? v.split(',').map(Numbe
  * through the same exact vic3l, the paper's tables, recovery, times; the report goes to
  * FIELDCAL_BENCH_OUT (default bench-out/gan-po-paper). FIELDCAL_BENCH_SEEDS (GAN-PO, default
  * 1,2,3), FIELDCAL_BENCH_BASELINE_SEEDS (SCE-UA, dPL; default 1), FIELDCAL_BENCH_EPOCHS (GAN-PO) and
- * FIELDCAL_BENCH_DPL_EPOCHS (default 200 both) and FIELDCAL_BENCH_RUNS (default all) shorten it.
+ * FIELDCAL_BENCH_DPL_EPOCHS (default 200 both), FIELDCAL_BENCH_SURROGATE_EPOCHS (surrogate training,
+ * default 200 with early stopping), FIELDCAL_BENCH_SURROGATE_HELDOUT (held-out members of the
+ * surrogate's accuracy, default 10) and FIELDCAL_BENCH_RUNS (default all) shorten it. Finished runs
+ * are kept in <out>/runs and taken from there when asked again with the same options, so runs
+ * made by separate processes (FIELDCAL_THREADS=1 and
+ * FIELDCAL_BENCH_THREADS=1 each: the native kernels' and the model's threads) meet in the last one's report.
  */
 export async function ganPoPaperBench(): Promise<Record<string, unknown>> {
   const env = process.env;
@@ -24,6 +29,15 @@ export async function ganPoPaperBench(): Promise<Record<string, unknown>> {
       epochs: env.FIELDCAL_BENCH_EPOCHS ? Number(env.FIELDCAL_BENCH_EPOCHS) : undefined,
       dplEpochs: env.FIELDCAL_BENCH_DPL_EPOCHS ? Number(env.FIELDCAL_BENCH_DPL_EPOCHS) : undefined,
       runs: env.FIELDCAL_BENCH_RUNS?.split(','),
+      threads: env.FIELDCAL_BENCH_THREADS ? Number(env.FIELDCAL_BENCH_THREADS) : undefined,
+      surrogate: {
+        ...(env.FIELDCAL_BENCH_SURROGATE_EPOCHS
+          ? { epochs: Number(env.FIELDCAL_BENCH_SURROGATE_EPOCHS) }
+          : {}),
+        ...(env.FIELDCAL_BENCH_SURROGATE_HELDOUT
+          ? { accuracyMembers: Number(env.FIELDCAL_BENCH_SURROGATE_HELDOUT) }
+          : {}),
+      },
     })),
   };
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { FieldcalError } from '../../src-shared/ipc';
 import { ganPoPaperExperiment, PAPER_RUNS } from '../services/calibration/experiments/ganPoPaper';
 import { summaryRows, writePaperReport } from '../services/calibration/experiments/paperReport';
@@ -16,6 +16,7 @@ export interface PaperExperimentArgs {
   epochs?: number | undefined;
   dplEpochs?: number | undefined;
   runs?: string[] | undefined;
+  surrogate?: Record<string, unknown> | undefined;
   threads?: number | undefined;
   quiet?: boolean | undefined;
 }
@@ -38,6 +39,8 @@ export async function runPaperExperiment(a: PaperExperimentArgs): Promise<Record
     epochs: a.epochs,
     dplEpochs: a.dplEpochs,
     runs: a.runs,
+    surrogate: a.surrogate,
+    dir: join(resolve(a.out), 'runs'),
     log: a.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
   });
   const result = {
@@ -49,11 +52,16 @@ export async function runPaperExperiment(a: PaperExperimentArgs): Promise<Record
       name: r.name,
       seed: r.seed,
       seconds: +r.seconds.toFixed(1),
+      total_seconds: +r.totalSeconds.toFixed(1),
       seconds_per_epoch: r.secondsPerEpoch === null ? null : +r.secondsPerEpoch.toFixed(3),
       test: r.test.summary,
       train: r.train.summary,
       fss_mean_field_test: r.test.fssMean,
       recovery: r.recovery,
+      ...(r.info.surrogate ? { surrogate: r.info.surrogate } : {}),
+      ...(r.onSurrogate
+        ? { on_surrogate: { test: r.onSurrogate.test.summary, train: r.onSurrogate.train.summary } }
+        : {}),
       ...(r.history
         ? {
             h: r.info.h,
@@ -91,6 +99,9 @@ export function addExperimentCommand(program: Command): void {
     .option('--epochs <n>', 'epochs of GAN-PO (paper: 200)', (v) => Number(v))
     .option('--dpl-epochs <n>', 'epochs of dPL (paper: 200)', (v) => Number(v))
     .option('--runs <list>', `runs to make (${PAPER_RUNS.map((r) => r.name).join(',')})`)
+    .option('--surrogate-epochs <n>', 'epochs of surrogate training (default 200, early stopping)', (v) =>
+      Number(v),
+    )
     .option('--threads <n>', 'model threads (0: one per core)', (v) => Number(v), 0)
     .option('--json', 'print the result as one JSON object on stdout')
     .action(
@@ -104,6 +115,7 @@ export function addExperimentCommand(program: Command): void {
           epochs?: number;
           dplEpochs?: number;
           runs?: string;
+          surrogateEpochs?: number;
           threads: number;
           json?: boolean;
         },
@@ -123,6 +135,7 @@ export function addExperimentCommand(program: Command): void {
           epochs: o.epochs,
           dplEpochs: o.dplEpochs,
           runs,
+          surrogate: o.surrogateEpochs ? { epochs: o.surrogateEpochs } : undefined,
           threads: o.threads,
           quiet: !!o.json,
         });

@@ -40,6 +40,13 @@ export interface MethodContext {
 /** A gridded method's context: also the model, on the calling thread or the model pool. */
 export interface GriddedContext extends MethodContext {
   sim: Simulator;
+  /**
+   * Called once, when h() is a surrogate, before the surrogate is disposed, with the method's final
+   * fields: `simulate` runs parameter fields through it (the target over the whole record,
+   * step-major). The GAN-PO paper scores its methods on the surrogate's simulation (Sun et al. 2024,
+   * Figs. 4-10; Fig. S4 on VIC).
+   */
+  surrogateSimulator?: (simulate: (fields: Float64Array[]) => Float64Array, final: Float64Array[]) => void;
 }
 
 /** Calibrated fields of a gridded problem. */

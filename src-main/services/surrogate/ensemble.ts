@@ -73,6 +73,7 @@ const manifestSchema = z.object({
   dataKey: z.string(),
   complete: z.number().int().nonnegative(),
   createdAt: z.string(),
+  seconds: z.number().nonnegative().optional(),
 });
 
 /** What defines an ensemble's content: the manifest less its progress and date. */
@@ -373,6 +374,7 @@ export async function generateEnsemble(
     const fieldsBuf = new Float64Array(P * cells);
     for (let m = manifest.complete; m < spec.members; m++) {
       if (opts.cancelled?.()) break;
+      const t = performance.now();
       const fields = draw(m);
       const out = await run(fields.map((f) => Float64Array.from(f)));
       if (!out || out.length !== steps * cells)
@@ -387,7 +389,11 @@ export async function generateEnsemble(
       await writeAt(targetFh, new Uint8Array(target.buffer), m * perTarget);
       await paramsFh.datasync();
       await targetFh.datasync();
-      manifest = { ...manifest, complete: m + 1 };
+      manifest = {
+        ...manifest,
+        complete: m + 1,
+        seconds: (manifest.seconds ?? 0) + (performance.now() - t) / 1000,
+      };
       await writeManifest(dir, manifest);
       opts.progress?.(m + 1, spec.members);
     }

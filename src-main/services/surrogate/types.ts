@@ -64,6 +64,8 @@ export interface EnsembleManifest {
   /** Members whose run is complete and stored (a resumed generation continues from here). */
   complete: number;
   createdAt: string;
+  /** Seconds spent drawing, running and storing the complete members, summed over resumed generations (absent: made before it was recorded). */
+  seconds?: number;
 }
 
 /** A generated ensemble, read with bounded memory (one member, or one window of steps, at a time). */

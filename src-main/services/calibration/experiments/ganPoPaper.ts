@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../common/atomicFile';
 import { cc } from '../../metrics/series';
 import { cellMaps, rmseChange } from '../../metrics/maps';
 import { eofScores } from '../../metrics/eof';
@@ -8,24 +12,34 @@ import { defaultSimulation, toGrid } from '../gridded/evaluate';
 import { defaultFields, fullParams, type GriddedProblem } from '../gridded/problem';
 import type { Simulator } from '../gridded/simulator';
 import { methodOptions, runMethod } from '../registry';
-import { makeTwin, type Twin } from '../twin/generate';
+import { makeTwin, type Twin, type TwinOptions } from '../twin/generate';
 
 /**
  * The runs of the GAN-PO paper's comparison (Sun, Pan & Duan 2024, section 3): default parameters,
  * SCE-UA over MPR (2000 runs), dPL with the paper's settings (LSTM hidden 128, batch 50, lr 1e-4,
  * 200 epochs), GAN-PO and its L1-only ablation (Table 1), all on the same twin and the same h().
  */
+/** dPL with the paper's settings: g_z, LSTM hidden 128, batch 50 cells, lr 1e-4, 200 epochs. */
+const DPL_PAPER = { g: 'z', lstmHidden: 128, batchCells: 50, learningRate: 1e-4, epochs: 200 };
+
 export const PAPER_RUNS: Array<{ name: string; method: string | null; options: Record<string, unknown> }> = [
   { name: 'default', method: null, options: {} },
   { name: 'gan-po', method: 'gan-po', options: {} },
   { name: 'gan-po-l1', method: 'gan-po', options: { ablation: 'l1-only' } },
   { name: 'sce-ua', method: 'sce-ua', options: { maxRuns: 2000 } },
-  {
-    name: 'dpl',
-    method: 'dpl',
-    options: { g: 'z', lstmHidden: 128, batchCells: 50, learningRate: 1e-4, epochs: 200 },
-  },
+  { name: 'dpl', method: 'dpl', options: DPL_PAPER },
+  // h() through a surrogate of vic3l, as the paper (section 3.2; 400-member ensemble, 200 / 100 / 100),
+  // updated during calibration (Tsai et al. 2021; the paper gives no period: every 20 epochs, 10 updates)
+  { name: 'gan-po-lstm', method: 'gan-po', options: { physics: 'lstm', updateEvery: 20 } },
+  { name: 'gan-po-arnet', method: 'gan-po', options: { physics: 'arnet', updateEvery: 20 } },
+  { name: 'dpl-lstm', method: 'dpl', options: { ...DPL_PAPER, physics: 'lstm', updateEvery: 20 } },
 ];
+
+/** The paper's epochs of GAN-PO and dPL (the updates' period above is for these). */
+const PAPER_EPOCHS = 200;
+
+/** Runs whose h() is a surrogate: scored on the surrogate's simulation too (the paper's Figs. 4-10). */
+export const surrogateRun = (name: string) => name.endsWith('-lstm') || name.endsWith('-arnet');
 
 /** The paper's table for one period, and the EOF / SSIM of every day. */
 export interface PeriodScores {
@@ -51,6 +65,13 @@ export interface PaperRun {
   /** GAN-PO's per-epoch history (losses, validation, h() error), when the method has one. */
   history?: unknown[];
   info: Record<string, unknown>;
+  /** With a surrogate h(): the scores of its own simulation of the final fields (and of the defaults). */
+  onSurrogate?: { train: PeriodScores; test: PeriodScores };
+  /**
+   * Seconds of the whole method, its surrogate's making counted in full wherever it was made
+   * (the ensemble's generation and the training: the manifest's and key.json's seconds).
+   */
+  totalSeconds: number;
 }
 
 const slice = (a: Float64Array, [t0, t1]: [number, number], n: number) => a.subarray(t0 * n, t1 * n);
@@ -107,7 +128,7 @@ export function scoreRun(
   sim: Simulator,
   def: Float64Array,
   fields: Float64Array[],
-): Omit<PaperRun, 'name' | 'method' | 'seed' | 'seconds' | 'secondsPerEpoch' | 'info'> {
+): Omit<PaperRun, 'name' | 'method' | 'seed' | 'seconds' | 'secondsPerEpoch' | 'info' | 'totalSeconds'> {
   const pr = twin.problem;
   const n = pr.cells;
   const et = sim.run(fullParams(pr, fields), pr.steps);
@@ -144,6 +165,37 @@ export function scoreRun(
   };
 }
 
+// a kept run's JSON: typed arrays and non-finite numbers spelled out, read back as they were
+const RESULT = 'result.json';
+const replacer = (_k: string, v: unknown) =>
+  v instanceof Float64Array
+    ? { f64: Array.from(v) }
+    : typeof v === 'number' && !Number.isFinite(v)
+      ? String(v)
+      : v;
+const reviver = (_k: string, v: unknown) =>
+  v === 'NaN' || v === 'Infinity' || v === '-Infinity'
+    ? Number(v)
+    : v && typeof v === 'object' && 'f64' in v && Array.isArray(v.f64) && Object.keys(v).length === 1
+      ? Float64Array.from(v.f64 as number[])
+      : v;
+
+/** A run kept in `dir` for the same key, or null (none, another key, or unreadable: made again). */
+function readKept(dir: string, key: string): PaperRun | null {
+  try {
+    const k = JSON.parse(readFileSync(join(dir, RESULT), 'utf8'), reviver) as { key: string; run: PaperRun };
+    return k.key === key ? k.run : null;
+  } catch {
+    return null;
+  }
+}
+
+async function keep(dir: string, key: string, run: PaperRun) {
+  await mkdir(dir, { recursive: true });
+  const text = `${JSON.stringify({ key, run }, replacer)}\n`;
+  await writeFileAtomic(join(dir, RESULT), (tmp) => writeFile(tmp, text));
+}
+
 /**
  * Runs the paper's comparison on its twin (24 x 17 cells, all active, six soil descriptors, seven
  * parameters; train 2009-10, test 2011, valid 2013-14): every run of `runs` for each of its seeds
@@ -161,10 +213,24 @@ export async function ganPoPaperExperiment(o: {
   /** Epochs of dPL (paper: 200). */
   dplEpochs?: number;
   runs?: string[];
+  /** Surrogate settings over the defaults of the surrogate runs (e.g. `epochs`, `accuracyMembers`). */
+  surrogate?: Record<string, unknown>;
+  /**
+   * The experiment's runs folder: each finished run is kept there (`<name>-s<seed>/result.json`) and
+   * taken from there when asked again with the same options, so an interrupted experiment continues
+   * and runs made by separate processes meet in one report; surrogate runs keep their surrogate
+   * there, and share the ensemble (`ensembles/`) and a surrogate of the same key. Absent: nothing
+   * is kept.
+   */
+  dir?: string;
   twinSeed?: number;
+  /** Another twin than the paper's (tests: a small one); default the paper layout. */
+  twin?: Partial<TwinOptions>;
   log?: (line: string) => void;
 }): Promise<{ twin: Twin; runs: PaperRun[] }> {
-  const twin = makeTwin({ layout: 'paper', seed: o.twinSeed ?? 1 });
+  const twinSeed = o.twinSeed ?? 1;
+  const twinOptions = o.twin ?? { layout: 'paper' as const };
+  const twin = makeTwin({ ...twinOptions, seed: twinSeed });
   const pr = twin.problem;
   const sim = await o.sim(pr);
   try {
@@ -196,7 +262,39 @@ export async function ganPoPaperExperiment(o: {
                 ),
               }
             : {};
-        const options: Record<string, unknown> = { ...r.options, ...(epochs ? { epochs, ...pretrain } : {}) };
+        // and a shortened surrogate run its ten updates (every 20 of 200 epochs), at least one epoch apart
+        const every = r.options.updateEvery;
+        const updates =
+          epochs && typeof every === 'number' && every > 0
+            ? { updateEvery: Math.max(1, Math.floor((epochs * every) / PAPER_EPOCHS)) }
+            : {};
+        const options: Record<string, unknown> = {
+          ...r.options,
+          ...(epochs ? { epochs, ...pretrain, ...updates } : {}),
+          ...(surrogateRun(r.name) && o.surrogate ? { surrogate: o.surrogate } : {}),
+        };
+        const runDir = o.dir ? join(o.dir, `${r.name}-s${seed}`) : null;
+        const key = JSON.stringify({
+          version: 1,
+          name: r.name,
+          method: r.method,
+          seed,
+          options,
+          twin: { ...twinOptions, seed: twinSeed },
+        });
+        const kept = runDir ? readKept(runDir, key) : null;
+        if (kept) {
+          runs.push(kept);
+          o.log?.(`${r.name} seed ${seed}: taken from ${runDir}`);
+          continue;
+        }
+        // a surrogate run works in <run>/checkpoints (its surrogate stays there); older checkpoints go
+        const workDir = runDir && surrogateRun(r.name) ? join(runDir, 'checkpoints') : undefined;
+        if (workDir)
+          for (const f of await readdir(workDir).catch(() => [] as string[]))
+            if (f !== 'surrogate' && f !== 'surrogate-training')
+              await rm(join(workDir, f), { recursive: true, force: true });
+        let onSurrogate: PaperRun['onSurrogate'];
         const t = performance.now();
         let fields = defaultFields(pr);
         let info: Record<string, unknown> = {};
@@ -211,6 +309,15 @@ export async function ganPoPaperExperiment(o: {
               sim,
               compute: o.compute,
               cancelled: () => false,
+              ...(workDir ? { workDir } : {}),
+              surrogateSimulator: (simulate, final) => {
+                const simS = simulate(final);
+                const defS = simulate(defaultFields(pr));
+                onSurrogate = {
+                  train: periodScores(pr, simS, defS, pr.periods.train),
+                  test: periodScores(pr, simS, defS, pr.periods.test),
+                };
+              },
               progress: (p) =>
                 o.log?.(
                   `${r.name} seed ${seed}: ${p.iteration}/${p.total} objective ${p.objective.toPrecision(4)}`,
@@ -221,8 +328,27 @@ export async function ganPoPaperExperiment(o: {
           info = res.info;
         }
         const seconds = (performance.now() - t) / 1000;
-        const { history, ...rest } = info as { history?: unknown[]; secondsPerEpoch?: unknown };
-        runs.push({
+        const { history, ...rest } = info as {
+          history?: unknown[];
+          secondsPerEpoch?: unknown;
+          surrogate?: unknown;
+        };
+        // the surrogate's making counts in full in this method's time, wherever it was made: this run's
+        // own ensemble and training seconds are replaced by what the ensemble and the training cost
+        const sur = rest.surrogate as
+          | {
+              ensembleSeconds: number;
+              trainSeconds: number;
+              madeSeconds: { ensemble: number | null; training: number | null };
+            }
+          | undefined;
+        const surrogateSeconds = sur
+          ? (sur.madeSeconds.ensemble ?? sur.ensembleSeconds) +
+            (sur.madeSeconds.training ?? sur.trainSeconds) -
+            sur.ensembleSeconds -
+            sur.trainSeconds
+          : 0;
+        const run: PaperRun = {
           name: r.name,
           method: r.method,
           seed,
@@ -236,8 +362,12 @@ export async function ganPoPaperExperiment(o: {
           ...scoreRun(twin, sim, def, fields),
           ...(history ? { history } : {}),
           info: rest,
-        });
-        const t2 = runs.at(-1)!.test.summary;
+          ...(onSurrogate ? { onSurrogate } : {}),
+          totalSeconds: seconds + surrogateSeconds,
+        };
+        runs.push(run);
+        if (runDir) await keep(runDir, key, run);
+        const t2 = run.test.summary;
         o.log?.(
           `${r.name} seed ${seed}: done in ${seconds.toFixed(1)} s; test ${JSON.stringify({ rmseReduced: t2.pctRmseReduced, cc: t2.pctCcAbove075, kge: t2.pctKgeAbove06, eof: t2.meanEof, ssim: t2.meanSsim })}`,
         );

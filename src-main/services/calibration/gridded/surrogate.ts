@@ -62,6 +62,11 @@ export const surrogateSettings = z.strictObject({
   /** Samples per batch (default: 400 LSTM sequences, 16 ARnet fields). */
   batchSize: z.number().int().min(1).optional(),
   validBatches: z.number().int().min(1).default(10),
+  /**
+   * Held-out (test) members the accuracy report compares with the model over the whole record
+   * (each costs a surrogate pass over the record: on the paper's twin about N s for the LSTM); 0: none.
+   */
+  accuracyMembers: z.number().int().min(0).default(10),
   patience: z.number().int().min(1).default(10),
   learningRate: z.number().positive().max(1).default(1e-3),
   /** LSTM hidden units (paper: 128) and window (30 days). */
@@ -171,13 +176,23 @@ function surrogateIn(dir: string): string | null {
   return null;
 }
 
-function keyOf(dir: string): string | null {
+interface KeyFile {
+  key?: string;
+  ensembleSeconds?: number | null;
+  trainSeconds?: number | null;
+  accuracy?: PreparedSurrogate['accuracy'];
+}
+
+function keyFile(dir: string): KeyFile {
   try {
-    return (JSON.parse(readFileSync(join(dir, KEY_FILE), 'utf8')) as { key?: string }).key ?? null;
+    return JSON.parse(readFileSync(join(dir, KEY_FILE), 'utf8')) as KeyFile;
   } catch {
-    return null;
+    return {};
   }
 }
+
+const keyOf = (dir: string): string | null => keyFile(dir).key ?? null;
+const secondsOr = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /** What a method gets: the surrogate, its ensemble (for updates), and the facts for `info`. */
 export interface PreparedSurrogate {
@@ -192,8 +207,20 @@ export interface PreparedSurrogate {
   updates: number;
   reusedFrom: string | null;
   savedIn: string | null;
+  /**
+   * What making the surrogate cost, wherever it was made: the ensemble's generation (its manifest's
+   * seconds) and the training; a reused surrogate carries them in its key.json (null: not recorded).
+   */
+  madeSeconds: { ensemble: number | null; training: number | null };
   epochs: number;
-  accuracy: { nseMedian: number; nseWorstDecile: number; rmseOverall: number } | null;
+  /** On the first `accuracyMembers` test members, over the whole record (null: none held out, or reused without updates). */
+  accuracy: {
+    members: number;
+    nseMedian: number;
+    nseWorstDecile: number;
+    rmseOverall: number;
+    seconds: number;
+  } | null;
 }
 
 class Cancelled extends Error {}
@@ -321,6 +348,25 @@ export async function prepareSurrogate(
     trainSeconds = (performance.now() - t) / 1000;
     if (ck) await rm(ck, { recursive: true, force: true });
   }
+  const made = from ? keyFile(from) : null;
+  const madeSeconds = {
+    ensemble: made ? secondsOr(made.ensembleSeconds) : (ensemble?.manifest.seconds ?? null),
+    training: made ? secondsOr(made.trainSeconds) : trainSeconds,
+  };
+  // held-out accuracy: measured once where the surrogate was made, carried in its key.json
+  let accuracy: PreparedSurrogate['accuracy'] = made?.accuracy ?? null;
+  const held = ensemble ? ensemble.members('test').slice(0, s.accuracyMembers) : [];
+  if (ensemble && held.length && accuracy?.members !== held.length) {
+    const t = performance.now();
+    const a = ensembleAccuracy(surrogate, ensemble, { members: held });
+    accuracy = {
+      members: held.length,
+      nseMedian: a.nseMedian,
+      nseWorstDecile: a.nseWorstDecile,
+      rmseOverall: a.rmseOverall,
+      seconds: (performance.now() - t) / 1000,
+    };
+  }
   let savedIn: string | null = null;
   if (own) {
     if (from !== own) {
@@ -328,17 +374,18 @@ export async function prepareSurrogate(
       await mkdir(own, { recursive: true });
       if (from) await cp(from, own, { recursive: true });
       else await surrogate.save(own);
-      await writeFile(
-        join(own, KEY_FILE),
-        `${JSON.stringify({ format: 'fieldcal-surrogate-key', key, kind, reusedFrom: from })}\n`,
-      );
+      const file: KeyFile & Record<string, unknown> = {
+        format: 'fieldcal-surrogate-key',
+        key,
+        kind,
+        reusedFrom: from,
+        ensembleSeconds: madeSeconds.ensemble,
+        trainSeconds: madeSeconds.training,
+        accuracy,
+      };
+      await writeFile(join(own, KEY_FILE), `${JSON.stringify(file)}\n`);
     }
     savedIn = own;
-  }
-  let accuracy: PreparedSurrogate['accuracy'] = null;
-  if (ensemble && ensemble.members('test').length) {
-    const a = ensembleAccuracy(surrogate, ensemble);
-    accuracy = { nseMedian: a.nseMedian, nseWorstDecile: a.nseWorstDecile, rmseOverall: a.rmseOverall };
   }
   return {
     surrogate,
@@ -351,6 +398,7 @@ export async function prepareSurrogate(
     updates: 0,
     reusedFrom: from === own ? null : from,
     savedIn,
+    madeSeconds,
     epochs,
     accuracy,
   };
@@ -401,6 +449,7 @@ export function surrogateInfo(p: PreparedSurrogate, o: PhysicsOptions): Record<s
     trainSeconds: p.trainSeconds,
     updates: p.updates,
     updateSeconds: p.updateSeconds,
+    madeSeconds: p.madeSeconds,
     members: p.ensemble?.manifest.spec.members ?? null,
     ensembleDir: p.ensemble?.dir ?? null,
     accuracyTest: p.accuracy,

@@ -396,6 +396,8 @@ async function dplTrain(
     // the final fields through the surrogate (the job evaluates them on the exact model)
     const [v0, v1] = pr.periods.valid;
     const simS = prep.surrogate.predict(final, 0, tEnd);
+    const p = prep;
+    ctx.surrogateSimulator?.((f) => p.surrogate.predict(f, 0, pr.steps), final);
     surrogate = {
       ...surrogateInfo(prep, o),
       seconds: surrogateSeconds + prep.updateSeconds,

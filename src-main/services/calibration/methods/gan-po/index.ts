@@ -292,6 +292,7 @@ export async function ganPo(
     const surrogateEval = prep
       ? (() => {
           const simS = prep.surrogate.predict(out.fields, 0, tEnd);
+          ctx.surrogateSimulator?.((f) => prep.surrogate.predict(f, 0, pr.steps), out.fields);
           const exact = fullPass(pr, fullParams(pr, out.fields), tEnd, 0).target;
           return {
             valid: hasValid ? validation(pr, simS) : null,
