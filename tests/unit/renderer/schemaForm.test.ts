@@ -7,6 +7,8 @@ import {
   initialValues,
   issuesByField,
   optionsFrom,
+  helpText,
+  nameParts,
   parseField,
 } from '../../../src-renderer/src/components/calibration/schemaForm';
 
@@ -18,7 +20,14 @@ const schema = z.toJSONSchema(
     learningRate: z.number().positive().max(1).default(0.003),
     output: z.enum(['linear', 'sigmoid']).default('linear'),
     shuffle: z.boolean().default(true),
-    windowsPerStep: z.number().int().min(1).optional(),
+    windowsPerStep: z.number().int().min(1).optional().describe('Windows per Adam step'),
+    cem: z
+      .strictObject({
+        iterations: z.number().int().default(6).describe('CEM iterations'),
+        samples: z.number(),
+      })
+      .optional()
+      .describe('Cross-entropy search, as JSON'),
   }),
   { io: 'input', unrepresentable: 'any' },
 ) as Record<string, unknown>;
@@ -34,6 +43,7 @@ describe('the Calibrate form from a method JSON Schema', () => {
       ['output', 'enum'],
       ['shuffle', 'boolean'],
       ['windowsPerStep', 'integer'],
+      ['cem', 'json'],
     ]);
     const it = fields[1]!;
     expect([it.min, it.max, it.default]).toEqual([1, 100_000, 200]);
@@ -54,6 +64,7 @@ describe('the Calibrate form from a method JSON Schema', () => {
       output: 'linear',
       shuffle: true,
       windowsPerStep: '',
+      cem: '',
     });
     const { options, errors } = optionsFrom(fields, values);
     expect(errors).toEqual({});
@@ -80,6 +91,20 @@ describe('the Calibrate form from a method JSON Schema', () => {
     const { options, errors } = optionsFrom(fields, { ...initialValues(fields), iterations: '-3' });
     expect(errors).toEqual({ iterations: 'must be at least 1' });
     expect(options).not.toHaveProperty('iterations');
+  });
+
+  it("shows each option's description and whole name, cut only at its camelCase humps", () => {
+    expect(fields[5]!.description).toBe('Windows per Adam step');
+    expect(fields[0]!.description).toBeUndefined();
+    expect(helpText(fields[5]!)).toBe('Windows per Adam step');
+    expect(helpText(fields[0]!)).toBe('');
+    // an object's tooltip tells its described keys
+    expect(helpText(fields[6]!)).toBe('Cross-entropy search, as JSON\niterations: CEM iterations');
+    expect(nameParts('pretrainEpochs')).toEqual(['pretrain', 'Epochs']);
+    expect(nameParts('windowsPerStep')).toEqual(['windows', 'Per', 'Step']);
+    expect(nameParts('lambdaL1')).toEqual(['lambda', 'L1']);
+    expect(nameParts('beta1')).toEqual(['beta1']);
+    expect(nameParts('epochs')).toEqual(['epochs']);
   });
 
   it('places job-check issues at the field their path names', () => {

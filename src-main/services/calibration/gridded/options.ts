@@ -2,7 +2,12 @@ import { z } from 'zod';
 import { FieldcalError } from '../../../../src-shared/ipc';
 
 /** The objective of a gridded run (see objectives.ts). */
-export const objectiveSchema = z.enum(['spatial-rmse', 'cell-mse']).default('spatial-rmse');
+export const objectiveSchema = z
+  .enum(['spatial-rmse', 'cell-mse'])
+  .default('spatial-rmse')
+  .describe(
+    'Loss on the target: spatial-rmse (RMSE across cells at each step, averaged; Dembélé et al. 2020) or cell-mse (over all cells and steps)',
+  );
 
 /** Validates a method's options against its schema, answering a typed error naming the offending field. */
 export function parseOptions<S extends z.ZodType>(method: string, schema: S, input: unknown): z.output<S> {

@@ -46,50 +46,155 @@ export type Physics = (typeof PHYSICS)[number];
 /** The surrogate's ensemble and training settings (defaults: the paper's, section 3.2). */
 export const surrogateSettings = z.strictObject({
   /** Ensemble members (paper: 400). */
-  members: z.number().int().min(3).max(100_000).default(400),
-  sampler: z.enum(SAMPLERS).default('uniform-cell'),
-  seed: z.number().int().min(0).default(1),
+  members: z
+    .number()
+    .int()
+    .min(3)
+    .max(100_000)
+    .default(400)
+    .describe('Ensemble members: model runs with perturbed parameter fields (paper: 400)'),
+  sampler: z
+    .enum(SAMPLERS)
+    .default('uniform-cell')
+    .describe(
+      "How members' parameters are drawn at each cell: uniform-cell (the paper's), lhs (Latin hypercube) or sobol (scrambled Sobol)",
+    ),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .default(1)
+    .describe("Seed of the ensemble's draws and of the surrogate's training"),
   /** Train / validation / test members (default: a half, a quarter, the rest: the paper's 200 / 100 / 100). */
   split: z
     .strictObject({
-      train: z.number().int().min(1),
-      valid: z.number().int().min(1),
-      test: z.number().int().min(0),
+      train: z.number().int().min(1).describe('Members the surrogate trains on'),
+      valid: z.number().int().min(1).describe('Members that decide early stopping'),
+      test: z.number().int().min(0).describe('Members held out for the accuracy report'),
     })
-    .optional(),
-  epochs: z.number().int().min(1).max(10_000).default(200),
-  batchesPerEpoch: z.number().int().min(1).default(50),
+    .optional()
+    .describe(
+      'Train / validation / test members, e.g. {"train": 200, "valid": 100, "test": 100} (empty: a half, a quarter, the rest)',
+    ),
+  epochs: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(200)
+    .describe('Maximum training epochs (early stopping on the validation members may end it sooner)'),
+  batchesPerEpoch: z
+    .number()
+    .int()
+    .min(1)
+    .default(50)
+    .describe('Training batches per epoch, drawn from the train members'),
   /** Samples per batch (default: 400 LSTM sequences, 16 ARnet fields). */
-  batchSize: z.number().int().min(1).optional(),
-  validBatches: z.number().int().min(1).default(10),
+  batchSize: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('Samples per batch (empty: 400 LSTM sequences, 16 ARnet fields)'),
+  validBatches: z
+    .number()
+    .int()
+    .min(1)
+    .default(10)
+    .describe('Batches of the fixed validation set, drawn once from the validation members'),
   /**
    * Held-out (test) members the accuracy report compares with the model over the whole record
-   * (each costs a surrogate pass over the record: on the paper's twin about N s for the LSTM); 0: none.
+   * (each costs a surrogate pass over the record: about 100 s for the LSTM on one thread at the paper's size, 7 s for the ARnet); 0: none.
    */
-  accuracyMembers: z.number().int().min(0).default(10),
-  patience: z.number().int().min(1).default(10),
-  learningRate: z.number().positive().max(1).default(1e-3),
+  accuracyMembers: z
+    .number()
+    .int()
+    .min(0)
+    .default(10)
+    .describe(
+      'Test members the accuracy report compares with the model over the whole record (each costs a surrogate pass); 0: none',
+    ),
+  patience: z
+    .number()
+    .int()
+    .min(1)
+    .default(10)
+    .describe('Epochs without a better validation loss before training stops'),
+  learningRate: z.number().positive().max(1).default(1e-3).describe("Adam's learning rate"),
   /** LSTM hidden units (paper: 128) and window (30 days). */
-  hidden: z.number().int().min(1).max(1024).default(LSTM_DEFAULTS.hidden),
-  window: z.number().int().min(1).max(366).default(LSTM_DEFAULTS.window),
+  hidden: z
+    .number()
+    .int()
+    .min(1)
+    .max(1024)
+    .default(LSTM_DEFAULTS.hidden)
+    .describe('LSTM surrogate: hidden units (paper: 128)'),
+  window: z
+    .number()
+    .int()
+    .min(1)
+    .max(366)
+    .default(LSTM_DEFAULTS.window)
+    .describe('LSTM surrogate: input window, days (paper: 30)'),
   /** ARnet first-layer features and dense-block growth (surrogate/arnet.ts). */
-  features: z.number().int().min(1).max(256).default(ARNET_DEFAULTS.features),
-  growth: z.number().int().min(1).max(256).default(ARNET_DEFAULTS.growth),
+  features: z
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .default(ARNET_DEFAULTS.features)
+    .describe('ARnet surrogate: features of the first convolution'),
+  growth: z
+    .number()
+    .int()
+    .min(1)
+    .max(256)
+    .default(ARNET_DEFAULTS.growth)
+    .describe('ARnet surrogate: growth rate of each dense block (features each layer adds)'),
 });
 
 /** The options GAN-PO and dPL share for h() (spread into their option schemas). */
 export const physicsOptions = {
   /** h(): the exact vic3l and its adjoint, or a network surrogate trained first. */
-  physics: z.enum(PHYSICS).default('exact'),
-  surrogate: surrogateSettings.prefault({}),
+  physics: z
+    .enum(PHYSICS)
+    .default('exact')
+    .describe(
+      'h(): exact (vic3l and its adjoint) or a network surrogate of it trained first: lstm or arnet (Sun et al. 2024)',
+    ),
+  surrogate: surrogateSettings
+    .prefault({})
+    .describe(
+      'Ensemble and training settings of the lstm / arnet surrogate, as JSON (defaults: Sun et al. 2024, section 3.2)',
+    ),
   /** Dynamic update (Tsai et al. 2021): every K epochs run the model at the current parameters and fine-tune on it; 0: never. */
-  updateEvery: z.number().int().min(0).default(0),
+  updateEvery: z
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe(
+      'Dynamic update (Tsai et al. 2021): every K epochs run the model at the current parameters and fine-tune the surrogate; 0: never',
+    ),
   /** Fine-tuning epochs of each update. */
-  updateEpochs: z.number().int().min(1).max(100).default(2),
+  updateEpochs: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(2)
+    .describe('Surrogate fine-tuning epochs of each dynamic update'),
   /** A previous run's folder (or a surrogate folder) whose surrogate this run reuses. */
-  surrogateFrom: z.string().min(1).optional(),
+  surrogateFrom: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("A previous run's folder (or a surrogate folder) whose surrogate this run reuses"),
   /** Search the project's runs for a surrogate of the same key (default true). */
-  reuseSurrogate: z.boolean().default(true),
+  reuseSurrogate: z
+    .boolean()
+    .default(true)
+    .describe("Search the project's runs for a surrogate made with the same settings and reuse it"),
 };
 export const physicsSchema = z.object(physicsOptions);
 export type PhysicsOptions = z.output<typeof physicsSchema>;

@@ -12,29 +12,53 @@ import { cc } from '../../metrics/series';
 export const filterOptionsSchema = z.strictObject({
   budyko: z
     .strictObject({
-      enabled: z.boolean().default(true),
+      enabled: z.boolean().default(true).describe('Apply the Budyko check'),
       // Fu's ω = 2.6 reproduces Budyko's curve (Zhang et al. 2004, WRR 40 W02502); the band [1.5, 4] is a
       // choice around it (Zhang et al.'s fitted ω of catchments fall mostly in it), widened by `tolerance`
-      omegaMin: z.number().min(1.01).max(20).default(1.5),
-      omegaMax: z.number().min(1.01).max(50).default(4),
+      omegaMin: z
+        .number()
+        .min(1.01)
+        .max(20)
+        .default(1.5)
+        .describe("Lower Fu ω of the band (ω = 2.6 reproduces Budyko's curve; Zhang et al. 2004)"),
+      omegaMax: z.number().min(1.01).max(50).default(4).describe('Upper Fu ω of the band'),
       /** Slack on ET/P outside the band (a short record's storage change is not zero). */
-      tolerance: z.number().min(0).max(1).default(0.05),
+      tolerance: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.05)
+        .describe("Slack on ET/P outside the band (a short record's storage change is not zero)"),
     })
     .refine((b) => b.omegaMax > b.omegaMin, { message: 'omegaMax must exceed omegaMin', path: ['omegaMax'] })
-    .default({ enabled: true, omegaMin: 1.5, omegaMax: 4, tolerance: 0.05 }),
+    .default({ enabled: true, omegaMin: 1.5, omegaMax: 4, tolerance: 0.05 })
+    .describe(
+      "Budyko check: simulated long-term ET/P within Fu's band [omegaMin, omegaMax] at the basin's aridity",
+    ),
   vegetation: z
     .strictObject({
-      enabled: z.boolean().default(true),
+      enabled: z.boolean().default(true).describe('Apply the vegetation-CN check'),
       /**
        * The vegetation descriptor: 'auto' takes one named like NDVI; otherwise a descriptor name
        * (such as the Lez's 'woodland').
        */
-      descriptor: z.string().min(1).max(200).default('auto'),
+      descriptor: z
+        .string()
+        .min(1)
+        .max(200)
+        .default('auto')
+        .describe('The vegetation descriptor: auto takes one named like NDVI; otherwise a descriptor name'),
       // the NDVI-CN relation is negative (Choi, Lee & Kim 2026: denser vegetation, lower CN; NEH-630 ch. 9
       // tables give lower CN to better cover): Spearman's ρ must lie below this
-      maxCorrelation: z.number().min(-1).max(1).default(0),
+      maxCorrelation: z
+        .number()
+        .min(-1)
+        .max(1)
+        .default(0)
+        .describe("Spearman's ρ of vegetation and CN must lie below this (denser vegetation, lower CN)"),
     })
-    .default({ enabled: true, descriptor: 'auto', maxCorrelation: 0 }),
+    .default({ enabled: true, descriptor: 'auto', maxCorrelation: 0 })
+    .describe('Vegetation check: the CN field must fall where vegetation rises'),
 });
 export type FilterOptions = z.output<typeof filterOptionsSchema>;
 

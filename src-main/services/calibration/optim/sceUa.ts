@@ -10,12 +10,40 @@ import { z } from 'zod';
  * of the parameter ranges.
  */
 export const sceUaOptionsSchema = z.strictObject({
-  complexes: z.number().int().min(1).max(50).default(2),
-  maxRuns: z.number().int().min(10).max(1_000_000).default(2000),
-  kstop: z.number().int().min(1).max(100).default(10),
-  pcento: z.number().min(0).max(1).default(0.01),
-  peps: z.number().min(0).max(1).default(0.001),
-  seed: z.number().int().default(1969),
+  complexes: z
+    .number()
+    .int()
+    .min(1)
+    .max(50)
+    .default(2)
+    .describe('Complexes evolved in parallel and shuffled every loop'),
+  maxRuns: z
+    .number()
+    .int()
+    .min(10)
+    .max(1_000_000)
+    .default(2000)
+    .describe('Maximum model runs of one SCE-UA pass (Sun et al. 2024: 2000)'),
+  kstop: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(10)
+    .describe("Shuffling loops over which the best objective's change is compared with pcento (10)"),
+  pcento: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.01)
+    .describe('Stop when the best objective changed by less than this fraction over kstop loops (1 %)'),
+  peps: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.001)
+    .describe('Stop when the population has shrunk below this fraction of the parameter ranges'),
+  seed: z.number().int().default(1969).describe("Seed of the search's random draws"),
 });
 export type SceUaOptions = z.output<typeof sceUaOptionsSchema>;
 

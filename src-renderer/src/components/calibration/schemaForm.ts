@@ -83,6 +83,26 @@ export function initialValues(
   );
 }
 
+/**
+ * An option's name cut at its camelCase humps (`pretrainEpochs` → `pretrain`, `Epochs`; `lambdaL1` →
+ * `lambda`, `L1`), so the form can let a long name wrap there instead of cutting it.
+ */
+export function nameParts(name: string): string[] {
+  return name.split(/(?<=[a-z0-9])(?=[A-Z])/);
+}
+
+/**
+ * A field's tooltip: its description, then for an object (JSON input) one `key: description` line
+ * per described key, so the keys one may write are told too.
+ */
+export function helpText(f: FieldSpec): string {
+  const props = (f.schema.properties ?? {}) as Record<string, JsonSchema>;
+  const keys = Object.entries(props)
+    .filter(([, s]) => typeof s.description === 'string')
+    .map(([k, s]) => `${k}: ${s.description as string}`);
+  return [f.description ?? '', ...keys].filter(Boolean).join('\n');
+}
+
 /** A short text of a field's bounds, e.g. `1 … 10000` or `> 0, ≤ 1`. */
 export function boundsText(f: FieldSpec): string {
   const lo = f.exclusiveMin !== undefined ? `> ${f.exclusiveMin}` : f.min !== undefined ? `≥ ${f.min}` : null;

@@ -178,5 +178,20 @@ describe('contract validation through the Electron handler layer', () => {
     const sce = methods.find((m) => m.name === 'sce-ua')!;
     expect(Object.keys(sce.options)).toEqual(['lumped', 'gridded']);
     expect(sce.options.gridded!.defaults).toEqual(sce.defaults);
+    // every option the form shows has a one-line description (zod's .describe(), the form's help)
+    const undescribed = methods.flatMap((m) =>
+      Object.entries(m.options).flatMap(([kind, o]) =>
+        Object.entries((o.schema.properties ?? {}) as Record<string, { description?: unknown }>)
+          .filter(
+            ([, p]) => typeof p.description !== 'string' || !p.description || p.description.length > 140,
+          )
+          .map(([k]) => `${m.name}/${kind}: ${k}`),
+      ),
+    );
+    expect(undescribed).toEqual([]);
+    const ganPo = methods.find((m) => m.name === 'gan-po')!.options.gridded!.schema as {
+      properties: Record<string, { description?: string }>;
+    };
+    expect(ganPo.properties.batchDays!.description).toBe('Days per batch (Sun et al. 2024: 32)');
   });
 });

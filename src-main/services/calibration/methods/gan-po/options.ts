@@ -9,12 +9,23 @@ import { physicsOptions } from '../../gridded/surrogate';
  */
 export const ganPoOptions = z
   .strictObject({
-    epochs: z.number().int().min(1).max(10_000).default(200),
+    epochs: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(200)
+      .describe('Training epochs, pre-training included (Sun et al. 2024: 200)'),
     /** Days per batch (paper: 32). */
-    batchDays: z.number().int().min(1).max(366).default(32),
-    learningRate: z.number().positive().max(1).default(1e-4),
-    beta1: z.number().min(0).max(0.9999).default(0.5),
-    beta2: z.number().min(0).max(0.99999).default(0.999),
+    batchDays: z.number().int().min(1).max(366).default(32).describe('Days per batch (Sun et al. 2024: 32)'),
+    learningRate: z
+      .number()
+      .positive()
+      .max(1)
+      .default(1e-4)
+      .describe("Adam's learning rate of the generator and the discriminator (Sun et al. 2024: 1e-4)"),
+    beta1: z.number().min(0).max(0.9999).default(0.5).describe("Adam's β1 (Sun et al. 2024: 0.5)"),
+    beta2: z.number().min(0).max(0.99999).default(0.999).describe("Adam's β2 (Sun et al. 2024: 0.999)"),
     /**
      * Epochs of the generator on λl L1 + λr L_R alone before the discriminator joins (0: from the
      * start, as the paper). Pre-training the generator on its content loss, then the adversarial
@@ -27,9 +38,17 @@ export const ganPoOptions = z
      * 99.5 / 99.0 / 99.5 % of cells. A lower discriminator rate (1e-5) and instance noise (σ 0.2, 0.5
      * of the standardised target; Sønderby et al. 2017) did not free seed 3 / change seed 1.
      */
-    pretrainEpochs: z.number().int().min(0).max(10_000).default(20),
+    pretrainEpochs: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(20)
+      .describe(
+        'Epochs of the generator on its L1 and range losses alone before the discriminator joins (0: from the start, as the paper)',
+      ),
     /** Weight of the L1 term (paper: 30). */
-    lambdaL1: z.number().min(0).default(30),
+    lambdaL1: z.number().min(0).default(30).describe('Weight λl of the L1 term (Sun et al. 2024: 30)'),
     /**
      * Weight of the range loss L_R (paper: 1, from its grid search, where h() was a surrogate taking
      * unclipped values). Through the exact model the values are clipped to their ranges, and a value
@@ -40,7 +59,13 @@ export const ganPoOptions = z
      * 0 from then on). Test RMSE reduced: λr = 1 99.3 / 96.3 / 60.8 % of cells, λr = 30 99.3 / 98.0 /
      * 93.4 %. Hence 30, chosen on the validation period; `options.grid` searches it as the paper did.
      */
-    lambdaRange: z.number().min(0).default(30),
+    lambdaRange: z
+      .number()
+      .min(0)
+      .default(30)
+      .describe(
+        'Weight λr of the range loss L_R, which pulls parameters back inside their ranges (paper: 1; 30 here, chosen on the validation period)',
+      ),
     /**
      * Generator output to parameters, lower + o (upper - lower) of the output o: 'linear' (the
      * paper's, with L_R) lets a value leave its range, L_R (eq. 2) pulls it back and the model runs on
@@ -49,7 +74,12 @@ export const ganPoOptions = z
      * 'window'): linear reaches a validation MSE of 0.057 by epoch 30; sigmoid 0.109 at epoch 30 and
      * 0.066 at best (epoch 108 of 200) before its outputs saturate and training stalls.
      */
-    output: z.enum(['linear', 'sigmoid']).default('linear'),
+    output: z
+      .enum(['linear', 'sigmoid'])
+      .default('linear')
+      .describe(
+        "Generator output to parameters: linear (the paper's; may leave the range, L_R pulls it back) or sigmoid (kept inside)",
+      ),
     /**
      * The gradient of the clip to the ranges that the model runs on: 'zero' (the clip's own: a value
      * past its bound learns only from L_R) or 'pass' (straight-through: the model's gradient at the
@@ -58,9 +88,17 @@ export const ganPoOptions = z
      * 0.154 with 'pass' against 0.260 with 'zero' (stuck past its bounds), seed 2 0.040 against
      * 0.028, its values drifting far past the bounds (L_R 18); λr = 30 with 'zero' gave 0.036 on seed 3.
      */
-    clipGradient: z.enum(['zero', 'pass']).default('zero'),
+    clipGradient: z
+      .enum(['zero', 'pass'])
+      .default('zero')
+      .describe(
+        'Gradient through the clip to the ranges: zero (a value past its bound learns from L_R only) or pass (straight-through)',
+      ),
     /** 'l1-only': no discriminator (the paper's Table 1 ablation). */
-    ablation: z.enum(['none', 'l1-only']).default('none'),
+    ablation: z
+      .enum(['none', 'l1-only'])
+      .default('none')
+      .describe("l1-only: train without the discriminator (the paper's Table 1 ablation)"),
     /**
      * How the exact h() simulates a batch of days [s, e): 'full' runs vic3l from the first step (its
      * own initial states) to e and the loss reads the batch's days only, so the gradient follows every
@@ -75,13 +113,26 @@ export const ganPoOptions = z
      * 1.2 % of the exact one (unit test), so what 'window' loses comes mostly from its start states:
      * the last pass's, of parameters up to an epoch old.
      */
-    sequence: z.enum(['full', 'window']).default('full'),
+    sequence: z
+      .enum(['full', 'window'])
+      .default('full')
+      .describe(
+        'How the exact h() runs a batch: full (from the first step, gradient through every state) or window (from warmupWindow days before)',
+      ),
     /**
      * 'window' h(), and an ARnet surrogate's rollouts: days simulated before each batch from the
      * states of the last full pass (spin-up of the new parameters); 0 starts each batch from those
      * states directly.
      */
-    warmupWindow: z.number().int().min(0).max(3650).default(60),
+    warmupWindow: z
+      .number()
+      .int()
+      .min(0)
+      .max(3650)
+      .default(60)
+      .describe(
+        "Days simulated before each batch from the last full pass's states (sequence window, ARnet rollouts); 0: none",
+      ),
     /**
      * h(): 'exact' vic3l, or an 'lstm' / 'arnet' surrogate trained first on a perturbed-parameter
      * ensemble (the paper's GAN-PO_LSTM and GAN-PO_ARnet), its settings, dynamic updates and reuse

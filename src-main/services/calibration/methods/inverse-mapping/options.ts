@@ -34,39 +34,147 @@ import { filterOptionsSchema } from '../../inverse/filters';
  * test NSE 0.955 / 0.96 against 0.88 / 0.91): equifinality, hence 'network' stays the default.
  */
 export const inverseMappingOptions = z.strictObject({
-  candidates: z.number().int().min(8).max(65_536).default(512),
+  candidates: z
+    .number()
+    .int()
+    .min(8)
+    .max(65_536)
+    .default(512)
+    .describe(
+      "Scrambled Sobol points of the search space simulated first (a power of two keeps the net's balance, Owen 2003)",
+    ),
   /** Parameters made into fields from the descriptors by MPR (the paper's CN and Ks); the others are one value per basin. */
   mprParameters: z
     .array(z.enum(['CN', 'Ks', 'Smax', 'kg', 'llr']))
     .max(5)
     .refine((a) => new Set(a).size === a.length, { message: 'each parameter once' })
-    .default(['CN', 'Ks']),
-  filters: filterOptionsSchema.default(filterOptionsSchema.parse({})),
+    .default(['CN', 'Ks'])
+    .describe(
+      "Parameters made into fields from the descriptors by MPR (the paper's CN and Ks); the others are one value per basin",
+    ),
+  filters: filterOptionsSchema
+    .default(filterOptionsSchema.parse({}))
+    .describe(
+      'Physical filters of the candidates, as JSON: Budyko band of long-term ET/P, and CN falling where vegetation rises',
+    ),
   /** The final fields: 'network' the network's; 'better-on-train' the best plausible candidate's when its mean train NSE is higher. */
-  selection: z.enum(['network', 'better-on-train']).default('network'),
+  selection: z
+    .enum(['network', 'better-on-train'])
+    .default('network')
+    .describe(
+      "Final fields: the network's, or better-on-train: the best plausible candidate's when its mean train NSE is higher",
+    ),
   cem: z
     .strictObject({
-      iterations: z.number().int().min(0).max(200).default(6),
-      samples: z.number().int().min(8).max(65_536).default(128),
-      eliteFraction: z.number().gt(0).max(0.5).default(0.1),
-      smoothing: z.number().gt(0).max(1).default(0.7),
+      iterations: z
+        .number()
+        .int()
+        .min(0)
+        .max(200)
+        .default(6)
+        .describe('CEM iterations after the Sobol candidates'),
+      samples: z
+        .number()
+        .int()
+        .min(8)
+        .max(65_536)
+        .default(128)
+        .describe('Parameter sets simulated per CEM iteration'),
+      eliteFraction: z
+        .number()
+        .gt(0)
+        .max(0.5)
+        .default(0.1)
+        .describe('Share of the plausible samples kept as the elite (Rubinstein & Kroese 2004: 0.01-0.1)'),
+      smoothing: z
+        .number()
+        .gt(0)
+        .max(1)
+        .default(0.7)
+        .describe("Smoothing α of the sampling distribution's update (Rubinstein & Kroese 2004: 0.7)"),
     })
-    .default({ iterations: 6, samples: 128, eliteFraction: 0.1, smoothing: 0.7 }),
+    .default({ iterations: 6, samples: 128, eliteFraction: 0.1, smoothing: 0.7 })
+    .describe(
+      'Cross-entropy method search from the Sobol elite, as JSON: iterations, samples, eliteFraction, smoothing',
+    ),
   network: z
     .strictObject({
-      filters: z.number().int().min(1).max(256).default(16),
-      latent: z.number().int().min(1).max(256).default(32),
-      hidden: z.number().int().min(1).max(512).default(32),
-      epochs: z.number().int().min(1).max(10_000).default(500),
-      batch: z.number().int().min(1).max(4096).default(128),
-      learningRate: z.number().positive().max(1).default(3e-3),
-      patience: z.number().int().min(1).max(1000).default(30),
-      validFraction: z.number().gt(0).max(0.5).default(0.2),
-      output: z.enum(['coefficients', 'fields']).default('coefficients'),
-      pairs: z.enum(['plausible', 'all']).default('plausible'),
-      extraPairs: z.number().int().min(0).max(65_536).default(512),
-      noise: z.number().min(0).max(2).default(0.1),
-      ensemble: z.number().int().min(1).max(32).default(1),
+      filters: z
+        .number()
+        .int()
+        .min(1)
+        .max(256)
+        .default(16)
+        .describe("Filters of the encoder's convolutions over time"),
+      latent: z
+        .number()
+        .int()
+        .min(1)
+        .max(256)
+        .default(32)
+        .describe('Size of the latent vector the encoder maps the flows to'),
+      hidden: z.number().int().min(1).max(512).default(32).describe("Units of the decoder's dense layer"),
+      epochs: z
+        .number()
+        .int()
+        .min(1)
+        .max(10_000)
+        .default(500)
+        .describe('Maximum training epochs (a cap: early stopping on the held-out pairs ends it)'),
+      batch: z.number().int().min(1).max(4096).default(128).describe('Training pairs per batch'),
+      learningRate: z
+        .number()
+        .positive()
+        .max(1)
+        .default(3e-3)
+        .describe("Adam's learning rate (3e-3 with batch 128; Kingma & Ba 2015's default is 1e-3)"),
+      patience: z
+        .number()
+        .int()
+        .min(1)
+        .max(1000)
+        .default(30)
+        .describe('Epochs without a better held-out loss before training stops'),
+      validFraction: z
+        .number()
+        .gt(0)
+        .max(0.5)
+        .default(0.2)
+        .describe('Share of the training pairs held out for early stopping'),
+      output: z
+        .enum(['coefficients', 'fields'])
+        .default('coefficients')
+        .describe(
+          'coefficients: predict the point of the search space (MPR coefficients, scalars); fields: one value per cell and parameter',
+        ),
+      pairs: z
+        .enum(['plausible', 'all'])
+        .default('plausible')
+        .describe('Train on the plausible (filtered) candidates, as the paper, or on all simulated ones'),
+      extraPairs: z
+        .number()
+        .int()
+        .min(0)
+        .max(65_536)
+        .default(512)
+        .describe('Extra training pairs sampled from the final CEM distribution, around the elite'),
+      noise: z
+        .number()
+        .min(0)
+        .max(2)
+        .default(0.1)
+        .describe(
+          'SD of the log-normal error added to training flows (0.1: a typical rating error, McMillan et al. 2012)',
+        ),
+      ensemble: z
+        .number()
+        .int()
+        .min(1)
+        .max(32)
+        .default(1)
+        .describe(
+          'Networks trained from seeds seed, seed + 1, …, their predictions averaged (Lakshminarayanan et al. 2017)',
+        ),
     })
     .default({
       filters: 16,
@@ -82,6 +190,9 @@ export const inverseMappingOptions = z.strictObject({
       extraPairs: 512,
       noise: 0.1,
       ensemble: 1,
-    }),
+    })
+    .describe(
+      'The inverse network from gauge flows to parameters, as JSON: sizes, training, output, pairs, noise, ensemble',
+    ),
 });
 export type InverseMappingOptions = z.output<typeof inverseMappingOptions>;

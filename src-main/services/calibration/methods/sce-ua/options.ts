@@ -5,10 +5,29 @@ import { sceUaOptionsSchema } from '../../optim/sceUa';
 /** SCE-UA over MPR transfer functions on a gridded target. */
 export const sceUaGriddedOptions = z.strictObject({
   objective: objectiveSchema,
-  transfer: z.enum(['sigmoid', 'linear', 'uniform']).default('sigmoid'),
+  transfer: z
+    .enum(['sigmoid', 'linear', 'uniform'])
+    .default('sigmoid')
+    .describe(
+      'MPR transfer function from descriptors to each parameter: sigmoid (bounded), linear (clamped) or uniform (one value)',
+    ),
   // 2000 model runs as in Sun et al. 2024; the other settings are Duan et al. 1994's standard ones
-  maxRuns: z.number().int().min(10).max(1_000_000).default(2000),
-  complexes: z.number().int().min(1).max(50).default(2),
+  maxRuns: z
+    .number()
+    .int()
+    .min(10)
+    .max(1_000_000)
+    .default(2000)
+    .describe('Maximum model runs of the search (Sun et al. 2024: 2000)'),
+  complexes: z
+    .number()
+    .int()
+    .min(1)
+    .max(50)
+    .default(2)
+    .describe(
+      "Complexes evolved in parallel and shuffled every loop (the other settings: Duan et al. 1994's standard ones)",
+    ),
 });
 
 /**
@@ -17,6 +36,12 @@ export const sceUaGriddedOptions = z.strictObject({
  * (the best kept), and `polish` (default on) refines each optimum with BFGS on the exact adjoint.
  */
 export const sceUaLumpedOptions = sceUaOptionsSchema.omit({ seed: true }).extend({
-  restarts: z.number().int().min(1).max(20).default(3),
-  polish: z.boolean().default(true),
+  restarts: z
+    .number()
+    .int()
+    .min(1)
+    .max(20)
+    .default(3)
+    .describe('SCE-UA passes from seeds seed, seed + 1, …; the best is kept'),
+  polish: z.boolean().default(true).describe('Refine each optimum with BFGS on the exact adjoint gradient'),
 });
