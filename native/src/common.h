@@ -160,6 +160,7 @@ napi_value Conv(napi_env env, napi_callback_info info);            // convolutio
 napi_value MatMul(napi_env env, napi_callback_info info);          // matmul.cc
 napi_value Binary(napi_env env, napi_callback_info info);          // elementwise.cc
 napi_value LeakyRelu(napi_env env, napi_callback_info info);       // elementwise.cc
+napi_value AdamUpdate(napi_env env, napi_callback_info info);      // elementwise.cc
 napi_value ReduceSum(napi_env env, napi_callback_info info);       // reductions.cc
 napi_value CopyRows(napi_env env, napi_callback_info info);        // copies.cc
 napi_value BatchNormTrain(napi_env env, napi_callback_info info);  // batchnorm.cc

@@ -1,5 +1,6 @@
 import type * as TfModule from '@tensorflow/tfjs';
 import { outputArray } from './bufferPool';
+import { loadAddon } from './native/addon';
 
 type Tf = typeof TfModule;
 
@@ -124,10 +125,16 @@ export interface FusedAdamOptimizer extends TfModule.Optimizer {
   loadState(vars: TfModule.Variable[], s: AdamState): void;
 }
 
-/** The update kernel on tfjs's CPU backends (the arithmetic in double, stored float32). */
+/**
+ * The update kernel on tfjs's CPU backends (the arithmetic in double, stored float32): on
+ * cpu-native the addon's adamUpdate (vectorised, threaded; the same bits as the loop below, which
+ * the 'cpu' backend and an addon built before it keep).
+ */
 export function registerAdamKernel(tf: Tf): void {
   for (const backendName of ['cpu', 'cpu-native']) {
     if (!tf.findBackend(backendName) || tf.getKernel(KERNEL, backendName)) continue;
+    const addon = backendName === 'cpu-native' ? loadAddon().addon : null;
+    const native = typeof addon?.adamUpdate === 'function' ? addon : null;
     tf.registerKernel({
       kernelName: KERNEL,
       backendName,
@@ -154,14 +161,17 @@ export function registerAdamKernel(tf: Tf): void {
         const np = outputArray(backend, n);
         const nm = outputArray(backend, n);
         const nv = outputArray(backend, n);
-        for (let i = 0; i < n; i++) {
-          const gi = gv[i]!;
-          const mi = a.b1 * mv[i]! + (1 - a.b1) * gi;
-          const vi = a.b2 * vv[i]! + (1 - a.b2) * gi * gi;
-          nm[i] = mi;
-          nv[i] = vi;
-          np[i] = pv[i]! - (a.lr * (mi / a.c1)) / (Math.sqrt(vi / a.c2) + a.eps);
-        }
+        if (native?.adamUpdate)
+          native.adamUpdate(pv, mv, vv, gv, a.lr, a.b1, a.b2, a.eps, a.c1, a.c2, np, nm, nv);
+        else
+          for (let i = 0; i < n; i++) {
+            const gi = gv[i]!;
+            const mi = a.b1 * mv[i]! + (1 - a.b1) * gi;
+            const vi = a.b2 * vv[i]! + (1 - a.b2) * gi * gi;
+            nm[i] = mi;
+            nv[i] = vi;
+            np[i] = pv[i]! - (a.lr * (mi / a.c1)) / (Math.sqrt(vi / a.c2) + a.eps);
+          }
         const shape = [...value!.shape];
         return [
           b.makeTensorInfo(shape, 'float32', np),

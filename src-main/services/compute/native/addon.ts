@@ -59,6 +59,22 @@ export interface NativeAddon {
   ): void;
   leakyRelu(x: Float32Array, alpha: number, y: Float32Array): void;
   leakyRelu(x: Float32Array, dy: Float32Array, alpha: number, dx: Float32Array): void;
+  /** One Adam step (fusedAdam.ts): p, m, v, g in; the new p, m, v out (optional: absent from addons built before it). */
+  adamUpdate?(
+    p: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    g: Float32Array,
+    lr: number,
+    b1: number,
+    b2: number,
+    eps: number,
+    c1: number,
+    c2: number,
+    np: Float32Array,
+    nm: Float32Array,
+    nv: Float32Array,
+  ): void;
   lstmForward(
     x: Float32Array,
     dims: [number, number, number, number, number],

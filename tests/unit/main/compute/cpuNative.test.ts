@@ -362,6 +362,36 @@ describe('cpu-native backend (oneDNN kernels)', () => {
   });
 
   it.skipIf(!native.addon)(
+    "the addon's Adam update gives the JavaScript kernel's bits, on 300,001 values (threaded, with a tail)",
+    () => {
+      const n = 300_001;
+      let s = 12345;
+      const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296) * 2 - 1;
+      const p = Float32Array.from({ length: n }, rand);
+      const m = Float32Array.from({ length: n }, () => 0.1 * rand());
+      const v = Float32Array.from({ length: n }, () => 0.01 * Math.abs(rand()));
+      const g = Float32Array.from({ length: n }, () => 3 * rand());
+      // step 7 of Adam(lr 1e-3, β 0.5 / 0.999, ε 1e-7): the bias corrections of that step
+      const [lr, b1, b2, eps] = [1e-3, 0.5, 0.999, 1e-7];
+      const c1 = 1 - b1 ** 7;
+      const c2 = 1 - b2 ** 7;
+      const out = [0, 1, 2].map(() => new Float32Array(n));
+      native.addon!.adamUpdate!(p, m, v, g, lr, b1, b2, eps, c1, c2, out[0]!, out[1]!, out[2]!);
+      const ref = [0, 1, 2].map(() => new Float32Array(n));
+      for (let i = 0; i < n; i++) {
+        const mi = b1 * m[i]! + (1 - b1) * g[i]!;
+        const vi = b2 * v[i]! + (1 - b2) * g[i]! * g[i]!;
+        ref[1]![i] = mi;
+        ref[2]![i] = vi;
+        ref[0]![i] = p[i]! - (lr * (mi / c1)) / (Math.sqrt(vi / c2) + eps);
+      }
+      for (let k = 0; k < 3; k++)
+        expect(Buffer.from(out[k]!.buffer).equals(Buffer.from(ref[k]!.buffer))).toBe(true);
+      expect(ref[0]![n - 1]).not.toBe(p[n - 1]);
+    },
+  );
+
+  it.skipIf(!native.addon)(
     'leaks neither tensors nor native memory over 1,000 training steps of a small net',
     () => {
       tf.setBackend('cpu-native');
