@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "signals.h"
+
 namespace fieldcal {
 
 using dnnl::memory;
@@ -45,9 +47,11 @@ std::vector<int64_t> ints(napi_env env, napi_value arr);
 double num(napi_env env, napi_value v);
 
 // The arguments of one call, at most N (missing ones are undefined). False when N-API failed: the
-// export then returns napiFailed(env).
+// export then returns napiFailed(env). Signals wait while it lives (SignalsHeld): every kernel
+// holds one for its whole call.
 template <size_t N>
 struct Args {
+  SignalsHeld held;
   napi_env env;
   size_t count = N;  // the number of arguments passed
   napi_value v[N];

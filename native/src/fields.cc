@@ -6,6 +6,8 @@
 // step is computed on its own into its own output slots, so the results do not depend on the
 // thread count. The Gaussian weights come from the JavaScript side (one exp implementation).
 #include <node_api.h>
+
+#include "signals.h"
 #include <omp.h>
 
 #include <algorithm>
@@ -246,6 +248,7 @@ void step(const Problem& p, Scratch& s, int64_t t, double* ssimOut, double* fssO
 // ssimOut[t] (steps), fssOut[(t * P + i) * S + j] (steps x P x S), as summary.ts's stepSsim with
 // its FSS callback computes them.
 napi_value StepSpatial(napi_env env, napi_callback_info info) {
+  SignalsHeld held;  // common.h: signals wait until the kernel returns
   size_t argc = 12;
   napi_value v[12];
   std::string error;

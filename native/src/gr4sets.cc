@@ -15,6 +15,8 @@
 // 1 - NSE agrees with runGr4 + metrics nse to about 1e-13 relative, not to the bit.
 #include <node_api.h>
 
+#include "signals.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -212,6 +214,7 @@ bool f64(napi_env env, napi_value v, double** data, size_t* len) {
 // gr4SetsSse(P, E, obs, warmup, params[4k], percConst, nh, sse[k]): all Float64Array; P and E of
 // `steps` values, obs of steps - warmup. Writes Σ (Q - obs)² of each set into sse.
 napi_value Gr4SetsSse(napi_env env, napi_callback_info info) {
+  SignalsHeld held;  // common.h: signals wait until the kernel returns
   size_t argc = 8;
   napi_value v[8];
   if (napi_get_cb_info(env, info, &argc, v, nullptr, nullptr) != napi_ok || argc != 8)

@@ -10,6 +10,8 @@
 // Sandybridge: AVX) unless the environment already sets it.
 #include <dlfcn.h>
 #include <node_api.h>
+
+#include "signals.h"
 #include <omp.h>
 
 #include <cmath>
@@ -171,6 +173,7 @@ constexpr int64_t kMaxDim = 2147483647;
 // linalgLoad(threads): opens OpenBLAS (once), sets its thread count when threads > 0, returns a
 // description; throws FIELDCAL_NATIVE_UNSUPPORTED with the reason when OpenBLAS is unavailable.
 napi_value LinalgLoad(napi_env env, napi_callback_info info) {
+  SignalsHeld held;  // common.h: signals wait until the kernel returns
   size_t argc = 1;
   napi_value argv[1];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok)
@@ -195,6 +198,7 @@ napi_value LinalgLoad(napi_env env, napi_callback_info info) {
 // gramF64(a, rows, n, g): G = A Aᵀ (rows x rows, both triangles) of the row-major rows x n A
 // (cblas_dsyrk on the upper triangle, mirrored).
 napi_value GramF64(napi_env env, napi_callback_info info) {
+  SignalsHeld held;  // common.h: signals wait until the kernel returns
   size_t argc = 4;
   napi_value argv[4];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 4)
@@ -219,6 +223,7 @@ napi_value GramF64(napi_env env, napi_callback_info info) {
 // gemmF64(transA, transB, m, n, k, a, b, c): C (m x n) = op(A) op(B), all row-major, op(A) m x k,
 // op(B) k x n (cblas_dgemm).
 napi_value GemmF64(napi_env env, napi_callback_info info) {
+  SignalsHeld held;  // common.h: signals wait until the kernel returns
   size_t argc = 8;
   napi_value argv[8];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 8)
@@ -251,6 +256,7 @@ napi_value GemmF64(napi_env env, napi_callback_info info) {
 // divide and conquer, as numpy.linalg.eigh), values in descending order, unit eigenvectors as the
 // matching columns of the row-major `vectors`. A is not modified.
 napi_value SymEigF64(napi_env env, napi_callback_info info) {
+  SignalsHeld held;  // common.h: signals wait until the kernel returns
   size_t argc = 4;
   napi_value argv[4];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 4)
@@ -320,6 +326,7 @@ napi_value SymEigF64(napi_env env, napi_callback_info info) {
 // removed. The same operations in the same order as the JavaScript, threaded over maps, then over
 // columns (each column summed over the maps in order), so the values do not depend on the threads.
 napi_value EofAnomalies(napi_env env, napi_callback_info info) {
+  SignalsHeld held;  // common.h: signals wait until the kernel returns
   size_t argc = 6;
   napi_value argv[6];
   if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 6)
