@@ -33,10 +33,24 @@ export interface ChartSpec {
 
 export function chartSvg(c: ChartSpec): string {
   const W = 760;
-  const H = 320;
   const L = 60;
   const R = 44;
-  const T = 44;
+  // the legend: entries as wide as their names (about 6.5 px a character at 11 px), in rows that
+  // fit the width; the plot starts below the last row
+  const legendAt: Array<{ x: number; row: number }> = [];
+  let lx = L + 10;
+  let rows = 1;
+  for (const s of c.series) {
+    const w = 44 + s.name.length * 6.5 + 20;
+    if (lx > L + 10 && lx + w > W - R) {
+      lx = L + 10;
+      rows++;
+    }
+    legendAt.push({ x: lx, row: rows - 1 });
+    lx += w;
+  }
+  const T = 44 + (rows - 1) * 16;
+  const H = 320 + (rows - 1) * 16;
   const B = 50;
   const xs = c.x.map((v) => (v instanceof Date ? v.getTime() : v));
   const xmin = Math.min(...xs);
@@ -82,10 +96,11 @@ export function chartSvg(c: ChartSpec): string {
       : [0, 0.25, 0.5, 0.75, 1].map((t) => xmin + t * (xmax - xmin));
   const xlabel = (v: number, k: number) =>
     dates ? `${dt[k]!.label}${dt[k]!.year ? ` ${dt[k]!.year}` : ''}` : num(v);
-  const legend = c.series.map(
-    (s, i) =>
-      `<line x1="${L + 10 + i * 190}" x2="${L + 34 + i * 190}" y1="${T - 14}" y2="${T - 14}" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5,3"' : ''}/><text x="${L + 40 + i * 190}" y="${T - 10}" font-size="11">${esc(s.name)}</text>`,
-  );
+  const legend = c.series.map((s, i) => {
+    const { x, row } = legendAt[i]!;
+    const y = 30 + row * 16;
+    return `<line x1="${x}" x2="${x + 24}" y1="${y}" y2="${y}" stroke="${s.colour}" stroke-width="2"${s.dashed ? ' stroke-dasharray="5,3"' : ''}/><text x="${x + 30}" y="${y + 4}" font-size="11">${esc(s.name)}</text>`;
+  });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="${FONT}">
 <text x="${L}" y="16" font-size="14" font-weight="bold">${esc(c.title)}</text>
 ${legend.join('\n')}
