@@ -169,26 +169,46 @@ export class LstmSurrogate implements TrainableSurrogate {
    * the gradient to `params`; the LSTM runs as the fused kernel, whose registered gradient
    * (compute/fusedLayers.ts, FieldcalLstmGrad) returns dx as well as the weights' gradients. The
    * forcing windows are constants. `_before` is ignored: the 30-day window carries the memory.
+   * `only` (cell indices) simulates those cells alone, [(t1 - t0) x only.length]: the cells are
+   * independent sequences, so it gives the same values and, through the gather, the same gradient
+   * (zero at the other cells) as the whole grid's rows, at the cost of those cells.
    */
-  forward(params: TfModule.Tensor2D, t0: number, t1: number, _before?: ArrayLike<number>): TfModule.Tensor2D {
+  forward(
+    params: TfModule.Tensor2D,
+    t0: number,
+    t1: number,
+    _before?: ArrayLike<number>,
+    only?: readonly number[],
+  ): TfModule.Tensor2D {
     checkSteps(this.problem, t0, t1);
     const { tf } = this;
-    const { cells } = this.problem;
+    const all = this.problem.cells;
     const W = this.config.window;
-    if (params.shape[0] !== cells || params.shape[1] !== this.np)
+    if (params.shape[0] !== all || params.shape[1] !== this.np)
       throw new FieldcalError(
         'VALIDATION',
-        `surrogate forward wants params [${cells} x ${this.np}], got [${params.shape.join(' x ')}]`,
+        `surrogate forward wants params [${all} x ${this.np}], got [${params.shape.join(' x ')}]`,
         { field: 'params' },
       );
+    if (only?.some((c) => !Number.isInteger(c) || c < 0 || c >= all))
+      throw new FieldcalError(
+        'VALIDATION',
+        `surrogate forward: cells to simulate must be in 0 .. ${all - 1}`,
+        {
+          field: 'only',
+        },
+      );
+    const ids = only ?? null;
+    const cells = ids ? ids.length : all;
     const n = t1 - t0;
     const forcing = new Float32Array(n * cells * W * this.nf);
     for (let t = 0; t < n; t++)
-      for (let k = 0; k < cells; k++) {
-        let o = (t * cells + k) * W * this.nf;
+      for (let i = 0; i < cells; i++) {
+        const k = ids ? ids[i]! : i;
+        let o = (t * cells + i) * W * this.nf;
         for (let j = 0; j < W; j++) {
           const s = t0 + t - W + 1 + j;
-          for (let f = 0; f < this.nf; f++) forcing[o + f] = s >= 0 ? this.forcing[f]![s * cells + k]! : 0;
+          for (let f = 0; f < this.nf; f++) forcing[o + f] = s >= 0 ? this.forcing[f]![s * all + k]! : 0;
           o += this.nf;
         }
       }
@@ -202,7 +222,8 @@ export class LstmSurrogate implements TrainableSurrogate {
         this.stats.params.map((m) => m.std),
         [1, this.np],
       );
-      const z = tf.div(tf.sub(params, pm), ps);
+      const zAll = tf.div(tf.sub(params, pm), ps);
+      const z = ids ? tf.gather(zAll, tf.tensor1d(Int32Array.from(ids), 'int32')) : zAll;
       // sequence i = t * cells + k (as predict): cell k's parameters on every day of its window
       const rep = tf.reshape(tf.tile(tf.reshape(z, [1, cells, 1, this.np]), [n, 1, W, 1]), [
         n * cells,

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as TfModule from '@tensorflow/tfjs';
 import { computeHandle } from '../../../../src-main/services/compute';
 import { ensembleAccuracy } from '../../../../src-main/services/surrogate/accuracy';
 import { loadArnet, trainArnet, type ArnetSurrogate } from '../../../../src-main/services/surrogate/arnet';
@@ -100,6 +101,51 @@ describe('surrogates learn a small vic3l ensemble', () => {
       expect(worst).toBeLessThan(1e-4);
     });
   }, 300_000);
+
+  it("LSTM forward on a subset of cells: the whole grid's columns, and the same gradient (zero elsewhere)", async () => {
+    const { tf } = await computeHandle();
+    const s = lstm.surrogate;
+    const n = c.problem.cells;
+    const k = c.problem.parameters.length;
+    const p0 = new Float32Array(n * k);
+    c.problem.lower.forEach((lo, j) => {
+      for (let cell = 0; cell < n; cell++)
+        p0[cell * k + j] = lo + ((c.problem.upper[j]! - lo) * ((cell * 7 + j * 3) % 10)) / 10;
+    });
+    const only = [5, 0, n - 1, 12];
+    const [t0, t1] = [40, 52];
+    const w = tf.randomNormal([t1 - t0, only.length], 0, 1, 'float32', 9);
+    const wFull = tf.tidy(() => {
+      const z = tf.zeros([t1 - t0, n]).arraySync() as number[][];
+      const wv = w.arraySync() as number[][];
+      for (let t = 0; t < t1 - t0; t++) only.forEach((cell, i) => (z[t]![cell] = wv[t]![i]!));
+      return tf.tensor2d(z);
+    });
+    const [ySub, yFull, gSub, gFull] = tf.tidy(() => {
+      const p = tf.tensor2d(p0, [n, k]);
+      const sub = (q: TfModule.Tensor) =>
+        tf.sum(tf.mul(s.forward(q as TfModule.Tensor2D, t0, t1, undefined, only), w));
+      const full = (q: TfModule.Tensor) => tf.sum(tf.mul(s.forward(q as TfModule.Tensor2D, t0, t1), wFull));
+      return [
+        s.forward(p, t0, t1, undefined, only).arraySync() as number[][],
+        s.forward(p, t0, t1).arraySync() as number[][],
+        tf.grad(sub)(p).arraySync() as number[][],
+        tf.grad(full)(p).arraySync() as number[][],
+      ];
+    });
+    tf.dispose([w, wFull]);
+    for (let t = 0; t < t1 - t0; t++)
+      only.forEach((cell, i) => expect(ySub[t]![i]!).toBeCloseTo(yFull[t]![cell]!, 5));
+    let scale = 0;
+    for (const row of gFull) for (const v of row) scale = Math.max(scale, Math.abs(v));
+    expect(scale).toBeGreaterThan(0);
+    for (let cell = 0; cell < n; cell++)
+      for (let j = 0; j < k; j++) {
+        if (!only.includes(cell)) expect(gSub[cell]![j]).toBe(0);
+        expect(Math.abs(gSub[cell]![j]! - gFull[cell]![j]!)).toBeLessThan(1e-5 * scale);
+      }
+    expect(() => s.forward(tf.tensor2d(p0, [n, k]), t0, t1, undefined, [n])).toThrow(/cells to simulate/);
+  });
 
   it('no tensor leak: numTensors is the same after every epoch', () => {
     for (const r of [lstm.result, arnet.result]) {

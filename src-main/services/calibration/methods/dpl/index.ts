@@ -41,23 +41,31 @@ function surrogateLossGrad(
   const n = pr.cells;
   const k = pr.calibrated.length;
   const len = w1 - w0;
-  const obs = new Float32Array(len * n);
-  const m = new Float32Array(len * n);
+  // the LSTM's cells are independent sequences: it simulates the loss's cells alone (the same loss
+  // and gradient); the ARnet's image needs the whole grid
+  const only = p.surrogate.kind === 'lstm' ? [...cellMask.keys()].filter((c) => cellMask[c]) : null;
+  const cols = only ?? [...cellMask.keys()];
+  const nc = cols.length;
+  const obs = new Float32Array(len * nc);
+  const m = new Float32Array(len * nc);
   for (let t = 0; t < len; t++)
-    for (let c = 0; c < n; c++) {
+    cols.forEach((c, i) => {
       const v = pr.target.obs[(w0 + t) * n + c]!;
       if (cellMask[c] && Number.isFinite(v)) {
-        obs[t * n + c] = v;
-        m[t * n + c] = 1;
+        obs[t * nc + i] = v;
+        m[t * nc + i] = 1;
       }
-    }
+    });
   const x = new Float32Array(n * k);
   fields.forEach((f, j) => f.forEach((v, c) => (x[c * k + j] = v)));
   const { value, grad } = tf.tidy(() => {
-    const o = tf.tensor2d(obs, [len, n]);
-    const mk = tf.tensor2d(m, [len, n]);
+    const o = tf.tensor2d(obs, [len, nc]);
+    const mk = tf.tensor2d(m, [len, nc]);
     return tf.valueAndGrad((params: TfModule.Tensor) => {
-      const sim = surrogateTarget(p, params as TfModule.Tensor2D, w0, w1, cache);
+      const sim =
+        p.surrogate.kind === 'lstm' && only
+          ? p.surrogate.forward(params as TfModule.Tensor2D, w0, w1, undefined, only)
+          : surrogateTarget(p, params as TfModule.Tensor2D, w0, w1, cache);
       const se = tf.mul(tf.square(tf.sub(sim, o)), mk);
       if (kind === 'cell-mse') return tf.div(tf.sum(se), tf.maximum(tf.sum(mk), 1)) as TfModule.Scalar;
       const counts = tf.sum(mk, 1);
