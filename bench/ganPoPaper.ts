@@ -11,7 +11,8 @@ const ints = (v: string | undefined, d: number[]) => (v ? v.split(',').map(Numbe
  * FIELDCAL_BENCH_DPL_EPOCHS (default 200 both), FIELDCAL_BENCH_SURROGATE_EPOCHS (surrogate training,
  * default 200 with early stopping), FIELDCAL_BENCH_SURROGATE_HELDOUT (held-out members of the
  * surrogate's accuracy, default 10) and FIELDCAL_BENCH_RUNS (default all) shorten it. Finished runs
- * are kept in <out>/runs and taken from there when asked again with the same options, so runs
+ * are kept in <out>/runs and taken from there when asked again with the same options
+ * (FIELDCAL_BENCH_FRESH=1 makes them again: kept runs carry no code version), so runs
  * made by separate processes (FIELDCAL_THREADS=1 and
  * FIELDCAL_BENCH_THREADS=1 each: the native kernels' and the model's threads) meet in the last one's report.
  */
@@ -30,6 +31,7 @@ export async function ganPoPaperBench(): Promise<Record<string, unknown>> {
       dplEpochs: env.FIELDCAL_BENCH_DPL_EPOCHS ? Number(env.FIELDCAL_BENCH_DPL_EPOCHS) : undefined,
       runs: env.FIELDCAL_BENCH_RUNS?.split(','),
       threads: env.FIELDCAL_BENCH_THREADS ? Number(env.FIELDCAL_BENCH_THREADS) : undefined,
+      fresh: env.FIELDCAL_BENCH_FRESH === '1',
       surrogate: {
         ...(env.FIELDCAL_BENCH_SURROGATE_EPOCHS
           ? { epochs: Number(env.FIELDCAL_BENCH_SURROGATE_EPOCHS) }

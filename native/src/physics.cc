@@ -30,6 +30,7 @@
 
 #include "kernelMath.h"
 #include "physics.h"
+#include "signals.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define FIELDCAL_CLONES __attribute__((target_clones("default", "avx2", "avx512f")))
@@ -92,6 +93,7 @@ Arr typed(napi_env env, napi_value v) {
 }
 
 struct Call {
+  SignalsHeld held;  // signals.h: signals wait until the kernel returns
   napi_env env;
   size_t argc = 32;
   napi_value v[32];

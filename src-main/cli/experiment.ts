@@ -17,6 +17,7 @@ export interface PaperExperimentArgs {
   dplEpochs?: number | undefined;
   runs?: string[] | undefined;
   surrogate?: Record<string, unknown> | undefined;
+  fresh?: boolean | undefined;
   threads?: number | undefined;
   quiet?: boolean | undefined;
 }
@@ -40,6 +41,7 @@ export async function runPaperExperiment(a: PaperExperimentArgs): Promise<Record
     dplEpochs: a.dplEpochs,
     runs: a.runs,
     surrogate: a.surrogate,
+    fresh: a.fresh,
     dir: join(resolve(a.out), 'runs'),
     log: a.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
   });
@@ -53,6 +55,7 @@ export async function runPaperExperiment(a: PaperExperimentArgs): Promise<Record
       seed: r.seed,
       seconds: +r.seconds.toFixed(1),
       total_seconds: +r.totalSeconds.toFixed(1),
+      ...(r.keptFrom ? { kept_from: r.keptFrom } : {}),
       seconds_per_epoch: r.secondsPerEpoch === null ? null : +r.secondsPerEpoch.toFixed(3),
       test: r.test.summary,
       train: r.train.summary,
@@ -103,6 +106,7 @@ export function addExperimentCommand(program: Command): void {
       Number(v),
     )
     .option('--threads <n>', 'model threads (0: one per core)', (v) => Number(v), 0)
+    .option('--fresh', 'make every run again instead of taking the kept ones from DIR/runs')
     .option('--json', 'print the result as one JSON object on stdout')
     .action(
       async (
@@ -116,6 +120,7 @@ export function addExperimentCommand(program: Command): void {
           dplEpochs?: number;
           runs?: string;
           surrogateEpochs?: number;
+          fresh?: boolean;
           threads: number;
           json?: boolean;
         },
@@ -136,6 +141,7 @@ export function addExperimentCommand(program: Command): void {
           dplEpochs: o.dplEpochs,
           runs,
           surrogate: o.surrogateEpochs ? { epochs: o.surrogateEpochs } : undefined,
+          fresh: o.fresh,
           threads: o.threads,
           quiet: !!o.json,
         });

@@ -190,10 +190,10 @@ export class LstmSurrogate implements TrainableSurrogate {
         `surrogate forward wants params [${all} x ${this.np}], got [${params.shape.join(' x ')}]`,
         { field: 'params' },
       );
-    if (only?.some((c) => !Number.isInteger(c) || c < 0 || c >= all))
+    if (only && (only.length === 0 || only.some((c) => !Number.isInteger(c) || c < 0 || c >= all)))
       throw new FieldcalError(
         'VALIDATION',
-        `surrogate forward: cells to simulate must be in 0 .. ${all - 1}`,
+        `surrogate forward: cells to simulate must be one or more of 0 .. ${all - 1}`,
         {
           field: 'only',
         },

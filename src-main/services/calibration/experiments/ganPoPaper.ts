@@ -69,9 +69,13 @@ export interface PaperRun {
   onSurrogate?: { train: PeriodScores; test: PeriodScores };
   /**
    * Seconds of the whole method, its surrogate's making counted in full wherever it was made
-   * (the ensemble's generation and the training: the manifest's and key.json's seconds).
+   * (the ensemble's generation and the training: the manifest's and key.json's seconds); without
+   * the evaluations a run may make for the report (the surrogate's held-out accuracy, measured
+   * once where it was made, and the experiment's scoring through the surrogate).
    */
   totalSeconds: number;
+  /** The runs folder it was taken from (a kept run, not made in this call). */
+  keptFrom?: string;
 }
 
 const slice = (a: Float64Array, [t0, t1]: [number, number], n: number) => a.subarray(t0 * n, t1 * n);
@@ -165,19 +169,21 @@ export function scoreRun(
   };
 }
 
-// a kept run's JSON: typed arrays and non-finite numbers spelled out, read back as they were
+// a kept run's JSON: Float64Arrays and non-finite numbers as tagged objects, read back as they were
 const RESULT = 'result.json';
 const replacer = (_k: string, v: unknown) =>
   v instanceof Float64Array
-    ? { f64: Array.from(v) }
+    ? { $f64: Array.from(v) }
     : typeof v === 'number' && !Number.isFinite(v)
-      ? String(v)
+      ? { $num: String(v) }
       : v;
+const tagged = (v: unknown, tag: string): v is Record<string, unknown> =>
+  !!v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && tag in v;
 const reviver = (_k: string, v: unknown) =>
-  v === 'NaN' || v === 'Infinity' || v === '-Infinity'
-    ? Number(v)
-    : v && typeof v === 'object' && 'f64' in v && Array.isArray(v.f64) && Object.keys(v).length === 1
-      ? Float64Array.from(v.f64 as number[])
+  tagged(v, '$num')
+    ? Number(v.$num)
+    : tagged(v, '$f64') && Array.isArray(v.$f64)
+      ? Float64Array.from(v.$f64 as number[])
       : v;
 
 /** A run kept in `dir` for the same key, or null (none, another key, or unreadable: made again). */
@@ -226,6 +232,8 @@ export async function ganPoPaperExperiment(o: {
   twinSeed?: number;
   /** Another twin than the paper's (tests: a small one); default the paper layout. */
   twin?: Partial<TwinOptions>;
+  /** Make every run again, not taking kept ones (a changed build; kept runs carry no code version). */
+  fresh?: boolean;
   log?: (line: string) => void;
 }): Promise<{ twin: Twin; runs: PaperRun[] }> {
   const twinSeed = o.twinSeed ?? 1;
@@ -274,17 +282,18 @@ export async function ganPoPaperExperiment(o: {
           ...(surrogateRun(r.name) && o.surrogate ? { surrogate: o.surrogate } : {}),
         };
         const runDir = o.dir ? join(o.dir, `${r.name}-s${seed}`) : null;
+        // the options as the method reads them (defaults filled in), so equal settings give one key
         const key = JSON.stringify({
-          version: 1,
+          version: 2,
           name: r.name,
           method: r.method,
           seed,
-          options,
+          options: r.method ? methodOptions(r.method, 'gridded', options) : {},
           twin: { ...twinOptions, seed: twinSeed },
         });
-        const kept = runDir ? readKept(runDir, key) : null;
+        const kept = runDir && !o.fresh ? readKept(runDir, key) : null;
         if (kept) {
-          runs.push(kept);
+          runs.push({ ...kept, keptFrom: runDir! });
           o.log?.(`${r.name} seed ${seed}: taken from ${runDir}`);
           continue;
         }
@@ -295,6 +304,8 @@ export async function ganPoPaperExperiment(o: {
             if (f !== 'surrogate' && f !== 'surrogate-training')
               await rm(join(workDir, f), { recursive: true, force: true });
         let onSurrogate: PaperRun['onSurrogate'];
+        // the experiment's scoring through the surrogate, not the method's time
+        let scoringSeconds = 0;
         const t = performance.now();
         let fields = defaultFields(pr);
         let info: Record<string, unknown> = {};
@@ -311,12 +322,14 @@ export async function ganPoPaperExperiment(o: {
               cancelled: () => false,
               ...(workDir ? { workDir } : {}),
               surrogateSimulator: (simulate, final) => {
+                const h0 = performance.now();
                 const simS = simulate(final);
                 const defS = simulate(defaultFields(pr));
                 onSurrogate = {
                   train: periodScores(pr, simS, defS, pr.periods.train),
                   test: periodScores(pr, simS, defS, pr.periods.test),
                 };
+                scoringSeconds += (performance.now() - h0) / 1000;
               },
               progress: (p) =>
                 o.log?.(
@@ -331,6 +344,7 @@ export async function ganPoPaperExperiment(o: {
         const { history, ...rest } = info as {
           history?: unknown[];
           secondsPerEpoch?: unknown;
+          seconds?: unknown;
           surrogate?: unknown;
         };
         // the surrogate's making counts in full in this method's time, wherever it was made: this run's
@@ -339,6 +353,7 @@ export async function ganPoPaperExperiment(o: {
           | {
               ensembleSeconds: number;
               trainSeconds: number;
+              accuracySeconds: number;
               madeSeconds: { ensemble: number | null; training: number | null };
             }
           | undefined;
@@ -346,7 +361,8 @@ export async function ganPoPaperExperiment(o: {
           ? (sur.madeSeconds.ensemble ?? sur.ensembleSeconds) +
             (sur.madeSeconds.training ?? sur.trainSeconds) -
             sur.ensembleSeconds -
-            sur.trainSeconds
+            sur.trainSeconds -
+            sur.accuracySeconds
           : 0;
         const run: PaperRun = {
           name: r.name,
@@ -356,14 +372,16 @@ export async function ganPoPaperExperiment(o: {
           secondsPerEpoch:
             typeof rest.secondsPerEpoch === 'number'
               ? rest.secondsPerEpoch
-              : r.name === 'dpl'
-                ? seconds / Number(options.epochs ?? 200)
+              : r.method === 'dpl'
+                ? ((typeof rest.seconds === 'number' ? rest.seconds : seconds) -
+                    (sur ? sur.ensembleSeconds + sur.trainSeconds + sur.accuracySeconds : 0)) /
+                  Number(options.epochs ?? 200)
                 : null,
           ...scoreRun(twin, sim, def, fields),
           ...(history ? { history } : {}),
           info: rest,
           ...(onSurrogate ? { onSurrogate } : {}),
-          totalSeconds: seconds + surrogateSeconds,
+          totalSeconds: seconds + surrogateSeconds - scoringSeconds,
         };
         runs.push(run);
         if (runDir) await keep(runDir, key, run);

@@ -317,8 +317,14 @@ export interface PreparedSurrogate {
    * seconds) and the training; a reused surrogate carries them in its key.json (null: not recorded).
    */
   madeSeconds: { ensemble: number | null; training: number | null };
+  /** Seconds this run spent measuring the held-out accuracy (0 when carried from key.json). */
+  accuracySeconds: number;
   epochs: number;
-  /** On the first `accuracyMembers` test members, over the whole record (null: none held out, or reused without updates). */
+  /**
+   * On the first `accuracyMembers` test members, over the whole record: measured where the
+   * surrogate was made and carried in its key.json (null: none held out, accuracyMembers 0, or a
+   * surrogate made before it was recorded and reused without its ensemble).
+   */
   accuracy: {
     members: number;
     nseMedian: number;
@@ -459,7 +465,8 @@ export async function prepareSurrogate(
     training: made ? secondsOr(made.trainSeconds) : trainSeconds,
   };
   // held-out accuracy: measured once where the surrogate was made, carried in its key.json
-  let accuracy: PreparedSurrogate['accuracy'] = made?.accuracy ?? null;
+  let accuracy: PreparedSurrogate['accuracy'] = s.accuracyMembers > 0 ? (made?.accuracy ?? null) : null;
+  let accuracySeconds = 0;
   const held = ensemble ? ensemble.members('test').slice(0, s.accuracyMembers) : [];
   if (ensemble && held.length && accuracy?.members !== held.length) {
     const t = performance.now();
@@ -471,6 +478,7 @@ export async function prepareSurrogate(
       rmseOverall: a.rmseOverall,
       seconds: (performance.now() - t) / 1000,
     };
+    accuracySeconds = accuracy.seconds;
   }
   let savedIn: string | null = null;
   if (own) {
@@ -504,6 +512,7 @@ export async function prepareSurrogate(
     reusedFrom: from === own ? null : from,
     savedIn,
     madeSeconds,
+    accuracySeconds,
     epochs,
     accuracy,
   };
@@ -555,6 +564,7 @@ export function surrogateInfo(p: PreparedSurrogate, o: PhysicsOptions): Record<s
     updates: p.updates,
     updateSeconds: p.updateSeconds,
     madeSeconds: p.madeSeconds,
+    accuracySeconds: p.accuracySeconds,
     members: p.ensemble?.manifest.spec.members ?? null,
     ensembleDir: p.ensemble?.dir ?? null,
     accuracyTest: p.accuracy,

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type * as TfModule from '@tensorflow/tfjs';
 import { getTf, initCompute } from '../../../../src-main/services/compute';
 import { loadAddon, registerCpuNative } from '../../../../src-main/services/compute/cpuNative';
-import { fusedAdam } from '../../../../src-main/services/compute/fusedAdam';
+import { fusedAdam, registerAdamKernel } from '../../../../src-main/services/compute/fusedAdam';
 import { batchNormalization, lstm } from '../../../../src-main/services/compute/fusedLayers';
 import {
   dcganDiscriminator,
@@ -388,6 +388,26 @@ describe('cpu-native backend (oneDNN kernels)', () => {
       for (let k = 0; k < 3; k++)
         expect(Buffer.from(out[k]!.buffer).equals(Buffer.from(ref[k]!.buffer))).toBe(true);
       expect(ref[0]![n - 1]).not.toBe(p[n - 1]);
+      // the registered kernels themselves: cpu-native (the addon) and cpu (the loop), same bits
+      registerAdamKernel(tf);
+      const kernel = (backend: string) =>
+        on(backend, () => {
+          const t = (x: Float32Array) => tf.tensor1d(x);
+          return tf
+            .engine()
+            .runKernel(
+              'FieldcalAdamUpdate',
+              { value: t(p), m: t(m), v: t(v), g: t(g) } as unknown as TfModule.NamedTensorMap,
+              { lr, b1, b2, eps, c1, c2 } as unknown as TfModule.NamedAttrMap,
+            ) as T[];
+        });
+      const viaNative = kernel('cpu-native');
+      const viaJs = kernel('cpu');
+      tf.setBackend('cpu-native');
+      for (let k = 0; k < 3; k++) {
+        expect(Float32Array.from(viaNative[k]!)).toEqual(ref[k]);
+        expect(Float32Array.from(viaJs[k]!)).toEqual(ref[k]);
+      }
     },
   );
 
