@@ -5,21 +5,14 @@
 // Usage: node --cpu-prof nativeSignals.mjs ADDON [REPEATS]
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import { values as lcg } from './lcg.mjs';
 
 const addon = createRequire(import.meta.url)(resolve(process.argv[2]));
 const repeats = Number(process.argv[3] ?? 20);
 addon.setThreads?.(1);
 
-/** Deterministic values in [-0.5, 0.5) (a linear congruential generator, Numerical Recipes' constants). */
-function values(n, seed) {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
+/** Deterministic values in [-0.5, 0.5). */
+const values = (n, seed) => lcg(n, seed).map((v) => v / 2);
 
 const [B, T, I, H] = [400, 30, 14, 128];
 const K = Math.ceil((H + I + 1) / 16) * 16;

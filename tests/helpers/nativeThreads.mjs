@@ -5,20 +5,10 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import { values } from './lcg.mjs';
 
 const path = isMainThread ? resolve(process.argv[2]) : workerData.path;
 const addon = createRequire(import.meta.url)(path);
-
-/** Deterministic values in [-1, 1) (a linear congruential generator, Numerical Recipes' constants). */
-function values(n, seed) {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 // a 3 x 3 convolution, stride 1, padding 1 (NHWC, HWIO), and a matrix product
 const [N, H, W, CI, CO, KH, KW] = [8, 12, 12, 8, 16, 3, 3];

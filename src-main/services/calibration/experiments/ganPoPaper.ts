@@ -357,26 +357,28 @@ export async function ganPoPaperExperiment(o: {
               madeSeconds: { ensemble: number | null; training: number | null };
             }
           | undefined;
+        // this run's own ensemble, training and accuracy seconds
+        const ownMaking = sur ? sur.ensembleSeconds + sur.trainSeconds + sur.accuracySeconds : 0;
+        // the making counted in full, wherever it was made, in place of this run's own share of it
         const surrogateSeconds = sur
           ? (sur.madeSeconds.ensemble ?? sur.ensembleSeconds) +
             (sur.madeSeconds.training ?? sur.trainSeconds) -
-            sur.ensembleSeconds -
-            sur.trainSeconds -
-            sur.accuracySeconds
+            ownMaking
           : 0;
+        // GAN-PO reports its own; dPL's: its training time less the surrogate's making, per epoch
+        const methodSeconds = typeof rest.seconds === 'number' ? rest.seconds : seconds;
+        const secondsPerEpoch =
+          typeof rest.secondsPerEpoch === 'number'
+            ? rest.secondsPerEpoch
+            : r.method === 'dpl'
+              ? (methodSeconds - ownMaking) / Number(options.epochs ?? PAPER_EPOCHS)
+              : null;
         const run: PaperRun = {
           name: r.name,
           method: r.method,
           seed,
           seconds,
-          secondsPerEpoch:
-            typeof rest.secondsPerEpoch === 'number'
-              ? rest.secondsPerEpoch
-              : r.method === 'dpl'
-                ? ((typeof rest.seconds === 'number' ? rest.seconds : seconds) -
-                    (sur ? sur.ensembleSeconds + sur.trainSeconds + sur.accuracySeconds : 0)) /
-                  Number(options.epochs ?? 200)
-                : null,
+          secondsPerEpoch,
           ...scoreRun(twin, sim, def, fields),
           ...(history ? { history } : {}),
           info: rest,

@@ -546,6 +546,23 @@ export async function updatePrepared(
   p.updateSeconds += (performance.now() - t) / 1000;
 }
 
+/**
+ * A method's final fields through the surrogate over [0, t1); with `ctx.surrogateSimulator` set, one
+ * pass over the whole record serves both it (for those fields) and the method.
+ */
+export function finalThroughSurrogate(
+  p: PreparedSurrogate,
+  pr: GriddedProblem,
+  fields: Float64Array[],
+  t1: number,
+  ctx: GriddedContext,
+): Float64Array {
+  if (!ctx.surrogateSimulator) return p.surrogate.predict(fields, 0, t1);
+  const whole = p.surrogate.predict(fields, 0, pr.steps);
+  ctx.surrogateSimulator((f) => (f === fields ? whole : p.surrogate.predict(f, 0, pr.steps)), fields);
+  return whole.subarray(0, t1 * pr.cells);
+}
+
 /** The target over [t0, t1) for parameter fields, through the surrogate (not differentiated). */
 export function surrogateRun(p: PreparedSurrogate, fields: Float64Array[], t1: number): Float64Array {
   return p.surrogate.predict(fields, 0, t1);

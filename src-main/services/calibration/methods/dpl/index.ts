@@ -14,6 +14,7 @@ import { dplOptions } from './options';
 import type * as TfModule from '@tensorflow/tfjs';
 import { targetObjective, type GriddedObjective } from '../../gridded/objectives';
 import {
+  finalThroughSurrogate,
   prepareSurrogate,
   surrogateInfo,
   surrogateTarget,
@@ -403,9 +404,7 @@ async function dplTrain(
   if (prep) {
     // the final fields through the surrogate (the job evaluates them on the exact model)
     const [v0, v1] = pr.periods.valid;
-    const simS = prep.surrogate.predict(final, 0, tEnd);
-    const p = prep;
-    ctx.surrogateSimulator?.((f) => p.surrogate.predict(f, 0, pr.steps), final);
+    const simS = finalThroughSurrogate(prep, pr, final, tEnd, ctx);
     surrogate = {
       ...surrogateInfo(prep, o),
       seconds: surrogateSeconds + prep.updateSeconds,

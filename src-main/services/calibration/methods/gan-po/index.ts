@@ -10,6 +10,7 @@ import type { AdamState } from '../../../compute/fusedAdam';
 import { shuffle } from '../../gridded/network';
 import { mulberry32 } from '../../random';
 import {
+  finalThroughSurrogate,
   prepareSurrogate,
   surrogateInfo,
   surrogateTarget,
@@ -291,8 +292,7 @@ export async function ganPo(
     // the final fields through the surrogate (the job evaluates them on the exact model)
     const surrogateEval = prep
       ? (() => {
-          const simS = prep.surrogate.predict(out.fields, 0, tEnd);
-          ctx.surrogateSimulator?.((f) => prep.surrogate.predict(f, 0, pr.steps), out.fields);
+          const simS = finalThroughSurrogate(prep, pr, out.fields, tEnd, ctx);
           const exact = fullPass(pr, fullParams(pr, out.fields), tEnd, 0).target;
           return {
             valid: hasValid ? validation(pr, simS) : null,
