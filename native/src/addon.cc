@@ -52,6 +52,11 @@ napi_value Init(napi_env env, napi_value exports) {
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  // conv takes a bias operand and a weight token (an addon built before them ignores both, so the
+  // JavaScript side passes a bias only where this is true)
+  napi_value yes;
+  napi_get_boolean(env, true, &yes);
+  napi_set_named_property(env, exports, "convBias", yes);
   physics::registerPhysics(env, exports);
   linalg::registerLinalg(env, exports);
   fields::registerFields(env, exports);

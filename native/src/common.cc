@@ -112,25 +112,86 @@ void storeCached(const std::string& k, const std::shared_ptr<Cached>& c) {
   cache[k] = c;
 }
 
-void execute(const Cached& c, int srcArg, float* src, int weiArg, float* wei, int dstArg, float* dst) {
-  dnnl::stream strm(eng());
+namespace {
+
+// One reorder primitive from `from` to `to`, with a caller-owned scratchpad (see userScratchpad).
+dnnl::primitive reorderOf(const memory::desc& from, const memory::desc& to, memory::desc& scratch) {
+  dnnl::reorder::primitive_desc pd(eng(), from, eng(), to, userScratchpad());
+  scratch = pd.scratchpad_desc();
+  return dnnl::reorder(pd);
+}
+
+// The calling thread's stream on the engine (streams are not shared between threads).
+dnnl::stream& threadStream() {
+  thread_local dnnl::stream s(eng());
+  return s;
+}
+
+void runReorder(const dnnl::primitive& r, const memory::desc& scratch, const memory& from, const memory& to) {
+  std::unordered_map<int, memory> args = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+  if (scratch.get_size()) args.insert({DNNL_ARG_SCRATCHPAD, scratchpad(scratch)});
+  r.execute(threadStream(), args);
+}
+
+}  // namespace
+
+void prepareReorders(Cached& c) {
+  if (c.reorderSrc) c.srcReorder = reorderOf(c.userSrc, c.src, c.srcReorderScratch);
+  if (c.reorderWei) c.weiReorder = reorderOf(c.userWei, c.wei, c.weiReorderScratch);
+  if (c.reorderDst) c.dstReorder = reorderOf(c.dst, c.userDst, c.dstReorderScratch);
+}
+
+void execute(const Cached& c, int srcArg, float* src, int weiArg, float* wei, int dstArg, float* dst,
+             double weiToken, float* bias) {
+  dnnl::stream& strm = threadStream();
   memory srcUser(c.reorderSrc ? c.userSrc : c.src, eng(), src);
-  memory weiUser(c.reorderWei ? c.userWei : c.wei, eng(), wei);
   memory dstUser(c.reorderDst ? c.userDst : c.dst, eng(), dst);
-  memory srcM = srcUser, weiM = weiUser, dstM = dstUser;
+  memory srcM = srcUser, weiM, dstM = dstUser;
   if (c.reorderSrc) {
     srcM = memory(c.src, eng());
-    dnnl::reorder(srcUser, srcM).execute(strm, srcUser, srcM);
+    runReorder(c.srcReorder, c.srcReorderScratch, srcUser, srcM);
   }
-  if (c.reorderWei) {
+  std::shared_ptr<memory> keptCopy;  // holds the kept copy while this call uses it
+  if (!c.reorderWei) {
+    weiM = memory(c.wei, eng(), wei);
+  } else if (weiToken == 0) {
     weiM = memory(c.wei, eng());
-    dnnl::reorder(weiUser, weiM).execute(strm, weiUser, weiM);
+    runReorder(c.weiReorder, c.weiReorderScratch, memory(c.userWei, eng(), wei), weiM);
+  } else {
+    bool hit = false;
+    {
+      std::lock_guard<std::mutex> lock(c.keptMutex);
+      for (auto& k : c.kept)
+        if (k.token == weiToken && k.user == wei && k.m) {
+          keptCopy = k.m;
+          hit = true;
+        }
+      if (!hit) {
+        // the slot to refill: its buffer is reused when no other call holds it
+        KeptWeights& slot = c.kept[c.keptNext];
+        c.keptNext ^= 1;
+        if (!slot.m || slot.m.use_count() > 1) slot.m = std::make_shared<memory>(c.wei, eng());
+        slot.token = 0;  // not valid until filled below
+        keptCopy = slot.m;
+      }
+    }
+    if (!hit) {
+      runReorder(c.weiReorder, c.weiReorderScratch, memory(c.userWei, eng(), wei), *keptCopy);
+      std::lock_guard<std::mutex> lock(c.keptMutex);
+      for (auto& k : c.kept)
+        if (k.m == keptCopy) {
+          k.token = weiToken;
+          k.user = wei;
+        }
+    }
+    weiM = *keptCopy;
   }
   if (c.reorderDst) dstM = memory(c.dst, eng());
   std::unordered_map<int, memory> args = {{srcArg, srcM}, {weiArg, weiM}, {dstArg, dstM}};
+  if (bias) args.insert({DNNL_ARG_BIAS, memory(c.bias, eng(), bias)});
   if (c.scratch.get_size()) args.insert({DNNL_ARG_SCRATCHPAD, scratchpad(c.scratch)});
   c.prim.execute(strm, args);
-  if (c.reorderDst) dnnl::reorder(dstM, dstUser).execute(strm, dstM, dstUser);
+  if (c.reorderDst) runReorder(c.dstReorder, c.dstReorderScratch, dstM, dstUser);
   strm.wait();
 }
 

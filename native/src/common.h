@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -105,9 +106,21 @@ dnnl::primitive_attr userScratchpad();
 // calls; executions on one thread are sequential, so they share it).
 memory scratchpad(const memory::desc& md);
 
+// A weight operand reordered into a primitive's layout, kept for the tensor it came from: `token`
+// names the tensor (process-unique, given by the JavaScript side for one immutable tfjs tensor),
+// `user` its data; both must match for the kept copy to be used.
+struct KeptWeights {
+  double token = 0;
+  const float* user = nullptr;
+  // shared with the calls that use it: a copy no call uses is refilled in place for the next tensor
+  std::shared_ptr<memory> m;
+};
+
 struct Cached {
   dnnl::primitive prim;
   memory::desc src, wei, dst;
+  // the bias operand's layout, where the primitive takes one
+  memory::desc bias;
   // the primitive's scratchpad (size 0: none), passed at every execution from the thread's buffer
   memory::desc scratch;
   // weights reordered into the primitive's preferred layout when it is not tfjs's
@@ -117,7 +130,18 @@ struct Cached {
   memory::desc userSrc;
   bool reorderDst = false;
   memory::desc userDst;
+  // the reorders themselves, built once with the primitive (prepareReorders)
+  dnnl::primitive srcReorder, weiReorder, dstReorder;
+  memory::desc srcReorderScratch, weiReorderScratch, dstReorderScratch;
+  // the last two weight tensors reordered for this primitive (a training step runs a layer's
+  // forward pass two or three times with the same weights: the reorder is done once)
+  mutable std::mutex keptMutex;
+  mutable KeptWeights kept[2];
+  mutable int keptNext = 0;
 };
+
+// Builds the reorders a primitive's flags ask for (called by cached() once the entry is built).
+void prepareReorders(Cached& c);
 
 // The cache key of an operation and its integer parameters.
 std::string key(const char* op, const std::vector<int64_t>& v);
@@ -132,12 +156,16 @@ std::shared_ptr<Cached> cached(const std::string& k, Build build) {
   if (auto hit = findCached(k)) return hit;
   auto c = std::make_shared<Cached>();
   build(*c);
+  prepareReorders(*c);
   storeCached(k, c);
   return c;
 }
 
 // Runs `prim` with user buffers, reordering into and out of the primitive's layouts when needed.
-void execute(const Cached& c, int srcArg, float* src, int weiArg, float* wei, int dstArg, float* dst);
+// `weiToken` (non-zero) names the weight tensor: its reordered copy is kept and reused while the
+// same tensor comes back (KeptWeights). `bias` (optional) is passed as DNNL_ARG_BIAS.
+void execute(const Cached& c, int srcArg, float* src, int weiArg, float* wei, int dstArg, float* dst,
+             double weiToken = 0, float* bias = nullptr);
 
 // ---- shared by the fused layers ----
 

@@ -7,10 +7,13 @@
 
 namespace fieldcal {
 
-// conv(mode, x, xShape[N,H,W,C], w, wShape[KH,KW,IC,OC], y, yShape[N,OH,OW,OC], [sh,sw,dh,dw,pt,pb,pl,pr])
-// mode 0: y = conv(x, w); 1: x = dconv/dx given dy (y) and w; 2: w = dconv/dw given x and dy (y).
+// conv(mode, x, xShape[N,H,W,C], w, wShape[KH,KW,IC,OC], y, yShape[N,OH,OW,OC], [sh,sw,dh,dw,pt,pb,pl,pr],
+//      weightToken?, bias?)
+// mode 0: y = conv(x, w) (+ bias[OC] when given); 1: x = dconv/dx given dy (y) and w; 2: w = dconv/dw given
+// x and dy (y). weightToken (modes 0 and 1; 0 or absent: none) names the weight tensor, whose copy in
+// the primitive's layout is then kept for its next use (common.h, KeptWeights).
 napi_value Conv(napi_env env, napi_callback_info info) {
-  Args<8> a(env, info);
+  Args<10> a(env, info);
   if (!a) return napiFailed(env);
   if (a.count < 8) return fail(env, "conv needs 8 arguments");
   const int32_t mode = a.int32(0);
@@ -19,7 +22,14 @@ napi_value Conv(napi_env env, napi_callback_info info) {
   float* y = a.f32(5);
   if (!x || !w || !y) return fail(env, "conv operands must be Float32Arrays");
   auto xs = a.ints(2), ws = a.ints(4), ys = a.ints(6), p = a.ints(7);
-  std::vector<int64_t> all = {mode};
+  if (xs.size() != 4 || ws.size() != 4 || ys.size() != 4 || p.size() != 8)
+    return fail(env, "conv shapes must have 4 dimensions and its parameters 8 values");
+  const double token = a.count > 8 ? a.num(8) : 0;
+  size_t biasLen = 0;
+  float* bias = mode == 0 && a.count > 9 ? a.f32(9, &biasLen) : nullptr;
+  if (bias && static_cast<int64_t>(biasLen) != ys[3])
+    return fail(env, "conv bias must have one value per output channel");
+  std::vector<int64_t> all = {mode, bias != nullptr};
   all.insert(all.end(), xs.begin(), xs.end());
   all.insert(all.end(), ws.begin(), ws.end());
   all.insert(all.end(), ys.begin(), ys.end());
@@ -36,8 +46,9 @@ napi_value Conv(napi_env env, napi_callback_info info) {
       auto weiUser = memory::desc(wei, dt::f32, tag::hwio);
       auto dstUser = memory::desc(dst, dt::f32, tag::nhwc);
       // activations stay in tfjs's NHWC (no reorder of the big tensors); only weights may be reordered
+      const auto biasDesc = bias ? memory::desc({ys[3]}, dt::f32, tag::a) : memory::desc();
       dnnl::convolution_forward::desc fd(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                         srcUser, weiAny, dstUser, strides, dil, padL, padR);
+                                         srcUser, weiAny, biasDesc, dstUser, strides, dil, padL, padR);
       dnnl::convolution_forward::primitive_desc fpd(fd, userScratchpad(), eng());
       if (mode == 0) {
         c.prim = dnnl::convolution_forward(fpd);
@@ -45,6 +56,7 @@ napi_value Conv(napi_env env, napi_callback_info info) {
         c.src = srcUser;
         c.wei = fpd.weights_desc();
         c.dst = dstUser;
+        c.bias = biasDesc;
       } else if (mode == 1) {
         dnnl::convolution_backward_data::desc bd(dnnl::algorithm::convolution_direct, srcUser, weiAny, dstUser,
                                                  strides, dil, padL, padR);
@@ -72,9 +84,9 @@ napi_value Conv(napi_env env, napi_callback_info info) {
       }
     });
     if (mode == 0)
-      execute(*c, DNNL_ARG_SRC, x, DNNL_ARG_WEIGHTS, w, DNNL_ARG_DST, y);
+      execute(*c, DNNL_ARG_SRC, x, DNNL_ARG_WEIGHTS, w, DNNL_ARG_DST, y, token, bias);
     else if (mode == 1)
-      execute(*c, DNNL_ARG_DIFF_DST, y, DNNL_ARG_WEIGHTS, w, DNNL_ARG_DIFF_SRC, x);
+      execute(*c, DNNL_ARG_DIFF_DST, y, DNNL_ARG_WEIGHTS, w, DNNL_ARG_DIFF_SRC, x, token);
     else
       execute(*c, DNNL_ARG_SRC, x, DNNL_ARG_DIFF_DST, y, DNNL_ARG_DIFF_WEIGHTS, w);
   } catch (const dnnl::error& e) {

@@ -15,6 +15,10 @@ export interface NativeAddon {
     y: Float32Array,
     yShape: number[],
     params: number[],
+    /** names the weight tensor (modes 0, 1): its reordered copy is kept for the next call with it */
+    weightToken?: number,
+    /** mode 0: one value per output channel, added by the convolution */
+    bias?: Float32Array,
   ): void;
   matmul(
     a: Float32Array,
@@ -59,6 +63,8 @@ export interface NativeAddon {
   ): void;
   leakyRelu(x: Float32Array, alpha: number, y: Float32Array): void;
   leakyRelu(x: Float32Array, dy: Float32Array, alpha: number, dx: Float32Array): void;
+  /** Whether conv takes its bias and weight-token arguments (absent from addons built before them). */
+  convBias?: boolean;
   /** One Adam step (fusedAdam.ts): p, m, v, g in; the new p, m, v out (optional: absent from addons built before it). */
   adamUpdate?(
     p: Float32Array,

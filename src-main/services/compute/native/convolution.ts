@@ -1,4 +1,5 @@
 import type * as TfModule from '@tensorflow/tfjs';
+import { threadId } from 'node:worker_threads';
 import { outputArray } from '../bufferPool';
 import {
   epilogue,
@@ -21,6 +22,25 @@ const convParams = (ci: TfModule.backend_util.Conv2DInfo) => [
   ci.padInfo.left,
   ci.padInfo.right,
 ];
+
+const tokens = new WeakMap<object, number>();
+let lastToken = 0;
+
+/**
+ * A process-unique number for the tensor `t` (the same while it lives): the addon keeps a weight
+ * tensor's copy in its primitive's layout under it, so a layer run twice with the same weights in
+ * one step reorders them once. A tfjs tensor's data never changes (new values make a new dataId),
+ * and the addon also checks the data's address. Worker threads number their own (threadId above
+ * 2^32; exact in a double up to 2^21 threads).
+ */
+function weightToken(t: TensorInfo): number {
+  let k = tokens.get(t.dataId);
+  if (k === undefined) {
+    k = threadId * 2 ** 32 + ++lastToken;
+    tokens.set(t.dataId, k);
+  }
+  return k;
+}
 
 /** tfjs's convolution geometry for the kernel attributes, or null for layouts the addon does not take. */
 function convInfo(
@@ -48,6 +68,7 @@ function conv2d(
   x: TensorInfo,
   filter: TensorInfo,
   attrs: Record<string, unknown>,
+  bias?: Float32Array,
 ) {
   const ci = convInfo(ctx, x.shape, filter.shape, attrs);
   if (!ci || !f32(x) || !f32(filter)) return null;
@@ -62,6 +83,8 @@ function conv2d(
     out,
     outShape,
     convParams(ci),
+    weightToken(filter),
+    bias,
   );
   return b.makeTensorInfo(outShape, 'float32', out);
 }
@@ -79,12 +102,23 @@ export const conv2D: NativeKernel = (ctx, { inputs, backend, attrs }) =>
 /** tfjs's FusedConv2D: the convolution on oneDNN, then bias and activation. */
 export const fusedConv2D: NativeKernel = (ctx, { inputs, backend, attrs }) => {
   const b = backend as CpuBackend;
+  const bias = inputs.bias as TensorInfo | undefined;
+  const filter = inputs.filter as TensorInfo;
+  // a bias of one value per output channel is added by the convolution itself (oneDNN's bias
+  // operand); any other broadcast by the element-wise Add
+  const inConv =
+    ctx.addon.convBias === true &&
+    bias !== undefined &&
+    f32(bias) &&
+    size(bias.shape) === filter.shape[3] &&
+    bias.shape.length === 1;
   const y = conv2d(
     ctx,
     b,
     inputs.x as TensorInfo,
-    inputs.filter as TensorInfo,
+    filter,
     attrs as Record<string, unknown>,
+    inConv ? vals(b, bias) : undefined,
   );
   if (!y) return null;
   return epilogue(
@@ -92,7 +126,7 @@ export const fusedConv2D: NativeKernel = (ctx, { inputs, backend, attrs }) => {
     b,
     y,
     attrs as Record<string, unknown>,
-    inputs.bias as TensorInfo | undefined,
+    inConv ? undefined : bias,
     inputs.preluActivationWeights as TensorInfo | undefined,
   );
 };
@@ -117,6 +151,7 @@ export const conv2DBackpropInput: NativeKernel = (ctx, { inputs, backend, attrs 
     vals(b, dy),
     [...dy.shape],
     convParams(ci),
+    weightToken(filter),
   );
   return b.makeTensorInfo([...inShape], 'float32', dx);
 };

@@ -4,7 +4,7 @@ import { FUSED, registerFusedGradients } from '../fusedLayers';
 import type { NativeAddon } from './addon';
 import type { KernelFunc, NativeContext, NativeKernel, Tf } from './context';
 import { conv2D, conv2DBackpropFilter, conv2DBackpropInput, fusedConv2D } from './convolution';
-import { concat, splitV, tile } from './copies';
+import { concat, slice, splitV, tile } from './copies';
 import { binary, compare, leakyRelu, select } from './elementwise';
 import { batchNormGrad, batchNormTrain, leakyReluGrad, lstm, lstmGrad } from './fused';
 import { batchMatMul, fusedMatMul } from './matmul';
@@ -52,6 +52,7 @@ const KERNELS: Record<string, Entry> = {
   SplitV: nativeOnly(splitV),
   Concat: tryNative(concat),
   Tile: tryNative(tile),
+  Slice: tryNative(slice),
   // fused.ts: no tfjs counterpart (compute/fusedLayers.ts runs them where the backend has them)
   [FUSED.batchNormTrain]: nativeOnly(batchNormTrain),
   [FUSED.batchNormGrad]: nativeOnly(batchNormGrad),

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type * as TfModule from '@tensorflow/tfjs';
+import type { CpuBackend } from '../../../../src-main/services/compute/native/context';
 import { getTf, initCompute } from '../../../../src-main/services/compute';
 import { loadAddon, registerCpuNative } from '../../../../src-main/services/compute/cpuNative';
 import { fusedAdam, registerAdamKernel } from '../../../../src-main/services/compute/fusedAdam';
@@ -196,6 +197,107 @@ describe('cpu-native backend (oneDNN kernels)', () => {
       tf.setBackend('cpu-native');
     },
   );
+
+  it.skipIf(!native.addon)(
+    'a weight in a recycled array is reordered again, not served from the copy kept for the tensor before',
+    () => {
+      // the addon keeps a filter's copy in oneDNN's layout per tensor (conv's weight token): a new
+      // tensor whose array the buffer pool recycled has the old one's address and must not get its copy
+      const run = (backend: string) => {
+        tf.setBackend(backend);
+        const arrays = new Set<unknown>();
+        const out: number[][] = [];
+        const x = tf.randomNormal([2, 8, 8, 32], 0, 1, 'float32', 41) as TfModule.Tensor4D;
+        const dy = tf.randomNormal([2, 8, 8, 32], 0, 1, 'float32', 42) as TfModule.Tensor4D;
+        for (let i = 0; i < 6; i++) {
+          const w = tf.tidy(
+            () => tf.mul(tf.randomNormal([3, 3, 32, 32], 0, 1, 'float32', 50 + i), 1), // pooled: >= 4096 values
+          ) as TfModule.Tensor4D;
+          arrays.add((tf.backend() as unknown as CpuBackend).data.get(w.dataId).values);
+          out.push(
+            ...tf.tidy(() =>
+              [
+                tf.conv2d(x, w, 1, 'same'),
+                tf.conv2d(x, w, 1, 'same'), // the kept copy
+                tf.conv2dTranspose(dy, w, [2, 16, 16, 32], 2, 'same'), // backward-data primitive
+              ].map((t) => Array.from(t.dataSync())),
+            ),
+          );
+          w.dispose();
+        }
+        tf.dispose([x, dy]);
+        return { out, arrays: arrays.size };
+      };
+      const nat = run('cpu-native');
+      const js = run('cpu');
+      // the case under test happened: a later filter was made in an earlier one's array
+      expect(nat.arrays).toBeLessThan(6);
+      expectClose(nat.out, js.out, 1e-5, 'convolutions with recycled filter arrays');
+      tf.setBackend('cpu-native');
+    },
+  );
+
+  it.skipIf(!native.addon)("slices are the JavaScript kernel's values exactly, on every axis pattern", () => {
+    const cases: Array<[number[], number[], number[]]> = [
+      [
+        [1, 32, 32, 7],
+        [0, 0, 0, 0],
+        [-1, -1, -1, 1],
+      ], // GAN-PO's first band of a one-sample field
+      [
+        [3, 4, 5, 6],
+        [0, 0, 0, 2],
+        [-1, -1, -1, 3],
+      ], // the last axis only
+      [
+        [3, 4, 5, 6],
+        [1, 0, 0, 0],
+        [2, -1, -1, -1],
+      ], // the first axis only: one contiguous block
+      [
+        [3, 4, 5, 6],
+        [0, 1, 0, 0],
+        [-1, 2, -1, -1],
+      ], // a middle axis under a whole leading one
+      [
+        [3, 4, 5, 6],
+        [1, 2, 3, 4],
+        [2, 2, 2, 2],
+      ], // every axis
+      [
+        [3, 4, 5, 6],
+        [0, 0, 0, 0],
+        [-1, -1, -1, -1],
+      ], // the whole tensor
+      [
+        [3, 4, 5, 6],
+        [2, 3, 4, 5],
+        [1, 1, 1, 1],
+      ], // one element
+      [
+        [3, 4, 5, 6],
+        [0, 0, 0, 0],
+        [0, -1, -1, -1],
+      ], // empty
+      [[17], [5], [9]],
+      [
+        [2, 3, 2, 4, 3],
+        [1, 0, 1, 1, 0],
+        [1, -1, 1, 2, -1],
+      ],
+    ];
+    cases.forEach(([shape, begin, sz], k) => {
+      const f = () => tf.slice(tf.randomNormal(shape, 0, 1, 'float32', 31 + k), begin, sz);
+      const shapeOn = (backend: string) => {
+        tf.setBackend(backend);
+        return tf.tidy(() => f().shape);
+      };
+      const what = `slice ${shape} at ${begin} size ${sz}`;
+      expect(on('cpu-native', f), what).toEqual(on('cpu', f));
+      expect(shapeOn('cpu-native'), what).toEqual(shapeOn('cpu'));
+    });
+    tf.setBackend('cpu-native');
+  });
 
   it.skipIf(!native.addon)(
     "the fused batch normalisation agrees with tfjs's layer: output, moving statistics and gradients",
