@@ -1,6 +1,7 @@
 import type * as TfModule from '@tensorflow/tfjs';
 import { FieldcalError } from '../../../src-shared/ipc';
 import { computeHandle } from '../compute';
+import { conv2d } from '../compute/fusedLayers';
 import {
   checkFields,
   checkProblem,
@@ -123,9 +124,7 @@ function buildModel(
   let next = seed * 64;
   const init = () => ({ kernelInitializer: tf.initializers.glorotUniform({ seed: next++ }) });
   const conv = (x: S, filters: number, k: number, strides = 1, activation: 'relu' | 'linear' = 'relu') =>
-    tf.layers
-      .conv2d({ filters, kernelSize: k, strides, padding: 'same', activation, ...init() })
-      .apply(x) as S;
+    conv2d(tf, { filters, kernelSize: k, strides, padding: 'same', activation, ...init() }).apply(x) as S;
   const cat = (xs: S[]) => tf.layers.concatenate({ axis: -1 }).apply(xs) as S;
   const dense = (x: S) => {
     let y = x;

@@ -1,5 +1,5 @@
 import type * as TfModule from '@tensorflow/tfjs';
-import { batchNormalization, lstm } from '../../compute/fusedLayers';
+import { batchNormalization, conv2d, lstm } from '../../compute/fusedLayers';
 
 type Tf = typeof TfModule;
 type T = TfModule.Tensor;
@@ -46,9 +46,9 @@ function block(
   strides: number,
   k: ReturnType<typeof kernels> = () => ({}),
 ): TfModule.SymbolicTensor {
-  const c = tf.layers
-    .conv2d({ filters, kernelSize: 3, strides, padding: 'same', ...k() })
-    .apply(x) as TfModule.SymbolicTensor;
+  const c = conv2d(tf, { filters, kernelSize: 3, strides, padding: 'same', ...k() }).apply(
+    x,
+  ) as TfModule.SymbolicTensor;
   const b = batchNormalization(tf, { momentum: 0.9, epsilon: 1e-5 }).apply(c) as TfModule.SymbolicTensor;
   return tf.layers.leakyReLU({ alpha: 0.2 }).apply(b) as TfModule.SymbolicTensor;
 }
@@ -83,9 +83,12 @@ export function unetGenerator(tf: Tf, s: GanSizes = GAN_SIZES, init: GanInit = {
         biasInitializer: tf.initializers.constant({ value: 0.5 }),
       }
     : k();
-  const out = tf.layers
-    .conv2d({ filters: s.CP, kernelSize: 1, activation: init.output ?? 'sigmoid', ...outInit })
-    .apply(d1) as TfModule.SymbolicTensor;
+  const out = conv2d(tf, {
+    filters: s.CP,
+    kernelSize: 1,
+    activation: init.output ?? 'sigmoid',
+    ...outInit,
+  }).apply(d1) as TfModule.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out });
 }
 
@@ -96,16 +99,16 @@ export function dcganDiscriminator(
 ): TfModule.LayersModel {
   const k = kernels(tf, init);
   const input = tf.input({ shape: [s.H, s.W, s.CF + 1] });
-  let x = tf.layers
-    .conv2d({ filters: 64, kernelSize: 3, strides: 2, padding: 'same', ...k() })
-    .apply(input) as TfModule.SymbolicTensor;
+  let x = conv2d(tf, { filters: 64, kernelSize: 3, strides: 2, padding: 'same', ...k() }).apply(
+    input,
+  ) as TfModule.SymbolicTensor;
   x = tf.layers.leakyReLU({ alpha: 0.2 }).apply(x) as TfModule.SymbolicTensor;
   x = block(tf, x, 128, 2, k);
   x = block(tf, x, 256, 2, k);
   // the final convolution covers the remaining H/8 x W/8 field: one value per sample
-  const out = tf.layers
-    .conv2d({ filters: 1, kernelSize: [s.H / 8, s.W / 8], ...k() })
-    .apply(x) as TfModule.SymbolicTensor;
+  const out = conv2d(tf, { filters: 1, kernelSize: [s.H / 8, s.W / 8], ...k() }).apply(
+    x,
+  ) as TfModule.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out });
 }
 

@@ -4,7 +4,7 @@ import type { CpuBackend } from '../../../../src-main/services/compute/native/co
 import { getTf, initCompute } from '../../../../src-main/services/compute';
 import { loadAddon, registerCpuNative } from '../../../../src-main/services/compute/cpuNative';
 import { fusedAdam, registerAdamKernel } from '../../../../src-main/services/compute/fusedAdam';
-import { batchNormalization, lstm } from '../../../../src-main/services/compute/fusedLayers';
+import { batchNormalization, conv2d, lstm } from '../../../../src-main/services/compute/fusedLayers';
 import {
   dcganDiscriminator,
   ganStep,
@@ -233,6 +233,49 @@ describe('cpu-native backend (oneDNN kernels)', () => {
       // the case under test happened: a later filter was made in an earlier one's array
       expect(nat.arrays).toBeLessThan(6);
       expectClose(nat.out, js.out, 1e-5, 'convolutions with recycled filter arrays');
+      tf.setBackend('cpu-native');
+    },
+  );
+
+  it.skipIf(!native.addon)(
+    "the conv layer's gradients are tfjs's Conv2D layer's, and its data input's gradient is not computed",
+    async () => {
+      // two layers (stride 2 then a sigmoid 1x1 head), as in the GAN-PO networks
+      const layers = (make: typeof conv2d) => [
+        make(tf, { filters: 8, kernelSize: 3, strides: 2, padding: 'same', inputShape: [9, 10, 3] }),
+        make(tf, { filters: 2, kernelSize: 1, activation: 'sigmoid' }),
+      ];
+      const stock: typeof conv2d = (t, c) => t.layers.conv2d(c);
+      for (const backend of ['cpu-native', 'cpu']) {
+        tf.setBackend(backend);
+        const ours = tf.sequential({ layers: layers(conv2d) });
+        const theirs = tf.sequential({ layers: layers(stock) });
+        theirs.setWeights(ours.getWeights());
+        const x = tf.randomNormal([2, 9, 10, 3], 0, 1, 'float32', 61);
+        const target = tf.randomUniform([2, 5, 5, 2], 0, 1, 'float32', 62);
+        const grads = (m: TfModule.Sequential) => {
+          const vars = m.trainableWeights.map((w) => w.read() as TfModule.Variable);
+          const { value, grads: g } = tf.variableGrads(
+            () => tf.mean(tf.square(tf.sub(m.apply(x, { training: true }) as T, target))) as TfModule.Scalar,
+            vars,
+          );
+          const out = [value, ...vars.map((v) => g[v.name]!)].map((t) => Array.from(t.dataSync()));
+          tf.dispose([value, ...Object.values(g)]);
+          return out;
+        };
+        expectClose(grads(ours), grads(theirs), 1e-5, `conv layer gradients on ${backend}`);
+        // x is data: its gradient is never asked for, so no backward-data convolution of the first
+        // layer runs (the 1x1 head's, whose input is the first layer's output, is needed by both)
+        const backwardData = async (m: TfModule.Sequential) =>
+          (await tf.profile(() => void grads(m))).kernels
+            .filter((k) => k.name === 'Conv2DBackpropInput')
+            .map((k) => JSON.stringify(k.inputShapes[0]));
+        expect(await backwardData(ours), backend).toEqual(['[2,5,5,2]']);
+        expect((await backwardData(theirs)).length, backend).toBe(2);
+        tf.dispose([x, target]);
+        ours.dispose();
+        theirs.dispose();
+      }
       tf.setBackend('cpu-native');
     },
   );
