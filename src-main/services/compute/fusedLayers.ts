@@ -43,29 +43,6 @@ export function registerFusedGradients(tf: Tf): void {
     },
   });
   tf.registerGradient({
-    kernelName: FUSED.lstm,
-    inputsToSave: ['x', 'kernel', 'recurrentKernel'],
-    outputsToSave: [false, true, true, true],
-    gradFunc: (dys, saved, attrs) => {
-      const dy = (dys as Tensor[])[0]!;
-      const [x, kernel, recurrentKernel, states, cs, gates] = saved as Tensor[];
-      const [dx, dk, drk, db] = tf.engine().runKernel(
-        FUSED.lstmGrad,
-        {
-          x: x!,
-          kernel: kernel!,
-          recurrentKernel: recurrentKernel!,
-          states: states!,
-          cs: cs!,
-          gates: gates!,
-          dy,
-        },
-        attrs as unknown as TfModule.NamedAttrMap,
-      ) as Tensor[];
-      return { x: () => dx!, kernel: () => dk!, recurrentKernel: () => drk!, bias: () => db! };
-    },
-  });
-  tf.registerGradient({
     kernelName: 'FusedConv2D',
     inputsToSave: ['x', 'filter'],
     gradFunc: (dy, saved, attrs) => {
@@ -271,6 +248,47 @@ interface LstmFields {
   };
 }
 
+/**
+ * The fused LSTM as one differentiable op: FieldcalLstm forward, FieldcalLstmGrad backward, the
+ * kernel's auxiliary outputs (each step's operand, cell states and gates: 40 MB at the surrogate's
+ * batch 400 x 30 days x 128) kept as the gradient's saved tensors. A custom gradient rather than a
+ * gradient registered for the kernel: tfjs back-propagates a kernel's outputs that have no gradient
+ * as zero tensors of their full size (Engine.addTapeNode), 40 MB of zeros allocated at every step.
+ */
+function fusedLstmOp(tf: Tf, returnSequences: boolean) {
+  const attrs = { returnSequences } as unknown as TfModule.NamedAttrMap;
+  return tf.customGrad(((
+    x: Tensor,
+    kernel: Tensor,
+    recurrentKernel: Tensor,
+    bias: Tensor,
+    save: TfModule.GradSaveFunc,
+  ) => {
+    const [y, states, cs, gates] = tf
+      .engine()
+      .runKernel(FUSED.lstm, { x, kernel, recurrentKernel, bias }, attrs) as Tensor[];
+    save([x, kernel, recurrentKernel, states!, cs!, gates!]);
+    return {
+      value: y!,
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [sx, sk, srk, st, scs, sg] = saved;
+        return tf
+          .engine()
+          .runKernel(
+            FUSED.lstmGrad,
+            { x: sx!, kernel: sk!, recurrentKernel: srk!, states: st!, cs: scs!, gates: sg!, dy },
+            attrs,
+          ) as Tensor[];
+      },
+    };
+  }) as unknown as Parameters<Tf['customGrad']>[0]) as unknown as (
+    x: Tensor,
+    kernel: Tensor,
+    recurrentKernel: Tensor,
+    bias: Tensor,
+  ) => Tensor;
+}
+
 type LstmArgs = Parameters<Tf['layers']['lstm']>[0];
 type LstmClass = new (config: LstmArgs) => Layer;
 function fusedLstmClass(tf: Tf): LstmClass {
@@ -304,20 +322,8 @@ function fusedLstmClass(tf: Tf): LstmClass {
         x.dtype === 'float32' &&
         hasKernel(tf, FUSED.lstm);
       if (!fused) return super.call(inputs, kwargs);
-      return tf.tidy(
-        () =>
-          (
-            tf.engine().runKernel(
-              FUSED.lstm,
-              {
-                x,
-                kernel: c.kernel.read(),
-                recurrentKernel: c.recurrentKernel.read(),
-                bias: c.bias.read(),
-              },
-              { returnSequences: me.returnSequences },
-            ) as Tensor[]
-          )[0]!,
+      return tf.tidy(() =>
+        fusedLstmOp(tf, me.returnSequences)(x, c.kernel.read(), c.recurrentKernel.read(), c.bias.read()),
       );
     }
   }

@@ -442,6 +442,43 @@ describe('cpu-native backend (oneDNN kernels)', () => {
   );
 
   it.skipIf(!native.addon)(
+    "the fused LSTM's back-propagation makes no zero tensors for the kernel's kept states and gates",
+    () => {
+      // tfjs back-propagates a kernel's outputs without a gradient as zero tensors of their full size
+      // (40 MB per step at the surrogate's batch); the layer's op keeps them as saved tensors instead
+      tf.setBackend('cpu-native');
+      const [b, t, i, h] = [5, 6, 3, 8];
+      const layer = lstm(tf, { units: h, recurrentActivation: 'sigmoid', inputShape: [t, i] });
+      const x = tf.randomNormal([b, t, i], 0, 1, 'float32', 71);
+      layer.apply(x);
+      const engine = tf.engine() as unknown as { makeTensor: (...a: unknown[]) => T };
+      const made = engine.makeTensor;
+      const shapes: number[][] = [];
+      engine.makeTensor = function (this: unknown, ...a: unknown[]) {
+        shapes.push([...(a[1] as number[])]);
+        return made.apply(this, a);
+      };
+      try {
+        const { value, grads } = tf.variableGrads(
+          () => tf.sum(layer.apply(x, { training: true }) as T) as TfModule.Scalar,
+          layer.trainableWeights.map((v) => v.read() as TfModule.Variable),
+        );
+        expect(Object.keys(grads)).toHaveLength(3);
+        tf.dispose([value, ...Object.values(grads)]);
+      } finally {
+        engine.makeTensor = made;
+      }
+      const big = [
+        [t, b, 5 * h], // gates
+        [t, b, h], // cell states
+      ];
+      expect(shapes.filter((s) => big.some((g) => JSON.stringify(g) === JSON.stringify(s)))).toEqual([]);
+      x.dispose();
+      layer.dispose();
+    },
+  );
+
+  it.skipIf(!native.addon)(
     'three training steps of both reference networks give the same losses on cpu-native and cpu',
     () => {
       // the reference architectures at reduced batch (4 days, 40 sequences) so the JavaScript backend finishes
