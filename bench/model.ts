@@ -186,12 +186,22 @@ function timed(f: () => void): { wall: number; cpu: number } {
   return { wall: (performance.now() - t0) / 1000, cpu: (u.user + u.system) / 1e6 };
 }
 
+/**
+ * The median of `n` timed runs by wall time (with that run's CPU time): one run of a second or two
+ * moved by up to 40 % between repetitions on this shared machine (session 11: vic3l's forward +
+ * adjoint over forward 2.6-3.7 in single runs).
+ */
+function timedMedian(f: () => void, n = 3): { wall: number; cpu: number } {
+  const runs = Array.from({ length: n }, () => timed(f)).sort((a, b) => a.wall - b.wall);
+  return runs[n >> 1]!;
+}
+
 const rate = (work: number, s: number) => Math.round(work / s);
 
 /**
  * The native kernels (native/src/physics.cc) on the same cases as the JavaScript ones: gr4 per cell
  * (all cells in one call) and vic3l through runVic3l / vic3lWithGradient, forward and forward +
- * adjoint, on 1 and 2 threads.
+ * adjoint, on 1 and 2 threads; each time the median of three runs.
  */
 function nativeBench(d: ReturnType<typeof readBasinObs>, base: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -233,7 +243,7 @@ function nativeBench(d: ReturnType<typeof readBasinObs>, base: number): Record<s
     const v: Record<string, unknown> = { cells, steps };
     for (const threads of [1, 2]) {
       setPhysicsThreads(threads);
-      const f = timed(() =>
+      const f = timedMedian(() =>
         gr4CellsForward(
           nativePhysics()!,
           forcing.P,
@@ -247,7 +257,7 @@ function nativeBench(d: ReturnType<typeof readBasinObs>, base: number): Record<s
           { Q },
         ),
       );
-      const b = timed(() =>
+      const b = timedMedian(() =>
         gr4CellsAdjoint(
           nativePhysics()!,
           forcing.P,
@@ -271,8 +281,10 @@ function nativeBench(d: ReturnType<typeof readBasinObs>, base: number): Record<s
         forward_plus_adjoint_over_forward_cpu_time: +(b.cpu / f.cpu).toFixed(2),
         mean_q: +(mq / work).toFixed(4),
       };
-      const vf = timed(() => runVic3l(params, forcing, steps, { precision: 'float32', outputs: ['ET'] }));
-      const vb = timed(() =>
+      const vf = timedMedian(() =>
+        runVic3l(params, forcing, steps, { precision: 'float32', outputs: ['ET'] }),
+      );
+      const vb = timedMedian(() =>
         vic3lWithGradient(
           params,
           forcing,
