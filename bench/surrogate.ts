@@ -119,6 +119,14 @@ export async function surrogateBench(): Promise<Record<string, unknown>> {
   const evalSteps = Math.min(num(env.FIELDCAL_BENCH_EVAL_STEPS, 180), steps);
   const kinds = (env.FIELDCAL_BENCH_KINDS ?? 'lstm,arnet').split(',');
   const compare = env.FIELDCAL_BENCH_ARNET_COMPARE === '1';
+  // the ARnet's antecedent time constants, days, comma-separated ('' or 'none': without them)
+  const antecedentEnv = env.FIELDCAL_BENCH_ARNET_ANTECEDENT;
+  const antecedent =
+    antecedentEnv === undefined
+      ? ARNET_DEFAULTS.antecedent
+      : antecedentEnv === '' || antecedentEnv === 'none'
+        ? []
+        : antecedentEnv.split(',').map(Number);
   const compute = await computeHandle();
   const twin = makeTwin({ layout: 'paper' });
   const p = twin.problem;
@@ -174,12 +182,12 @@ export async function surrogateBench(): Promise<Record<string, unknown>> {
       rss.lstm = maxRssMb();
     }
     const arnetRun = async (rollout: number) => {
-      const arnet = await trainArnet(problem, ens, { settings, config: { rollout } });
+      const arnet = await trainArnet(problem, ens, { settings, config: { rollout, antecedent } });
       const acc = arnetAccuracy(arnet.surrogate, ens, evalMembers, evalSteps);
       arnet.surrogate.dispose();
       const c = arnet.surrogate.config;
       return {
-        config: `features ${c.features}, growth ${c.growth}, ${c.layers} layers, lags ${c.lags}, noise ${c.noise}, rollout ${c.rollout} of ${c.rolloutMembers} members x ${c.rolloutDays} days, batch 16`,
+        config: `features ${c.features}, growth ${c.growth}, ${c.layers} layers, lags ${c.lags}, noise ${c.noise}, rollout ${c.rollout} of ${c.rolloutMembers} members x ${c.rolloutDays} days, antecedent P and PET ${c.antecedent.length ? c.antecedent.join(', ') + ' days' : 'none'}, batch 16`,
         ...summary(arnet.result, acc.roll, acc.predictSeconds),
         ...acc.drift,
       };

@@ -265,22 +265,23 @@ export interface LstmTrainOptions {
 }
 
 /** Trains the LSTM surrogate on an ensemble's train members (early stopping on its validation members). */
+/** The config when its window and hidden units are positive integers (from options or a saved manifest). */
+function checkLstmConfig(config: { window?: unknown; hidden?: unknown }): LstmConfig {
+  const ok = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1;
+  if (!(ok(config.window) && ok(config.hidden)))
+    throw new FieldcalError('VALIDATION', `LSTM window and hidden must be positive integers`, {
+      field: 'config',
+    });
+  return { window: config.window, hidden: config.hidden };
+}
+
 export async function trainLstm(
   problem: SurrogateProblem,
   ensemble: Ensemble,
   o: LstmTrainOptions = {},
 ): Promise<{ surrogate: LstmSurrogate; result: TrainResult }> {
   checkProblem(problem);
-  const config = { ...LSTM_DEFAULTS, ...o.config };
-  if (!(
-    Number.isInteger(config.window) &&
-    config.window >= 1 &&
-    Number.isInteger(config.hidden) &&
-    config.hidden >= 1
-  ))
-    throw new FieldcalError('VALIDATION', `LSTM window and hidden must be positive integers`, {
-      field: 'config',
-    });
+  const config = checkLstmConfig({ ...LSTM_DEFAULTS, ...o.config });
   const settings = { ...DEFAULT_TRAIN, ...o.settings };
   const { tf } = await computeHandle();
   const data = new TrainingData(problem, ensemble);
@@ -320,7 +321,7 @@ export async function loadLstm(
     });
   checkManifestProblem(dir, manifest, problem, forcingNames(problem));
   const { tf } = await computeHandle();
-  const config = { window: manifest.config.window!, hidden: manifest.config.hidden! };
+  const config = checkLstmConfig(manifest.config);
   const s = new LstmSurrogate(
     tf,
     problem,

@@ -13,7 +13,7 @@ export interface SurrogateManifest {
   version: 1;
   kind: Exclude<SurrogateKind, 'physics'>;
   /** The network's architecture settings (kind-specific). */
-  config: Record<string, number>;
+  config: Record<string, number | number[]>;
   settings: TrainSettings;
   stats: Standardisation;
   problem: {
