@@ -358,8 +358,11 @@ export async function prepareSurrogate(
   const s = o.surrogate;
   const spec = ensembleSpec(s);
   const settings = trainSettings(kind, s);
-  const config =
-    kind === 'lstm' ? { hidden: s.hidden, window: s.window } : { features: s.features, growth: s.growth };
+  // the whole ARnet config in the key (its defaults too): a surrogate made with other defaults, e.g.
+  // before the antecedent channels, is not taken for one made now
+  const lstmConfig = { hidden: s.hidden, window: s.window };
+  const arnetConfig = { ...ARNET_DEFAULTS, features: s.features, growth: s.growth };
+  const config = kind === 'lstm' ? lstmConfig : arnetConfig;
   const key = hash([JSON.stringify({ kind, ensemble: ensembleKey(sp, spec), config, settings })]);
   const runDir = ctx.workDir ? dirname(ctx.workDir) : null;
   const runsRoot = runDir ? dirname(runDir) : null;
@@ -445,11 +448,8 @@ export async function prepareSurrogate(
     try {
       r =
         kind === 'lstm'
-          ? await trainLstm(sp, ensemble!, { ...common, config: { hidden: s.hidden, window: s.window } })
-          : await trainArnet(sp, ensemble!, {
-              ...common,
-              config: { features: s.features, growth: s.growth },
-            });
+          ? await trainLstm(sp, ensemble!, { ...common, config: lstmConfig })
+          : await trainArnet(sp, ensemble!, { ...common, config: arnetConfig });
     } catch (err) {
       if (err instanceof Cancelled) return null;
       throw err;
