@@ -193,6 +193,14 @@ void execute(const Cached& c, int srcArg, float* src, int weiArg, float* wei, in
   c.prim.execute(strm, args);
   if (c.reorderDst) runReorder(c.dstReorder, c.dstReorderScratch, dstM, dstUser);
   strm.wait();
+  if (keptCopy) {
+    // released under the lock that a refill checks use_count() under: this call's reads of the copy
+    // happen before another call's refill of it
+    weiM = memory();
+    args.clear();
+    std::lock_guard<std::mutex> lock(c.keptMutex);
+    keptCopy.reset();
+  }
 }
 
 }  // namespace fieldcal

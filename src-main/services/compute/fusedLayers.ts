@@ -181,6 +181,8 @@ interface ConvFields {
 }
 
 type ConvArgs = Parameters<Tf['layers']['conv2d']>[0];
+/** Layer activations (tfjs-layers class names) that FusedConv2D applies itself under the same kernel names. */
+const FOLDABLE = new Set(['relu', 'relu6', 'elu', 'sigmoid']);
 type ConvClass = new (config: ConvArgs) => Layer;
 function lazyGradConvClass(tf: Tf): ConvClass {
   const Base = tf.layers.conv2d({ filters: 1, kernelSize: 1 }).constructor as ConvClass;
@@ -208,6 +210,12 @@ function lazyGradConvClass(tf: Tf): ConvClass {
         x.dtype === 'float32' &&
         tf.getGradient('FusedConv2D') !== undefined;
       if (!direct) return super.call(inputs, kwargs);
+      const act = me.activation.getClassName();
+      // outside a gradient the activation runs in the kernel, as tfjs's own layer does (the gradient
+      // registered above is for the linear kernel)
+      const folded =
+        FOLDABLE.has(act) &&
+        (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth === 0;
       return tf.tidy(() => {
         const y = tf
           .engine()
@@ -216,9 +224,9 @@ function lazyGradConvClass(tf: Tf): ConvClass {
             pad: me.padding,
             dataFormat: 'NHWC',
             dilations: [1, 1],
-            activation: 'linear',
+            activation: folded ? act : 'linear',
           } as unknown as TfModule.NamedAttrMap) as Tensor;
-        return me.activation.getClassName() === 'linear' ? y : me.activation.apply(y);
+        return act === 'linear' || folded ? y : me.activation.apply(y);
       });
     }
   }

@@ -612,7 +612,7 @@ function checkConfig(c: ArnetConfig): void {
   if (
     !Array.isArray(c.antecedent) ||
     c.antecedent.length > 8 ||
-    !c.antecedent.every((d) => d >= 1 && d <= 3660)
+    !c.antecedent.every((d) => typeof d === 'number' && d >= 1 && d <= 3660)
   )
     throw new FieldcalError(
       'VALIDATION',

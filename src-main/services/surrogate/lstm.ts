@@ -166,7 +166,7 @@ export class LstmSurrogate implements TrainableSurrogate {
    * parameter units (a tensor the caller differentiates with respect to) to the target over steps
    * [t0, t1) as a [(t1 - t0) x cells] tensor in target units. The standardisation, the repetition
    * of each cell's parameters over its window and the network are tfjs ops, so tf's autodiff gives
-   * the gradient to `params`; the LSTM runs as the fused kernel, whose registered gradient
+   * the gradient to `params`; the LSTM runs as the fused op, whose custom gradient
    * (compute/fusedLayers.ts, FieldcalLstmGrad) returns dx as well as the weights' gradients. The
    * forcing windows are constants. `_before` is ignored: the 30-day window carries the memory.
    * `only` (cell indices) simulates those cells alone, [(t1 - t0) x only.length]: the cells are
@@ -264,17 +264,17 @@ export interface LstmTrainOptions {
   beforeBatch?: (epoch: number, batch: number) => void;
 }
 
-/** Trains the LSTM surrogate on an ensemble's train members (early stopping on its validation members). */
 /** The config when its window and hidden units are positive integers (from options or a saved manifest). */
-function checkLstmConfig(config: { window?: unknown; hidden?: unknown }): LstmConfig {
+function checkLstmConfig(config: { window?: unknown; hidden?: unknown } | undefined): LstmConfig {
   const ok = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1;
-  if (!(ok(config.window) && ok(config.hidden)))
+  if (!config || !(ok(config.window) && ok(config.hidden)))
     throw new FieldcalError('VALIDATION', `LSTM window and hidden must be positive integers`, {
       field: 'config',
     });
   return { window: config.window, hidden: config.hidden };
 }
 
+/** Trains the LSTM surrogate on an ensemble's train members (early stopping on its validation members). */
 export async function trainLstm(
   problem: SurrogateProblem,
   ensemble: Ensemble,

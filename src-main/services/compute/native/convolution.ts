@@ -28,10 +28,12 @@ let lastToken = 0;
 
 /**
  * A process-unique number for the tensor `t` (the same while it lives): the addon keeps a weight
- * tensor's copy in its primitive's layout under it, so a layer run twice with the same weights in
- * one step reorders them once. A tfjs tensor's data never changes (new values make a new dataId),
- * and the addon also checks the data's address. Worker threads number their own (threadId above
- * 2^32; exact in a double up to 2^21 threads).
+ * tensor's copy in its primitive's layout under it, so a layer run two or three times per step with
+ * the same weights reorders them once. A tfjs tensor's data is not written after it is made: new
+ * values make a new dataId (Variable.assign, the fused Adam, checkpoint restores). tfjs does not
+ * forbid it (`tf.tensor(array)` keeps the array, `dataSync()` returns it on the CPU backend), and
+ * nothing here writes a filter's values in place; the addon also checks the data's address. Worker
+ * threads number their own (threadId above 2^32; exact in a double up to 2^21 threads).
  */
 function weightToken(t: TensorInfo): number {
   let k = tokens.get(t.dataId);

@@ -67,13 +67,20 @@ export const slice: NativeKernel = ({ tf, addon }, { inputs, backend, attrs }) =
   const parsed = tf.slice_util.parseSliceParams(x as unknown as TfModule.Tensor, a.begin, a.size);
   const begin = parsed[0]!;
   const sz = parsed[1]!;
+  // out-of-range begin or size throws as tfjs's own kernel does (a block copy would read on)
+  tf.slice_util.assertParamsValid(x as unknown as TfModule.Tensor, begin, sz);
   const shape = x.shape;
   const rank = shape.length;
-  const out = outputArray(b, size(sz));
   const partial = (d: number) => begin[d] !== 0 || sz[d] !== shape[d];
   let j = rank - 1;
   while (j >= 0 && !partial(j)) j--;
+  // the whole axes between the last sliced leading axis m and j make one strided copy
+  let m = j - 1;
+  while (m >= 0 && !partial(m)) m--;
+  const walked = size(sz.slice(0, m + 1));
+  if (walked > 4096) return null; // many small copies: tfjs's kernel
   const src = vals(b, x);
+  const out = outputArray(b, size(sz));
   if (out.length === 0) return b.makeTensorInfo(sz, 'float32', out);
   if (j < 0) {
     out.set(src);
@@ -82,12 +89,7 @@ export const slice: NativeKernel = ({ tf, addon }, { inputs, backend, attrs }) =
   const inner = size(shape.slice(j + 1));
   const width = sz[j]! * inner;
   const srcRow = shape[j]! * inner;
-  // the whole axes between the last sliced leading axis m and j make one strided copy
-  let m = j - 1;
-  while (m >= 0 && !partial(m)) m--;
   const rows = size(shape.slice(m + 1, j));
-  const walked = size(sz.slice(0, m + 1));
-  if (walked > 4096) return null; // many small copies: tfjs's kernel
   const srcStrides = new Array<number>(rank).fill(1);
   for (let d = rank - 2; d >= 0; d--) srcStrides[d] = srcStrides[d + 1]! * shape[d + 1]!;
   const idx = new Array<number>(m + 1).fill(0);

@@ -328,7 +328,20 @@ describe('cpu-native backend (oneDNN kernels)', () => {
         [1, 0, 1, 1, 0],
         [1, -1, 1, 2, -1],
       ],
+      [
+        [3, 4, 5, 6],
+        [1, 0, 2, 0],
+        [2, -1, 2, -1],
+      ], // sliced, whole, sliced, whole: strided rows under a walked axis
+      [
+        [70, 70, 3],
+        [1, 1, 1],
+        [69, 69, 1],
+      ], // 4,761 leading combinations: left to tfjs's kernel
     ];
+    // past an inner axis's end: an error, as tfjs's kernel gives (a block copy would read the next row)
+    tf.setBackend('cpu-native');
+    expect(() => tf.tidy(() => tf.slice(tf.zeros([4, 5]), [0, 3], [2, 3]))).toThrow();
     cases.forEach(([shape, begin, sz], k) => {
       const f = () => tf.slice(tf.randomNormal(shape, 0, 1, 'float32', 31 + k), begin, sz);
       const shapeOn = (backend: string) => {
