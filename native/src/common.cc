@@ -133,6 +133,32 @@ void runReorder(const dnnl::primitive& r, const memory::desc& scratch, const mem
   r.execute(threadStream(), args);
 }
 
+// The copy of `wei` (the tensor `token`) in c's weight layout: the kept one when it is there, else
+// reordered into the older slot (its buffer refilled when no other call holds it) and kept.
+std::shared_ptr<memory> keptWeights(const Cached& c, const float* wei, double token) {
+  std::shared_ptr<memory> copy;
+  int slot;
+  {
+    std::lock_guard<std::mutex> lock(c.keptMutex);
+    for (const auto& k : c.kept)
+      if (k.token == token && k.user == wei && k.m) return k.m;
+    slot = c.keptNext;
+    c.keptNext ^= 1;
+    KeptWeights& s = c.kept[slot];
+    if (!s.m || s.m.use_count() > 1) s.m = std::make_shared<memory>(c.wei, eng());
+    s.token = 0;  // not valid until filled below
+    copy = s.m;
+  }
+  runReorder(c.weiReorder, c.weiReorderScratch, memory(c.userWei, eng(), const_cast<float*>(wei)), *copy);
+  std::lock_guard<std::mutex> lock(c.keptMutex);
+  KeptWeights& s = c.kept[slot];
+  if (s.m == copy) {  // not replaced meanwhile
+    s.token = token;
+    s.user = wei;
+  }
+  return copy;
+}
+
 }  // namespace
 
 void prepareReorders(Cached& c) {
@@ -158,32 +184,7 @@ void execute(const Cached& c, int srcArg, float* src, int weiArg, float* wei, in
     weiM = memory(c.wei, eng());
     runReorder(c.weiReorder, c.weiReorderScratch, memory(c.userWei, eng(), wei), weiM);
   } else {
-    bool hit = false;
-    {
-      std::lock_guard<std::mutex> lock(c.keptMutex);
-      for (auto& k : c.kept)
-        if (k.token == weiToken && k.user == wei && k.m) {
-          keptCopy = k.m;
-          hit = true;
-        }
-      if (!hit) {
-        // the slot to refill: its buffer is reused when no other call holds it
-        KeptWeights& slot = c.kept[c.keptNext];
-        c.keptNext ^= 1;
-        if (!slot.m || slot.m.use_count() > 1) slot.m = std::make_shared<memory>(c.wei, eng());
-        slot.token = 0;  // not valid until filled below
-        keptCopy = slot.m;
-      }
-    }
-    if (!hit) {
-      runReorder(c.weiReorder, c.weiReorderScratch, memory(c.userWei, eng(), wei), *keptCopy);
-      std::lock_guard<std::mutex> lock(c.keptMutex);
-      for (auto& k : c.kept)
-        if (k.m == keptCopy) {
-          k.token = weiToken;
-          k.user = wei;
-        }
-    }
+    keptCopy = keptWeights(c, wei, weiToken);
     weiM = *keptCopy;
   }
   if (c.reorderDst) dstM = memory(c.dst, eng());
@@ -196,8 +197,6 @@ void execute(const Cached& c, int srcArg, float* src, int weiArg, float* wei, in
   if (keptCopy) {
     // released under the lock that a refill checks use_count() under: this call's reads of the copy
     // happen before another call's refill of it
-    weiM = memory();
-    args.clear();
     std::lock_guard<std::mutex> lock(c.keptMutex);
     keptCopy.reset();
   }

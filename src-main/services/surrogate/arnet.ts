@@ -7,6 +7,7 @@ import {
   checkProblem,
   checkSteps,
   forcingNames,
+  Moments,
   normalGenerator,
   standardFields,
   standardForcing,
@@ -144,14 +145,10 @@ export function antecedentForcing(problem: SurrogateProblem, taus: readonly numb
           const prev = a[(t - 1) * cells + k]!;
           a[t * cells + k] = prev + (x[t * cells + k]! - prev) / tau;
         }
-      let sum = 0;
-      for (const v of a) sum += v;
-      const mean = sum / a.length;
-      let ss = 0;
-      for (const v of a) ss += (v - mean) * (v - mean);
-      const sd = Math.sqrt(ss / a.length);
-      const scale = sd > 1e-12 ? sd : 1; // a constant series standardises to 0, as the forcing does
-      out.push(Float32Array.from(a, (v) => (v - mean) / scale));
+      const m = new Moments();
+      for (const v of a) m.add(v);
+      const { mean, std } = m.get(); // as the forcing's: a constant series standardises to 0
+      out.push(Float32Array.from(a, (v) => (v - mean) / std));
     }
   }
   return out;

@@ -149,7 +149,8 @@ export function forcingNames(p: SurrogateProblem): Array<'P' | 'PET' | 'T'> {
   return p.forcing.T ? ['P', 'PET', 'T'] : ['P', 'PET'];
 }
 
-class Moments {
+/** Mean and standard deviation of a stream of values (standardisation). */
+export class Moments {
   n = 0;
   mean = 0;
   m2 = 0;
