@@ -25,6 +25,8 @@ const r = vic3lWithGradient(
     forward(_t, out) {
       for (let c = 0; c < cells; c++) sumEt += out.ET[c]!;
     },
+    // the cotangents read no output: the tape keeps the states alone
+    reads: [],
     backward(_t, _o, g) {
       g.ET.fill(1);
     },

@@ -68,6 +68,8 @@ export function vic3lLrWithGradient(
       afterForward() {
         routed = routeLrWithGradient(net, runoff, steps, p.llr, dtSeconds, new Float64Array(n), gQ);
       },
+      // the cotangents come from the routing's gradient alone: no flux on the tape
+      reads: [],
       backward(t, _out, g) {
         const gr = routed!.gradient.runoff;
         for (let c = 0; c < n; c++) {

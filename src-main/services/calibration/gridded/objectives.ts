@@ -34,6 +34,8 @@ export class TargetLoss implements Vic3lLoss {
   private sse: Float64Array;
   private count: Float64Array;
   value = 0;
+  /** The backward pass reads the compared output (a coarse target's reads its own aggregates). */
+  readonly reads: readonly ('ET' | 'W1')[];
 
   constructor(
     private readonly kind: GriddedObjective,
@@ -49,6 +51,7 @@ export class TargetLoss implements Vic3lLoss {
     /** A target at a coarser step (see {@link LossBins}); absent: compared at every model step. */
     private readonly coarse?: LossBins,
   ) {
+    this.reads = coarse ? [] : [output];
     const slots = coarse ? coarse.size.length : t1 - t0;
     this.sse = new Float64Array(slots);
     this.count = new Float64Array(slots);

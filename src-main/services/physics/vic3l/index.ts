@@ -75,7 +75,40 @@ export interface Vic3lLoss {
   forward?(t: number, out: StepView): void;
   afterForward?(): void;
   backward(t: number, out: StepView, g: StepView): void;
+  /**
+   * The outputs `backward` reads from `out` (absent: any). The tape keeps the fluxes (ET, R, Qb)
+   * named here and always the states (the reverse pass's inputs), so a loss that reads no flux
+   * tapes 4 numbers per cell and step instead of 7: longer segments for the same `tapeBytes`, fewer
+   * steps recomputed. Reading a flux not named here throws.
+   */
+  readonly reads?: readonly Vic3lOutputName[];
 }
+
+/** The fluxes among the outputs (the others are the states, always on the tape). */
+const FLUXES = ['ET', 'R', 'Qb'] as const;
+
+/** Which fluxes a loss's tape keeps (ET, R, Qb), from its `reads`; a name that is no output is refused. */
+function tapedFluxes(loss: Vic3lLoss): boolean[] {
+  if (loss.reads === undefined) return FLUXES.map(() => true);
+  for (const name of loss.reads)
+    if (!(VIC3L_OUTPUTS as readonly string[]).includes(name))
+      throw new FieldcalError('VALIDATION', `loss.reads names ${String(name)}, not a vic3l output`, {
+        field: 'reads',
+        value: String(name),
+      });
+  return FLUXES.map((name) => loss.reads!.includes(name));
+}
+
+/** The error for a loss whose backward reads a flux its `reads` left off the tape. */
+const untapedRead = (name: string) =>
+  new FieldcalError(
+    'VALIDATION',
+    `the loss's backward reads ${name}, which its reads list leaves off the tape`,
+    {
+      field: 'reads',
+      value: name,
+    },
+  );
 
 export interface Vic3lGradient extends Record<Vic3lParamName, Float64Array> {
   /** Adjoint of the initial states (mm). */
@@ -364,8 +397,9 @@ export function runVic3l(
 /**
  * Exact reverse-mode gradient of a loss on any outputs (see {@link Vic3lLoss}) with respect to
  * every cell's seven parameters and initial states. The forward pass keeps a checkpoint of the
- * state every K steps, K chosen so that one segment's tape (4 states + 3 fluxes per cell and step)
- * fits `tapeBytes`; the reverse pass recomputes one segment at a time. When the whole run fits, the
+ * state every K steps, K chosen so that one segment's tape (4 states per cell and step, and the
+ * fluxes the loss `reads`: all 3 without a `reads` list) fits `tapeBytes`; the reverse pass
+ * recomputes one segment at a time. When the whole run fits, the
  * forward pass records the tape directly (no recomputation). Memory: (steps / K) x 4 x cells
  * doubles of checkpoints plus one segment's tape (the native path adds a quarter of `tapeBytes`
  * for a chunk of cotangents), independent of the run length otherwise.
@@ -381,13 +415,16 @@ export function vic3lWithGradient(
   const { n, cells, c, P, E, T } = pr;
   const bytes = pr.make(0).BYTES_PER_ELEMENT;
   const tapeBytes = opts.tapeBytes ?? 256 * 2 ** 20;
-  const K = Math.max(1, Math.min(steps, Math.floor(tapeBytes / (7 * n * bytes))));
+  // per cell and step: the 4 states and the fluxes the loss reads
+  const taped = tapedFluxes(loss);
+  const perStep = 4 + taped.filter(Boolean).length;
+  const K = Math.max(1, Math.min(steps, Math.floor(tapeBytes / (perStep * n * bytes))));
   const segments = Math.ceil(steps / K);
   const native = nativePhysics();
   if (native) {
     // the native reverse pass's cotangent buffer (7 doubles per cell and step) takes a quarter more
     const chunk = Math.max(1, Math.min(K, Math.floor(tapeBytes / 4 / (7 * n * 8))));
-    return nativeGradient(native, pr, loss, K, segments, chunk);
+    return nativeGradient(native, pr, loss, K, segments, chunk, taped);
   }
   // tape of one segment: start states (K + 1 slots, the last is the segment's end) and the fluxes
   const tW = [
@@ -396,7 +433,7 @@ export function vic3lWithGradient(
     pr.make((K + 1) * n),
     pr.make((K + 1) * n),
   ] as const;
-  const tF = [pr.make(K * n), pr.make(K * n), pr.make(K * n)] as const;
+  const tF = taped.map((on) => (on ? pr.make(K * n) : null));
   const checkpoints: Float64Array[] = [];
   const s = stateOf(pr);
   const view = newView(n);
@@ -420,9 +457,9 @@ export function vic3lWithGradient(
       record(t - t0, s);
       stepAll(pr, t, s, view, o);
       const k = (t - t0) * n;
-      tF[0].set(view.ET, k);
-      tF[1].set(view.R, k);
-      tF[2].set(view.Qb, k);
+      tF[0]?.set(view.ET, k);
+      tF[1]?.set(view.R, k);
+      tF[2]?.set(view.Qb, k);
       if (observe) loss.forward?.(t, view);
     }
     record(t1 - t0, s);
@@ -441,7 +478,19 @@ export function vic3lWithGradient(
   const gp = Array.from({ length: n }, () => new Float64Array(7));
   const adj = [new Float64Array(n), new Float64Array(n), new Float64Array(n), new Float64Array(n)] as const;
   const gView = newView(n);
-  const bView = newView(n);
+  const bScratch = newView(n);
+  // the step's outputs for loss.backward; a flux off the tape throws when read
+  const bView = {} as StepView;
+  for (const name of VIC3L_OUTPUTS) {
+    const f = FLUXES.indexOf(name as (typeof FLUXES)[number]);
+    Object.defineProperty(bView, name, {
+      enumerable: true,
+      get: () => {
+        if (f >= 0 && !taped[f]) throw untapedRead(name);
+        return bScratch[name];
+      },
+    });
+  }
   const g = new Float64Array(7);
   const a = new Float64Array(4);
   for (let seg = segments - 1; seg >= 0; seg--) {
@@ -458,15 +507,13 @@ export function vic3lWithGradient(
     for (let t = t1 - 1; t >= t0; t--) {
       const k = (t - t0) * n;
       const k1 = k + n;
-      for (let i = 0; i < n; i++) {
-        bView.ET[i] = tF[0][k + i]!;
-        bView.R[i] = tF[1][k + i]!;
-        bView.Qb[i] = tF[2][k + i]!;
-        bView.W1[i] = tW[0][k1 + i]!;
-        bView.W2[i] = tW[1][k1 + i]!;
-        bView.W3[i] = tW[2][k1 + i]!;
-        bView.SWE[i] = tW[3][k1 + i]!;
-      }
+      FLUXES.forEach((name, f) => {
+        if (tF[f]) bScratch[name].set(tF[f].subarray(k, k + n));
+      });
+      bScratch.W1.set(tW[0].subarray(k1, k1 + n));
+      bScratch.W2.set(tW[1].subarray(k1, k1 + n));
+      bScratch.W3.set(tW[2].subarray(k1, k1 + n));
+      bScratch.SWE.set(tW[3].subarray(k1, k1 + n));
       for (const name of VIC3L_OUTPUTS) gView[name].fill(0);
       loss.backward(t, bView, gView);
       const base = t * n;
@@ -588,6 +635,7 @@ function nativeGradient(
   K: number,
   segments: number,
   CHB: number,
+  taped: boolean[],
 ): { gradient: Vic3lGradient; segments: number; segmentSteps: number } {
   const { n, steps } = pr;
   const nv = nativeParts(pr);
@@ -598,12 +646,14 @@ function nativeGradient(
     pr.make((K + 1) * n),
     pr.make((K + 1) * n),
   ] as const;
-  const tF = [pr.make(K * n), pr.make(K * n), pr.make(K * n)] as const;
+  const tF = taped.map((on) => (on ? pr.make(K * n) : null));
   const f32 = tW[0] instanceof Float32Array;
-  // a float32 tape rounds what it keeps; the loss's forward view must see the unrounded values as
-  // in JavaScript, so those runs go through float64 chunks copied into the tape
+  // a float32 tape rounds what it keeps, and a flux the loss does not read is not on it; the loss's
+  // forward view must see every output unrounded as in JavaScript, so those runs go through float64
+  // chunks copied into the tape
   const CH = Math.min(K, 16);
-  const chunk = f32 && loss.forward ? VIC3L_OUTPUTS.map(() => new Float64Array(CH * n)) : null;
+  const chunk =
+    (f32 || !taped.every(Boolean)) && loss.forward ? VIC3L_OUTPUTS.map(() => new Float64Array(CH * n)) : null;
   const checkpoints: Float64Array[] = [];
   const fwd = (t0: number, t1: number, outs: (FloatArray | null)[], shift: number) =>
     native.vicForward(nv.cp, nv.k, n, nv.P, nv.E, nv.T, t0, t1, st, ...outs, shift);
@@ -613,7 +663,7 @@ function nativeGradient(
       fwd(
         t0,
         t1,
-        [...tF.map((a) => a.subarray(0, len * n)), ...tW.map((a) => a.subarray(0, (len + 1) * n))],
+        [...tF.map((a) => a?.subarray(0, len * n) ?? null), ...tW.map((a) => a.subarray(0, (len + 1) * n))],
         1,
       );
       if (observe && loss.forward) {
@@ -621,10 +671,11 @@ function nativeGradient(
           const k = (t - t0) * n;
           const k1 = k + n;
           const sub = (a: FloatArray, o: number) => a.subarray(o, o + n) as Float64Array;
+          // every flux is on the tape here (otherwise the chunks above run)
           loss.forward(t, {
-            ET: sub(tF[0], k),
-            R: sub(tF[1], k),
-            Qb: sub(tF[2], k),
+            ET: sub(tF[0]!, k),
+            R: sub(tF[1]!, k),
+            Qb: sub(tF[2]!, k),
             W1: sub(tW[0], k1),
             W2: sub(tW[1], k1),
             W3: sub(tW[2], k1),
@@ -648,7 +699,7 @@ function nativeGradient(
         const v = chunk.map((x) => x.subarray(o, o + n));
         loss.forward!(t, { ET: v[0]!, R: v[1]!, Qb: v[2]!, W1: v[3]!, W2: v[4]!, W3: v[5]!, SWE: v[6]! });
         const k = (t - t0) * n;
-        for (let s = 0; s < 3; s++) tF[s]!.set(v[s]!, k);
+        for (let s = 0; s < 3; s++) tF[s]?.set(v[s]!, k);
         for (let s = 0; s < 4; s++) tW[s]!.set(v[3 + s]!, k + n);
       }
     }
@@ -703,6 +754,7 @@ function nativeGradient(
     Object.defineProperty(bView, name, {
       enumerable: true,
       get() {
+        if (s < 3 && !tF[s]) throw untapedRead(name);
         if (!filled[s]) {
           const src = s < 3 ? tF[s]!.subarray(kOut, kOut + n) : tW[s - 3]!.subarray(kOut + n, kOut + 2 * n);
           scratch[name].set(src);

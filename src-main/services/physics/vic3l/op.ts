@@ -84,6 +84,8 @@ export function vic3lOp(
           forcing,
           steps,
           {
+            // the cotangents come from dy alone: no flux on the tape
+            reads: [],
             backward(t, _o, g) {
               if (t < warmup) return;
               const base = (t - warmup) * cells;

@@ -15,6 +15,7 @@ import {
   VIC3L_OUTPUTS,
   runVic3l,
   vic3lWithGradient,
+  type StepView,
   type Vic3lLoss,
   type Vic3lParams,
 } from '../../../../src-main/services/physics/vic3l';
@@ -311,6 +312,69 @@ describe.skipIf(!native)('native physics kernels agree with the JavaScript kerne
       for (const k of Object.keys(a.gradient) as (keyof typeof a.gradient)[]) {
         expect(relErr(a.gradient[k], b.gradient[k])).toBeLessThan(VIC_GRAD_TOL);
         expect(Math.max(...a.gradient[k].map(Math.abs))).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it("vic3l gradient: a loss's reads list keeps only those fluxes on the tape, same gradient, fewer segments", () => {
+    // the tape keeps 5 numbers per cell and step for reads ['ET'] and 4 for reads ['W1'] (a state),
+    // against 7 without a reads list: the same tapeBytes holds 7/5 and 7/4 times the steps, so fewer
+    // are recomputed; the gradient is the same number for number on each kernel (the forward from a
+    // checkpoint is bit for bit the one of the first pass)
+    const steps = 90;
+    const n = 67;
+    const { params, forcing } = vicCase(43, n, steps, true);
+    for (const precision of ['float64', 'float32'] as const) {
+      const bytes = precision === 'float64' ? 8 : 4;
+      const tapeBytes = 7 * n * bytes * 12;
+      const loss = (reads: Vic3lLoss['reads'], observe: boolean): Vic3lLoss & { seen: number } => {
+        const l = vicLoss(observe);
+        const backward = l.backward.bind(l);
+        return Object.assign(l, {
+          reads,
+          backward(t: number, o: StepView, g: StepView) {
+            // the base loss reads ET; reads ['W1'] reads W1 instead, scaled to the same size (a
+            // view of its own: spreading `o` would read every flux)
+            if (reads?.includes('ET') !== false) return backward(t, o, g);
+            return backward(t, { ET: o.W1.map((x) => x * 0.01) } as StepView, g);
+          },
+        });
+      };
+      type Run = <T>(f: () => T) => T;
+      for (const run of [onJs, (f) => f()] as Run[]) {
+        const full = run(() =>
+          vic3lWithGradient(params, forcing, steps, loss(undefined, true), { precision, tapeBytes }),
+        );
+        const et = run(() =>
+          vic3lWithGradient(params, forcing, steps, loss(['ET'], true), { precision, tapeBytes }),
+        );
+        expect(full.segmentSteps).toBe(12);
+        expect(et.segmentSteps).toBe(Math.floor((7 * 12) / 5));
+        expect(et.segments).toBeLessThan(full.segments);
+        for (const k of Object.keys(full.gradient) as (keyof typeof full.gradient)[])
+          expect(Array.from(et.gradient[k])).toEqual(Array.from(full.gradient[k]));
+        // a loss that reads only a state: no flux on the tape, with and without a forward observer
+        for (const observe of [true, false]) {
+          const lw = loss(['W1'], observe);
+          const w1 = run(() => vic3lWithGradient(params, forcing, steps, lw, { precision, tapeBytes }));
+          expect(w1.segmentSteps).toBe(Math.floor((7 * 12) / 4));
+          const lr = loss(undefined, observe);
+          Object.assign(lr, { backward: lw.backward, reads: undefined });
+          const ref = run(() => vic3lWithGradient(params, forcing, steps, lr, { precision, tapeBytes }));
+          expect(lw.seen).toBe(lr.seen);
+          if (observe) expect(lw.seen).toBeGreaterThan(0);
+          for (const k of Object.keys(ref.gradient) as (keyof typeof ref.gradient)[])
+            expect(Array.from(w1.gradient[k])).toEqual(Array.from(ref.gradient[k]));
+        }
+        // reading a flux the reads list leaves off the tape is refused by name, not read as zeros
+        const wrong: Vic3lLoss = { reads: ['W2'], backward: (_t, o) => void o.R[0] };
+        expect(() =>
+          run(() => vic3lWithGradient(params, forcing, steps, wrong, { precision, tapeBytes })),
+        ).toThrow(/reads R, which its reads list leaves off the tape/);
+        const bad = { reads: ['Q'], backward: () => {} } as unknown as Vic3lLoss;
+        expect(() => run(() => vic3lWithGradient(params, forcing, steps, bad, { precision }))).toThrow(
+          /loss.reads names Q, not a vic3l output/,
+        );
       }
     }
   });
