@@ -151,6 +151,14 @@ export const surrogateSettings = z.strictObject({
     .max(256)
     .default(ARNET_DEFAULTS.growth)
     .describe('ARnet surrogate: growth rate of each dense block (features each layer adds)'),
+  /** ARnet antecedent P and PET channels: time constants in days (surrogate/arnet.ts, ArnetConfig.antecedent). */
+  antecedent: z
+    .array(z.number().min(1).max(3660))
+    .max(8)
+    .default([...ARNET_DEFAULTS.antecedent])
+    .describe(
+      'ARnet surrogate: time constants (days) of its antecedent P and PET channels, exponentially weighted means; [] none',
+    ),
 });
 
 /** The options GAN-PO and dPL share for h() (spread into their option schemas). */
@@ -244,6 +252,24 @@ export function surrogateProblemOf(pr: GriddedProblem): SurrogateProblem {
     target: pr.target.name,
     modelKey,
     dataKey,
+  };
+}
+
+/**
+ * The networks' configs from the settings and the reuse key of a surrogate: its kind, ensemble,
+ * config and training settings. The whole ARnet config is in the key, its defaults too: a surrogate
+ * made with other defaults (e.g. before the antecedent channels) is not taken for one made now.
+ */
+export function surrogateKey(kind: 'lstm' | 'arnet', ensemble: string, s: PhysicsOptions['surrogate']) {
+  const lstmConfig = { hidden: s.hidden, window: s.window };
+  const arnetConfig = { ...ARNET_DEFAULTS, features: s.features, growth: s.growth, antecedent: s.antecedent };
+  const config = kind === 'lstm' ? lstmConfig : arnetConfig;
+  const settings = trainSettings(kind, s);
+  return {
+    lstmConfig,
+    arnetConfig,
+    settings,
+    key: hash([JSON.stringify({ kind, ensemble, config, settings })]),
   };
 }
 
@@ -357,13 +383,7 @@ export async function prepareSurrogate(
   const sp = surrogateProblemOf(pr);
   const s = o.surrogate;
   const spec = ensembleSpec(s);
-  const settings = trainSettings(kind, s);
-  // the whole ARnet config in the key (its defaults too): a surrogate made with other defaults, e.g.
-  // before the antecedent channels, is not taken for one made now
-  const lstmConfig = { hidden: s.hidden, window: s.window };
-  const arnetConfig = { ...ARNET_DEFAULTS, features: s.features, growth: s.growth };
-  const config = kind === 'lstm' ? lstmConfig : arnetConfig;
-  const key = hash([JSON.stringify({ kind, ensemble: ensembleKey(sp, spec), config, settings })]);
+  const { lstmConfig, arnetConfig, settings, key } = surrogateKey(kind, ensembleKey(sp, spec), s);
   const runDir = ctx.workDir ? dirname(ctx.workDir) : null;
   const runsRoot = runDir ? dirname(runDir) : null;
   const own = ctx.workDir ? join(ctx.workDir, 'surrogate') : null;
