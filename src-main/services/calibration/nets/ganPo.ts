@@ -27,6 +27,11 @@ export interface GanInit {
   seed?: number;
   /** The generator's output activation: sigmoid (in (0, 1), the reference) or linear (unbounded). */
   output?: 'sigmoid' | 'linear';
+  /**
+   * Width: the generator's first filters, doubled at each encoder level; the discriminator's first
+   * layer has twice as many (the reference: 32, so 32-64-128-256 and 64-128-256).
+   */
+  filters?: number;
 }
 
 /** Glorot-uniform kernels (tfjs's default for conv layers) from consecutive seeds, when a seed is given. */
@@ -55,20 +60,21 @@ function block(
 
 export function unetGenerator(tf: Tf, s: GanSizes = GAN_SIZES, init: GanInit = {}): TfModule.LayersModel {
   const k = kernels(tf, init);
+  const f = init.filters ?? 32;
   const input = tf.input({ shape: [s.H, s.W, s.CA] });
-  const e1 = block(tf, input, 32, 1, k);
-  const e2 = block(tf, e1, 64, 2, k);
-  const e3 = block(tf, e2, 128, 2, k);
-  const e4 = block(tf, e3, 256, 2, k);
+  const e1 = block(tf, input, f, 1, k);
+  const e2 = block(tf, e1, 2 * f, 2, k);
+  const e3 = block(tf, e2, 4 * f, 2, k);
+  const e4 = block(tf, e3, 8 * f, 2, k);
   const up = (x: TfModule.SymbolicTensor, filters: number) =>
     tf.layers
       .conv2dTranspose({ filters, kernelSize: 3, strides: 2, padding: 'same', ...k() })
       .apply(x) as TfModule.SymbolicTensor;
   const cat = (a: TfModule.SymbolicTensor, b: TfModule.SymbolicTensor) =>
     tf.layers.concatenate({ axis: -1 }).apply([a, b]) as TfModule.SymbolicTensor;
-  const d3 = block(tf, cat(up(e4, 128), e3), 128, 1, k);
-  const d2 = block(tf, cat(up(d3, 64), e2), 64, 1, k);
-  const d1 = block(tf, cat(up(d2, 32), e1), 32, 1, k);
+  const d3 = block(tf, cat(up(e4, 4 * f), e3), 4 * f, 1, k);
+  const d2 = block(tf, cat(up(d3, 2 * f), e2), 2 * f, 1, k);
+  const d1 = block(tf, cat(up(d2, f), e1), f, 1, k);
   // a linear output starts at the middle of the range (bias 0.5) with a small spread, so the
   // parameters start inside their bounds and the range loss only has to keep them there
   const linear = init.output === 'linear';
@@ -98,13 +104,14 @@ export function dcganDiscriminator(
   init: GanInit = {},
 ): TfModule.LayersModel {
   const k = kernels(tf, init);
+  const f = 2 * (init.filters ?? 32);
   const input = tf.input({ shape: [s.H, s.W, s.CF + 1] });
-  let x = conv2d(tf, { filters: 64, kernelSize: 3, strides: 2, padding: 'same', ...k() }).apply(
+  let x = conv2d(tf, { filters: f, kernelSize: 3, strides: 2, padding: 'same', ...k() }).apply(
     input,
   ) as TfModule.SymbolicTensor;
   x = tf.layers.leakyReLU({ alpha: 0.2 }).apply(x) as TfModule.SymbolicTensor;
-  x = block(tf, x, 128, 2, k);
-  x = block(tf, x, 256, 2, k);
+  x = block(tf, x, 2 * f, 2, k);
+  x = block(tf, x, 4 * f, 2, k);
   // the final convolution covers the remaining H/8 x W/8 field: one value per sample
   const out = conv2d(tf, { filters: 1, kernelSize: [s.H / 8, s.W / 8], ...k() }).apply(
     x,

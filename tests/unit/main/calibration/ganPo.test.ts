@@ -21,6 +21,8 @@ import {
   fullPass,
 } from '../../../../src-main/services/calibration/methods/gan-po/simulate';
 import { VIC3L_PARAMS } from '../../../../src-main/services/physics/vic3l';
+import { dcganDiscriminator, unetGenerator } from '../../../../src-main/services/calibration/nets/ganPo';
+import { onJsKernels } from '../../../helpers/kernels';
 
 let compute: ComputeHandle;
 let tf: typeof TfModule;
@@ -32,6 +34,9 @@ beforeAll(async () => {
   // a small twin with an irregular mask (11 x 13: padded to 16 x 16)
   twin = makeTwin({ rows: 11, cols: 13, seed: 3, years: { warmup: 1, train: 1, valid: 1, test: 1 } });
 });
+
+/** The reference width on the native kernels; on the JavaScript ones an eighth of it (see onJsKernels). */
+const width = () => (onJsKernels(tf) ? { filters: 4 } : {});
 
 describe('GAN-PO pieces', () => {
   it('L_R in tfjs is eq. 2 as the JS range penalty: value and gradient', () => {
@@ -226,6 +231,7 @@ describe('GAN-PO pieces', () => {
         'gan-po',
         pr,
         methodOptions('gan-po', 'gridded', {
+          ...width(),
           epochs: 3,
           batchDays: 64,
           warmupWindow: 30,
@@ -268,7 +274,7 @@ describe('GAN-PO pieces', () => {
       'gridded',
       'gan-po',
       pr,
-      methodOptions('gan-po', 'gridded', { epochs: 3, batchDays: 128, pretrainEpochs: 2 }),
+      methodOptions('gan-po', 'gridded', { ...width(), epochs: 3, batchDays: 128, pretrainEpochs: 2 }),
       7,
       { sim, compute, cancelled: () => false, progress: () => undefined },
     );
@@ -280,7 +286,7 @@ describe('GAN-PO pieces', () => {
       'gridded',
       'gan-po',
       pr,
-      methodOptions('gan-po', 'gridded', { epochs: 2, batchDays: 128, ablation: 'l1-only' }),
+      methodOptions('gan-po', 'gridded', { ...width(), epochs: 2, batchDays: 128, ablation: 'l1-only' }),
       7,
       { sim, compute, cancelled: () => false, progress: () => undefined },
     );
@@ -303,6 +309,27 @@ describe('GAN-PO pieces', () => {
     });
   });
 
+  it("networks: the reference widths of tables S1 and S2 by default, and the width option's", () => {
+    const sizes = { H: 16, W: 16, CA: 6, CP: 7, CF: 7 };
+    const convFilters = (m: TfModule.LayersModel) =>
+      m.layers
+        .filter((l) => l.getClassName() === 'Conv2D')
+        .map((l) => (l.getWeights()[0]!.shape as number[])[3]!);
+    for (const [filters, g, d] of [
+      [undefined, [32, 64, 128, 256, 128, 64, 32, 7], [64, 128, 256, 1]],
+      [4, [4, 8, 16, 32, 16, 8, 4, 7], [8, 16, 32, 1]],
+    ] as const) {
+      const G = unetGenerator(tf, sizes, { seed: 1, filters });
+      const D = dcganDiscriminator(tf, sizes, { seed: 2, filters });
+      expect(convFilters(G)).toEqual(g);
+      expect(convFilters(D)).toEqual(d);
+      G.dispose();
+      D.dispose();
+    }
+    expect(methodOptions('gan-po', 'gridded', {})).toMatchObject({ filters: 32 });
+    expect(() => methodOptions('gan-po', 'gridded', { filters: 1 })).toThrow(/filters/);
+  });
+
   it('is reproducible from its seed', async () => {
     const pr = twin.problem;
     const sim = new LocalSimulator(pr);
@@ -313,6 +340,7 @@ describe('GAN-PO pieces', () => {
           'gan-po',
           pr,
           methodOptions('gan-po', 'gridded', {
+            ...width(),
             epochs: 1,
             batchDays: 128,
             warmupWindow: 10,

@@ -94,6 +94,21 @@ export const ganPoOptions = z
       .describe(
         'Gradient through the clip to the ranges: zero (a value past its bound learns from L_R only) or pass (straight-through)',
       ),
+    /**
+     * Network width: the U-Net's first filters, doubled at each of its four levels; the
+     * discriminator's first layer has twice as many (Sun et al. 2024, tables S1 and S2: 32, so
+     * 32-64-128-256 and 64-128-256). The work per step grows as its square: a narrower network
+     * trains where convolutions are slow (tfjs's JavaScript kernels, without the native addon).
+     */
+    filters: z
+      .number()
+      .int()
+      .min(2)
+      .max(128)
+      .default(32)
+      .describe(
+        "Network width: the generator's first filters, doubled at each level; the discriminator has twice as many (Sun et al. 2024: 32)",
+      ),
     /** 'l1-only': no discriminator (the paper's Table 1 ablation). */
     ablation: z
       .enum(['none', 'l1-only'])

@@ -87,8 +87,11 @@ export class GanPoNets {
     const [t0, t1] = pr.periods.train;
     this.days = dayImages(pr, L, t0, t1, [t0, t1]);
     const sizes = { H: L.H, W: L.W, CA: nd, CP: k, CF: this.days.vars };
-    this.G = unetGenerator(tf, sizes, { seed, output: o.output });
-    this.D = o.ablation === 'l1-only' ? null : dcganDiscriminator(tf, sizes, { seed: seed + 7919 });
+    this.G = unetGenerator(tf, sizes, { seed, output: o.output, filters: o.filters });
+    this.D =
+      o.ablation === 'l1-only'
+        ? null
+        : dcganDiscriminator(tf, sizes, { seed: seed + 7919, filters: o.filters });
     // Adam (Kingma & Ba 2015) with the paper's lr and betas; epsilon 1e-8 as PyTorch's default
     this.optG = fusedAdam(tf, o.learningRate, o.beta1, o.beta2, 1e-8);
     this.optD = this.D ? fusedAdam(tf, o.learningRate, o.beta1, o.beta2, 1e-8) : null;
