@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProjectStore } from '../../src-main/services/project/store';
 import { tifSums } from '../helpers/project';
+import { ganWidth, jobsOnJsKernels } from '../helpers/kernels';
 
 const dir = mkdtempSync(join(tmpdir(), 'fieldcal-ganpo-resume-'));
 const CLI = ['--import', 'tsx', '--import', './scripts/raw-loader.mjs', 'src-main/cli/index.ts'];
@@ -17,7 +18,14 @@ writeFileSync(
     seed: 13,
     threads: 1,
     twin: { rows: 10, cols: 12, seed: 5, years: { warmup: 1, train: 1, valid: 1, test: 1 } },
-    options: { epochs: 6, batchDays: 32, warmupWindow: 20, pretrainEpochs: 2 },
+    // the CLI runs pick the backend this process picks
+    options: {
+      ...ganWidth(await jobsOnJsKernels()),
+      epochs: 6,
+      batchDays: 32,
+      warmupWindow: 20,
+      pretrainEpochs: 2,
+    },
   }),
 );
 const args = (out: string) => [

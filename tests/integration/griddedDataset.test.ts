@@ -7,6 +7,7 @@ import { baseOfDataset, periodsOf } from '../../src-main/services/calibration/gr
 import { makeTwin } from '../../src-main/services/calibration/twin/generate';
 import { loadSmashDataset } from '../../src-main/services/datasets/smashDataset';
 import { writeGeoTiff } from '../../src-main/services/rasters/writeGeoTiff';
+import { ganWidth, jobsOnJsKernels } from '../helpers/kernels';
 
 /**
  * A gridded dataset with an observed ET stack, end to end: the Lez folder (real forcing and
@@ -18,6 +19,8 @@ const dir = mkdtempSync(join(tmpdir(), 'fieldcal-etds-'));
 const data = join(dir, 'lez-et');
 const split = { warmup: 90, train: 130, valid: 70, test: 75 };
 let westHalf: unknown;
+// the CLI runs pick the backend this process picks
+const width = ganWidth(await jobsOnJsKernels());
 let crs: string;
 
 beforeAll(async () => {
@@ -129,7 +132,7 @@ describe('fieldcal calibrate on a smash-layout folder with an et/ stack', () => 
       {
         dataset: { start: '2012-08-01', end: '2013-07-31' },
         periods,
-        options: { epochs: 3, batchDays: 30, warmupWindow: 20, pretrainEpochs: 1 },
+        options: { ...width, epochs: 3, batchDays: 30, warmupWindow: 20, pretrainEpochs: 1 },
         studyArea: { geometry: westHalf, crs },
         seed: 2,
       },

@@ -15,6 +15,7 @@ import { writePaperReport } from '../../src-main/services/calibration/experiment
 import { LocalSimulator } from '../../src-main/services/calibration/gridded/simulator';
 import type { Twin } from '../../src-main/services/calibration/twin/generate';
 import { tempDir } from '../helpers/tmp';
+import { ganWidth, onJsKernels } from '../helpers/kernels';
 
 const tmp = tempDir();
 const dir = join(tmp.dir, 'runs');
@@ -31,6 +32,7 @@ const args = () => ({
   epochs: 3,
   dplEpochs: 3,
   runs: ['default', 'gan-po', 'gan-po-lstm', 'dpl-lstm'],
+  ganPo: ganWidth(onJsKernels(compute.tf)),
   surrogate: {
     members: 10,
     split: { train: 6, valid: 2, test: 2 },

@@ -12,6 +12,7 @@ import { ProjectStore } from '../../src-main/services/project/store';
 import { trainArnet } from '../../src-main/services/surrogate/arnet';
 import { trainLstm } from '../../src-main/services/surrogate/lstm';
 import { tempDir } from '../helpers/tmp';
+import { ganWidth, jobsOnJsKernels } from '../helpers/kernels';
 import { smallCase } from '../unit/main/surrogate/memEnsemble';
 
 type Tf = typeof TfModule;
@@ -143,11 +144,13 @@ const twin = {
 beforeAll(async () => {
   store = ProjectStore.create({ path: join(tmp.dir, 'p.fieldcal') });
   host = new JobHost(store);
+  const width = ganWidth(await jobsOnJsKernels());
   const jobs: Array<[string, string, Record<string, unknown>]> = [
     [
       'gan-po',
       'gan-po',
       {
+        ...width,
         physics: 'lstm',
         surrogate,
         epochs: 6,
@@ -161,7 +164,7 @@ beforeAll(async () => {
     [
       'gan-po-again',
       'gan-po',
-      { physics: 'lstm', surrogate, epochs: 2, learningRate: 1e-3, pretrainEpochs: 0 },
+      { ...width, physics: 'lstm', surrogate, epochs: 2, learningRate: 1e-3, pretrainEpochs: 0 },
     ],
   ];
   for (const [label, method, options] of jobs) {

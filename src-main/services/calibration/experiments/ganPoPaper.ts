@@ -221,6 +221,8 @@ export async function ganPoPaperExperiment(o: {
   runs?: string[];
   /** Surrogate settings over the defaults of the surrogate runs (e.g. `epochs`, `accuracyMembers`). */
   surrogate?: Record<string, unknown>;
+  /** GAN-PO options over the paper's in every GAN-PO run (e.g. a narrower network: `filters`). */
+  ganPo?: Record<string, unknown>;
   /**
    * The experiment's runs folder: each finished run is kept there (`<name>-s<seed>/result.json`) and
    * taken from there when asked again with the same options, so an interrupted experiment continues
@@ -277,6 +279,7 @@ export async function ganPoPaperExperiment(o: {
             ? { updateEvery: Math.max(1, Math.floor((epochs * every) / PAPER_EPOCHS)) }
             : {};
         const options: Record<string, unknown> = {
+          ...(r.method === 'gan-po' ? o.ganPo : {}),
           ...r.options,
           ...(epochs ? { epochs, ...pretrain, ...updates } : {}),
           ...(surrogateRun(r.name) && o.surrogate ? { surrogate: o.surrogate } : {}),

@@ -119,8 +119,14 @@ export interface NativeAddon {
   info(): string;
 }
 
-/** Finds and loads native/build/Release/fieldcal_native.node (or FIELDCAL_NATIVE_ADDON); the reason when it cannot. */
+/**
+ * Finds and loads native/build/Release/fieldcal_native.node (or FIELDCAL_NATIVE_ADDON); the reason
+ * when it cannot. FIELDCAL_NATIVE_ADDON=none runs as if it were not built (everything on the
+ * JavaScript kernels: `npm run test:js-kernels`).
+ */
 export function loadAddon(): { addon: NativeAddon | null; reason: string | null; path: string | null } {
+  if (process.env.FIELDCAL_NATIVE_ADDON === 'none')
+    return { addon: null, reason: 'native addon turned off (FIELDCAL_NATIVE_ADDON=none)', path: null };
   preferPassiveOpenMp();
   const candidates: string[] = [];
   if (process.env.FIELDCAL_NATIVE_ADDON) candidates.push(process.env.FIELDCAL_NATIVE_ADDON);
