@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { FieldcalError } from '../../../../../src-shared/ipc';
 import { vic3lWithGradient } from '../../../physics/vic3l';
 import { buildMlp, mlpBackward, mlpForward } from '../../nets/mlp';
+import { AutoClip } from '../../optim/autoClip';
 import { Adam } from '../../optim/adam';
 import { descriptorRows, fullParamsFor, netFields, shuffle, validObjective } from '../../gridded/network';
 import { lossTarget, targetAsInput, targetStepsIn, targetStepsOf } from '../../gridded/coarse';
@@ -162,6 +163,8 @@ interface DplState {
   iteration: number;
   best: { valid: number; params: number[][]; iteration: number } | null;
   rng: number;
+  /** AutoClip's gradient norms so far (absent in checkpoints written before it). */
+  norms?: number[];
 }
 
 /** The training windows' starts; refuses a period shorter than a window, or windows holding no whole coarse step. */
@@ -220,6 +223,7 @@ async function dplTrain(
   const enc =
     o.g === 'z' ? historyEncoder(pr, o.lstmHidden, o.history, seed) : descriptorEncoder(pr, o.hidden, seed);
   const adam = new Adam(enc.params, o.learningRate);
+  let clipper = new AutoClip(o.clipPercentile);
   const tr1 = pr.periods.train[1];
   const windows = dplWindows(pr, o);
   const coarse = pr.target.coarse;
@@ -234,12 +238,17 @@ async function dplTrain(
   if (saved) {
     restore(saved.params);
     adam.restore(saved.adam);
+    clipper = new AutoClip(o.clipPercentile, saved.norms ?? []);
     epoch = saved.iteration;
     best = saved.best;
     rngState = saved.rng;
   }
   const { P, PET, T } = pr.forcing;
   let lastTrain = Number.NaN;
+  const clipped = (g: Float64Array[]) => {
+    clipper.clip(g);
+    return g;
+  };
   // h() through a surrogate: made (or reused) first, its time counted in the run's
   const started = performance.now();
   let prep: PreparedSurrogate | null = null;
@@ -306,7 +315,7 @@ async function dplTrain(
           const span = pr.upper[j]! - pr.lower[j]!;
           for (let c = 0; c < n; c++) gOut[c * k + j] = gFields[j]![c]! * span;
         });
-        adam.step(enc.params, f.backward(gOut));
+        adam.step(enc.params, clipped(f.backward(gOut)));
         continue;
       }
       const m = step.cells.length;
@@ -377,7 +386,7 @@ async function dplTrain(
         const span = pr.upper[j]! - pr.lower[j]!;
         for (let i = 0; i < m; i++) gOut[i * k + j] = gFields[j]![i]! * span;
       });
-      adam.step(enc.params, f.backward(gOut));
+      adam.step(enc.params, clipped(f.backward(gOut)));
     }
     epoch++;
     lastTrain = sum / terms;
@@ -395,6 +404,7 @@ async function dplTrain(
       iteration: epoch,
       best,
       rng: rngState,
+      norms: clipper.history(),
     } satisfies DplState);
   }
   if (best && Number.isFinite(best.valid)) restore(best.params);

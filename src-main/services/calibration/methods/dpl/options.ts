@@ -57,6 +57,19 @@ export const dplOptions = z.strictObject({
     .describe('Steps run before each window from half-full stores, not scored (exact h() only)'),
   learningRate: z.number().positive().max(1).default(0.01).describe("Adam's learning rate"),
   /**
+   * AutoClip (Seetharaman et al. 2020, optim/autoClip.ts): each step's gradient norm clipped to this
+   * percentile of the norms so far; 100 never clips. 10 is that paper's choice; on the 24 x 17 twin
+   * (job seeds 7, 1, 2, 3; 12 epochs) the best validation RMSE averaged 0.092 with it, 0.160 without.
+   */
+  clipPercentile: z
+    .number()
+    .positive()
+    .max(100)
+    .default(10)
+    .describe(
+      "Gradient clipping (AutoClip): each step's gradient norm is clipped to this percentile of the norms seen so far; 100: never",
+    ),
+  /**
    * h(): 'exact' vic3l and its adjoint, or an 'lstm' / 'arnet' surrogate trained first (the
    * paper's dPL through the LSTM surrogate; calibration/gridded/surrogate.ts). Through a surrogate,
    * every step runs the network on all cells (the loss stays on the step's cells) and no warm-up

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { AutoClip, percentileOf } from '../../../../src-main/services/calibration/optim/autoClip';
+import { LocalSimulator } from '../../../../src-main/services/calibration/gridded/simulator';
+import { computeHandle } from '../../../../src-main/services/compute';
+import { methodOptions, runMethod } from '../../../../src-main/services/calibration/registry';
+import { makeTwin } from '../../../../src-main/services/calibration/twin/generate';
+
+const norm = (g: Float64Array[]) => Math.hypot(...g.flatMap((a) => Array.from(a)));
+
+describe('AutoClip (Seetharaman et al. 2020)', () => {
+  it('percentile: nearest rank on the sorted values', () => {
+    const v = [5, 1, 4, 2, 3, 10, 9, 8, 7, 6];
+    expect(percentileOf(v, 10)).toBe(1);
+    expect(percentileOf(v, 50)).toBe(5);
+    expect(percentileOf(v, 55)).toBe(6);
+    expect(percentileOf(v, 100)).toBe(10);
+    expect(percentileOf([3], 10)).toBe(3);
+  });
+
+  it('scales a spike down to the percentile of the norms so far, keeps its direction, leaves the usual steps alone', () => {
+    const clip = new AutoClip(50);
+    // norms 1, 2, 3 (each at or below the median of those seen so far after the first)
+    expect(clip.clip([Float64Array.of(1, 0)])).toBe(1);
+    expect(clip.clip([Float64Array.of(0, 2)])).toBe(0.5); // median of [1, 2] (lower) = 1
+    expect(clip.clip([Float64Array.of(0.5)])).toBe(1);
+    // a spike of norm 1000 (3, 4 scaled): history [1, 2, 0.5, 1000], lower median 1
+    const g = [Float64Array.of(600), Float64Array.of(800)];
+    const f = clip.clip(g);
+    expect(f).toBeCloseTo(1 / 1000, 15);
+    expect(norm(g)).toBeCloseTo(1, 12);
+    expect(g[0]![0]! / g[1]![0]!).toBeCloseTo(0.75, 12);
+    // the raw norms are recorded, not the clipped ones
+    expect(clip.history()).toEqual([1, 2, 0.5, 1000]);
+  });
+
+  it('100 never clips; a non-finite gradient is zeroed and not recorded', () => {
+    const none = new AutoClip(100);
+    for (const x of [1, 5, 1e6]) expect(none.clip([Float64Array.of(x)])).toBe(1);
+    const c = new AutoClip(10, [1, 2, 3]);
+    const g = [Float64Array.of(Number.NaN, 1)];
+    expect(c.clip(g)).toBe(0);
+    expect(Array.from(g[0]!)).toEqual([0, 0]);
+    expect(c.history()).toEqual([1, 2, 3]);
+  });
+
+  it(
+    'dPL resumed from a checkpoint clips as the uninterrupted run: the same fields',
+    { timeout: 60_000 },
+    async () => {
+      const twin = makeTwin({ rows: 6, cols: 8, seed: 7, years: { warmup: 1, train: 1, valid: 1, test: 1 } });
+      const pr = twin.problem;
+      const compute = await computeHandle();
+      const o = methodOptions('dpl', 'gridded', { epochs: 4, batchCells: 16, window: 30, warmup: 60 });
+      const checkpoints: Array<{ iteration: number; norms: number[] }> = [];
+      const ctx = (resume?: unknown) => ({
+        compute,
+        progress: () => undefined,
+        cancelled: () => false,
+        sim: new LocalSimulator(pr),
+        checkpoint: (s: unknown) =>
+          checkpoints.push(structuredClone(s) as { iteration: number; norms: number[] }),
+        resume,
+      });
+      const full = await runMethod('gridded', 'dpl', pr, o, 3, ctx());
+      const at2 = checkpoints.find((c) => c.iteration === 2)!;
+      // every step's norm is in the state: 3 minibatches of 16 cells x the windows, per epoch
+      const steps = 3 * (full.info.windows as number);
+      expect(steps).toBe(3 * 12);
+      expect(at2.norms).toHaveLength(2 * steps);
+      expect(checkpoints.at(-1)!.norms).toHaveLength(4 * steps);
+      const resumed = await runMethod('gridded', 'dpl', pr, o, 3, ctx(at2));
+      expect(resumed.fields).toEqual(full.fields);
+      // clipping changes the training: without it the fields differ
+      const unclipped = await runMethod('gridded', 'dpl', pr, { ...o, clipPercentile: 100 }, 3, ctx());
+      expect(unclipped.fields).not.toEqual(full.fields);
+    },
+  );
+});
