@@ -11,8 +11,10 @@ import { GeoTiffRaster } from '../../src-main/services/rasters/geotiff';
  * The GAN-PO paper's twin set-up (24 x 17 cells, daily, 2 years training, 2 validation, 1 test,
  * after a 1-year warm-up; vic3l, ET target with 5 % noise): every gridded method runs as a job in
  * a worker thread, recorded in a project, and is scored against the known truth. Thresholds sit
- * below what was measured (issue 6 note): dpl g_A 99.1 %, dpl g_z 99.4 %, ann 100 %, gradient
- * 93.3 %, sce-ua 91.6 % of cells with test RMSE reduced against the default parameters.
+ * below what was measured (2026-12-03, dPL with AutoClip): dpl g_A 100 %, dpl g_z 100 %, ann 100 %,
+ * gradient 95.1 %, sce-ua 94.2 % of cells with test RMSE reduced against the default parameters.
+ * Without clipping, dpl g_A ranged 64.5-95.6 % with the last ulp of the adjoint (JS and native
+ * kernels): the thresholds below hold a method whose training is stable, not one that was lucky.
  */
 const dir = mkdtempSync(join(tmpdir(), 'fieldcal-twin-'));
 let store: ProjectStore;
@@ -72,7 +74,7 @@ describe('twin experiment at the GAN-PO paper size', () => {
   });
 
   it('every method improves on the default parameters and on most cells', () => {
-    const min: Record<string, number> = { dpl: 95, 'dpl-gz': 95, ann: 95, gradient: 85, 'sce-ua': 85 };
+    const min: Record<string, number> = { dpl: 97, 'dpl-gz': 97, ann: 95, gradient: 85, 'sce-ua': 85 };
     for (const [method, r] of Object.entries(results)) {
       const s = r.evaluation!.summary;
       expect(s.cells).toBe(344);
@@ -95,7 +97,8 @@ describe('twin experiment at the GAN-PO paper size', () => {
     // soil depth of the root zone and drainage exponent control ET; baseflow parameters barely do
     expect(ann.d2!).toBeGreaterThan(0.75);
     expect(ann.expt!).toBeGreaterThan(0.75);
-    expect(results.dpl!.evaluation!.parameterCorrelation!.expt!).toBeGreaterThan(0.75);
+    expect(results.dpl!.evaluation!.parameterCorrelation!.expt!).toBeGreaterThan(0.9);
+    expect(results.dpl!.evaluation!.parameterCorrelation!.d2!).toBeGreaterThan(0.9);
   });
 
   it('writes calibrated parameter GeoTIFFs on the twin grid that read back to the calibrated values', async () => {
