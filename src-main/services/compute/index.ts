@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type * as TfModule from '@tensorflow/tfjs';
 import { loadAddon, registerCpuNative } from './cpuNative';
+import { registerJsLstm } from './jsLstm';
 
 /**
  * Backends in the order they are tried. `cpu-native` is tfjs's CPU backend with convolutions and
@@ -48,6 +49,7 @@ async function init(prefer: BackendChoice | null): Promise<{ tf: Tf; status: Com
   const tf = await import('@tensorflow/tfjs');
   // production mode: no debug checks, and no console advice about installing tfjs-node
   tf.env().set('PROD', true);
+  registerJsLstm(tf);
   const tried: ComputeStatus['tried'] = [];
   const ladder = prefer ? BACKEND_LADDER.slice(BACKEND_LADDER.indexOf(prefer)) : BACKEND_LADDER;
   for (const choice of ladder) {

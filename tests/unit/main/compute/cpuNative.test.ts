@@ -407,37 +407,74 @@ describe('cpu-native backend (oneDNN kernels)', () => {
     120_000,
   );
 
+  /**
+   * An LSTM layer's output, loss value and gradients (x, kernel, recurrent kernel, bias) on random
+   * weights: `make` is the fused layer (compute/fusedLayers) or tfjs's own step-by-step one.
+   */
+  const lstmCase =
+    (make: (c: Parameters<Tf['layers']['lstm']>[0]) => TfModule.layers.Layer, trial: number) => () => {
+      const [b, t, i, h] = LSTM_SHAPES[trial]!;
+      const returnSequences = trial % 2 === 1;
+      const seed = trial * 10 + 1;
+      const layer = make({
+        units: h,
+        recurrentActivation: 'sigmoid',
+        recurrentInitializer: 'glorotUniform',
+        returnSequences,
+      });
+      layer.apply(tf.zeros([1, t, i]));
+      layer.setWeights(
+        layer.getWeights().map((w, k) => tf.randomNormal(w.shape, 0, 0.6, 'float32', seed + k)),
+      );
+      const x = tf.randomNormal([b, t, i], 0, 1, 'float32', seed + 5);
+      const wts = tf.randomNormal(returnSequences ? [b, t, h] : [b, h], 0, 1, 'float32', seed + 6);
+      const loss = () => tf.sum(tf.mul(layer.apply(x, { training: true }) as T, wts)) as TfModule.Scalar;
+      const { value, grads } = tf.variableGrads(
+        loss,
+        layer.trainableWeights.map((v) => v.read() as TfModule.Variable),
+      );
+      const gx = tf.grad((v: T) => tf.sum(tf.mul(layer.apply(v) as T, wts)))(x);
+      return [layer.apply(x) as T, value, gx, ...Object.values(grads)];
+    };
+  const pickShape = picker(99);
+  const LSTM_SHAPES = Array.from({ length: 8 }, (): [number, number, number, number] => [
+    pickShape([1, 3, 17]),
+    pickShape([1, 2, 9]),
+    pickShape([1, 5, 14]),
+    pickShape([1, 7, 33]),
+  ]);
+  const stepByStep = (c: Parameters<Tf['layers']['lstm']>[0]) => tf.layers.lstm(c);
+  const fusedLayer = (c: Parameters<Tf['layers']['lstm']>[0]) => lstm(tf, c);
+
+  it("the JavaScript backend's fused LSTM (compute/jsLstm) agrees with tfjs's step-by-step layer", async () => {
+    for (let trial = 0; trial < 8; trial++)
+      expectClose(
+        on('cpu', lstmCase(fusedLayer, trial)),
+        on('cpu', lstmCase(stepByStep, trial)),
+        1e-5,
+        `js lstm trial ${trial}`,
+      );
+    // it is the kernel that ran: FieldcalLstm, not tfjs's per-step kernels
+    tf.setBackend('cpu');
+    const layer = lstm(tf, { units: 4, recurrentActivation: 'sigmoid' });
+    const x = tf.ones([2, 3, 2]);
+    const info = await tf.profile(() => layer.apply(x) as T);
+    expect(info.kernelNames).toContain('FieldcalLstm');
+    expect(info.kernelNames).not.toContain('Unpack');
+    x.dispose();
+    (info.result as T).dispose();
+  });
+
   it.skipIf(!native.addon)(
     "the fused LSTM agrees with tfjs's step-by-step layer: outputs and gradients of inputs and weights",
     () => {
-      const pick = picker(99);
-      for (let trial = 0; trial < 8; trial++) {
-        const [b, t, i, h] = [pick([1, 3, 17]), pick([1, 2, 9]), pick([1, 5, 14]), pick([1, 7, 33])];
-        const returnSequences = trial % 2 === 1;
-        const seed = trial * 10 + 1;
-        const run = () => {
-          const layer = lstm(tf, {
-            units: h,
-            recurrentActivation: 'sigmoid',
-            recurrentInitializer: 'glorotUniform',
-            returnSequences,
-          });
-          layer.apply(tf.zeros([1, t, i]));
-          layer.setWeights(
-            layer.getWeights().map((w, k) => tf.randomNormal(w.shape, 0, 0.6, 'float32', seed + k)),
-          );
-          const x = tf.randomNormal([b, t, i], 0, 1, 'float32', seed + 5);
-          const wts = tf.randomNormal(returnSequences ? [b, t, h] : [b, h], 0, 1, 'float32', seed + 6);
-          const loss = () => tf.sum(tf.mul(layer.apply(x, { training: true }) as T, wts)) as TfModule.Scalar;
-          const { value, grads } = tf.variableGrads(
-            loss,
-            layer.trainableWeights.map((v) => v.read() as TfModule.Variable),
-          );
-          const gx = tf.grad((v: T) => tf.sum(tf.mul(layer.apply(v) as T, wts)))(x);
-          return [layer.apply(x) as T, value, gx, ...Object.values(grads)];
-        };
-        expectClose(on('cpu-native', run), on('cpu', run), 1e-4, `lstm b${b} t${t} i${i} h${h}`);
-      }
+      for (let trial = 0; trial < 8; trial++)
+        expectClose(
+          on('cpu-native', lstmCase(fusedLayer, trial)),
+          on('cpu', lstmCase(stepByStep, trial)),
+          1e-4,
+          `lstm trial ${trial}`,
+        );
       // the cases it leaves to tfjs's layer still run (hard-sigmoid gates, returned states)
       tf.setBackend('cpu-native');
       tf.tidy(() => {
