@@ -39,7 +39,6 @@ function lstmForward(
       const xo = (b * T + t) * I;
       for (let k = 0; k < I; k++) {
         const xv = x[xo + k]!;
-        if (xv === 0) continue;
         const wo = k * G;
         for (let j = 0; j < G; j++) z[j]! += xv * w[wo + j]!;
       }
@@ -48,7 +47,6 @@ function lstmForward(
       for (let k = 0; k < H; k++) {
         const hv = h[ho + k]!;
         hIn[so + k] = hv;
-        if (hv === 0) continue;
         const uo = k * G;
         for (let j = 0; j < G; j++) z[j]! += hv * u[uo + j]!;
       }

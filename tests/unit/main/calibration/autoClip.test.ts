@@ -19,7 +19,7 @@ describe('AutoClip (Seetharaman et al. 2020)', () => {
 
   it('scales a spike down to the percentile of the norms so far, keeps its direction, leaves the usual steps alone', () => {
     const clip = new AutoClip(50);
-    // norms 1, 2, 3 (each at or below the median of those seen so far after the first)
+    // norms 1, 2 (clipped to the lower median 1), 0.5
     expect(clip.clip([Float64Array.of(1, 0)])).toBe(1);
     expect(clip.clip([Float64Array.of(0, 2)])).toBe(0.5); // median of [1, 2] (lower) = 1
     expect(clip.clip([Float64Array.of(0.5)])).toBe(1);
@@ -33,14 +33,39 @@ describe('AutoClip (Seetharaman et al. 2020)', () => {
     expect(clip.history()).toEqual([1, 2, 0.5, 1000]);
   });
 
-  it('100 never clips; a non-finite gradient is zeroed and not recorded', () => {
+  it('100 never clips; a non-finite gradient is refused (0) and not recorded; a huge finite one is clipped', () => {
     const none = new AutoClip(100);
     for (const x of [1, 5, 1e6]) expect(none.clip([Float64Array.of(x)])).toBe(1);
     const c = new AutoClip(10, [1, 2, 3]);
-    const g = [Float64Array.of(Number.NaN, 1)];
-    expect(c.clip(g)).toBe(0);
-    expect(Array.from(g[0]!)).toEqual([0, 0]);
+    expect(c.clip([Float64Array.of(Number.NaN, 1)])).toBe(0);
+    expect(c.clip([Float64Array.of(Number.POSITIVE_INFINITY)])).toBe(0);
     expect(c.history()).toEqual([1, 2, 3]);
+    // 1e200: its square overflows, its norm does not
+    const g = [Float64Array.of(3e200, 4e200)];
+    expect(c.clip(g)).toBeCloseTo(1 / 5e200, 210);
+    expect(norm(g)).toBeCloseTo(1, 12);
+    expect(c.history().slice(0, 3)).toEqual([1, 2, 3]);
+    expect(c.history()[3]! / 5e200).toBeCloseTo(1, 12);
+  });
+
+  it('remembers the most recent norms only, oldest dropped first; the percentile is over those', () => {
+    const c = new AutoClip(50, [9, 9, 9], 4);
+    expect(c.clip([Float64Array.of(1)])).toBe(1); // [9, 9, 9, 1]: lower median 9
+    expect(c.clip([Float64Array.of(1)])).toBe(1); // [9, 9, 1, 1]
+    expect(c.clip([Float64Array.of(1)])).toBe(1); // [9, 1, 1, 1]
+    expect(c.history()).toEqual([9, 1, 1, 1]);
+    // [1, 1, 1, 3]: lower median 1, so 3 is clipped to 1 (with the first 9s kept it would not be)
+    expect(c.clip([Float64Array.of(3)])).toBeCloseTo(1 / 3, 15);
+    expect(c.history()).toEqual([1, 1, 1, 3]);
+    // a history longer than kept is cut to its newest entries
+    expect(new AutoClip(50, [5, 6, 7, 8, 9], 2).history()).toEqual([8, 9]);
+  });
+
+  it('percentile ranks are exact for integer percentiles (7 % of 100 is the 7th value)', () => {
+    const v = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentileOf(v, 7)).toBe(7);
+    expect(percentileOf(v, 10)).toBe(10);
+    expect(percentileOf(v, 99)).toBe(99);
   });
 
   it(
@@ -69,10 +94,19 @@ describe('AutoClip (Seetharaman et al. 2020)', () => {
       expect(at2.norms).toHaveLength(2 * steps);
       expect(checkpoints.at(-1)!.norms).toHaveLength(4 * steps);
       const resumed = await runMethod('gridded', 'dpl', pr, o, 3, ctx(at2));
+      // the fields are the best epoch's, which may come before the resume: the last epoch's loss too
       expect(resumed.fields).toEqual(full.fields);
+      expect(resumed.info.lastTrain).toBe(full.info.lastTrain);
+      // a checkpoint written before AutoClip (no norms) goes on unclipped, as the run began
+      const { norms: _n, ...before } = at2;
+      const old = await runMethod('gridded', 'dpl', pr, o, 3, ctx(before));
+      const off = await runMethod('gridded', 'dpl', pr, { ...o, clipPercentile: 100 }, 3, ctx(at2));
+      expect(old.fields).toEqual(off.fields);
+      expect(old.info.lastTrain).toBe(off.info.lastTrain);
+      expect(old.info.lastTrain).not.toBe(full.info.lastTrain);
       // clipping changes the training: without it the fields differ
       const unclipped = await runMethod('gridded', 'dpl', pr, { ...o, clipPercentile: 100 }, 3, ctx());
-      expect(unclipped.fields).not.toEqual(full.fields);
+      expect(unclipped.info.lastTrain).not.toBe(full.info.lastTrain);
     },
   );
 });

@@ -238,16 +238,17 @@ async function dplTrain(
   if (saved) {
     restore(saved.params);
     adam.restore(saved.adam);
-    clipper = new AutoClip(o.clipPercentile, saved.norms ?? []);
+    // a checkpoint from before AutoClip: the run goes on as it began, unclipped
+    clipper = saved.norms ? new AutoClip(o.clipPercentile, saved.norms) : new AutoClip(100);
     epoch = saved.iteration;
     best = saved.best;
     rngState = saved.rng;
   }
   const { P, PET, T } = pr.forcing;
   let lastTrain = Number.NaN;
-  const clipped = (g: Float64Array[]) => {
-    clipper.clip(g);
-    return g;
+  /** One Adam step on the clipped gradient; none for a non-finite one. */
+  const adamStep = (g: Float64Array[]) => {
+    if (clipper.clip(g) > 0) adam.step(enc.params, g);
   };
   // h() through a surrogate: made (or reused) first, its time counted in the run's
   const started = performance.now();
@@ -315,7 +316,7 @@ async function dplTrain(
           const span = pr.upper[j]! - pr.lower[j]!;
           for (let c = 0; c < n; c++) gOut[c * k + j] = gFields[j]![c]! * span;
         });
-        adam.step(enc.params, clipped(f.backward(gOut)));
+        adamStep(f.backward(gOut));
         continue;
       }
       const m = step.cells.length;
@@ -386,7 +387,7 @@ async function dplTrain(
         const span = pr.upper[j]! - pr.lower[j]!;
         for (let i = 0; i < m; i++) gOut[i * k + j] = gFields[j]![i]! * span;
       });
-      adam.step(enc.params, clipped(f.backward(gOut)));
+      adamStep(f.backward(gOut));
     }
     epoch++;
     lastTrain = sum / terms;
