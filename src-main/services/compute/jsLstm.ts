@@ -1,5 +1,29 @@
 import { FUSED } from './fusedLayers';
 import { vals, type CpuBackend, type TensorInfo, type Tf } from './native/context';
+import { lstmDims } from './native/fused';
+
+/** An LSTM kernel's sizes: batch, steps, input features, units; and whether y is every step's h. */
+interface Dims {
+  B: number;
+  T: number;
+  I: number;
+  H: number;
+  returnSequences: boolean;
+}
+/** The float32 values of FieldcalLstm's inputs, by name. */
+interface ForwardIn {
+  x: Float32Array;
+  kernel: Float32Array;
+  recurrentKernel: Float32Array;
+  bias: Float32Array;
+}
+/** The float32 values of FieldcalLstmGrad's inputs: the forward's, its saved tensors and dy. */
+interface BackwardIn extends Omit<ForwardIn, 'bias'> {
+  states: Float32Array;
+  cs: Float32Array;
+  gates: Float32Array;
+  dy: Float32Array;
+}
 
 const sig = (v: number) => 1 / (1 + Math.exp(-v));
 
@@ -15,15 +39,8 @@ const sig = (v: number) => 1 / (1 + Math.exp(-v));
  * activated gates with tanh(c) [T, B, 5H].
  */
 function lstmForward(
-  x: Float32Array,
-  w: Float32Array,
-  u: Float32Array,
-  bias: Float32Array,
-  B: number,
-  T: number,
-  I: number,
-  H: number,
-  returnSequences: boolean,
+  { x, kernel: w, recurrentKernel: u, bias }: ForwardIn,
+  { B, T, I, H, returnSequences }: Dims,
 ) {
   const G = 4 * H;
   const hIn = new Float32Array(T * B * H);
@@ -75,18 +92,8 @@ function lstmForward(
 
 /** FieldcalLstmGrad on the JavaScript backend: back-propagation through time from the saved tensors. */
 function lstmBackward(
-  x: Float32Array,
-  w: Float32Array,
-  u: Float32Array,
-  hIn: Float32Array,
-  cs: Float32Array,
-  gates: Float32Array,
-  dy: Float32Array,
-  B: number,
-  T: number,
-  I: number,
-  H: number,
-  returnSequences: boolean,
+  { x, kernel: w, recurrentKernel: u, states: hIn, cs, gates, dy }: BackwardIn,
+  { B, T, I, H, returnSequences }: Dims,
 ) {
   const G = 4 * H;
   const dx = new Float32Array(B * T * I);
@@ -144,68 +151,50 @@ function lstmBackward(
 }
 
 /**
+ * Registers a kernel on tfjs's `cpu` backend that runs `run` on its inputs' values and sizes and
+ * makes its outputs, each [shape, values].
+ */
+function registerCpu<V>(tf: Tf, kernelName: string, run: (v: V, d: Dims) => Array<[number[], Float32Array]>) {
+  tf.registerKernel({
+    kernelName,
+    backendName: 'cpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const b = backend as unknown as CpuBackend;
+      const t = inputs as Record<string, TensorInfo>;
+      const [B, T, I, H] = lstmDims(t.x!, t.recurrentKernel!);
+      const returnSequences = Boolean((attrs as { returnSequences?: boolean }).returnSequences);
+      const v = Object.fromEntries(Object.entries(t).map(([name, info]) => [name, vals(b, info)])) as V;
+      return run(v, { B, T, I, H, returnSequences }).map(([shape, values]) =>
+        b.makeTensorInfo(shape, 'float32', values),
+      );
+    },
+  });
+}
+
+/**
  * Registers FieldcalLstm and FieldcalLstmGrad on tfjs's `cpu` backend (once): the fused LSTM layer
  * then runs as two kernels there too (`cpu-native` keeps the addon's, with their own saved layout).
  */
 export function registerJsLstm(tf: Tf): void {
   if (tf.getKernel(FUSED.lstm, 'cpu')) return;
-  const dims = (x: TensorInfo, u: TensorInfo) =>
-    [x.shape[0]!, x.shape[1]!, x.shape[2]!, u.shape[0]!] as const;
-  tf.registerKernel({
-    kernelName: FUSED.lstm,
-    backendName: 'cpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as CpuBackend;
-      const { x, kernel, recurrentKernel, bias } = inputs as Record<string, TensorInfo>;
-      const rs = Boolean((attrs as { returnSequences?: boolean }).returnSequences);
-      const [B, T, I, H] = dims(x!, recurrentKernel!);
-      const r = lstmForward(
-        vals(b, x!),
-        vals(b, kernel!),
-        vals(b, recurrentKernel!),
-        vals(b, bias!),
-        B,
-        T,
-        I,
-        H,
-        rs,
-      );
-      return [
-        b.makeTensorInfo(rs ? [B, T, H] : [B, H], 'float32', r.y),
-        b.makeTensorInfo([T, B, H], 'float32', r.hIn),
-        b.makeTensorInfo([T, B, H], 'float32', r.cs),
-        b.makeTensorInfo([T, B, 5 * H], 'float32', r.gates),
-      ];
-    },
+  registerCpu<ForwardIn>(tf, FUSED.lstm, (v, d) => {
+    const { B, T, H, returnSequences } = d;
+    const r = lstmForward(v, d);
+    return [
+      [returnSequences ? [B, T, H] : [B, H], r.y],
+      [[T, B, H], r.hIn],
+      [[T, B, H], r.cs],
+      [[T, B, 5 * H], r.gates],
+    ];
   });
-  tf.registerKernel({
-    kernelName: FUSED.lstmGrad,
-    backendName: 'cpu',
-    kernelFunc: ({ inputs, backend, attrs }) => {
-      const b = backend as unknown as CpuBackend;
-      const { x, kernel, recurrentKernel, states, cs, gates, dy } = inputs as Record<string, TensorInfo>;
-      const rs = Boolean((attrs as { returnSequences?: boolean }).returnSequences);
-      const [B, T, I, H] = dims(x!, recurrentKernel!);
-      const r = lstmBackward(
-        vals(b, x!),
-        vals(b, kernel!),
-        vals(b, recurrentKernel!),
-        vals(b, states!),
-        vals(b, cs!),
-        vals(b, gates!),
-        vals(b, dy!),
-        B,
-        T,
-        I,
-        H,
-        rs,
-      );
-      return [
-        b.makeTensorInfo([B, T, I], 'float32', r.dx),
-        b.makeTensorInfo([I, 4 * H], 'float32', r.dw),
-        b.makeTensorInfo([H, 4 * H], 'float32', r.du),
-        b.makeTensorInfo([4 * H], 'float32', r.db),
-      ];
-    },
+  registerCpu<BackwardIn>(tf, FUSED.lstmGrad, (v, d) => {
+    const { B, T, I, H } = d;
+    const r = lstmBackward(v, d);
+    return [
+      [[B, T, I], r.dx],
+      [[I, 4 * H], r.dw],
+      [[H, 4 * H], r.du],
+      [[4 * H], r.db],
+    ];
   });
 }

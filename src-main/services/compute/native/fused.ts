@@ -64,7 +64,8 @@ export const leakyReluGrad = fused(({ addon }, b, { x, dy }, { alpha }) => {
   return b.makeTensorInfo([...x!.shape], 'float32', dx);
 });
 
-const lstmDims = (x: TensorInfo, recurrentKernel: TensorInfo) =>
+/** [B, T, I, H] of an LSTM kernel's input x [B, T, I] and recurrent kernel [H, 4H] (the JavaScript kernels' too). */
+export const lstmDims = (x: TensorInfo, recurrentKernel: TensorInfo) =>
   [x.shape[0]!, x.shape[1]!, x.shape[2]!, recurrentKernel.shape[0]!] as [number, number, number, number];
 
 /** The width of one step's operand row [h | x | 1] that lstm.cc keeps, padded to 16 floats (its stackedWidth). */
