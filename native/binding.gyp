@@ -20,6 +20,9 @@
       "cflags_cc": ["-O3", "-std=c++17", "-fopenmp", "-fexceptions", "-fno-trapping-math", "-ffp-contract=off", "-fno-math-errno"],
       "cflags_cc!": ["-fno-exceptions"],
       "libraries": ["-ldnnl", "-fopenmp"],
+      # never unloaded: Node dlcloses an addon when the last worker thread that loaded it exits, which
+      # unmapped oneDNN and libgomp under another exiting worker (tests/unit/main/compute/nativeUnload.test.ts)
+      "ldflags": ["-Wl,-z,nodelete"],
       "defines": ["NAPI_VERSION=8"]
     }
   ]

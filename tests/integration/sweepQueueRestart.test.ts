@@ -35,10 +35,13 @@ function start(args: string[], name: string): Proc {
   return p;
 }
 
+/** The process's exit status, or the name of the signal that ended it. */
 const exited = (p: Proc) =>
-  new Promise<number | null>((r) =>
-    p.proc.exitCode !== null || p.proc.signalCode !== null ? r(p.proc.exitCode) : p.proc.once('exit', r),
-  );
+  new Promise<number | string>((r) => {
+    const done = () => r(p.proc.exitCode ?? p.proc.signalCode ?? 'unknown');
+    if (p.proc.exitCode !== null || p.proc.signalCode !== null) done();
+    else p.proc.once('exit', done);
+  });
 
 async function until(what: string, ok: () => boolean, ms = 240_000, why = () => ''): Promise<void> {
   const t = Date.now();
