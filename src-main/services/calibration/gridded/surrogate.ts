@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import type * as TfModule from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { FieldcalError } from '../../../../src-shared/ipc';
+import { writeFileAtomic } from '../../common/atomicFile';
 import { VIC3L_PARAMS } from '../../physics/vic3l';
 import { ensembleAccuracy } from '../../surrogate/accuracy';
 import { ARNET_DEFAULTS, loadArnet, trainArnet, type ArnetSurrogate } from '../../surrogate/arnet';
@@ -322,6 +323,10 @@ function keyFile(dir: string): KeyFile {
   }
 }
 
+/** key.json is written last and atomically: a surrogate folder without a readable one is not reused. */
+const writeKeyFile = (dir: string, file: KeyFile & Record<string, unknown>) =>
+  writeFileAtomic(join(dir, KEY_FILE), (tmp) => writeFile(tmp, `${JSON.stringify(file)}\n`));
+
 const keyOf = (dir: string): string | null => keyFile(dir).key ?? null;
 const secondsOr = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
@@ -507,7 +512,7 @@ export async function prepareSurrogate(
       await mkdir(own, { recursive: true });
       if (from) await cp(from, own, { recursive: true });
       else await surrogate.save(own);
-      const file: KeyFile & Record<string, unknown> = {
+      await writeKeyFile(own, {
         format: 'fieldcal-surrogate-key',
         key,
         kind,
@@ -515,8 +520,10 @@ export async function prepareSurrogate(
         ensembleSeconds: madeSeconds.ensemble,
         trainSeconds: madeSeconds.training,
         accuracy,
-      };
-      await writeFile(join(own, KEY_FILE), `${JSON.stringify(file)}\n`);
+      });
+    } else if (accuracySeconds > 0) {
+      // a resumed run measured what its own key.json lacked (other accuracyMembers): kept for the next
+      await writeKeyFile(own, { ...keyFile(own), accuracy });
     }
     savedIn = own;
   }
