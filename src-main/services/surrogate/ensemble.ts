@@ -7,8 +7,10 @@ import {
   readFileSync,
   readSync,
   rmSync,
+  statSync,
 } from 'node:fs';
-import { mkdir, open, writeFile, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, utimes, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { FieldcalError } from '../../../src-shared/ipc';
@@ -35,9 +37,12 @@ import {
  * Both files are sized for every member at creation; member m is written in place with positioned
  * writes, flushed, and only then counted in `complete`: a process killed during generation loses at
  * most the member in flight, and asking again continues from `complete`.
+ * - `ensemble.lock`: held while a process (or a worker thread: a local sweep's children) generates
+ *   or continues the ensemble; a second one waits, then finds it complete or continues it.
  */
 
 export const MANIFEST = 'ensemble.json';
+export const LOCK = 'ensemble.lock';
 export const PARAMS_FILE = 'params.f64';
 export const TARGET_FILE = 'target.f32';
 
@@ -305,6 +310,82 @@ async function writeAt(fh: FileHandle, bytes: Uint8Array, position: number): Pro
   }
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Whether a process of this id runs (signal 0 checks without sending; EPERM: it runs as another user). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** How often a held lock's time is refreshed, and after how long unrefreshed it counts as abandoned. */
+export const LOCK_REFRESH_MS = 2_000;
+export const LOCK_STALE_MS = 30_000;
+
+/**
+ * Takes `dir`'s generation lock: `ensemble.lock`, created exclusively, holding the holder's process
+ * id and a token; the holder refreshes its modification time every LOCK_REFRESH_MS. Another
+ * generation waits while it is held, and takes it over when its process is gone (killed) or it went
+ * unrefreshed for LOCK_STALE_MS (a terminated worker thread: a queue worker that lost its job).
+ * Without it, two generations of one ensemble (two processes, or a local sweep's children in one)
+ * ran the same members twice and one removed the other's manifest temporary between its write and
+ * its rename, failing that run. A holder blocked longer than LOCK_STALE_MS is taken for abandoned:
+ * the two then generate side by side as before the lock (the same bytes: members are deterministic).
+ * Returns the release, or null when `cancelled` turned true while waiting.
+ */
+async function lockEnsemble(dir: string, cancelled?: () => boolean): Promise<(() => void) | null> {
+  const path = join(dir, LOCK);
+  const token = `${process.pid} ${randomBytes(8).toString('hex')}\n`;
+  for (;;) {
+    try {
+      await writeFile(path, token, { flag: 'wx' });
+      const beat = setInterval(() => {
+        const now = new Date();
+        utimes(path, now, now).catch(() => undefined);
+      }, LOCK_REFRESH_MS);
+      beat.unref();
+      return () => {
+        clearInterval(beat);
+        // only our own: a lock taken over from us is the other holder's
+        if (readText(path) === token) rmSync(path, { force: true });
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new FieldcalError('IO', `Cannot create ${path}: ${(e as Error).message}`, { path });
+    }
+    const text = readText(path);
+    if (text === null) continue; // released meanwhile
+    const pid = Number(text.split(' ')[0]);
+    let age = 0;
+    try {
+      age = Date.now() - statSync(path).mtimeMs;
+    } catch {
+      continue;
+    }
+    // an empty file: its holder is between creating and writing it (fresh), else abandoned
+    if ((Number.isInteger(pid) && pid > 0 && !alive(pid)) || age > LOCK_STALE_MS) {
+      // the one judged, not one another waiter took over meanwhile (a narrow race left: both
+      // generate, as above)
+      if (readText(path) === text) rmSync(path, { force: true });
+      continue;
+    }
+    if (cancelled?.()) return null;
+    await sleep(100);
+  }
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
 /** Atomic-write temporaries of the manifest left by a killed process. */
 const MANIFEST_TEMP = /^\.ensemble\.json\.[0-9a-f]{12}\.tmp$/;
 
@@ -326,6 +407,29 @@ export async function generateEnsemble(
 ): Promise<Ensemble> {
   checkEnsembleRequest(problem, spec);
   const dir = ensembleDir(opts.dir, problem, spec);
+  await mkdir(dir, { recursive: true });
+  const release = await lockEnsemble(dir, opts.cancelled);
+  if (!release) {
+    // cancelled while another generation held it: as far as that one got
+    if (existsSync(join(dir, MANIFEST))) return openEnsemble(dir);
+    throw new FieldcalError('CONFLICT', `${dir}: cancelled while another process generated this ensemble`, {
+      path: dir,
+    });
+  }
+  try {
+    return await generateLocked(dir, problem, spec, run, opts);
+  } finally {
+    release();
+  }
+}
+
+async function generateLocked(
+  dir: string,
+  problem: SurrogateProblem,
+  spec: EnsembleSpec,
+  run: ModelRun,
+  opts: GenerateOptions,
+): Promise<Ensemble> {
   const want = identityOf(problem, spec);
   let manifest: EnsembleManifest;
   if (existsSync(join(dir, MANIFEST))) {
@@ -339,7 +443,6 @@ export async function generateEnsemble(
     const stored = openEnsemble(dir);
     if (manifest.complete === spec.members) return stored;
   } else {
-    await mkdir(dir, { recursive: true });
     manifest = { ...want, complete: 0, createdAt: new Date().toISOString() } as EnsembleManifest;
   }
   const P = problem.parameters.length;

@@ -1,10 +1,13 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { FieldcalError } from '../../../../src-shared/ipc';
 import {
   ensembleDir,
   generateEnsemble,
+  LOCK,
+  LOCK_STALE_MS,
   MANIFEST,
   openEnsemble,
   PARAMS_FILE,
@@ -141,6 +144,62 @@ describe('perturbed-parameter ensembles', () => {
     const ref = ensembleDir(parent, pr, spec);
     for (const f of [PARAMS_FILE, TARGET_FILE])
       expect(fs.readFileSync(join(whole.dir, f)).equals(fs.readFileSync(join(ref, f)))).toBe(true);
+  });
+
+  it('two generations of one ensemble at once (a sweep’s children): one runs the model, the other waits and reads it', async () => {
+    const dir = join(tmp.dir, 'together');
+    const m = vicRun(pr);
+    // asynchronous as the model pool: the two interleave at every member
+    const run = async (f: Float64Array[]) => {
+      await new Promise((r) => setTimeout(r, 2));
+      return m.run(f);
+    };
+    const [a, b] = await Promise.all([
+      generateEnsemble(pr, spec, run, { dir }),
+      generateEnsemble(pr, spec, run, { dir }),
+    ]);
+    // without the lock both ran every member (20 calls)
+    expect(m.calls()).toBe(10);
+    expect([a.manifest.complete, b.manifest.complete]).toEqual([10, 10]);
+    const ref = ensembleDir(parent, pr, spec);
+    for (const f of [PARAMS_FILE, TARGET_FILE])
+      expect(fs.readFileSync(join(a.dir, f)).equals(fs.readFileSync(join(ref, f)))).toBe(true);
+    expect(fs.existsSync(join(a.dir, LOCK))).toBe(false);
+  });
+
+  it('a lock left by a killed process or an abandoned one is taken over; a live one is waited for', async () => {
+    const dir = join(tmp.dir, 'locked');
+    const ensDir = ensembleDir(dir, pr, spec);
+    fs.mkdirSync(ensDir, { recursive: true });
+    const lock = join(ensDir, LOCK);
+    // a process that has ended: its id is free
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    fs.writeFileSync(lock, `${gone} 0123456789abcdef\n`);
+    const m = vicRun(pr);
+    expect((await generateEnsemble(pr, spec, m.run, { dir })).manifest.complete).toBe(10);
+    expect(m.calls()).toBe(10);
+    expect(fs.existsSync(lock)).toBe(false);
+
+    // held by a running process (this one: another worker thread's): waited for; cancelled while
+    // waiting, the ensemble as far as it is
+    const other = join(tmp.dir, 'locked-live');
+    const otherDir = ensembleDir(other, pr, spec);
+    fs.mkdirSync(otherDir, { recursive: true });
+    fs.writeFileSync(join(otherDir, LOCK), `${process.pid} fedcba9876543210\n`);
+    let asked = 0;
+    expect(
+      await generateEnsemble(pr, spec, m.run, { dir: other, cancelled: () => ++asked > 3 }).catch(
+        (e: FieldcalError) => `${e.code} ${e.message}`,
+      ),
+    ).toMatch(/^CONFLICT .*cancelled while another process generated this ensemble/);
+    expect(m.calls()).toBe(10);
+    expect(fs.readFileSync(join(otherDir, LOCK), 'utf8')).toBe(`${process.pid} fedcba9876543210\n`);
+    // unrefreshed for longer than LOCK_STALE_MS (a terminated worker thread): taken over
+    const old = new Date(Date.now() - LOCK_STALE_MS - 5_000);
+    fs.utimesSync(join(otherDir, LOCK), old, old);
+    expect((await generateEnsemble(pr, spec, m.run, { dir: other })).manifest.complete).toBe(10);
+    expect(m.calls()).toBe(20);
+    expect(fs.existsSync(join(otherDir, LOCK))).toBe(false);
   });
 
   it('sobol and lhs ensembles store their samplers draws', async () => {
