@@ -11,23 +11,14 @@ export const sceUaGriddedOptions = z.strictObject({
     .describe(
       'MPR transfer function from descriptors to each parameter: sigmoid (bounded), linear (clamped) or uniform (one value)',
     ),
-  // 2000 model runs as in Sun et al. 2024; the other settings are Duan et al. 1994's standard ones
-  maxRuns: z
-    .number()
-    .int()
-    .min(10)
-    .max(1_000_000)
-    .default(2000)
-    .describe('Maximum model runs of the search (Sun et al. 2024: 2000)'),
-  complexes: z
-    .number()
-    .int()
-    .min(1)
-    .max(50)
-    .default(2)
-    .describe(
-      "Complexes evolved in parallel and shuffled every loop (the other settings: Duan et al. 1994's standard ones)",
-    ),
+  // bounds and defaults from optim/sceUa.ts (2000 model runs as in Sun et al. 2024; Duan et al.
+  // 1994's standard settings for the rest): here the whole search, there one pass of restarts
+  maxRuns: sceUaOptionsSchema.shape.maxRuns.describe(
+    'Maximum model runs of the search (Sun et al. 2024: 2000)',
+  ),
+  complexes: sceUaOptionsSchema.shape.complexes.describe(
+    "Complexes evolved in parallel and shuffled every loop (the other settings: Duan et al. 1994's standard ones)",
+  ),
 });
 
 /**
