@@ -407,6 +407,9 @@ export async function generateEnsemble(
 ): Promise<Ensemble> {
   checkEnsembleRequest(problem, spec);
   const dir = ensembleDir(opts.dir, problem, spec);
+  // complete: opened without the lock (the manifest is replaced atomically; a read-only copy works)
+  if (existsSync(join(dir, MANIFEST)) && readManifest(dir).complete === spec.members)
+    return generateLocked(dir, problem, spec, run, opts);
   await mkdir(dir, { recursive: true });
   const release = await lockEnsemble(dir, opts.cancelled);
   if (!release) {
@@ -438,10 +441,10 @@ async function generateLocked(
       throw new FieldcalError('CONFLICT', `${dir} holds another ensemble than the one asked for`, {
         path: dir,
       });
-    for (const f of readdirSync(dir)) if (MANIFEST_TEMP.test(f)) rmSync(join(dir, f), { force: true });
     // the stored members must be there (files of the declared size) before continuing after them
     const stored = openEnsemble(dir);
     if (manifest.complete === spec.members) return stored;
+    for (const f of readdirSync(dir)) if (MANIFEST_TEMP.test(f)) rmSync(join(dir, f), { force: true });
   } else {
     manifest = { ...want, complete: 0, createdAt: new Date().toISOString() } as EnsembleManifest;
   }
