@@ -1,6 +1,7 @@
 // The helpers of common.h: errors, argument unpacking, the oneDNN engine and primitive cache.
 #include "common.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -135,13 +136,20 @@ void runReorder(const dnnl::primitive& r, const memory::desc& scratch, const mem
 
 // The copy of `wei` (the tensor `token`) in c's weight layout: the kept one when it is there, else
 // reordered into the older slot (its buffer refilled when no other call holds it) and kept.
+// Kept weight copies served and (re)filled by reorders, process-wide (keptWeightStats)
+std::atomic<uint64_t> keptServed{0}, keptFilled{0};
+
 std::shared_ptr<memory> keptWeights(const Cached& c, const float* wei, double token) {
   std::shared_ptr<memory> copy;
   int slot;
   {
     std::lock_guard<std::mutex> lock(c.keptMutex);
     for (const auto& k : c.kept)
-      if (k.token == token && k.user == wei && k.m) return k.m;
+      if (k.token == token && k.user == wei && k.m) {
+        keptServed++;
+        return k.m;
+      }
+    keptFilled++;
     slot = c.keptNext;
     c.keptNext ^= 1;
     KeptWeights& s = c.kept[slot];
@@ -200,6 +208,16 @@ void execute(const Cached& c, int srcArg, float* src, int weiArg, float* wei, in
     std::lock_guard<std::mutex> lock(c.keptMutex);
     keptCopy.reset();
   }
+}
+
+napi_value KeptWeightStats(napi_env env, napi_callback_info) {
+  napi_value r, served, filled;
+  napi_create_array_with_length(env, 2, &r);
+  napi_create_double(env, static_cast<double>(keptServed.load()), &served);
+  napi_create_double(env, static_cast<double>(keptFilled.load()), &filled);
+  napi_set_element(env, r, 0, served);
+  napi_set_element(env, r, 1, filled);
+  return r;
 }
 
 }  // namespace fieldcal

@@ -188,6 +188,9 @@ void columnSums(int64_t M, int64_t C, Term term, std::vector<double>& out) {
 
 // ---- the exports, one family per file ----
 
+// [served, filled]: weight copies in a primitive's layout served from the kept ones, and reorders
+// that filled one, since the addon loaded (tests: the kept path ran)
+napi_value KeptWeightStats(napi_env env, napi_callback_info info);  // common.cc
 napi_value Conv(napi_env env, napi_callback_info info);            // convolution.cc
 napi_value MatMul(napi_env env, napi_callback_info info);          // matmul.cc
 napi_value Binary(napi_env env, napi_callback_info info);          // elementwise.cc

@@ -117,6 +117,8 @@ export interface NativeAddon {
   ): void;
   setThreads(n: number): number;
   info(): string;
+  /** [served, filled]: kept weight copies served, and reorders that filled one, since load (tests). */
+  keptWeightStats?(): [number, number];
 }
 
 /**

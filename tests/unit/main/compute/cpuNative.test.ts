@@ -228,10 +228,18 @@ describe('cpu-native backend (oneDNN kernels)', () => {
         tf.dispose([x, dy]);
         return { out, arrays: arrays.size };
       };
+      const stats = () => native.addon!.keptWeightStats!();
+      const before = stats();
       const nat = run('cpu-native');
+      const after = stats();
       const js = run('cpu');
       // the case under test happened: a later filter was made in an earlier one's array
       expect(nat.arrays).toBeLessThan(6);
+      // and the kept path ran: oneDNN chose a blocked filter layout, each new filter (the recycled
+      // ones too) was reordered into a kept copy, and each second forward was served from it
+      const [served, filled] = [after[0] - before[0], after[1] - before[1]];
+      expect(filled).toBeGreaterThanOrEqual(6);
+      expect(served).toBeGreaterThanOrEqual(6);
       expectClose(nat.out, js.out, 1e-5, 'convolutions with recycled filter arrays');
       tf.setBackend('cpu-native');
     },
