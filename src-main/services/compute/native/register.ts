@@ -1,4 +1,5 @@
 import type * as TfModule from '@tensorflow/tfjs';
+import { FieldcalError } from '../../../../src-shared/ipc';
 import { pooledBackendClass } from '../bufferPool';
 import { FUSED, registerFusedGradients } from '../fusedLayers';
 import type { NativeAddon } from './addon';
@@ -12,14 +13,21 @@ import { reduce } from './reductions';
 
 interface Entry {
   kernel: NativeKernel;
-  /** whether a FIELDCAL_NATIVE* error of the addon (a case it refuses) runs tfjs's JavaScript kernel */
-  fallbackOnRefusal: boolean;
+  /**
+   * When tfjs's JavaScript kernel runs instead: 'refused' where the native kernel returns null or
+   * the addon refuses the case (a FIELDCAL_NATIVE* error), 'null' only where it returns null, 'never'
+   * for the fused kernels, whose JavaScript kernels (compute/jsLstm.ts) save other tensors for their
+   * gradient than the native ones: a forward on one and its gradient on the other would not agree.
+   */
+  fallback: 'refused' | 'null' | 'never';
 }
 
 /** A native attempt; where it returns null or the addon refuses the case, tfjs's JavaScript kernel. */
-const tryNative = (kernel: NativeKernel): Entry => ({ kernel, fallbackOnRefusal: true });
+const tryNative = (kernel: NativeKernel): Entry => ({ kernel, fallback: 'refused' });
 /** A native kernel whose errors reach the caller (tfjs's JavaScript kernel only where it returns null). */
-const nativeOnly = (kernel: NativeKernel): Entry => ({ kernel, fallbackOnRefusal: false });
+const nativeOnly = (kernel: NativeKernel): Entry => ({ kernel, fallback: 'null' });
+/** A fused kernel: native always (its errors reach the caller). */
+const fusedNative = (kernel: NativeKernel): Entry => ({ kernel, fallback: 'never' });
 
 /**
  * Every kernel `cpu-native` runs natively, once: tfjs's kernels it replaces, then the fused kernels
@@ -54,11 +62,11 @@ const KERNELS: Record<string, Entry> = {
   Tile: tryNative(tile),
   Slice: tryNative(slice),
   // fused.ts: no tfjs counterpart (compute/fusedLayers.ts runs them where the backend has them)
-  [FUSED.batchNormTrain]: nativeOnly(batchNormTrain),
-  [FUSED.batchNormGrad]: nativeOnly(batchNormGrad),
-  [FUSED.leakyReluGrad]: nativeOnly(leakyReluGrad),
-  [FUSED.lstm]: nativeOnly(lstm),
-  [FUSED.lstmGrad]: nativeOnly(lstmGrad),
+  [FUSED.batchNormTrain]: fusedNative(batchNormTrain),
+  [FUSED.batchNormGrad]: fusedNative(batchNormGrad),
+  [FUSED.leakyReluGrad]: fusedNative(leakyReluGrad),
+  [FUSED.lstm]: fusedNative(lstm),
+  [FUSED.lstmGrad]: fusedNative(lstmGrad),
 };
 
 /** Bytes of recycled tensor memory the backend keeps: FIELDCAL_POOL_MB, else 512 MB. */
@@ -68,8 +76,14 @@ export function poolBytes(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /** What tfjs runs for kernel `name`: the native kernel, else the JavaScript one with the same arguments. */
-function kernelFunc(ctx: NativeContext, name: string, { kernel, fallbackOnRefusal }: Entry): KernelFunc {
-  if (!fallbackOnRefusal) return (args) => kernel(ctx, args) ?? ctx.js(name)(args);
+function kernelFunc(ctx: NativeContext, name: string, { kernel, fallback }: Entry): KernelFunc {
+  if (fallback === 'never')
+    return (args) => {
+      const r = kernel(ctx, args);
+      if (!r) throw new FieldcalError('INTERNAL', `native kernel ${name} gave no result`);
+      return r;
+    };
+  if (fallback === 'null') return (args) => kernel(ctx, args) ?? ctx.js(name)(args);
   return (args) => {
     try {
       const r = kernel(ctx, args);
