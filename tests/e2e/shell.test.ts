@@ -230,6 +230,21 @@ describe('the app shell in Chromium through `fieldcal serve`', () => {
     await page.getByTestId('run-close').click();
     // a long dPL run streams its progress, and Cancel stops it at the next iteration
     await page.getByTestId('calib-method').selectOption('dpl');
+    // the surrogate settings are a folded section of their own fields, checked as the others
+    const surrogate = page.getByTestId('calib-opt-group-surrogate');
+    const members = page.getByTestId('calib-opt-surrogate.members');
+    expect(await surrogate.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+    expect(await members.isVisible()).toBe(false);
+    await surrogate.locator('summary').click();
+    expect(await members.inputValue()).toBe('400');
+    await members.fill('2');
+    await expect
+      .poll(() => page.getByTestId('calib-opt-error-surrogate.members').textContent())
+      .toBe('must be at least 3');
+    await expect
+      .poll(() => page.getByTestId('calib-state').textContent())
+      .toBe('fix the options marked in red');
+    await members.fill('400');
     await page.getByTestId('calib-opt-epochs').fill('1000');
     await expect.poll(() => page.getByTestId('calib-state').textContent()).toBe('ready');
     await page.getByTestId('calib-submit').click();

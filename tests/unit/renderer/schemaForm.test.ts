@@ -6,6 +6,7 @@ import {
   fieldsOf,
   initialValues,
   issuesByField,
+  keyOf,
   optionsFrom,
   helpText,
   nameParts,
@@ -134,6 +135,75 @@ describe('the Calibrate form from a method JSON Schema', () => {
         { dataset: 'dataset.path' },
       ),
     ).toEqual({ 'dataset.path': ['no dates'], 'dataset.start': ['before the data'], '': ['x'] });
+  });
+});
+
+describe('a settings object (surrogate) in the Calibrate form', () => {
+  // the shape of GAN-PO's and dPL's surrogate option: every key defaulted or optional, {} by default
+  const settings = z.toJSONSchema(
+    z.strictObject({
+      epochs: z.number().int().min(1).default(200),
+      surrogate: z
+        .strictObject({
+          members: z.number().int().min(3).default(400).describe('Ensemble members'),
+          sampler: z.enum(['uniform-cell', 'sobol']).default('uniform-cell'),
+          split: z
+            .strictObject({ train: z.number().int().min(1), valid: z.number().int().min(1) })
+            .optional(),
+          batchSize: z.number().int().min(1).optional(),
+          antecedent: z.array(z.number().int().min(1)).max(8).default([7, 30]),
+        })
+        .prefault({})
+        .describe('Surrogate settings'),
+    }),
+    { io: 'input', unrepresentable: 'any' },
+  ) as Record<string, unknown>;
+  const fields = fieldsOf(settings);
+  const f = (n: string) => fields.find((x) => x.name === n)!;
+
+  it('is one field per key, named group.key, with the group named and described', () => {
+    expect(fields.map((x) => [x.name, x.kind, x.group?.name ?? null])).toEqual([
+      ['epochs', 'integer', null],
+      ['surrogate.members', 'integer', 'surrogate'],
+      ['surrogate.sampler', 'enum', 'surrogate'],
+      ['surrogate.split', 'json', 'surrogate'],
+      ['surrogate.batchSize', 'integer', 'surrogate'],
+      ['surrogate.antecedent', 'json', 'surrogate'],
+    ]);
+    expect(f('surrogate.members').group).toEqual({ name: 'surrogate', description: 'Surrogate settings' });
+    expect(keyOf(f('surrogate.members'))).toBe('members');
+    expect([f('surrogate.members').min, f('surrogate.members').default]).toEqual([3, 400]);
+    expect(f('surrogate.batchSize').hasDefault).toBe(false);
+  });
+
+  it("fills a job's settings, and gathers the filled fields into one object (none: left out)", () => {
+    const untouched = optionsFrom(fields, initialValues(fields));
+    expect(untouched.errors).toEqual({});
+    expect(untouched.options).toEqual({
+      epochs: 200,
+      surrogate: { members: 400, sampler: 'uniform-cell', antecedent: [7, 30] },
+    });
+    const values = initialValues(fields, { surrogate: { members: 12, split: { train: 6, valid: 3 } } });
+    expect([values['surrogate.members'], values['surrogate.split']]).toEqual(['12', '{"train":6,"valid":3}']);
+    expect(optionsFrom(fields, { ...values, 'surrogate.batchSize': '64' }).options.surrogate).toEqual({
+      members: 12,
+      sampler: 'uniform-cell',
+      split: { train: 6, valid: 3 },
+      batchSize: 64,
+      antecedent: [7, 30],
+    });
+    const cleared = Object.fromEntries(fields.map((x) => [x.name, x.kind === 'boolean' ? false : '']));
+    expect(optionsFrom(fields, cleared).options).toEqual({});
+  });
+
+  it('refuses a wrong setting next to its field, and places issues of main there', () => {
+    const { options, errors } = optionsFrom(fields, { ...initialValues(fields), 'surrogate.members': '2' });
+    expect(errors).toEqual({ 'surrogate.members': 'must be at least 3' });
+    expect(options.surrogate).not.toHaveProperty('members');
+    const keys = ['options', ...fields.map((x) => `options.${x.name}`)];
+    expect(fieldForIssue('options.surrogate.split.train', keys)).toBe('options.surrogate.split');
+    expect(fieldForIssue('options.surrogate.members', keys)).toBe('options.surrogate.members');
+    expect(fieldForIssue('options.surrogate', keys)).toBe('options');
   });
 });
 

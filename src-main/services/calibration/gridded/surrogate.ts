@@ -174,7 +174,7 @@ export const physicsOptions = {
   surrogate: surrogateSettings
     .prefault({})
     .describe(
-      'Ensemble and training settings of the lstm / arnet surrogate, as JSON (defaults: Sun et al. 2024, section 3.2)',
+      'Ensemble and training settings of the lstm / arnet surrogate (defaults: Sun et al. 2024, section 3.2)',
     ),
   /** Dynamic update (Tsai et al. 2021): every K epochs run the model at the current parameters and fine-tune on it; 0: never. */
   updateEvery: z

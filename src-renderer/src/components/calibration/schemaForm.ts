@@ -22,6 +22,12 @@ export interface FieldSpec {
   description?: string;
   /** The JSON Schema of a json field (arrays and objects), for checking what is typed. */
   schema: JsonSchema;
+  /**
+   * A setting of a settings object (a property of object type whose keys all have defaults or may
+   * be left out, e.g. `surrogate`): the object's name and description. The field's name is then
+   * `group.key`, and `optionsFrom` gathers the group's filled fields into one object.
+   */
+  group?: { name: string; description?: string };
 }
 
 export type JsonSchema = Record<string, unknown>;
@@ -45,24 +51,69 @@ function kindOf(s: JsonSchema): FieldKind {
   return 'json';
 }
 
-/** The form's fields, in the schema's property order. */
+/**
+ * Whether a property is a settings object shown as one field per key: an object with described
+ * keys, none of them required (each has a default or may be left out), and a default ({}).
+ */
+function isSettings(s: JsonSchema): boolean {
+  const props = s.properties as Record<string, JsonSchema> | undefined;
+  return (
+    s.type === 'object' &&
+    !!props &&
+    Object.keys(props).length > 0 &&
+    !(Array.isArray(s.required) && s.required.length) &&
+    typeof s.default === 'object' &&
+    s.default !== null &&
+    !Array.isArray(s.default)
+  );
+}
+
+/** The form's fields, in the schema's property order; a settings object's keys in its place. */
 export function fieldsOf(schema: JsonSchema | undefined): FieldSpec[] {
   const props = (schema?.properties ?? {}) as Record<string, JsonSchema>;
-  return Object.entries(props).map(([name, s]) => {
-    const kind = kindOf(s);
-    const f: FieldSpec = { name, kind, default: s.default, hasDefault: 'default' in s, schema: s };
-    const min = num(s.minimum);
-    const max = num(s.maximum);
-    const xmin = num(s.exclusiveMinimum);
-    const xmax = num(s.exclusiveMaximum);
-    if (min !== undefined) f.min = min;
-    if (max !== undefined) f.max = max;
-    if (xmin !== undefined) f.exclusiveMin = xmin;
-    if (xmax !== undefined) f.exclusiveMax = xmax;
-    if (kind === 'enum') f.choices = s.enum as string[];
-    if (typeof s.description === 'string') f.description = s.description;
-    return f;
+  return Object.entries(props).flatMap(([name, s]) => {
+    if (!isSettings(s)) return [fieldOf(name, s)];
+    const group = {
+      name,
+      ...(typeof s.description === 'string' ? { description: s.description } : {}),
+    };
+    const own = s.default as Record<string, unknown>;
+    return Object.entries(s.properties as Record<string, JsonSchema>).map(([key, sub]) => {
+      const f = fieldOf(
+        `${name}.${key}`,
+        key in own && !('default' in sub) ? { ...sub, default: own[key] } : sub,
+      );
+      f.group = group;
+      return f;
+    });
   });
+}
+
+/** One input's spec from its property schema. */
+function fieldOf(name: string, s: JsonSchema): FieldSpec {
+  const kind = kindOf(s);
+  const f: FieldSpec = { name, kind, default: s.default, hasDefault: 'default' in s, schema: s };
+  const min = num(s.minimum);
+  const max = num(s.maximum);
+  const xmin = num(s.exclusiveMinimum);
+  const xmax = num(s.exclusiveMaximum);
+  if (min !== undefined) f.min = min;
+  if (max !== undefined) f.max = max;
+  if (xmin !== undefined) f.exclusiveMin = xmin;
+  if (xmax !== undefined) f.exclusiveMax = xmax;
+  if (kind === 'enum') f.choices = s.enum as string[];
+  if (typeof s.description === 'string') f.description = s.description;
+  return f;
+}
+
+/** The key of a field within its settings object (`surrogate.epochs` → `epochs`), else its name. */
+export const keyOf = (f: FieldSpec): string => (f.group ? f.name.slice(f.group.name.length + 1) : f.name);
+
+/** A field's value in an options object (a grouped one inside its settings object). */
+function valueIn(options: Record<string, unknown>, f: FieldSpec): unknown {
+  if (!f.group) return options[f.name];
+  const g = options[f.group.name];
+  return g && typeof g === 'object' ? (g as Record<string, unknown>)[keyOf(f)] : undefined;
 }
 
 /** The input's text (or checkbox state) for a value. */
@@ -79,7 +130,10 @@ export function initialValues(
   defaults: Record<string, unknown> = {},
 ): Record<string, RawValue> {
   return Object.fromEntries(
-    fields.map((f) => [f.name, rawOf(f, f.name in defaults ? defaults[f.name] : f.default)]),
+    fields.map((f) => {
+      const d = valueIn(defaults, f);
+      return [f.name, rawOf(f, d !== undefined ? d : f.default)];
+    }),
   );
 }
 
@@ -218,7 +272,9 @@ export function optionsFrom(
   for (const f of fields) {
     const r = parseField(f, values[f.name] ?? rawOf(f, f.default));
     if (r.error) errors[f.name] = r.error;
-    else if (r.value !== undefined) options[f.name] = r.value;
+    else if (r.value === undefined) continue;
+    else if (f.group) ((options[f.group.name] ??= {}) as Record<string, unknown>)[keyOf(f)] = r.value;
+    else options[f.name] = r.value;
   }
   return { options, errors };
 }
