@@ -134,10 +134,11 @@ void runReorder(const dnnl::primitive& r, const memory::desc& scratch, const mem
   r.execute(threadStream(), args);
 }
 
-// The copy of `wei` (the tensor `token`) in c's weight layout: the kept one when it is there, else
-// reordered into the older slot (its buffer refilled when no other call holds it) and kept.
 // Kept weight copies served and (re)filled by reorders, process-wide (keptWeightStats)
 std::atomic<uint64_t> keptServed{0}, keptFilled{0};
+
+// The copy of `wei` (the tensor `token`) in c's weight layout: the kept one when it is there, else
+// reordered into the older slot (its buffer refilled when no other call holds it) and kept.
 
 std::shared_ptr<memory> keptWeights(const Cached& c, const float* wei, double token) {
   std::shared_ptr<memory> copy;

@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, utimes, writeFile, type FileHandle } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { FieldcalError } from '../../../src-shared/ipc';
@@ -326,20 +327,53 @@ function alive(pid: number): boolean {
 export const LOCK_REFRESH_MS = 2_000;
 export const LOCK_STALE_MS = 30_000;
 
+/** A wait for another generation's lock that was cancelled before that one stored anything. */
+export class EnsembleWaitCancelled extends Error {}
+
 /**
- * Takes `dir`'s generation lock: `ensemble.lock`, created exclusively, holding the holder's process
- * id and a token; the holder refreshes its modification time every LOCK_REFRESH_MS. Another
- * generation waits while it is held, and takes it over when its process is gone (killed) or it went
- * unrefreshed for LOCK_STALE_MS (a terminated worker thread: a queue worker that lost its job).
- * Without it, two generations of one ensemble (two processes, or a local sweep's children in one)
- * ran the same members twice and one removed the other's manifest temporary between its write and
- * its rename, failing that run. A holder blocked longer than LOCK_STALE_MS is taken for abandoned:
- * the two then generate side by side as before the lock (the same bytes: members are deterministic).
- * Returns the release, or null when `cancelled` turned true while waiting.
+ * How long a held lock may go unrefreshed before it counts as abandoned: LOCK_STALE_MS, or four
+ * times the mean member's time of the ensemble as stored (a holder running a long member on its own
+ * thread, e.g. LocalSimulator, cannot refresh meanwhile), whichever is longer.
  */
-async function lockEnsemble(dir: string, cancelled?: () => boolean): Promise<(() => void) | null> {
+function staleAfter(dir: string): number {
+  try {
+    const m = readManifest(dir);
+    if (m.complete > 0 && m.seconds) return Math.max(LOCK_STALE_MS, (4000 * m.seconds) / m.complete);
+  } catch {
+    // none yet, or unreadable: the plain time
+  }
+  return LOCK_STALE_MS;
+}
+
+/** Milliseconds since the file was last modified (0 when it cannot be read: taken as fresh). */
+function ageOf(path: string): number {
+  try {
+    return Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Takes `dir`'s generation lock: `ensemble.lock`, created exclusively, holding its holder's host
+ * name, process id and a random token; the holder refreshes its modification time every
+ * LOCK_REFRESH_MS. Another generation waits while it is held, and takes it over when its process
+ * is gone (checked on the same host only: a shared runs folder may be written from other machines
+ * or containers) or neither it nor the manifest changed for `staleAfter` (a terminated worker
+ * thread: a queue worker that lost its job). Without it, two generations of one ensemble (two
+ * processes, or a local sweep's children in one) ran the same members twice and one removed the
+ * other's manifest temporary between its write and its rename, failing that run. A lock that
+ * exists but cannot be read is waited for as held. Returns the release and whether the lock was
+ * taken over from an idle holder that may still be running, or null when `cancelled` turned true
+ * while waiting.
+ */
+async function lockEnsemble(
+  dir: string,
+  cancelled?: () => boolean,
+): Promise<{ release: () => void; fromIdle: boolean } | null> {
   const path = join(dir, LOCK);
-  const token = `${process.pid} ${randomBytes(8).toString('hex')}\n`;
+  let fromIdle = false;
+  const token = `${hostname()} ${process.pid} ${randomBytes(8).toString('hex')}\n`;
   for (;;) {
     try {
       await writeFile(path, token, { flag: 'wx' });
@@ -348,41 +382,43 @@ async function lockEnsemble(dir: string, cancelled?: () => boolean): Promise<(()
         utimes(path, now, now).catch(() => undefined);
       }, LOCK_REFRESH_MS);
       beat.unref();
-      return () => {
+      const release = () => {
         clearInterval(beat);
         // only our own: a lock taken over from us is the other holder's
-        if (readText(path) === token) rmSync(path, { force: true });
+        if (readLock(path) === token) rmSync(path, { force: true });
       };
+      return { release, fromIdle };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
         throw new FieldcalError('IO', `Cannot create ${path}: ${(e as Error).message}`, { path });
     }
-    const text = readText(path);
+    const text = readLock(path);
     if (text === null) continue; // released meanwhile
-    const pid = Number(text.split(' ')[0]);
-    let age = 0;
-    try {
-      age = Date.now() - statSync(path).mtimeMs;
-    } catch {
-      continue;
-    }
-    // an empty file: its holder is between creating and writing it (fresh), else abandoned
-    if ((Number.isInteger(pid) && pid > 0 && !alive(pid)) || age > LOCK_STALE_MS) {
-      // the one judged, not one another waiter took over meanwhile (a narrow race left: both
-      // generate, as above)
-      if (readText(path) === text) rmSync(path, { force: true });
-      continue;
+    if (text !== undefined) {
+      // an empty file: its holder is between creating and writing it
+      const [host, pidText] = text.trim().split(' ');
+      const pid = Number(pidText);
+      const gone = host === hostname() && Number.isInteger(pid) && pid > 0 && !alive(pid);
+      const idle = Math.min(ageOf(path), ageOf(join(dir, MANIFEST)) || Infinity);
+      if (gone || idle > staleAfter(dir)) {
+        // the one judged, not one another waiter took over meanwhile (a narrow race left: both
+        // generate the same bytes, as before the lock)
+        if (readLock(path) === text) rmSync(path, { force: true });
+        fromIdle = !gone;
+        continue;
+      }
     }
     if (cancelled?.()) return null;
     await sleep(100);
   }
 }
 
-function readText(path: string): string | null {
+/** The lock's text; null when there is none, undefined when it exists but cannot be read. */
+function readLock(path: string): string | null | undefined {
   try {
     return readFileSync(path, 'utf8');
-  } catch {
-    return null;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT' ? null : undefined;
   }
 }
 
@@ -411,18 +447,16 @@ export async function generateEnsemble(
   if (existsSync(join(dir, MANIFEST)) && readManifest(dir).complete === spec.members)
     return generateLocked(dir, problem, spec, run, opts);
   await mkdir(dir, { recursive: true });
-  const release = await lockEnsemble(dir, opts.cancelled);
-  if (!release) {
+  const lock = await lockEnsemble(dir, opts.cancelled);
+  if (!lock) {
     // cancelled while another generation held it: as far as that one got
     if (existsSync(join(dir, MANIFEST))) return openEnsemble(dir);
-    throw new FieldcalError('CONFLICT', `${dir}: cancelled while another process generated this ensemble`, {
-      path: dir,
-    });
+    throw new EnsembleWaitCancelled(`${dir}: cancelled while another process generated this ensemble`);
   }
   try {
-    return await generateLocked(dir, problem, spec, run, opts);
+    return await generateLocked(dir, problem, spec, run, opts, lock.fromIdle);
   } finally {
-    release();
+    lock.release();
   }
 }
 
@@ -432,6 +466,7 @@ async function generateLocked(
   spec: EnsembleSpec,
   run: ModelRun,
   opts: GenerateOptions,
+  fromIdle = false,
 ): Promise<Ensemble> {
   const want = identityOf(problem, spec);
   let manifest: EnsembleManifest;
@@ -444,7 +479,10 @@ async function generateLocked(
     // the stored members must be there (files of the declared size) before continuing after them
     const stored = openEnsemble(dir);
     if (manifest.complete === spec.members) return stored;
-    for (const f of readdirSync(dir)) if (MANIFEST_TEMP.test(f)) rmSync(join(dir, f), { force: true });
+    // a killed process's; after taking over an idle holder that may still write, only old ones
+    for (const f of readdirSync(dir))
+      if (MANIFEST_TEMP.test(f) && (!fromIdle || ageOf(join(dir, f)) > LOCK_STALE_MS))
+        rmSync(join(dir, f), { force: true });
   } else {
     manifest = { ...want, complete: 0, createdAt: new Date().toISOString() } as EnsembleManifest;
   }

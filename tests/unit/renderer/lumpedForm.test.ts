@@ -227,6 +227,9 @@ describe('where issues show', () => {
     expect(placeOf('period.end', opts)).toBe('end');
     expect(placeOf('options.maxRuns', opts)).toBe('options.maxRuns');
     expect(placeOf('options.polish.x', opts)).toBe('options');
+    // a settings object's field (schemaForm: `group.key`), and a path inside an option
+    expect(placeOf('options.cem.samples', [...opts, 'cem.samples'])).toBe('options.cem.samples');
+    expect(placeOf('options.maxRuns.x', opts)).toBe('options.maxRuns');
     expect(placeOf('method', opts)).toBe('method');
     expect(placeOf('threads', opts)).toBe('');
   });

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../../common/atomicFile';
 import { VIC3L_PARAMS } from '../../physics/vic3l';
 import { ensembleAccuracy } from '../../surrogate/accuracy';
 import { ARNET_DEFAULTS, loadArnet, trainArnet, type ArnetSurrogate } from '../../surrogate/arnet';
-import { ensembleKey, generateEnsemble } from '../../surrogate/ensemble';
+import { EnsembleWaitCancelled, ensembleKey, generateEnsemble } from '../../surrogate/ensemble';
 import { loadLstm, LSTM_DEFAULTS, trainLstm, type LstmSurrogate } from '../../surrogate/lstm';
 import { updateSurrogate } from '../../surrogate/train';
 import { SAMPLERS, type Ensemble, type EnsembleSpec, type SurrogateProblem } from '../../surrogate/types';
@@ -420,18 +420,24 @@ export async function prepareSurrogate(
   if (needEnsemble) {
     const t = performance.now();
     // the model runs on the problem's simulator (the model pool in jobs): the ModelRun of ensemble.ts
-    ensemble = await generateEnsemble(sp, spec, (fields) => ctx.sim.run(fullParams(pr, fields), pr.steps), {
-      dir: ensDir,
-      cancelled: ctx.cancelled,
-      progress: (done, total) =>
-        ctx.progress({
-          phase: 'surrogate',
-          iteration: done,
-          total,
-          objective: Number.NaN,
-          losses: { ensemble_members: done },
-        }),
-    });
+    try {
+      ensemble = await generateEnsemble(sp, spec, (fields) => ctx.sim.run(fullParams(pr, fields), pr.steps), {
+        dir: ensDir,
+        cancelled: ctx.cancelled,
+        progress: (done, total) =>
+          ctx.progress({
+            phase: 'surrogate',
+            iteration: done,
+            total,
+            objective: Number.NaN,
+            losses: { ensemble_members: done },
+          }),
+      });
+    } catch (err) {
+      // cancelled while waiting for another generation of the same ensemble
+      if (err instanceof EnsembleWaitCancelled) return null;
+      throw err;
+    }
     ensembleSeconds = (performance.now() - t) / 1000;
     // cancelled: what is stored stays, a later run continues the ensemble from there
     if (ensemble.manifest.complete < spec.members) return null;

@@ -6,6 +6,7 @@ import {
   type JobSpecInput,
   type TEMPERATURE_UNITS,
 } from '../../../../src-shared/ipc';
+import { fieldForIssue } from './schemaForm';
 
 /**
  * The Calibrate panel's lumped basin (CSV) problem, as pure logic: column guesses from a probed
@@ -279,10 +280,12 @@ export function placeOf(path: string, optionNames: readonly string[]): Place {
   if (p === 'period.end') return 'end';
   if (p === 'period' || p.startsWith('period.')) return 'start';
   if (p === 'structure' || p === 'method' || p === 'seed') return p;
-  if (p.startsWith('options.')) {
-    const name = p.slice('options.'.length).split('.')[0]!;
-    return optionNames.includes(name) ? `options.${name}` : 'options';
-  }
+  if (p.startsWith('options.'))
+    // the longest option name the path names (a settings object's field is `group.key`)
+    return (fieldForIssue(
+      p,
+      optionNames.map((n) => `options.${n}`),
+    ) ?? 'options') as Place;
   if (p === 'options') return 'options';
   return '';
 }

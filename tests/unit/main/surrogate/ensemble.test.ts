@@ -2,9 +2,11 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { FieldcalError } from '../../../../src-shared/ipc';
 import {
   ensembleDir,
+  EnsembleWaitCancelled,
   generateEnsemble,
   LOCK,
   LOCK_STALE_MS,
@@ -168,38 +170,50 @@ describe('perturbed-parameter ensembles', () => {
   });
 
   it('a lock left by a killed process or an abandoned one is taken over; a live one is waited for', async () => {
+    const host = hostname();
     const dir = join(tmp.dir, 'locked');
     const ensDir = ensembleDir(dir, pr, spec);
     fs.mkdirSync(ensDir, { recursive: true });
     const lock = join(ensDir, LOCK);
-    // a process that has ended: its id is free
+    // a process of this host that has ended: its id is free
     const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
-    fs.writeFileSync(lock, `${gone} 0123456789abcdef\n`);
+    fs.writeFileSync(lock, `${host} ${gone} 0123456789abcdef\n`);
     const m = vicRun(pr);
     expect((await generateEnsemble(pr, spec, m.run, { dir })).manifest.complete).toBe(10);
     expect(m.calls()).toBe(10);
     expect(fs.existsSync(lock)).toBe(false);
 
-    // held by a running process (this one: another worker thread's): waited for; cancelled while
-    // waiting, the ensemble as far as it is
-    const other = join(tmp.dir, 'locked-live');
-    const otherDir = ensembleDir(other, pr, spec);
-    fs.mkdirSync(otherDir, { recursive: true });
-    fs.writeFileSync(join(otherDir, LOCK), `${process.pid} fedcba9876543210\n`);
-    let asked = 0;
-    expect(
-      await generateEnsemble(pr, spec, m.run, { dir: other, cancelled: () => ++asked > 3 }).catch(
-        (e: FieldcalError) => `${e.code} ${e.message}`,
-      ),
-    ).toMatch(/^CONFLICT .*cancelled while another process generated this ensemble/);
+    // waited for, and the wait cancelled (nothing stored yet: EnsembleWaitCancelled, which a
+    // surrogate run takes as its cancellation): held by a running process (this one: another
+    // worker thread's), by the same id on another machine, or unreadable
+    const waits = async (name: string, place: (lockPath: string) => void) => {
+      const other = join(tmp.dir, name);
+      const otherDir = ensembleDir(other, pr, spec);
+      fs.mkdirSync(otherDir, { recursive: true });
+      place(join(otherDir, LOCK));
+      let asked = 0;
+      const r = await generateEnsemble(pr, spec, m.run, { dir: other, cancelled: () => ++asked > 3 }).catch(
+        (e: Error) => e,
+      );
+      expect(r, name).toBeInstanceOf(EnsembleWaitCancelled);
+      expect(asked, name).toBe(4);
+      return join(otherDir, LOCK);
+    };
+    const live = await waits('locked-live', (p) =>
+      fs.writeFileSync(p, `${host} ${process.pid} fedcba9876543210\n`),
+    );
+    await waits('locked-elsewhere', (p) => fs.writeFileSync(p, `another-host ${gone} fedcba9876543210\n`));
+    await waits('locked-unreadable', (p) => fs.mkdirSync(p));
     expect(m.calls()).toBe(10);
-    expect(fs.readFileSync(join(otherDir, LOCK), 'utf8')).toBe(`${process.pid} fedcba9876543210\n`);
+    expect(fs.readFileSync(live, 'utf8')).toBe(`${host} ${process.pid} fedcba9876543210\n`);
     // unrefreshed for longer than LOCK_STALE_MS (a terminated worker thread): taken over
     const old = new Date(Date.now() - LOCK_STALE_MS - 5_000);
-    fs.utimesSync(join(otherDir, LOCK), old, old);
-    expect((await generateEnsemble(pr, spec, m.run, { dir: other })).manifest.complete).toBe(10);
+    fs.utimesSync(live, old, old);
+    expect(
+      (await generateEnsemble(pr, spec, m.run, { dir: join(tmp.dir, 'locked-live') })).manifest.complete,
+    ).toBe(10);
     expect(m.calls()).toBe(20);
-    expect(fs.existsSync(join(otherDir, LOCK))).toBe(false);
+    expect(fs.existsSync(live)).toBe(false);
   });
 
   it('sobol and lhs ensembles store their samplers draws', async () => {

@@ -55,7 +55,7 @@ export const inverseMappingOptions = z.strictObject({
   filters: filterOptionsSchema
     .default(filterOptionsSchema.parse({}))
     .describe(
-      'Physical filters of the candidates, as JSON: Budyko band of long-term ET/P, and CN falling where vegetation rises',
+      'Physical filters of the candidates: Budyko band of long-term ET/P, and CN falling where vegetation rises',
     ),
   /** The final fields: 'network' the network's; 'better-on-train' the best plausible candidate's when its mean train NSE is higher. */
   selection: z
@@ -95,7 +95,7 @@ export const inverseMappingOptions = z.strictObject({
     })
     .default({ iterations: 6, samples: 128, eliteFraction: 0.1, smoothing: 0.7 })
     .describe(
-      'Cross-entropy method search from the Sobol elite, as JSON: iterations, samples, eliteFraction, smoothing',
+      'Cross-entropy method search from the Sobol elite: iterations, samples, eliteFraction, smoothing',
     ),
   network: z
     .strictObject({
@@ -192,7 +192,7 @@ export const inverseMappingOptions = z.strictObject({
       ensemble: 1,
     })
     .describe(
-      'The inverse network from gauge flows to parameters, as JSON: sizes, training, output, pairs, noise, ensemble',
+      'The inverse network from gauge flows to parameters: sizes, training, output, pairs, noise, ensemble',
     ),
 });
 export type InverseMappingOptions = z.output<typeof inverseMappingOptions>;

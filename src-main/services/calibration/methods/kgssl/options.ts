@@ -100,7 +100,7 @@ export const kgsslOptions = z.strictObject({
     })
     .default({ reconstruction: 1, contrastive: 0.1, regression: 0.1 })
     .describe(
-      'Loss weights, as JSON: L1 reconstruction, L2 contrastive, L3 attribute regression (0: self-supervised only)',
+      'Loss weights: L1 reconstruction, L2 contrastive, L3 attribute regression (0: self-supervised only)',
     ),
   /** Leave-basins-out folds of the imputation (5-fold cross-validation, as is usual). */
   folds: z
@@ -155,7 +155,7 @@ export const kgsslOptions = z.strictObject({
     })
     .default({ enabled: true, neighbours: 3, restarts: 1, warmup: 365 })
     .describe(
-      "GR4J parameter transfer to left-out basins, as JSON: SCE-UA on each basin's train period, donors averaged",
+      "GR4J parameter transfer to left-out basins: SCE-UA on each basin's train period, donors averaged",
     ),
 });
 export type KgsslOptions = z.output<typeof kgsslOptions>;
