@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { FieldcalError } from '../../../src-shared/ipc';
+import { pidAlive } from '../common/pid';
 
 /**
  * How a process writes to a project. `owner`: the app, `fieldcal serve`, a CLI job host; one at a
@@ -49,16 +50,6 @@ export function leaseTiming(o: Partial<LeaseTiming> = {}): LeaseTiming {
 const HOST = hostname();
 /** Lease ids this process holds now (acquired, not released): its own rows are alive exactly while listed. */
 const liveHere = new Set<string>();
-
-/** Whether a process with this pid exists on this host (EPERM: it exists, owned by someone else). */
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * On this host, a writer whose process still exists keeps its lease this many lifetimes without a

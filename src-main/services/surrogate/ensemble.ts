@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { FieldcalError } from '../../../src-shared/ipc';
 import { writeFileAtomic } from '../common/atomicFile';
+import { pidAlive } from '../common/pid';
 import { sha256 } from '../common/checksum';
 import { makeSampler } from './samplers';
 import {
@@ -313,16 +314,6 @@ async function writeAt(fh: FileHandle, bytes: Uint8Array, position: number): Pro
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Whether a process of this id runs (signal 0 checks without sending; EPERM: it runs as another user). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** How often a held lock's time is refreshed, and after how long unrefreshed it counts as abandoned. */
 export const LOCK_REFRESH_MS = 2_000;
 export const LOCK_STALE_MS = 30_000;
@@ -398,9 +389,9 @@ async function lockEnsemble(
       // an empty file: its holder is between creating and writing it
       const [host, pidText] = text.trim().split(' ');
       const pid = Number(pidText);
-      const gone = host === hostname() && Number.isInteger(pid) && pid > 0 && !alive(pid);
+      const gone = host === hostname() && Number.isInteger(pid) && pid > 0 && !pidAlive(pid);
       const idle = Math.min(ageOf(path), ageOf(join(dir, MANIFEST)) || Infinity);
-      if (gone || idle > staleAfter(dir)) {
+      if (gone || (idle > LOCK_STALE_MS && idle > staleAfter(dir))) {
         // the one judged, not one another waiter took over meanwhile (a narrow race left: both
         // generate the same bytes, as before the lock)
         if (readLock(path) === text) rmSync(path, { force: true });
