@@ -10,7 +10,8 @@ const ints = (v: string | undefined, d: number[]) => (v ? v.split(',').map(Numbe
  * 1,2,3), FIELDCAL_BENCH_BASELINE_SEEDS (SCE-UA, dPL; default 1), FIELDCAL_BENCH_EPOCHS (GAN-PO) and
  * FIELDCAL_BENCH_DPL_EPOCHS (default 200 both), FIELDCAL_BENCH_SURROGATE_EPOCHS (surrogate training,
  * default 200 with early stopping), FIELDCAL_BENCH_SURROGATE_HELDOUT (held-out members of the
- * surrogate's accuracy, default 10) and FIELDCAL_BENCH_RUNS (default all) shorten it. Finished runs
+ * surrogate's accuracy, default 10) and FIELDCAL_BENCH_RUNS (default all) shorten it; a shortened GAN-PO run pre-trains the
+ * defaults' share of its epochs, at least one, unless FIELDCAL_BENCH_PRETRAIN names the number. Finished runs
  * are kept in <out>/runs and taken from there when asked again with the same options
  * (FIELDCAL_BENCH_FRESH=1 makes them again: kept runs carry no code version), so runs
  * made by separate processes (FIELDCAL_THREADS=1 and
@@ -32,6 +33,9 @@ export async function ganPoPaperBench(): Promise<Record<string, unknown>> {
       runs: env.FIELDCAL_BENCH_RUNS?.split(','),
       threads: env.FIELDCAL_BENCH_THREADS ? Number(env.FIELDCAL_BENCH_THREADS) : undefined,
       fresh: env.FIELDCAL_BENCH_FRESH === '1',
+      ...(env.FIELDCAL_BENCH_PRETRAIN
+        ? { ganPo: { pretrainEpochs: Number(env.FIELDCAL_BENCH_PRETRAIN) } }
+        : {}),
       surrogate: {
         ...(env.FIELDCAL_BENCH_SURROGATE_EPOCHS
           ? { epochs: Number(env.FIELDCAL_BENCH_SURROGATE_EPOCHS) }

@@ -17,6 +17,8 @@ export interface PaperExperimentArgs {
   dplEpochs?: number | undefined;
   runs?: string[] | undefined;
   surrogate?: Record<string, unknown> | undefined;
+  /** GAN-PO options over the paper's in every GAN-PO run (e.g. `pretrainEpochs`). */
+  ganPo?: Record<string, unknown> | undefined;
   fresh?: boolean | undefined;
   threads?: number | undefined;
   quiet?: boolean | undefined;
@@ -41,6 +43,7 @@ export async function runPaperExperiment(a: PaperExperimentArgs): Promise<Record
     dplEpochs: a.dplEpochs,
     runs: a.runs,
     surrogate: a.surrogate,
+    ganPo: a.ganPo,
     fresh: a.fresh,
     dir: join(resolve(a.out), 'runs'),
     log: a.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),

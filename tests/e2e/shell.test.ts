@@ -230,13 +230,19 @@ describe('the app shell in Chromium through `fieldcal serve`', () => {
     await page.getByTestId('run-close').click();
     // a long dPL run streams its progress, and Cancel stops it at the next iteration
     await page.getByTestId('calib-method').selectOption('dpl');
-    // the surrogate settings are a folded section of their own fields, checked as the others
+    // the surrogate settings are a folded section of their own fields, checked as the others, shown
+    // only when h() is a surrogate, with only that network's settings
     const surrogate = page.getByTestId('calib-opt-group-surrogate');
     const members = page.getByTestId('calib-opt-surrogate.members');
+    expect(await surrogate.count()).toBe(0);
+    expect(await page.getByTestId('calib-opt-updateEvery').count()).toBe(0);
+    await page.getByTestId('calib-opt-physics').selectOption('lstm');
     expect(await surrogate.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
     expect(await members.isVisible()).toBe(false);
     await surrogate.locator('summary').click();
     expect(await members.inputValue()).toBe('400');
+    expect(await page.getByTestId('calib-opt-surrogate.hidden').count()).toBe(1);
+    expect(await page.getByTestId('calib-opt-surrogate.features').count()).toBe(0);
     await members.fill('2');
     await expect
       .poll(() => page.getByTestId('calib-opt-error-surrogate.members').textContent())
@@ -244,7 +250,11 @@ describe('the app shell in Chromium through `fieldcal serve`', () => {
     await expect
       .poll(() => page.getByTestId('calib-state').textContent())
       .toBe('fix the options marked in red');
-    await members.fill('400');
+    await page.screenshot({ path: join(SHOTS, 'calibrate-surrogate-settings.png') });
+    // back to the exact model: the surrogate's settings go, and so does their error
+    await page.getByTestId('calib-opt-physics').selectOption('exact');
+    expect(await surrogate.count()).toBe(0);
+    await expect.poll(() => page.getByTestId('calib-state').textContent()).toBe('ready');
     await page.getByTestId('calib-opt-epochs').fill('1000');
     await expect.poll(() => page.getByTestId('calib-state').textContent()).toBe('ready');
     await page.getByTestId('calib-submit').click();

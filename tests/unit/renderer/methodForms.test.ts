@@ -9,6 +9,7 @@ import {
 import {
   fieldsOf,
   initialValues,
+  isShown,
   optionsFrom,
 } from '../../../src-renderer/src/components/calibration/schemaForm';
 
@@ -49,5 +50,48 @@ describe("every method's options form", () => {
     expect(groups('gan-po', 'gridded')).toEqual(['surrogate']);
     expect(groups('dpl', 'gridded')).toEqual(['surrogate']);
     expect(groups('inverse-mapping', 'gauges')).toEqual(['filters', 'cem', 'network']);
+  });
+
+  it("shows GAN-PO's surrogate settings only for a surrogate, and each network's only for its own", () => {
+    const schema = z.toJSONSchema(methodOf('gan-po').problems.gridded!.options, {
+      io: 'input',
+      unrepresentable: 'any',
+    }) as Record<string, unknown>;
+    const fields = fieldsOf(schema);
+    const start = initialValues(fields, methodOptions('gan-po', 'gridded', {}));
+    const shown = (physics: string) =>
+      fields.filter((f) => isShown(f, { ...start, physics }, fields)).map((f) => f.name);
+    const surrogateOnly = fields
+      .filter((f) => f.group?.name === 'surrogate')
+      .map((f) => f.name)
+      .concat(['updateEvery', 'updateEpochs', 'surrogateFrom', 'reuseSurrogate']);
+    const lstmOnly = ['surrogate.hidden', 'surrogate.window'];
+    const arnetOnly = ['surrogate.features', 'surrogate.growth', 'surrogate.antecedent'];
+    // exact physics: none of the surrogate's 20 options; the method's own 14 and physics
+    expect(shown('exact')).toEqual(fields.map((f) => f.name).filter((n) => !surrogateOnly.includes(n)));
+    expect(shown('exact')).toHaveLength(15);
+    expect(fields).toHaveLength(35);
+    expect(shown('lstm')).toEqual(fields.map((f) => f.name).filter((n) => !arnetOnly.includes(n)));
+    expect(shown('arnet')).toEqual(fields.map((f) => f.name).filter((n) => !lstmOnly.includes(n)));
+    // a hidden option is neither checked nor sent: main takes its default
+    const wrong = { ...start, 'surrogate.members': '2', 'surrogate.hidden': '0', updateEvery: '-1' };
+    const exact = optionsFrom(fields, wrong);
+    expect(exact.errors).toEqual({});
+    expect(exact.options).not.toHaveProperty('surrogate');
+    expect(exact.options).not.toHaveProperty('updateEvery');
+    expect(methodOptions('gan-po', 'gridded', exact.options)).toEqual(methodOptions('gan-po', 'gridded', {}));
+    expect(optionsFrom(fields, { ...wrong, physics: 'lstm' }).errors).toEqual({
+      'surrogate.members': 'must be at least 3',
+      'surrogate.hidden': 'must be at least 1',
+      updateEvery: 'must be at least 0',
+    });
+    // the ARnet's form sends its own settings and not the LSTM's
+    const arnet = optionsFrom(fields, { ...start, physics: 'arnet', 'surrogate.hidden': '0' });
+    expect(arnet.errors).toEqual({});
+    expect(Object.keys(arnet.options.surrogate as object)).toEqual(
+      expect.arrayContaining(['members', 'features', 'growth', 'antecedent']),
+    );
+    expect(arnet.options.surrogate).not.toHaveProperty('hidden');
+    expect(methodOptions('gan-po', 'gridded', arnet.options)).toMatchObject({ physics: 'arnet' });
   });
 });

@@ -203,6 +203,16 @@ async function keep(dir: string, key: string, run: PaperRun) {
 }
 
 /**
+ * Pre-training epochs of a GAN-PO run shortened to `epochs`: the defaults' share, rounded, at
+ * least one where the defaults pre-train, and below `epochs` (the discriminator must join).
+ */
+export function shortPretrain(epochs: number, d: { epochs: number; pretrainEpochs: number }): number {
+  if (d.pretrainEpochs === 0) return 0;
+  const share = Math.max(1, Math.round((epochs * d.pretrainEpochs) / d.epochs));
+  return Math.max(0, Math.min(d.pretrainEpochs, share, epochs - 1));
+}
+
+/**
  * Runs the paper's comparison on its twin (24 x 17 cells, all active, six soil descriptors, seven
  * parameters; train 2009-10, test 2011, valid 2013-14): every run of `runs` for each of its seeds
  * (GAN-PO runs for `seeds`, the others for `baselineSeeds`), with the same h() (vic3l on `sim`).
@@ -262,15 +272,12 @@ export async function ganPoPaperExperiment(o: {
               : [0];
       for (const seed of seeds) {
         const epochs = r.method === 'dpl' ? o.dplEpochs : r.method === 'gan-po' ? o.epochs : undefined;
-        // a shortened GAN-PO run keeps the defaults' share of pre-training (20 of the paper's 200 epochs)
+        // a shortened GAN-PO run keeps the defaults' share of pre-training (20 of the paper's 200
+        // epochs), rounded, and at least one epoch: without any, the discriminator of some seeds wins
+        // at once (options.ts, pretrainEpochs); pretrainEpochs given in `ganPo` is taken as given
         const pretrain =
-          epochs && r.method === 'gan-po'
-            ? {
-                pretrainEpochs: Math.min(
-                  ganPoDefaults.pretrainEpochs,
-                  Math.floor((epochs * ganPoDefaults.pretrainEpochs) / ganPoDefaults.epochs),
-                ),
-              }
+          epochs && r.method === 'gan-po' && o.ganPo?.pretrainEpochs === undefined
+            ? { pretrainEpochs: shortPretrain(epochs, ganPoDefaults) }
             : {};
         // and a shortened surrogate run its ten updates (every 20 of 200 epochs), at least one epoch apart
         const every = r.options.updateEvery;

@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import type * as TfModule from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { FieldcalError } from '../../../../src-shared/ipc';
+import { shownWhen } from '../../../../src-shared/types/formMeta';
 import { writeFileAtomic } from '../../common/atomicFile';
 import { VIC3L_PARAMS } from '../../physics/vic3l';
 import { ensembleAccuracy } from '../../surrogate/accuracy';
@@ -43,6 +44,11 @@ import { defaultValue, fullParams, targetOutput, type GriddedProblem } from './p
 
 export const PHYSICS = ['exact', 'lstm', 'arnet'] as const;
 export type Physics = (typeof PHYSICS)[number];
+
+/** Options the form shows only for the surrogates they concern (src-shared/types/formMeta.ts). */
+const SURROGATE_ONLY = shownWhen({ physics: ['lstm', 'arnet'] });
+const LSTM_ONLY = shownWhen({ physics: ['lstm'] });
+const ARNET_ONLY = shownWhen({ physics: ['arnet'] });
 
 /** The surrogate's ensemble and training settings (defaults: the paper's, section 3.2). */
 export const surrogateSettings = z.strictObject({
@@ -129,14 +135,16 @@ export const surrogateSettings = z.strictObject({
     .min(1)
     .max(1024)
     .default(LSTM_DEFAULTS.hidden)
-    .describe('LSTM surrogate: hidden units (paper: 128)'),
+    .describe('LSTM surrogate: hidden units (paper: 128)')
+    .meta(LSTM_ONLY),
   window: z
     .number()
     .int()
     .min(1)
     .max(366)
     .default(LSTM_DEFAULTS.window)
-    .describe('LSTM surrogate: input window, days (paper: 30)'),
+    .describe('LSTM surrogate: input window, days (paper: 30)')
+    .meta(LSTM_ONLY),
   /** ARnet first-layer features and dense-block growth (surrogate/arnet.ts). */
   features: z
     .number()
@@ -144,14 +152,16 @@ export const surrogateSettings = z.strictObject({
     .min(1)
     .max(256)
     .default(ARNET_DEFAULTS.features)
-    .describe('ARnet surrogate: features of the first convolution'),
+    .describe('ARnet surrogate: features of the first convolution')
+    .meta(ARNET_ONLY),
   growth: z
     .number()
     .int()
     .min(1)
     .max(256)
     .default(ARNET_DEFAULTS.growth)
-    .describe('ARnet surrogate: growth rate of each dense block (features each layer adds)'),
+    .describe('ARnet surrogate: growth rate of each dense block (features each layer adds)')
+    .meta(ARNET_ONLY),
   /** ARnet antecedent P and PET channels: time constants in days (surrogate/arnet.ts, ArnetConfig.antecedent). */
   antecedent: z
     .array(z.number().min(1).max(3660))
@@ -159,7 +169,8 @@ export const surrogateSettings = z.strictObject({
     .default([...ARNET_DEFAULTS.antecedent])
     .describe(
       'ARnet surrogate: time constants (days) of its antecedent P and PET channels, exponentially weighted means; [] none',
-    ),
+    )
+    .meta(ARNET_ONLY),
 });
 
 /** The options GAN-PO and dPL share for h() (spread into their option schemas). */
@@ -175,7 +186,8 @@ export const physicsOptions = {
     .prefault({})
     .describe(
       'Ensemble and training settings of the lstm / arnet surrogate (defaults: Sun et al. 2024, section 3.2)',
-    ),
+    )
+    .meta(SURROGATE_ONLY),
   /** Dynamic update (Tsai et al. 2021): every K epochs run the model at the current parameters and fine-tune on it; 0: never. */
   updateEvery: z
     .number()
@@ -184,7 +196,8 @@ export const physicsOptions = {
     .default(0)
     .describe(
       'Dynamic update (Tsai et al. 2021): every K epochs run the model at the current parameters and fine-tune the surrogate; 0: never',
-    ),
+    )
+    .meta(SURROGATE_ONLY),
   /** Fine-tuning epochs of each update. */
   updateEpochs: z
     .number()
@@ -192,18 +205,21 @@ export const physicsOptions = {
     .min(1)
     .max(100)
     .default(2)
-    .describe('Surrogate fine-tuning epochs of each dynamic update'),
+    .describe('Surrogate fine-tuning epochs of each dynamic update')
+    .meta(SURROGATE_ONLY),
   /** A previous run's folder (or a surrogate folder) whose surrogate this run reuses. */
   surrogateFrom: z
     .string()
     .min(1)
     .optional()
-    .describe("A previous run's folder (or a surrogate folder) whose surrogate this run reuses"),
+    .describe("A previous run's folder (or a surrogate folder) whose surrogate this run reuses")
+    .meta(SURROGATE_ONLY),
   /** Search the project's runs for a surrogate of the same key (default true). */
   reuseSurrogate: z
     .boolean()
     .default(true)
-    .describe("Search the project's runs for a surrogate made with the same settings and reuse it"),
+    .describe("Search the project's runs for a surrogate made with the same settings and reuse it")
+    .meta(SURROGATE_ONLY),
 };
 export const physicsSchema = z.object(physicsOptions);
 export type PhysicsOptions = z.output<typeof physicsSchema>;

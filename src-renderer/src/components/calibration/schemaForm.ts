@@ -4,6 +4,8 @@
  * options object the job spec carries. Job-check issue paths are mapped back to form fields.
  */
 
+import { SHOWN_WHEN, type ShownWhen } from '../../../../src-shared/types/formMeta';
+
 export type FieldKind = 'number' | 'integer' | 'boolean' | 'enum' | 'string' | 'json';
 
 export interface FieldSpec {
@@ -28,6 +30,11 @@ export interface FieldSpec {
    * `group.key`, and `optionsFrom` gathers the group's filled fields into one object.
    */
   group?: { name: string; description?: string };
+  /**
+   * The other options' values under which this one matters (its schema's `shownWhen`, and its
+   * settings object's): hidden and left out of the options otherwise.
+   */
+  shownWhen?: ShownWhen;
 }
 
 export type JsonSchema = Record<string, unknown>;
@@ -78,12 +85,14 @@ export function fieldsOf(schema: JsonSchema | undefined): FieldSpec[] {
       ...(typeof s.description === 'string' ? { description: s.description } : {}),
     };
     const own = s.default as Record<string, unknown>;
+    const outer = whenOf(s);
     return Object.entries(s.properties as Record<string, JsonSchema>).map(([key, sub]) => {
       const f = fieldOf(
         `${name}.${key}`,
         key in own && !('default' in sub) ? { ...sub, default: own[key] } : sub,
       );
       f.group = group;
+      if (outer) f.shownWhen = { ...outer, ...f.shownWhen };
       return f;
     });
   });
@@ -103,7 +112,37 @@ function fieldOf(name: string, s: JsonSchema): FieldSpec {
   if (xmax !== undefined) f.exclusiveMax = xmax;
   if (kind === 'enum') f.choices = s.enum as string[];
   if (typeof s.description === 'string') f.description = s.description;
+  const when = whenOf(s);
+  if (when) f.shownWhen = when;
   return f;
+}
+
+/** A schema's `shownWhen` (formMeta.ts) when well formed: option names to lists of values. */
+function whenOf(s: JsonSchema): ShownWhen | undefined {
+  const w = s[SHOWN_WHEN];
+  if (!w || typeof w !== 'object' || Array.isArray(w)) return undefined;
+  const entries = Object.entries(w as Record<string, unknown>).filter(
+    (e): e is [string, string[]] => Array.isArray(e[1]) && e[1].every((v) => typeof v === 'string'),
+  );
+  return entries.length ? Object.fromEntries(entries) : undefined;
+}
+
+/**
+ * Whether a field matters with the form's current values: each option its `shownWhen` names has
+ * one of the listed values (an option the form lacks does not hide it).
+ */
+export function isShown(
+  f: FieldSpec,
+  values: Readonly<Record<string, RawValue>>,
+  fields: readonly FieldSpec[],
+): boolean {
+  if (!f.shownWhen) return true;
+  return Object.entries(f.shownWhen).every(([name, allowed]) => {
+    const other = fields.find((o) => o.name === name);
+    if (!other) return true;
+    const raw = values[name] ?? rawOf(other, other.default);
+    return allowed.includes(String(raw));
+  });
 }
 
 /** The key of a field within its settings object (`surrogate.epochs` → `epochs`), else its name. */
@@ -262,7 +301,11 @@ export function parseField(f: FieldSpec, raw: RawValue): { value?: unknown; erro
   }
 }
 
-/** The options object of the form and the inline errors by field name. Empty inputs are left out (main fills defaults). */
+/**
+ * The options object of the form and the inline errors by field name. Empty inputs are left out
+ * (main fills defaults), and so are hidden ones (`isShown`): an option that does not matter is
+ * neither sent nor checked.
+ */
 export function optionsFrom(
   fields: FieldSpec[],
   values: Record<string, RawValue>,
@@ -270,6 +313,7 @@ export function optionsFrom(
   const options: Record<string, unknown> = {};
   const errors: Record<string, string> = {};
   for (const f of fields) {
+    if (!isShown(f, values, fields)) continue;
     const r = parseField(f, values[f.name] ?? rawOf(f, f.default));
     if (r.error) errors[f.name] = r.error;
     else if (r.value === undefined) continue;

@@ -22,6 +22,7 @@ import {
 } from '../../../../src-main/services/calibration/methods/gan-po/simulate';
 import { VIC3L_PARAMS } from '../../../../src-main/services/physics/vic3l';
 import { dcganDiscriminator, unetGenerator } from '../../../../src-main/services/calibration/nets/ganPo';
+import { shortPretrain } from '../../../../src-main/services/calibration/experiments/ganPoPaper';
 import { onJsKernels } from '../../../helpers/kernels';
 
 let compute: ComputeHandle;
@@ -37,6 +38,25 @@ beforeAll(async () => {
 
 /** The reference width on the native kernels; on the JavaScript ones an eighth of it (see onJsKernels). */
 const width = () => (onJsKernels(tf) ? { filters: 4 } : {});
+
+describe("a shortened paper run's pre-training", () => {
+  const d = methodOptions('gan-po', 'gridded', {}) as { epochs: number; pretrainEpochs: number };
+  it("keeps the defaults' share of the epochs (20 of 200), rounded, at least one and below the epochs", () => {
+    expect([d.epochs, d.pretrainEpochs]).toEqual([200, 20]);
+    // 8 epochs: 0.8 rounds to 1 (floor gave 0, and seed 3's discriminator won at once)
+    expect([2, 3, 8, 15, 16, 40, 100, 200, 400].map((e) => shortPretrain(e, d))).toEqual([
+      1, 1, 1, 2, 2, 4, 10, 20, 20,
+    ]);
+    // one epoch: the discriminator must still join
+    expect(shortPretrain(1, d)).toBe(0);
+    expect(shortPretrain(8, { epochs: 200, pretrainEpochs: 0 })).toBe(0);
+    // every result is a valid set of options
+    for (const e of [1, 2, 8, 200])
+      expect(() =>
+        methodOptions('gan-po', 'gridded', { epochs: e, pretrainEpochs: shortPretrain(e, d) }),
+      ).not.toThrow();
+  });
+});
 
 describe('GAN-PO pieces', () => {
   it('L_R in tfjs is eq. 2 as the JS range penalty: value and gradient', () => {
