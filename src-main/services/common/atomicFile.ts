@@ -19,9 +19,32 @@ async function refuseExisting(dest: string, overwrite: boolean): Promise<void> {
 }
 
 /**
+ * Flushes a folder's entries (a rename is durable only once its folder is: POSIX fsync(2) on the
+ * directory, as SQLite does for its journal). Windows cannot open a folder for syncing, and some
+ * file systems refuse it; the rename itself has happened, so those refusals are let pass.
+ */
+async function syncDir(dir: string): Promise<void> {
+  let fh: fsp.FileHandle;
+  try {
+    fh = await fsp.open(dir, 'r');
+  } catch {
+    return;
+  }
+  try {
+    await fh.sync();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EPERM' && code !== 'EISDIR' && code !== 'ENOTSUP') throw err;
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
  * Writes a file atomically: the bytes go to a temporary file beside the destination, are flushed
- * to disk, then renamed over it. Readers never see a half-written file; a killed process leaves at
- * most a `.tmp` file, removed here on any failure.
+ * to disk, then renamed over it, and the folder is flushed so the rename survives a power loss.
+ * Readers never see a half-written file; a killed process leaves at most a `.tmp` file, removed
+ * here on any failure.
  */
 export async function writeFileAtomic(
   dest: string,
@@ -39,6 +62,7 @@ export async function writeFileAtomic(
       await fh.close();
     }
     await fsp.rename(tmp, dest);
+    await syncDir(dirname(dest));
     return (await fsp.stat(dest)).size;
   } catch (err) {
     await fsp.rm(tmp, { force: true });
