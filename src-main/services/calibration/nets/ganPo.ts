@@ -81,7 +81,7 @@ export function unetGenerator(tf: Tf, s: GanSizes = GAN_SIZES, init: GanInit = {
   const outInit = linear
     ? {
         kernelInitializer: tf.initializers.varianceScaling({
-          scale: 0.01,
+          scale: Number(process.env.FIELDCAL_OUT_SCALE ?? 0.01),
           mode: 'fanAvg',
           distribution: 'uniform',
           ...(init.seed === undefined ? {} : { seed: init.seed + 9973 }),

@@ -88,9 +88,3 @@ function lowerBound(a: readonly number[], v: number): number {
 function rankOf(n: number, p: number): number {
   return Math.max(0, Math.min(n - 1, Math.ceil((p * n) / 100) - 1));
 }
-
-/** The p-th percentile (0-100] of values, by the nearest-rank method (the smallest value with at least p % of the values at or below it). */
-export function percentileOf(values: readonly number[], p: number): number {
-  const sorted = Float64Array.from(values).sort();
-  return sorted[rankOf(sorted.length, p)]!;
-}

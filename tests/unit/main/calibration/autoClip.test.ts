@@ -1,20 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { AutoClip, percentileOf } from '../../../../src-main/services/calibration/optim/autoClip';
+import { AutoClip } from '../../../../src-main/services/calibration/optim/autoClip';
 import { LocalSimulator } from '../../../../src-main/services/calibration/gridded/simulator';
 import { computeHandle } from '../../../../src-main/services/compute';
 import { methodOptions, runMethod } from '../../../../src-main/services/calibration/registry';
 import { makeTwin } from '../../../../src-main/services/calibration/twin/generate';
 
 const norm = (g: Float64Array[]) => Math.hypot(...g.flatMap((a) => Array.from(a)));
+/** The norm a spike of 1000 is clipped to after the norms `hist`, at percentile p. */
+const limit = (hist: number[], p: number) => 1000 * new AutoClip(p, hist).clip([Float64Array.of(1000)]);
 
 describe('AutoClip (Seetharaman et al. 2020)', () => {
-  it('percentile: nearest rank on the sorted values', () => {
-    const v = [5, 1, 4, 2, 3, 10, 9, 8, 7, 6];
-    expect(percentileOf(v, 10)).toBe(1);
-    expect(percentileOf(v, 50)).toBe(5);
-    expect(percentileOf(v, 55)).toBe(6);
-    expect(percentileOf(v, 100)).toBe(10);
-    expect(percentileOf([3], 10)).toBe(3);
+  it("clips to the nearest-rank percentile of the norms so far, this step's included", () => {
+    const hist = [5, 1, 4, 2, 3, 9, 8, 7, 6];
+    // ten norms with a spike of 1000: the 10th percentile is the 1st smallest, the 50th the 5th, the 55th the 6th
+    expect(limit(hist, 10)).toBeCloseTo(1, 12);
+    expect(limit(hist, 50)).toBeCloseTo(5, 12);
+    expect(limit(hist, 55)).toBeCloseTo(6, 12);
+    // the 100th percentile is the spike itself: not clipped; nor is a first step
+    expect(limit(hist, 100)).toBe(1000);
+    expect(limit([], 10)).toBe(1000);
   });
 
   it('scales a spike down to the percentile of the norms so far, keeps its direction, leaves the usual steps alone', () => {
@@ -62,10 +66,10 @@ describe('AutoClip (Seetharaman et al. 2020)', () => {
   });
 
   it('percentile ranks are exact for integer percentiles (7 % of 100 is the 7th value)', () => {
-    const v = Array.from({ length: 100 }, (_, i) => i + 1);
-    expect(percentileOf(v, 7)).toBe(7);
-    expect(percentileOf(v, 10)).toBe(10);
-    expect(percentileOf(v, 99)).toBe(99);
+    const hist = Array.from({ length: 99 }, (_, i) => i + 1);
+    expect(limit(hist, 7)).toBeCloseTo(7, 12);
+    expect(limit(hist, 10)).toBeCloseTo(10, 12);
+    expect(limit(hist, 99)).toBeCloseTo(99, 12);
   });
 
   it(
