@@ -8,8 +8,10 @@ import { LocalSimulator } from '../../../../src-main/services/calibration/gridde
 import { methodOptions, runMethod } from '../../../../src-main/services/calibration/registry';
 import {
   clipPassingGradient,
+  GanPoNets,
   rangeLoss,
 } from '../../../../src-main/services/calibration/methods/gan-po/train';
+import type { GanPoOptions } from '../../../../src-main/services/calibration/methods/gan-po/options';
 import {
   descriptorImage,
   imageLayout,
@@ -327,6 +329,28 @@ describe('GAN-PO pieces', () => {
     expect(methodOptions('gan-po', 'gridded', { epochs: 10, ablation: 'l1-only' })).toMatchObject({
       epochs: 10,
     });
+  });
+
+  it('a linear generator starts at the middle of every range, the same uniform field whatever its seed', () => {
+    const pr = twin.problem;
+    const o = methodOptions('gan-po', 'gridded', { ...width() }) as GanPoOptions;
+    expect(o.output).toBe('linear');
+    const mid = pr.calibrated.map((_, j) => Math.fround(pr.lower[j]! + 0.5 * (pr.upper[j]! - pr.lower[j]!)));
+    const firstKernels: Float32Array[] = [];
+    for (const seed of [1, 3]) {
+      const nets = new GanPoNets(tf, pr, o, seed);
+      const { fields, excess } = nets.fields();
+      expect(excess).toBe(0);
+      // lower + 0.5 (upper - lower) at every cell, to float32 rounding of the affine map
+      fields.forEach((f, j) => {
+        for (const v of f)
+          expect(Math.abs(v - mid[j]!)).toBeLessThanOrEqual(1e-6 * (pr.upper[j]! - pr.lower[j]!));
+      });
+      firstKernels.push(nets.generatorWeights()[0]!);
+      nets.dispose();
+    }
+    // the hidden layers still differ by seed
+    expect(Array.from(firstKernels[0]!)).not.toEqual(Array.from(firstKernels[1]!));
   });
 
   it("networks: the reference widths of tables S1 and S2 by default, and the width option's", () => {
