@@ -10,12 +10,13 @@ const ints = (v: string | undefined, d: number[]) => (v ? v.split(',').map(Numbe
  * 1,2,3), FIELDCAL_BENCH_BASELINE_SEEDS (SCE-UA, dPL; default 1), FIELDCAL_BENCH_EPOCHS (GAN-PO) and
  * FIELDCAL_BENCH_DPL_EPOCHS (default 200 both), FIELDCAL_BENCH_SURROGATE_EPOCHS (surrogate training,
  * default 200 with early stopping), FIELDCAL_BENCH_SURROGATE_HELDOUT (held-out members of the
- * surrogate's accuracy, default 10) and FIELDCAL_BENCH_RUNS (default all) shorten it; a shortened GAN-PO run pre-trains the
- * defaults' share of its epochs, at least one, unless FIELDCAL_BENCH_PRETRAIN names the number. Finished runs
- * are kept in <out>/runs and taken from there when asked again with the same options
- * (FIELDCAL_BENCH_FRESH=1 makes them again: kept runs carry no code version), so runs
- * made by separate processes (FIELDCAL_THREADS=1 and
- * FIELDCAL_BENCH_THREADS=1 each: the native kernels' and the model's threads) meet in the last one's report.
+ * surrogate's accuracy, default 10) and FIELDCAL_BENCH_RUNS (default all) shorten it. A shortened
+ * GAN-PO run pre-trains the defaults' share of its epochs, at least one, unless
+ * FIELDCAL_BENCH_PRETRAIN names the number. Finished runs are kept in <out>/runs and taken from
+ * there when asked again with the same options (FIELDCAL_BENCH_FRESH=1 makes them again: kept runs
+ * carry no code version), so runs made by separate processes (FIELDCAL_THREADS=1 and
+ * FIELDCAL_BENCH_THREADS=1 each: the native kernels' and the model's threads) meet in the last
+ * one's report.
  */
 export async function ganPoPaperBench(): Promise<Record<string, unknown>> {
   const env = process.env;

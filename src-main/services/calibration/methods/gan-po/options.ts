@@ -71,8 +71,9 @@ export const ganPoOptions = z
      * paper's, with L_R) lets a value leave its range, L_R (eq. 2) pulls it back and the model runs on
      * it clipped; the output layer starts at the middle of the range (bias 0.5, zero weights).
      * 'sigmoid' keeps it inside (L_R is then 0). Measured on the paper's twin (seed 1, sequence
-     * 'window', small random output weights then, not zero): linear reaches a validation MSE of 0.057 by epoch 30; sigmoid 0.109 at epoch 30 and
-     * 0.066 at best (epoch 108 of 200) before its outputs saturate and training stalls.
+     * 'window', small random output weights then, not zero): linear reaches a validation MSE of
+     * 0.057 by epoch 30; sigmoid 0.109 at epoch 30 and 0.066 at best (epoch 108 of 200) before its
+     * outputs saturate and training stalls.
      */
     output: z
       .enum(['linear', 'sigmoid'])
