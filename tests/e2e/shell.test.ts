@@ -234,15 +234,17 @@ describe('the app shell in Chromium through `fieldcal serve`', () => {
     // only when h() is a surrogate, with only that network's settings
     const surrogate = page.getByTestId('calib-opt-group-surrogate');
     const members = page.getByTestId('calib-opt-surrogate.members');
-    expect(await surrogate.count()).toBe(0);
-    expect(await page.getByTestId('calib-opt-updateEvery').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('calib-opt-physics').inputValue()).toBe('exact');
+    await expect.poll(() => surrogate.count()).toBe(0);
+    await expect.poll(() => page.getByTestId('calib-opt-updateEvery').count()).toBe(0);
     await page.getByTestId('calib-opt-physics').selectOption('lstm');
+    await expect.poll(() => surrogate.count()).toBe(1);
     expect(await surrogate.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
     expect(await members.isVisible()).toBe(false);
     await surrogate.locator('summary').click();
     expect(await members.inputValue()).toBe('400');
-    expect(await page.getByTestId('calib-opt-surrogate.hidden').count()).toBe(1);
-    expect(await page.getByTestId('calib-opt-surrogate.features').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('calib-opt-surrogate.hidden').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('calib-opt-surrogate.features').count()).toBe(0);
     await members.fill('2');
     await expect
       .poll(() => page.getByTestId('calib-opt-error-surrogate.members').textContent())
@@ -253,7 +255,7 @@ describe('the app shell in Chromium through `fieldcal serve`', () => {
     await page.screenshot({ path: join(SHOTS, 'calibrate-surrogate-settings.png') });
     // back to the exact model: the surrogate's settings go, and so does their error
     await page.getByTestId('calib-opt-physics').selectOption('exact');
-    expect(await surrogate.count()).toBe(0);
+    await expect.poll(() => surrogate.count()).toBe(0);
     await expect.poll(() => page.getByTestId('calib-state').textContent()).toBe('ready');
     await page.getByTestId('calib-opt-epochs').fill('1000');
     await expect.poll(() => page.getByTestId('calib-state').textContent()).toBe('ready');

@@ -20,24 +20,15 @@ async function refuseExisting(dest: string, overwrite: boolean): Promise<void> {
 
 /**
  * Flushes a folder's entries (a rename is durable only once its folder is: POSIX fsync(2) on the
- * directory, as SQLite does for its journal). Windows cannot open a folder for syncing, and some
- * file systems refuse it; the rename itself has happened, so those refusals are let pass.
+ * directory, as SQLite does for its journal). It runs after the rename, when the new file is in
+ * place: a folder that cannot be flushed (Windows answers EPERM, some file systems EINVAL or
+ * ENOTSUP) is no failed write, so every refusal is let pass.
  */
 async function syncDir(dir: string): Promise<void> {
-  let fh: fsp.FileHandle;
-  try {
-    fh = await fsp.open(dir, 'r');
-  } catch {
-    return;
-  }
-  try {
-    await fh.sync();
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'EPERM' && code !== 'EISDIR' && code !== 'ENOTSUP') throw err;
-  } finally {
-    await fh.close();
-  }
+  const fh = await fsp.open(dir, 'r').catch(() => null);
+  if (!fh) return;
+  await fh.sync().catch(() => undefined);
+  await fh.close().catch(() => undefined);
 }
 
 /**

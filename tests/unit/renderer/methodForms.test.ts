@@ -34,6 +34,26 @@ describe("every method's options form", () => {
     expect(methodOptions(name, kind, options)).toEqual(defaults);
   });
 
+  it.each(cases)(
+    '%s (%s): every shownWhen names an option of the form and values it can take',
+    (name, kind) => {
+      const fields = fieldsOf(
+        z.toJSONSchema(methodOf(name).problems[kind]!.options, {
+          io: 'input',
+          unrepresentable: 'any',
+        }) as Record<string, unknown>,
+      );
+      for (const f of fields)
+        for (const [other, allowed] of Object.entries(f.shownWhen ?? {})) {
+          const o = fields.find((g) => g.name === other);
+          expect(o, `${f.name}: shownWhen names ${other}`).toBeDefined();
+          const can = o!.kind === 'boolean' ? ['true', 'false'] : (o!.choices ?? []);
+          expect(allowed.length, `${f.name}: shownWhen.${other} allows nothing`).toBeGreaterThan(0);
+          for (const v of allowed) expect(can, `${f.name}: shownWhen.${other}`).toContain(v);
+        }
+    },
+  );
+
   it('shows the settings objects as sections', () => {
     const groups = (name: string, kind: 'gridded' | 'gauges') => [
       ...new Set(

@@ -5,13 +5,16 @@ import {
   fieldForIssue,
   fieldsOf,
   initialValues,
+  isShown,
   issuesByField,
   keyOf,
   optionsFrom,
   helpText,
   nameParts,
   parseField,
+  type RawValue,
 } from '../../../src-renderer/src/components/calibration/schemaForm';
+import { shownWhen } from '../../../src-shared/types/formMeta';
 
 // the shape of HDA-PR's and GAN-PO's options, converted as jobs.methods converts them
 const schema = z.toJSONSchema(
@@ -295,5 +298,54 @@ describe('split-sample periods of the Calibrate panel', () => {
       'train',
       'test',
     ]);
+  });
+});
+
+describe('options shown only under other options (shownWhen)', () => {
+  const when = z.toJSONSchema(
+    z.strictObject({
+      mode: z.enum(['a', 'b', 'c']).default('a'),
+      fast: z.boolean().default(false),
+      depth: z
+        .number()
+        .int()
+        .min(1)
+        .default(3)
+        .meta(shownWhen({ fast: ['false'] })),
+      group: z
+        .strictObject({
+          size: z.number().int().min(1).default(2),
+          onlyC: z
+            .number()
+            .int()
+            .min(1)
+            .default(1)
+            .meta(shownWhen({ mode: ['c', 'a'] })),
+        })
+        .prefault({})
+        .meta(shownWhen({ mode: ['b', 'c'] })),
+    }),
+    { io: 'input', unrepresentable: 'any' },
+  ) as Record<string, unknown>;
+  const fields = fieldsOf(when);
+  const shown = (values: Record<string, RawValue>) =>
+    fields.filter((f) => isShown(f, { ...initialValues(fields), ...values }, fields)).map((f) => f.name);
+
+  it("follows a checkbox by 'true' / 'false', and a settings object's rule with its keys' own on top", () => {
+    expect(shown({})).toEqual(['mode', 'fast', 'depth']);
+    expect(shown({ fast: true })).toEqual(['mode', 'fast']);
+    expect(shown({ mode: 'b' })).toEqual(['mode', 'fast', 'depth', 'group.size']);
+    // group.onlyC: its group's b or c, and its own c or a: c only
+    expect(fields.find((f) => f.name === 'group.onlyC')!.shownWhen).toEqual({ mode: ['c'] });
+    expect(shown({ mode: 'c' })).toEqual(['mode', 'fast', 'depth', 'group.size', 'group.onlyC']);
+  });
+
+  it('neither checks nor sends a hidden option', () => {
+    const values = { ...initialValues(fields), fast: true, depth: '0', 'group.size': '0' };
+    expect(optionsFrom(fields, values)).toEqual({ options: { mode: 'a', fast: true }, errors: {} });
+    expect(optionsFrom(fields, { ...values, mode: 'b', fast: false }).errors).toEqual({
+      depth: 'must be at least 1',
+      'group.size': 'must be at least 1',
+    });
   });
 });

@@ -293,8 +293,9 @@ export async function ganPoPaperExperiment(o: {
         };
         const runDir = o.dir ? join(o.dir, `${r.name}-s${seed}`) : null;
         // the options as the method reads them (defaults filled in), so equal settings give one key
+        // version: raised when the same options give other results (3: GAN-PO's zero output layer)
         const key = JSON.stringify({
-          version: 2,
+          version: 3,
           name: r.name,
           method: r.method,
           seed,

@@ -22,7 +22,10 @@ export interface GanSizes {
   CF: number;
 }
 
-/** How the networks' weights start: tfjs's defaults, or seeded Glorot-uniform kernels (reproducible runs). */
+/**
+ * How the networks' weights start: tfjs's defaults, or seeded Glorot-uniform kernels (reproducible
+ * runs); a linear generator's output layer starts at zero weights, bias 0.5, either way.
+ */
 export interface GanInit {
   seed?: number;
   /** The generator's output activation: sigmoid (in (0, 1), the reference) or linear (unbounded). */

@@ -92,7 +92,7 @@ export function fieldsOf(schema: JsonSchema | undefined): FieldSpec[] {
         key in own && !('default' in sub) ? { ...sub, default: own[key] } : sub,
       );
       f.group = group;
-      if (outer) f.shownWhen = { ...outer, ...f.shownWhen };
+      if (outer) f.shownWhen = bothWhen(outer, f.shownWhen);
       return f;
     });
   });
@@ -115,6 +115,13 @@ function fieldOf(name: string, s: JsonSchema): FieldSpec {
   const when = whenOf(s);
   if (when) f.shownWhen = when;
   return f;
+}
+
+/** Both rules at once: for an option both name, the values both allow. */
+function bothWhen(a: ShownWhen, b: ShownWhen | undefined): ShownWhen {
+  const out: Record<string, readonly string[]> = { ...a };
+  for (const [k, v] of Object.entries(b ?? {})) out[k] = k in a ? a[k]!.filter((x) => v.includes(x)) : v;
+  return out;
 }
 
 /** A schema's `shownWhen` (formMeta.ts) when well formed: option names to lists of values. */

@@ -51,7 +51,25 @@ describe('writeFileAtomic', () => {
     expect([...readFileSync(dest)]).toEqual([1, 2, 3]);
   });
 
-  it('still writes where the folder cannot be opened for flushing (Windows)', async () => {
+  it('reports a written file as written where the folder cannot be flushed (Windows: EPERM)', async () => {
+    const dest = join(tmp.dir, 'e.txt');
+    const real = fsp.open.bind(fsp);
+    const synced: string[] = [];
+    vi.spyOn(fsp, 'open').mockImplementation((async (p: string, flags?: string) => {
+      const fh = await real(p, flags);
+      if (p !== tmp.dir) return fh;
+      fh.sync = () => {
+        synced.push(p);
+        return Promise.reject(Object.assign(new Error('EPERM'), { code: 'EPERM' }));
+      };
+      return fh;
+    }) as typeof fsp.open);
+    expect(await writeFileAtomic(dest, (t) => fsp.writeFile(t, 'done'))).toBe(4);
+    expect(synced).toEqual([tmp.dir]);
+    expect(readFileSync(dest, 'utf8')).toBe('done');
+  });
+
+  it('still writes where the folder cannot be opened for flushing', async () => {
     const dest = join(tmp.dir, 'd.txt');
     const real = fsp.open.bind(fsp);
     vi.spyOn(fsp, 'open').mockImplementation(((p: string, flags?: string) =>

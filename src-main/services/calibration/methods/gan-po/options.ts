@@ -6,6 +6,8 @@ import { physicsOptions } from '../../gridded/surrogate';
  * search; their λr = 1 is not Fieldcal's default, see `lambdaRange`, nor is their discriminator from
  * the first epoch, see `pretrainEpochs`), Adam with learning rate 1e-4 and β = (0.5, 0.999), batches of 32 days, 200
  * epochs. `sequence` and `warmupWindow` are Fieldcal's design of the simulator h() (see index.ts).
+ * The measurements quoted below were made with the generator's earlier output layer (small random
+ * weights; zero since 2026-12-03, nets/ganPo.ts), which gave seed 3 its slow start.
  */
 export const ganPoOptions = z
   .strictObject({
