@@ -308,6 +308,14 @@ export function parseField(f: FieldSpec, raw: RawValue): { value?: unknown; erro
   }
 }
 
+/** The fields that matter with the form's current values (`isShown`), in order. */
+export function shownOf(
+  fields: readonly FieldSpec[],
+  values: Readonly<Record<string, RawValue>>,
+): FieldSpec[] {
+  return fields.filter((f) => isShown(f, values, fields));
+}
+
 /**
  * The options object of the form and the inline errors by field name. Empty inputs are left out
  * (main fills defaults), and so are hidden ones (`isShown`): an option that does not matter is
