@@ -201,6 +201,7 @@ napi_value CopyRows(napi_env env, napi_callback_info info);        // copies.cc
 napi_value BatchNormTrain(napi_env env, napi_callback_info info);  // batchnorm.cc
 napi_value BatchNormGrad(napi_env env, napi_callback_info info);   // batchnorm.cc
 napi_value LstmForward(napi_env env, napi_callback_info info);     // lstm.cc
+napi_value LstmInfer(napi_env env, napi_callback_info info);       // lstm.cc
 napi_value LstmBackward(napi_env env, napi_callback_info info);    // lstm.cc
 
 }  // namespace fieldcal

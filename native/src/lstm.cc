@@ -152,14 +152,32 @@ struct StepProduct {
 // backward pass's gate gradients would otherwise be a fresh, zeroed allocation of B T 4H floats
 // at every training step.
 std::vector<float>& scratch(int which) {
-  thread_local std::vector<float> s[4];
+  thread_local std::vector<float> s[7];
   return s[which];
 }
 
-// The forward pass on raw buffers (lstmForward's layouts; Y [B,T,H] when seq, else [B,H]).
+// The forward pass on raw buffers (lstmForward's layouts; Y [B,T,H] when seq, else [B,H]). Without A
+// (inference: nothing is kept for a gradient), the operands and cell states of two steps and the gates
+// of one live in the thread's scratch, so memory is O(B (K + 6H)) instead of O(T B (K + 6H)).
 void lstmForwardRun(const float* X, int64_t B, int64_t T, int64_t I, int64_t H, const float* W, const float* U,
                     const float* Bias, float* A, float* Cs, float* G, float* Y, bool seq) {
   const int64_t G4 = 4 * H, G5 = 5 * H, K = stackedWidth(I, H);
+  const bool keep = A != nullptr;
+  if (!keep) {
+    std::vector<float>& a = scratch(4);
+    std::vector<float>& cs = scratch(5);
+    std::vector<float>& g = scratch(6);
+    a.resize(static_cast<size_t>(2 * B * K));
+    cs.resize(static_cast<size_t>(2 * B * H));
+    g.resize(static_cast<size_t>(B * G5));
+    A = a.data();
+    Cs = cs.data();
+    G = g.data();
+  }
+  // step t's operand rows, cell states and gates: kept for every step, or in a ring of two (one)
+  auto aAt = [&](int64_t t) { return A + (keep ? t : t & 1) * B * K; };
+  auto cAt = [&](int64_t t) { return Cs + (keep ? t : t & 1) * B * H; };
+  auto gAt = [&](int64_t t) { return G + (keep ? t : 0) * B * G5; };
   std::vector<float>& S = scratch(0);
   S.resize(static_cast<size_t>(K * G4));
   stackWeights(W, U, Bias, I, H, S.data());
@@ -169,23 +187,27 @@ void lstmForwardRun(const float* X, int64_t B, int64_t T, int64_t I, int64_t H, 
   StepProduct zOf("lstmF", B, G4, K, K, G4, false, S.data(), G4);
   // [0 | x(0) | 1 | 0]
   for (int64_t b = 0; b < B; b++) {
-    float* a = A + b * K;
+    float* a = aAt(0) + b * K;
     std::memset(a, 0, sizeof(float) * K);
     std::memcpy(a + H, X + b * T * I, sizeof(float) * I);
     a[H + I] = 1.0f;
   }
   const std::vector<float> zeros(static_cast<size_t>(H), 0.0f);  // the zero initial state
   for (int64_t t = 0; t < T; t++) {
-    zOf.run(A + t * B * K, Z.data());
+    zOf.run(aAt(t), Z.data());
+    float* const aNext = t + 1 < T ? aAt(t + 1) : nullptr;
+    const float* const cPrev = t > 0 ? cAt(t - 1) : nullptr;
+    float* const cNow = cAt(t);
+    float* const gNow = gAt(t);
 #pragma omp parallel for schedule(static) if (B * H > 4096)
     for (int64_t b = 0; b < B; b++) {
       const float* __restrict z = Z.data() + b * G4;
-      float* __restrict g = G + (t * B + b) * G5;
-      const float* __restrict cp = t > 0 ? Cs + ((t - 1) * B + b) * H : zeros.data();
-      float* __restrict c = Cs + (t * B + b) * H;
-      if (t + 1 < T) {
+      float* __restrict g = gNow + b * G5;
+      const float* __restrict cp = cPrev ? cPrev + b * H : zeros.data();
+      float* __restrict c = cNow + b * H;
+      if (aNext) {
         // h(t) into the next step's operand, with x(t+1)
-        float* a = A + ((t + 1) * B + b) * K;
+        float* a = aNext + b * K;
         lstmCellRow(z, g, cp, c, a, H);
         std::memcpy(a + H, X + (b * T + t + 1) * I, sizeof(float) * I);
         a[H + I] = 1.0f;
@@ -200,7 +222,7 @@ void lstmForwardRun(const float* X, int64_t B, int64_t T, int64_t I, int64_t H, 
 // The backward pass on raw buffers (lstmBackward's layouts).
 void lstmBackwardRun(int64_t B, int64_t T, int64_t I, int64_t H, bool seq, const float* W, const float* U,
                      const float* A, const float* Cs, const float* G, const float* DY, float* DX, float* DW,
-                     float* DU, float* DB) {
+                     float* DU, float* DB, bool weightGrads) {
   const int64_t G4 = 4 * H, G5 = 5 * H, K = stackedWidth(I, H);
   std::vector<float>& dZ = scratch(1);
   std::vector<float>& dS = scratch(2);
@@ -219,12 +241,19 @@ void lstmBackwardRun(int64_t B, int64_t T, int64_t I, int64_t H, bool seq, const
     }
     if (t > 0) dhOf.run(dZ.data() + t * B * G4, dh.data());
   }
-  // [dU; dW; db] = sum over steps and rows of [h(t-1) | x(t) | 1]^T dz(t) (h(-1) = 0): one product
-  dS.resize(static_cast<size_t>(K * G4));
-  gemm('T', 'N', K, G4, T * B, 1.0f, A, K, dZ.data(), G4, 0.0f, dS.data(), G4);
-  std::memcpy(DU, dS.data(), sizeof(float) * H * G4);
-  std::memcpy(DW, dS.data() + H * G4, sizeof(float) * I * G4);
-  std::memcpy(DB, dS.data() + (H + I) * G4, sizeof(float) * G4);
+  // [dU; dW; db] = sum over steps and rows of [h(t-1) | x(t) | 1]^T dz(t) (h(-1) = 0): one product,
+  // as costly as the forward's; zeros when the caller differentiates with respect to x only
+  if (weightGrads) {
+    dS.resize(static_cast<size_t>(K * G4));
+    gemm('T', 'N', K, G4, T * B, 1.0f, A, K, dZ.data(), G4, 0.0f, dS.data(), G4);
+    std::memcpy(DU, dS.data(), sizeof(float) * H * G4);
+    std::memcpy(DW, dS.data() + H * G4, sizeof(float) * I * G4);
+    std::memcpy(DB, dS.data() + (H + I) * G4, sizeof(float) * G4);
+  } else {
+    std::memset(DU, 0, sizeof(float) * H * G4);
+    std::memset(DW, 0, sizeof(float) * I * G4);
+    std::memset(DB, 0, sizeof(float) * G4);
+  }
   // dx = dZ W^T, rows in step-major order, then back to [B, T, I]
   std::vector<float> dxt(static_cast<size_t>(T * B * I));
   gemm('N', 'T', T * B, I, G4, 1.0f, dZ.data(), G4, W, G4, 0.0f, dxt.data(), I);
@@ -269,9 +298,36 @@ napi_value LstmForward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// lstmBackward(dims [B,T,I,H,seq], W, U, states, cs, gates, dy, dx, dW, dU, db): back-propagation
-// through time of lstmForward from its kept states; dy is [B,T,H] when seq, else the gradient of
-// the last h [B,H].
+// lstmInfer(x [B,T,I], dims [B,T,I,H,seq], W, U, bias, y): lstmForward's y alone, keeping nothing for
+// a gradient (a prediction): the same arithmetic in O(B (K + 6H)) scratch instead of the T-long states.
+napi_value LstmInfer(napi_env env, napi_callback_info info) {
+  Args<6> a(env, info);
+  if (!a) return napiFailed(env);
+  size_t nx = 0, nw = 0, nu = 0, nb = 0, ny = 0;
+  float* X = a.f32(0, &nx);
+  auto d = a.ints(1);
+  float* W = a.f32(2, &nw);
+  float* U = a.f32(3, &nu);
+  float* Bias = a.f32(4, &nb);
+  float* Y = a.f32(5, &ny);
+  if (d.size() != 5 || !X || !W || !U || !Bias || !Y) return fail(env, "lstmInfer: bad operands");
+  const int64_t B = d[0], T = d[1], I = d[2], H = d[3], G4 = 4 * H;
+  const bool seq = d[4] != 0;
+  if (B <= 0 || T <= 0 || I <= 0 || H <= 0 || nx != size_t(B * T * I) || nw != size_t(I * G4) ||
+      nu != size_t(H * G4) || nb != size_t(G4) || ny != size_t(seq ? B * T * H : B * H))
+    return fail(env, "lstmInfer: operand sizes do not match [B,T,I,H]");
+  try {
+    lstmForwardRun(X, B, T, I, H, W, U, Bias, nullptr, nullptr, nullptr, Y, seq);
+  } catch (const std::exception& e) {
+    unsupported(env, e);
+  }
+  return nullptr;
+}
+
+// lstmBackward(dims [B,T,I,H,seq,weightGrads], W, U, states, cs, gates, dy, dx, dW, dU, db):
+// back-propagation through time of lstmForward from its kept states; dy is [B,T,H] when seq, else the
+// gradient of the last h [B,H]. Without weightGrads, dW, dU and db are zeros (dx alone is wanted: a
+// network differentiated with respect to its input), which saves a product as costly as the forward.
 napi_value LstmBackward(napi_env env, napi_callback_info info) {
   Args<11> a(env, info);
   if (!a) return napiFailed(env);
@@ -287,7 +343,7 @@ napi_value LstmBackward(napi_env env, napi_callback_info info) {
   float* DW = a.f32(8, &ndw);
   float* DU = a.f32(9, &ndu);
   float* DB = a.f32(10, &ndb);
-  if (d.size() != 5 || !W || !U || !A || !Cs || !G || !DY || !DX || !DW || !DU || !DB)
+  if (d.size() != 6 || !W || !U || !A || !Cs || !G || !DY || !DX || !DW || !DU || !DB)
     return fail(env, "lstmBackward: bad operands");
   const int64_t B = d[0], T = d[1], I = d[2], H = d[3], G4 = 4 * H;
   const bool seq = d[4] != 0;
@@ -297,7 +353,7 @@ napi_value LstmBackward(napi_env env, napi_callback_info info) {
       ndb != size_t(G4))
     return fail(env, "lstmBackward: operand sizes do not match [B,T,I,H]");
   try {
-    lstmBackwardRun(B, T, I, H, seq, W, U, A, Cs, G, DY, DX, DW, DU, DB);
+    lstmBackwardRun(B, T, I, H, seq, W, U, A, Cs, G, DY, DX, DW, DU, DB, d[5] != 0);
   } catch (const std::exception& e) {
     unsupported(env, e);
   }

@@ -33,7 +33,7 @@ for (let r = 0; r < repeats; r++) {
   const dW = new Float32Array(I * 4 * H);
   const dU = new Float32Array(H * 4 * H);
   const db = new Float32Array(4 * H);
-  addon.lstmBackward([B, T, I, H, 0], W, U, A, Cs, G, dy, dx, dW, dU, db);
+  addon.lstmBackward([B, T, I, H, 0, 1], W, U, A, Cs, G, dy, dx, dW, dU, db);
   for (const a of [Y, dx, dW, dU, db])
     for (const v of a) {
       if (!Number.isFinite(v)) finite = false;

@@ -12,6 +12,7 @@ export const FUSED = {
   leakyReluGrad: 'FieldcalLeakyReluGrad',
   lstm: 'FieldcalLstm',
   lstmGrad: 'FieldcalLstmGrad',
+  lstmInfer: 'FieldcalLstmInfer',
 } as const;
 
 const hasKernel = (tf: Tf, name: string) => tf.getKernel(name, tf.getBackend()) !== undefined;
@@ -262,10 +263,14 @@ interface LstmFields {
  * batch 400 x 30 days x 128) kept as the gradient's saved tensors. A custom gradient rather than a
  * gradient registered for the kernel: tfjs back-propagates a kernel's outputs that have no gradient
  * as zero tensors of their full size (Engine.addTapeNode), 40 MB of zeros allocated at every step.
+ * Where no gradient is being recorded (a prediction) and the backend has it, FieldcalLstmInfer runs
+ * instead and keeps nothing. `weightGrads` false: the weights' gradients are zeros (the caller
+ * differentiates with respect to x only, as GAN-PO and dPL through a surrogate), which saves the
+ * backward pass's product for them.
  */
-function fusedLstmOp(tf: Tf, returnSequences: boolean) {
-  const attrs = { returnSequences } as unknown as TfModule.NamedAttrMap;
-  return tf.customGrad(((
+function fusedLstmOp(tf: Tf, returnSequences: boolean, weightGrads: boolean) {
+  const attrs = { returnSequences, weightGrads: weightGrads ? 1 : 0 } as unknown as TfModule.NamedAttrMap;
+  const taped = tf.customGrad(((
     x: Tensor,
     kernel: Tensor,
     recurrentKernel: Tensor,
@@ -295,6 +300,10 @@ function fusedLstmOp(tf: Tf, returnSequences: boolean) {
     recurrentKernel: Tensor,
     bias: Tensor,
   ) => Tensor;
+  return (x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Tensor): Tensor =>
+    tf.engine().isTapeOn() || !hasKernel(tf, FUSED.lstmInfer)
+      ? taped(x, kernel, recurrentKernel, bias)
+      : (tf.engine().runKernel(FUSED.lstmInfer, { x, kernel, recurrentKernel, bias }, attrs) as Tensor);
 }
 
 type LstmArgs = Parameters<Tf['layers']['lstm']>[0];
@@ -330,9 +339,9 @@ function fusedLstmClass(tf: Tf): LstmClass {
         x.dtype === 'float32' &&
         hasKernel(tf, FUSED.lstm);
       if (!fused) return super.call(inputs, kwargs);
-      return tf.tidy(() =>
-        fusedLstmOp(tf, me.returnSequences)(x, c.kernel.read(), c.recurrentKernel.read(), c.bias.read()),
-      );
+      // kwargs.weightGrads false (a caller's model.apply option): dx alone is differentiated
+      const op = fusedLstmOp(tf, me.returnSequences, kwargs.weightGrads !== false);
+      return tf.tidy(() => op(x, c.kernel.read(), c.recurrentKernel.read(), c.bias.read()));
     }
   }
   return FusedLstm;

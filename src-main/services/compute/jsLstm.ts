@@ -9,6 +9,8 @@ interface Dims {
   I: number;
   H: number;
   returnSequences: boolean;
+  /** FieldcalLstmGrad: whether the weights' gradients are wanted (else zeros, as the native kernel's) */
+  weightGrads: boolean;
 }
 /** The float32 values of FieldcalLstm's inputs, by name. */
 interface ForwardIn {
@@ -162,9 +164,11 @@ function registerCpu<V>(tf: Tf, kernelName: string, run: (v: V, d: Dims) => Arra
       const b = backend as unknown as CpuBackend;
       const t = inputs as Record<string, TensorInfo>;
       const [B, T, I, H] = lstmDims(t.x!, t.recurrentKernel!);
-      const returnSequences = Boolean((attrs as { returnSequences?: boolean }).returnSequences);
+      const a = attrs as { returnSequences?: boolean; weightGrads?: number | boolean };
+      const returnSequences = Boolean(a.returnSequences);
+      const weightGrads = a.weightGrads === undefined || Boolean(a.weightGrads);
       const v = Object.fromEntries(Object.entries(t).map(([name, info]) => [name, vals(b, info)])) as V;
-      return run(v, { B, T, I, H, returnSequences }).map(([shape, values]) =>
+      return run(v, { B, T, I, H, returnSequences, weightGrads }).map(([shape, values]) =>
         b.makeTensorInfo(shape, 'float32', values),
       );
     },
@@ -172,7 +176,7 @@ function registerCpu<V>(tf: Tf, kernelName: string, run: (v: V, d: Dims) => Arra
 }
 
 /**
- * Registers FieldcalLstm and FieldcalLstmGrad on tfjs's `cpu` backend (once): the fused LSTM layer
+ * Registers FieldcalLstm, FieldcalLstmInfer and FieldcalLstmGrad on tfjs's `cpu` backend (once): the fused LSTM layer
  * then runs as two kernels there too (`cpu-native` keeps the addon's, with their own saved layout).
  */
 export function registerJsLstm(tf: Tf): void {
@@ -187,14 +191,19 @@ export function registerJsLstm(tf: Tf): void {
       [[T, B, 5 * H], r.gates],
     ];
   });
+  registerCpu<ForwardIn>(tf, FUSED.lstmInfer, (v, d) => {
+    const { B, T, H, returnSequences } = d;
+    return [[returnSequences ? [B, T, H] : [B, H], lstmForward(v, d).y]];
+  });
   registerCpu<BackwardIn>(tf, FUSED.lstmGrad, (v, d) => {
-    const { B, T, I, H } = d;
+    const { B, T, I, H, weightGrads } = d;
     const r = lstmBackward(v, d);
+    const w = (a: Float32Array) => (weightGrads ? a : a.fill(0));
     return [
       [[B, T, I], r.dx],
-      [[I, 4 * H], r.dw],
-      [[H, 4 * H], r.du],
-      [[4 * H], r.db],
+      [[I, 4 * H], w(r.dw)],
+      [[H, 4 * H], w(r.du)],
+      [[4 * H], w(r.db)],
     ];
   });
 }

@@ -167,7 +167,8 @@ export class LstmSurrogate implements TrainableSurrogate {
    * [t0, t1) as a [(t1 - t0) x cells] tensor in target units. The standardisation, the repetition
    * of each cell's parameters over its window and the network are tfjs ops, so tf's autodiff gives
    * the gradient to `params`; the LSTM runs as the fused op, whose custom gradient
-   * (compute/fusedLayers.ts, FieldcalLstmGrad) returns dx as well as the weights' gradients. The
+   * (compute/fusedLayers.ts, FieldcalLstmGrad) returns dx; the weights' gradients are not computed
+   * (zeros: the surrogate is a constant of the caller's loss, trained by `trainer` only). The
    * forcing windows are constants. `_before` is ignored: the 30-day window carries the memory.
    * `only` (cell indices) simulates those cells alone, [(t1 - t0) x only.length]: the cells are
    * independent sequences, so it gives the same values and, through the gather, the same gradient
@@ -231,7 +232,8 @@ export class LstmSurrogate implements TrainableSurrogate {
         this.np,
       ]);
       const x = tf.concat([tf.tensor3d(forcing, [n * cells, W, this.nf]), rep], 2);
-      const y = this.model.apply(x) as TfModule.Tensor;
+      // the surrogate's weights are constants here: their gradients are not computed
+      const y = this.model.apply(x, { weightGrads: false }) as TfModule.Tensor;
       return tf.add(tf.mul(tf.reshape(y, [n, cells]), std), mean) as TfModule.Tensor2D;
     });
   }

@@ -92,8 +92,16 @@ export interface NativeAddon {
     gates: Float32Array,
     y: Float32Array,
   ): void;
-  lstmBackward(
+  lstmInfer(
+    x: Float32Array,
     dims: [number, number, number, number, number],
+    kernel: Float32Array,
+    recurrentKernel: Float32Array,
+    bias: Float32Array,
+    y: Float32Array,
+  ): void;
+  lstmBackward(
+    dims: [number, number, number, number, number, number],
     kernel: Float32Array,
     recurrentKernel: Float32Array,
     states: Float32Array,

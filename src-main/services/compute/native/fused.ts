@@ -101,16 +101,45 @@ export const lstm = fused(({ addon }, b, { x, kernel: w, recurrentKernel: u, bia
   ];
 });
 
-/** FieldcalLstmGrad: dx, dKernel, dRecurrentKernel and dBias of FieldcalLstm, through time. */
+/**
+ * FieldcalLstmInfer: FieldcalLstm's output alone, nothing kept for a gradient (a prediction): the
+ * same arithmetic without the step-major states, cell states and gates (1 GB at 13,000 sequences x
+ * 30 days x 128 units, each a fresh allocation), which cost more than the products themselves.
+ */
+export const lstmInfer = fused(
+  ({ addon }, b, { x, kernel: w, recurrentKernel: u, bias }, { returnSequences }) => {
+    const [B, T, I, H] = lstmDims(x!, u!);
+    const y = outputArray(b, returnSequences ? B * T * H : B * H);
+    addon.lstmInfer(
+      vals(b, x!),
+      [B, T, I, H, returnSequences ? 1 : 0],
+      vals(b, w!),
+      vals(b, u!),
+      vals(b, bias!),
+      y,
+    );
+    return b.makeTensorInfo(returnSequences ? [B, T, H] : [B, H], 'float32', y);
+  },
+);
+
+/**
+ * FieldcalLstmGrad: dx, dKernel, dRecurrentKernel and dBias of FieldcalLstm, through time; with
+ * `weightGrads` 0 the weights' gradients are zeros (only dx is wanted) and their product is skipped.
+ */
 export const lstmGrad = fused(
-  ({ addon }, b, { x, kernel: w, recurrentKernel: u, states, cs, gates, dy }, { returnSequences }) => {
+  (
+    { addon },
+    b,
+    { x, kernel: w, recurrentKernel: u, states, cs, gates, dy },
+    { returnSequences, weightGrads },
+  ) => {
     const [B, T, I, H] = lstmDims(x!, u!);
     const dx = outputArray(b, B * T * I);
     const dw = outputArray(b, I * 4 * H);
     const du = outputArray(b, H * 4 * H);
     const db = outputArray(b, 4 * H);
     addon.lstmBackward(
-      [B, T, I, H, returnSequences ? 1 : 0],
+      [B, T, I, H, returnSequences ? 1 : 0, weightGrads === 0 ? 0 : 1],
       vals(b, w!),
       vals(b, u!),
       vals(b, states!),

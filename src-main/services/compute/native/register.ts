@@ -7,7 +7,7 @@ import type { KernelFunc, NativeContext, NativeKernel, Tf } from './context';
 import { conv2D, conv2DBackpropFilter, conv2DBackpropInput, fusedConv2D } from './convolution';
 import { concat, slice, splitV, tile } from './copies';
 import { binary, compare, leakyRelu, select } from './elementwise';
-import { batchNormGrad, batchNormTrain, leakyReluGrad, lstm, lstmGrad } from './fused';
+import { batchNormGrad, batchNormTrain, leakyReluGrad, lstm, lstmGrad, lstmInfer } from './fused';
 import { batchMatMul, fusedMatMul } from './matmul';
 import { reduce } from './reductions';
 
@@ -67,6 +67,7 @@ const KERNELS: Record<string, Entry> = {
   [FUSED.leakyReluGrad]: fusedNative(leakyReluGrad),
   [FUSED.lstm]: fusedNative(lstm),
   [FUSED.lstmGrad]: fusedNative(lstmGrad),
+  [FUSED.lstmInfer]: fusedNative(lstmInfer),
 };
 
 /** Bytes of recycled tensor memory the backend keeps: FIELDCAL_POOL_MB, else 512 MB. */

@@ -462,12 +462,12 @@ describe('cpu-native backend (oneDNN kernels)', () => {
         1e-5,
         `js lstm trial ${trial}`,
       );
-    // it is the kernel that ran: FieldcalLstm, not tfjs's per-step kernels
+    // it is the kernel that ran: FieldcalLstmInfer (a prediction), not tfjs's per-step kernels
     tf.setBackend('cpu');
     const layer = lstm(tf, { units: 4, recurrentActivation: 'sigmoid' });
     const x = tf.ones([2, 3, 2]);
     const info = await tf.profile(() => layer.apply(x) as T);
-    expect(info.kernelNames).toContain('FieldcalLstm');
+    expect(info.kernelNames).toContain('FieldcalLstmInfer');
     expect(info.kernelNames).not.toContain('Unpack');
     x.dispose();
     (info.result as T).dispose();
@@ -534,6 +534,72 @@ describe('cpu-native backend (oneDNN kernels)', () => {
       x.dispose();
       layer.dispose();
     },
+  );
+
+  it.each(['cpu', 'cpu-native'])(
+    "on %s, a prediction runs FieldcalLstmInfer, equal to the recorded forward's output; without weightGrads the input's gradient is the same and the weights' are zeros",
+    async (backend) => {
+      if (backend === 'cpu-native' && !native.addon) return;
+      tf.setBackend(backend);
+      for (const returnSequences of [false, true]) {
+        const [b, t, i, h] = [7, 9, 4, 12];
+        const layer = lstm(tf, {
+          units: h,
+          recurrentActivation: 'sigmoid',
+          returnSequences,
+          inputShape: [t, i],
+        });
+        const x = tf.randomNormal([b, t, i], 0, 1, 'float32', 31);
+        layer.apply(x);
+        layer.setWeights(
+          layer.getWeights().map((w, k) => tf.randomNormal(w.shape, 0, 0.6, 'float32', 40 + k)),
+        );
+        const wts = tf.randomNormal(returnSequences ? [b, t, h] : [b, h], 0, 1, 'float32', 50);
+        // untaped: the inference kernel, nothing kept
+        const info = await tf.profile(() => layer.apply(x) as T);
+        expect(info.kernelNames).toContain('FieldcalLstmInfer');
+        expect(info.kernelNames).not.toContain('FieldcalLstm');
+        const predicted = info.result as T;
+        // taped: the forward that keeps its states, whose output the loss reads
+        let recorded: Float32Array | null = null;
+        const grads = (kwargs: Record<string, unknown>) =>
+          tf.variableGrads(
+            () => {
+              const y = layer.apply(x, kwargs) as T;
+              recorded = y.dataSync() as Float32Array;
+              return tf.sum(tf.mul(y, wts)) as TfModule.Scalar;
+            },
+            layer.trainableWeights.map((v) => v.read() as TfModule.Variable),
+          );
+        const full = grads({});
+        expect(Array.from(predicted.dataSync())).toEqual(Array.from(recorded!));
+        const gx = (kwargs: Record<string, unknown>) =>
+          tf.grad((v: T) => tf.sum(tf.mul(layer.apply(v, kwargs) as T, wts)))(x);
+        const [dxAll, dxOnly] = [gx({}), gx({ weightGrads: false })];
+        expect(Array.from(dxOnly.dataSync())).toEqual(Array.from(dxAll.dataSync()));
+        expect(Math.max(...Array.from(dxAll.dataSync()).map(Math.abs))).toBeGreaterThan(1e-3);
+        const none = grads({ weightGrads: false });
+        for (const [name, g] of Object.entries(none.grads)) {
+          expect(Math.max(...Array.from(g.dataSync()).map(Math.abs)), name).toBe(0);
+          expect(Math.max(...Array.from(full.grads[name]!.dataSync()).map(Math.abs)), name).toBeGreaterThan(
+            1e-3,
+          );
+        }
+        tf.dispose([
+          x,
+          wts,
+          predicted,
+          dxAll,
+          dxOnly,
+          full.value,
+          none.value,
+          ...Object.values(full.grads),
+          ...Object.values(none.grads),
+        ]);
+        layer.dispose();
+      }
+    },
+    60_000,
   );
 
   it.skipIf(!native.addon)(
