@@ -203,5 +203,6 @@ napi_value BatchNormGrad(napi_env env, napi_callback_info info);   // batchnorm.
 napi_value LstmForward(napi_env env, napi_callback_info info);     // lstm.cc
 napi_value LstmInfer(napi_env env, napi_callback_info info);       // lstm.cc
 napi_value LstmBackward(napi_env env, napi_callback_info info);    // lstm.cc
+napi_value LstmGradRecompute(napi_env env, napi_callback_info info);  // lstm.cc
 
 }  // namespace fieldcal

@@ -2,6 +2,7 @@
 // stacked operand [h(t-1) | x(t) | 1] with the stacked weights [U; W; b], packed once per call) and
 // its back-propagation through time (one GEMM per step for the recurrent gradient, one for all the
 // weights' gradients at the end).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -152,7 +153,7 @@ struct StepProduct {
 // backward pass's gate gradients would otherwise be a fresh, zeroed allocation of B T 4H floats
 // at every training step.
 std::vector<float>& scratch(int which) {
-  thread_local std::vector<float> s[7];
+  thread_local std::vector<float> s[11];
   return s[which];
 }
 
@@ -222,7 +223,7 @@ void lstmForwardRun(const float* X, int64_t B, int64_t T, int64_t I, int64_t H, 
 // The backward pass on raw buffers (lstmBackward's layouts).
 void lstmBackwardRun(int64_t B, int64_t T, int64_t I, int64_t H, bool seq, const float* W, const float* U,
                      const float* A, const float* Cs, const float* G, const float* DY, float* DX, float* DW,
-                     float* DU, float* DB, bool weightGrads) {
+                     float* DU, float* DB, bool weightGrads, bool accumulate = false) {
   const int64_t G4 = 4 * H, G5 = 5 * H, K = stackedWidth(I, H);
   std::vector<float>& dZ = scratch(1);
   std::vector<float>& dS = scratch(2);
@@ -242,10 +243,11 @@ void lstmBackwardRun(int64_t B, int64_t T, int64_t I, int64_t H, bool seq, const
     if (t > 0) dhOf.run(dZ.data() + t * B * G4, dh.data());
   }
   // [dU; dW; db] = sum over steps and rows of [h(t-1) | x(t) | 1]^T dz(t) (h(-1) = 0): one product,
-  // as costly as the forward's; zeros when the caller differentiates with respect to x only
+  // as costly as the forward's; zeros when the caller differentiates with respect to x only. With
+  // `accumulate`, added to the sum dS holds from the previous call (the recomputing backward's chunks).
   if (weightGrads) {
     dS.resize(static_cast<size_t>(K * G4));
-    gemm('T', 'N', K, G4, T * B, 1.0f, A, K, dZ.data(), G4, 0.0f, dS.data(), G4);
+    gemm('T', 'N', K, G4, T * B, 1.0f, A, K, dZ.data(), G4, accumulate ? 1.0f : 0.0f, dS.data(), G4);
     std::memcpy(DU, dS.data(), sizeof(float) * H * G4);
     std::memcpy(DW, dS.data() + H * G4, sizeof(float) * I * G4);
     std::memcpy(DB, dS.data() + (H + I) * G4, sizeof(float) * G4);
@@ -260,6 +262,31 @@ void lstmBackwardRun(int64_t B, int64_t T, int64_t I, int64_t H, bool seq, const
   for (int64_t t = 0; t < T; t++)
     for (int64_t b = 0; b < B; b++)
       std::memcpy(DX + (b * T + t) * I, dxt.data() + (t * B + b) * I, sizeof(float) * I);
+}
+
+// The backward pass recomputing what lstmForward keeps, `chunk` sequences at a time, into the
+// thread's scratch: memory O(chunk T (K + 10H)) whatever B, at the cost of a second forward pass. At
+// GAN-PO's batches (13,000 sequences x 30 days x 128 units) the kept states are 1.4 GB, each a fresh
+// allocation whose first-touch page faults cost three times the arithmetic (gradient checkpointing,
+// Chen et al. 2016, with one segment per chunk of the batch).
+void lstmBackwardRecomputeRun(const float* X, int64_t B, int64_t T, int64_t I, int64_t H, bool seq, const float* W,
+                              const float* U, const float* Bias, const float* DY, float* DX, float* DW, float* DU,
+                              float* DB, bool weightGrads, int64_t chunk) {
+  const int64_t K = stackedWidth(I, H), G5 = 5 * H;
+  std::vector<float>& A = scratch(7);
+  std::vector<float>& Cs = scratch(8);
+  std::vector<float>& G = scratch(9);
+  std::vector<float>& Y = scratch(10);
+  for (int64_t b0 = 0; b0 < B; b0 += chunk) {
+    const int64_t nb = std::min(chunk, B - b0);
+    A.resize(static_cast<size_t>(T * nb * K));
+    Cs.resize(static_cast<size_t>(T * nb * H));
+    G.resize(static_cast<size_t>(T * nb * G5));
+    Y.resize(static_cast<size_t>(seq ? nb * T * H : nb * H));
+    lstmForwardRun(X + b0 * T * I, nb, T, I, H, W, U, Bias, A.data(), Cs.data(), G.data(), Y.data(), seq);
+    lstmBackwardRun(nb, T, I, H, seq, W, U, A.data(), Cs.data(), G.data(), DY + b0 * (seq ? T * H : H),
+                    DX + b0 * T * I, DW, DU, DB, weightGrads, b0 > 0);
+  }
 }
 
 }  // namespace
@@ -354,6 +381,38 @@ napi_value LstmBackward(napi_env env, napi_callback_info info) {
     return fail(env, "lstmBackward: operand sizes do not match [B,T,I,H]");
   try {
     lstmBackwardRun(B, T, I, H, seq, W, U, A, Cs, G, DY, DX, DW, DU, DB, d[5] != 0);
+  } catch (const std::exception& e) {
+    unsupported(env, e);
+  }
+  return nullptr;
+}
+
+// lstmGradRecompute(x, dims [B,T,I,H,seq,weightGrads,chunk], W, U, bias, dy, dx, dW, dU, db):
+// lstmBackward's gradients from the inputs alone, the forward recomputed `chunk` sequences at a time.
+napi_value LstmGradRecompute(napi_env env, napi_callback_info info) {
+  Args<10> a(env, info);
+  if (!a) return napiFailed(env);
+  size_t nx = 0, nw = 0, nu = 0, nb = 0, ndy = 0, ndx = 0, ndw = 0, ndu = 0, ndb = 0;
+  float* X = a.f32(0, &nx);
+  auto d = a.ints(1);
+  float* W = a.f32(2, &nw);
+  float* U = a.f32(3, &nu);
+  float* Bias = a.f32(4, &nb);
+  float* DY = a.f32(5, &ndy);
+  float* DX = a.f32(6, &ndx);
+  float* DW = a.f32(7, &ndw);
+  float* DU = a.f32(8, &ndu);
+  float* DB = a.f32(9, &ndb);
+  if (d.size() != 7 || !X || !W || !U || !Bias || !DY || !DX || !DW || !DU || !DB)
+    return fail(env, "lstmGradRecompute: bad operands");
+  const int64_t B = d[0], T = d[1], I = d[2], H = d[3], G4 = 4 * H, chunk = d[6];
+  const bool seq = d[4] != 0;
+  if (B <= 0 || T <= 0 || I <= 0 || H <= 0 || chunk <= 0 || nx != size_t(B * T * I) || nw != size_t(I * G4) ||
+      nu != size_t(H * G4) || nb != size_t(G4) || ndy != size_t(seq ? B * T * H : B * H) || ndx != nx ||
+      ndw != nw || ndu != nu || ndb != nb)
+    return fail(env, "lstmGradRecompute: operand sizes do not match [B,T,I,H]");
+  try {
+    lstmBackwardRecomputeRun(X, B, T, I, H, seq, W, U, Bias, DY, DX, DW, DU, DB, d[5] != 0, chunk);
   } catch (const std::exception& e) {
     unsupported(env, e);
   }

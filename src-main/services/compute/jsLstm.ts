@@ -19,6 +19,10 @@ interface ForwardIn {
   recurrentKernel: Float32Array;
   bias: Float32Array;
 }
+/** The float32 values of FieldcalLstmGradRecompute's inputs: the forward's and dy. */
+interface RecomputeIn extends ForwardIn {
+  dy: Float32Array;
+}
 /** The float32 values of FieldcalLstmGrad's inputs: the forward's, its saved tensors and dy. */
 interface BackwardIn extends Omit<ForwardIn, 'bias'> {
   states: Float32Array;
@@ -176,7 +180,8 @@ function registerCpu<V>(tf: Tf, kernelName: string, run: (v: V, d: Dims) => Arra
 }
 
 /**
- * Registers FieldcalLstm, FieldcalLstmInfer and FieldcalLstmGrad on tfjs's `cpu` backend (once): the fused LSTM layer
+ * Registers FieldcalLstm, FieldcalLstmInfer, FieldcalLstmGrad and FieldcalLstmGradRecompute on
+ * tfjs's `cpu` backend (once): the fused LSTM layer
  * then runs as two kernels there too (`cpu-native` keeps the addon's, with their own saved layout).
  */
 export function registerJsLstm(tf: Tf): void {
@@ -195,15 +200,19 @@ export function registerJsLstm(tf: Tf): void {
     const { B, T, H, returnSequences } = d;
     return [[returnSequences ? [B, T, H] : [B, H], lstmForward(v, d).y]];
   });
-  registerCpu<BackwardIn>(tf, FUSED.lstmGrad, (v, d) => {
-    const { B, T, I, H, weightGrads } = d;
-    const r = lstmBackward(v, d);
+  const gradients = (r: ReturnType<typeof lstmBackward>, { B, T, I, H, weightGrads }: Dims) => {
     const w = (a: Float32Array) => (weightGrads ? a : a.fill(0));
     return [
       [[B, T, I], r.dx],
       [[I, 4 * H], w(r.dw)],
       [[H, 4 * H], w(r.du)],
       [[4 * H], w(r.db)],
-    ];
+    ] as Array<[number[], Float32Array]>;
+  };
+  registerCpu<BackwardIn>(tf, FUSED.lstmGrad, (v, d) => gradients(lstmBackward(v, d), d));
+  // the forward recomputed whole (the JavaScript kernels keep their states in ordinary arrays)
+  registerCpu<RecomputeIn>(tf, FUSED.lstmGradRecompute, (v, d) => {
+    const f = lstmForward(v, d);
+    return gradients(lstmBackward({ ...v, states: f.hIn, cs: f.cs, gates: f.gates }, d), d);
   });
 }

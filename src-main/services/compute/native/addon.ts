@@ -100,6 +100,18 @@ export interface NativeAddon {
     bias: Float32Array,
     y: Float32Array,
   ): void;
+  lstmGradRecompute(
+    x: Float32Array,
+    dims: [number, number, number, number, number, number, number],
+    kernel: Float32Array,
+    recurrentKernel: Float32Array,
+    bias: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    dKernel: Float32Array,
+    dRecurrentKernel: Float32Array,
+    dBias: Float32Array,
+  ): void;
   lstmBackward(
     dims: [number, number, number, number, number, number],
     kernel: Float32Array,

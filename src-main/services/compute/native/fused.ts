@@ -69,7 +69,7 @@ export const lstmDims = (x: TensorInfo, recurrentKernel: TensorInfo) =>
   [x.shape[0]!, x.shape[1]!, x.shape[2]!, recurrentKernel.shape[0]!] as [number, number, number, number];
 
 /** The width of one step's operand row [h | x | 1] that lstm.cc keeps, padded to 16 floats (its stackedWidth). */
-const stackedWidth = (I: number, H: number) => Math.ceil((H + I + 1) / 16) * 16;
+export const stackedWidth = (I: number, H: number) => Math.ceil((H + I + 1) / 16) * 16;
 
 /**
  * FieldcalLstm: the layer's output, and what its gradient needs, step-major: each step's operand
@@ -145,6 +145,39 @@ export const lstmGrad = fused(
       vals(b, states!),
       vals(b, cs!),
       vals(b, gates!),
+      vals(b, dy!),
+      dx,
+      dw,
+      du,
+      db,
+    );
+    return [
+      b.makeTensorInfo([B, T, I], 'float32', dx),
+      b.makeTensorInfo([I, 4 * H], 'float32', dw),
+      b.makeTensorInfo([H, 4 * H], 'float32', du),
+      b.makeTensorInfo([4 * H], 'float32', db),
+    ];
+  },
+);
+
+/**
+ * FieldcalLstmGradRecompute: FieldcalLstmGrad's gradients from the forward's inputs alone, the
+ * forward recomputed `chunk` sequences at a time in the addon's scratch (fusedLayers.ts uses it
+ * where FieldcalLstm's kept states would be large).
+ */
+export const lstmGradRecompute = fused(
+  ({ addon }, b, { x, kernel: w, recurrentKernel: u, bias, dy }, { returnSequences, weightGrads, chunk }) => {
+    const [B, T, I, H] = lstmDims(x!, u!);
+    const dx = outputArray(b, B * T * I);
+    const dw = outputArray(b, I * 4 * H);
+    const du = outputArray(b, H * 4 * H);
+    const db = outputArray(b, 4 * H);
+    addon.lstmGradRecompute(
+      vals(b, x!),
+      [B, T, I, H, returnSequences ? 1 : 0, weightGrads === 0 ? 0 : 1, chunk!],
+      vals(b, w!),
+      vals(b, u!),
+      vals(b, bias!),
       vals(b, dy!),
       dx,
       dw,

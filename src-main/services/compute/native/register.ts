@@ -7,7 +7,15 @@ import type { KernelFunc, NativeContext, NativeKernel, Tf } from './context';
 import { conv2D, conv2DBackpropFilter, conv2DBackpropInput, fusedConv2D } from './convolution';
 import { concat, slice, splitV, tile } from './copies';
 import { binary, compare, leakyRelu, select } from './elementwise';
-import { batchNormGrad, batchNormTrain, leakyReluGrad, lstm, lstmGrad, lstmInfer } from './fused';
+import {
+  batchNormGrad,
+  batchNormTrain,
+  leakyReluGrad,
+  lstm,
+  lstmGrad,
+  lstmGradRecompute,
+  lstmInfer,
+} from './fused';
 import { batchMatMul, fusedMatMul } from './matmul';
 import { reduce } from './reductions';
 
@@ -68,6 +76,7 @@ const KERNELS: Record<string, Entry> = {
   [FUSED.lstm]: fusedNative(lstm),
   [FUSED.lstmGrad]: fusedNative(lstmGrad),
   [FUSED.lstmInfer]: fusedNative(lstmInfer),
+  [FUSED.lstmGradRecompute]: fusedNative(lstmGradRecompute),
 };
 
 /** Bytes of recycled tensor memory the backend keeps: FIELDCAL_POOL_MB, else 512 MB. */

@@ -4,7 +4,12 @@ import type { CpuBackend } from '../../../../src-main/services/compute/native/co
 import { getTf, initCompute } from '../../../../src-main/services/compute';
 import { loadAddon, registerCpuNative } from '../../../../src-main/services/compute/cpuNative';
 import { fusedAdam, registerAdamKernel } from '../../../../src-main/services/compute/fusedAdam';
-import { batchNormalization, conv2d, lstm } from '../../../../src-main/services/compute/fusedLayers';
+import {
+  batchNormalization,
+  conv2d,
+  lstm,
+  lstmMemory,
+} from '../../../../src-main/services/compute/fusedLayers';
 import {
   dcganDiscriminator,
   ganStep,
@@ -537,66 +542,78 @@ describe('cpu-native backend (oneDNN kernels)', () => {
   );
 
   it.each(['cpu', 'cpu-native'])(
-    "on %s, a prediction runs FieldcalLstmInfer, equal to the recorded forward's output; without weightGrads the input's gradient is the same and the weights' are zeros",
+    "on %s, a prediction runs FieldcalLstmInfer, equal to the recorded forward's output; the recomputing backward and the one without weightGrads give the kept backward's input gradient",
     async (backend) => {
       if (backend === 'cpu-native' && !native.addon) return;
       tf.setBackend(backend);
-      for (const returnSequences of [false, true]) {
-        const [b, t, i, h] = [7, 9, 4, 12];
-        const layer = lstm(tf, {
-          units: h,
-          recurrentActivation: 'sigmoid',
-          returnSequences,
-          inputShape: [t, i],
-        });
-        const x = tf.randomNormal([b, t, i], 0, 1, 'float32', 31);
-        layer.apply(x);
-        layer.setWeights(
-          layer.getWeights().map((w, k) => tf.randomNormal(w.shape, 0, 0.6, 'float32', 40 + k)),
-        );
-        const wts = tf.randomNormal(returnSequences ? [b, t, h] : [b, h], 0, 1, 'float32', 50);
-        // untaped: the inference kernel, nothing kept
-        const info = await tf.profile(() => layer.apply(x) as T);
-        expect(info.kernelNames).toContain('FieldcalLstmInfer');
-        expect(info.kernelNames).not.toContain('FieldcalLstm');
-        const predicted = info.result as T;
-        // taped: the forward that keeps its states, whose output the loss reads
-        let recorded: Float32Array | null = null;
-        const grads = (kwargs: Record<string, unknown>) =>
-          tf.variableGrads(
-            () => {
-              const y = layer.apply(x, kwargs) as T;
-              recorded = y.dataSync() as Float32Array;
-              return tf.sum(tf.mul(y, wts)) as TfModule.Scalar;
-            },
-            layer.trainableWeights.map((v) => v.read() as TfModule.Variable),
+      const saved = { ...lstmMemory };
+      try {
+        for (const returnSequences of [false, true]) {
+          const [b, t, i, h] = [7, 9, 4, 12];
+          const layer = lstm(tf, {
+            units: h,
+            recurrentActivation: 'sigmoid',
+            returnSequences,
+            inputShape: [t, i],
+          });
+          const x = tf.randomNormal([b, t, i], 0, 1, 'float32', 31);
+          layer.apply(x);
+          layer.setWeights(
+            layer.getWeights().map((w, k) => tf.randomNormal(w.shape, 0, 0.6, 'float32', 40 + k)),
           );
-        const full = grads({});
-        expect(Array.from(predicted.dataSync())).toEqual(Array.from(recorded!));
-        const gx = (kwargs: Record<string, unknown>) =>
-          tf.grad((v: T) => tf.sum(tf.mul(layer.apply(v, kwargs) as T, wts)))(x);
-        const [dxAll, dxOnly] = [gx({}), gx({ weightGrads: false })];
-        expect(Array.from(dxOnly.dataSync())).toEqual(Array.from(dxAll.dataSync()));
-        expect(Math.max(...Array.from(dxAll.dataSync()).map(Math.abs))).toBeGreaterThan(1e-3);
-        const none = grads({ weightGrads: false });
-        for (const [name, g] of Object.entries(none.grads)) {
-          expect(Math.max(...Array.from(g.dataSync()).map(Math.abs)), name).toBe(0);
-          expect(Math.max(...Array.from(full.grads[name]!.dataSync()).map(Math.abs)), name).toBeGreaterThan(
-            1e-3,
-          );
+          const wts = tf.randomNormal(returnSequences ? [b, t, h] : [b, h], 0, 1, 'float32', 50);
+          // untaped: the inference kernel, nothing kept
+          const info = await tf.profile(() => layer.apply(x) as T);
+          expect(info.kernelNames).toContain('FieldcalLstmInfer');
+          expect(info.kernelNames).not.toContain('FieldcalLstm');
+          const predicted = Array.from((info.result as T).dataSync());
+          (info.result as T).dispose();
+          // taped: the loss's value, every weight's gradient and the input's, with the kernels that ran
+          const run = async (kwargs: Record<string, unknown>) => {
+            let y: number[] = [];
+            const p = await tf.profile(() => {
+              const { value, grads } = tf.variableGrads(
+                () => {
+                  const out = layer.apply(x, kwargs) as T;
+                  y = Array.from(out.dataSync());
+                  return tf.sum(tf.mul(out, wts)) as TfModule.Scalar;
+                },
+                layer.trainableWeights.map((v) => v.read() as TfModule.Variable),
+              );
+              const dx = tf.grad((v: T) => tf.sum(tf.mul(layer.apply(v, kwargs) as T, wts)))(x);
+              return [value, dx, ...Object.values(grads)];
+            });
+            const out = (p.result as T[]).map((r) => Array.from(r.dataSync()));
+            tf.dispose(p.result as T[]);
+            return { y, dx: out[1]!, weights: out.slice(2), kernels: p.kernelNames };
+          };
+          const kept = await run({});
+          expect(kept.kernels).toContain('FieldcalLstmGrad');
+          expect(predicted).toEqual(kept.y);
+          const largest = (a: number[]) => Math.max(...a.map(Math.abs));
+          expect(largest(kept.dx)).toBeGreaterThan(1e-3);
+          // dx alone: the same input gradient, the weights' zero
+          const only = await run({ weightGrads: false });
+          expect(only.dx).toEqual(kept.dx);
+          for (const [k, g] of only.weights.entries()) {
+            expect(largest(g), `weight ${k}`).toBe(0);
+            expect(largest(kept.weights[k]!), `weight ${k}`).toBeGreaterThan(1e-3);
+          }
+          // kept states above the limit: recomputed in chunks of 3 sequences (3, 3, 1), the same gradients
+          const perSequence = t * (Math.ceil((h + i + 1) / 16) * 16 + 10 * h) * 4;
+          Object.assign(lstmMemory, { keepBytes: 1, chunkBytes: 3 * perSequence });
+          const again = await run({});
+          expect(again.kernels).toContain('FieldcalLstmGradRecompute');
+          expect(again.kernels).not.toContain('FieldcalLstmGrad');
+          expect(again.y).toEqual(kept.y);
+          expectClose([again.dx, ...again.weights], [kept.dx, ...kept.weights], 1e-5, 'recomputed');
+          expect((await run({ weightGrads: false })).dx).toEqual(again.dx);
+          Object.assign(lstmMemory, saved);
+          tf.dispose([x, wts]);
+          layer.dispose();
         }
-        tf.dispose([
-          x,
-          wts,
-          predicted,
-          dxAll,
-          dxOnly,
-          full.value,
-          none.value,
-          ...Object.values(full.grads),
-          ...Object.values(none.grads),
-        ]);
-        layer.dispose();
+      } finally {
+        Object.assign(lstmMemory, saved);
       }
     },
     60_000,
