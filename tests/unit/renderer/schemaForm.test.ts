@@ -284,6 +284,16 @@ describe('chart data', async () => {
     ]);
     expect([...l.terms]).toEqual(['d', 'g_l1']);
   });
+
+  it('the iteration axis has whole ticks only, and a lone point is padded by one iteration each side', async () => {
+    const { iterationRange, WHOLE_STEPS } = await import('../../../src-renderer/src/lib/charts/chartData');
+    expect(WHOLE_STEPS.slice(0, 7)).toEqual([1, 2, 5, 10, 20, 50, 100]);
+    expect(WHOLE_STEPS.every((s) => Number.isInteger(s) && s >= 1)).toBe(true);
+    // one epoch in: uPlot's own padding gave 0.5 .. 1.5 with ticks at 0.6, 0.8 ...
+    expect(iterationRange(1, 1)).toEqual([0, 2]);
+    expect(iterationRange(3, 40)).toEqual([3, 40]);
+    expect(iterationRange(null, null)).toEqual([0, 1]);
+  });
 });
 
 describe('split-sample periods of the Calibrate panel', () => {

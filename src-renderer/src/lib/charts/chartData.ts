@@ -98,6 +98,20 @@ export function lossData(points: readonly ProgressPoint[]): {
   return { data, labels, terms: new Set(other) };
 }
 
+/** Tick steps of an iteration axis: whole numbers only, 1, 2 and 5 times a power of ten. */
+export const WHOLE_STEPS: number[] = Array.from({ length: 9 }, (_, k) =>
+  [1, 2, 5].map((m) => m * 10 ** k),
+).flat();
+
+/**
+ * The range of an iteration axis: the data's, and a lone point (a run one epoch in) padded by one on
+ * each side, where uPlot's own padding would put fractional iterations on the axis.
+ */
+export function iterationRange(min: number | null, max: number | null): [number, number] {
+  if (min === null || max === null || !Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
+  return min === max ? [min - 1, max + 1] : [min, max];
+}
+
 /** Colours of successive simulated series (Okabe–Ito, colour-blind safe). */
 export const SERIES_COLOURS = ['#e69f00', '#0072b2', '#009e73', '#d55e00', '#cc79a7', '#56b4e9', '#f0e442'];
 
