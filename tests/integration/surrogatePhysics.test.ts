@@ -113,6 +113,9 @@ describe('surrogate forward: gradient to the parameter fields', () => {
       const yav = ya.dataSync();
       ya.dispose();
       for (let i = 0; i < ypa.length; i++) expect(yav[i]!).toBeCloseTo(ypa[i]!, 3);
+      // a longer rollout begins with the shorter one, bit for bit (GAN-PO shares one rollout between
+      // its epoch's error over the training steps and the next epoch's cache over the record)
+      expect(Array.from(arnet.predict(fields, 0, 60).subarray(0, 40 * n))).toEqual(Array.from(before0));
       w.dispose();
     } finally {
       lstm.dispose();

@@ -216,15 +216,20 @@ export async function ganPo(
       const params = paramFields(nets.fields().full, pr.cells);
       pass = fullPass(pr, params, tEnd, t1);
       const now = prep ? nets.fields().fields : null;
+      const update = prep !== null && o.updateEvery > 0 && epoch % o.updateEvery === 0 && epoch < o.epochs;
+      // the ARnet without an update: one rollout over the record is both the error's simulation (its
+      // first t1 steps: the rollout runs day by day from step 0) and the next epoch's cache
+      const whole =
+        prep?.surrogate.kind === 'arnet' && !update ? prep.surrogate.predict(now!, 0, tEnd) : null;
       // h()'s error: the batch design's (exact), or the surrogate's against the exact full run
       const h = prep
-        ? surrogateError(pr, prep.surrogate.predict(now!, 0, t1), pass.target, t0, t1)
+        ? surrogateError(pr, whole ?? prep.surrogate.predict(now!, 0, t1), pass.target, t0, t1)
         : o.sequence === 'full'
           ? { rmse: 0, relative: 0 }
           : blockError(pr, params, stale, pass.target, blocks, o.warmupWindow);
-      if (prep && o.updateEvery > 0 && epoch % o.updateEvery === 0 && epoch < o.epochs)
-        await updatePrepared(prep, pr, now!, o, ctx);
-      if (prep) refreshCache(now!);
+      if (update) await updatePrepared(prep!, pr, now!, o, ctx);
+      if (whole) sCache = whole;
+      else if (prep) refreshCache(now!);
       const v = hasValid ? validation(pr, pass.target) : { mse: Number.NaN, kge: Number.NaN };
       const score = hasValid ? v.mse / reference + (1 - v.kge) : -epoch;
       if (!best || score < best.score) {
