@@ -259,6 +259,23 @@ interface LstmFields {
   };
 }
 
+/** An LSTM op on the layer's input and its three weights. */
+type LstmOp = (x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Tensor) => Tensor;
+
+/** `tf.customGrad` over an LSTM op's four inputs (tfjs types it without a fixed arity). */
+function lstmCustomGrad(
+  tf: Tf,
+  f: (
+    x: Tensor,
+    kernel: Tensor,
+    recurrentKernel: Tensor,
+    bias: Tensor,
+    save: TfModule.GradSaveFunc,
+  ) => { value: Tensor; gradFunc: (dy: Tensor, saved: Tensor[]) => Tensor[] },
+): LstmOp {
+  return tf.customGrad(f as unknown as Parameters<Tf['customGrad']>[0]) as unknown as LstmOp;
+}
+
 /**
  * The fused LSTM as one differentiable op: FieldcalLstm forward, FieldcalLstmGrad backward, the
  * kernel's auxiliary outputs (each step's operand, cell states and gates: 40 MB at the surrogate's
@@ -274,15 +291,9 @@ interface LstmFields {
  * page faults cost more than the arithmetic (GAN-PO's 13,000 sequences through the LSTM surrogate:
  * 1.4 GB per step; measured 5.6 s a step kept, 1.2 s with the kept arrays recycled).
  */
-function fusedLstmOp(tf: Tf, returnSequences: boolean, weightGrads: boolean) {
+function fusedLstmOp(tf: Tf, returnSequences: boolean, weightGrads: boolean): LstmOp {
   const attrs = { returnSequences, weightGrads: weightGrads ? 1 : 0 } as unknown as TfModule.NamedAttrMap;
-  const taped = tf.customGrad(((
-    x: Tensor,
-    kernel: Tensor,
-    recurrentKernel: Tensor,
-    bias: Tensor,
-    save: TfModule.GradSaveFunc,
-  ) => {
+  const taped = lstmCustomGrad(tf, (x, kernel, recurrentKernel, bias, save) => {
     const [y, states, cs, gates] = tf
       .engine()
       .runKernel(FUSED.lstm, { x, kernel, recurrentKernel, bias }, attrs) as Tensor[];
@@ -300,24 +311,13 @@ function fusedLstmOp(tf: Tf, returnSequences: boolean, weightGrads: boolean) {
           ) as Tensor[];
       },
     };
-  }) as unknown as Parameters<Tf['customGrad']>[0]) as unknown as (
-    x: Tensor,
-    kernel: Tensor,
-    recurrentKernel: Tensor,
-    bias: Tensor,
-  ) => Tensor;
-  const infer = (x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Tensor): Tensor => {
+  });
+  const infer: LstmOp = (x, kernel, recurrentKernel, bias) => {
     // one output: a tensor from the addon's kernel, a list of one from the JavaScript one
     const y = tf.engine().runKernel(FUSED.lstmInfer, { x, kernel, recurrentKernel, bias }, attrs);
     return Array.isArray(y) ? y[0]! : (y as Tensor);
   };
-  const recomputed = tf.customGrad(((
-    x: Tensor,
-    kernel: Tensor,
-    recurrentKernel: Tensor,
-    bias: Tensor,
-    save: TfModule.GradSaveFunc,
-  ) => {
+  const recomputed = lstmCustomGrad(tf, (x, kernel, recurrentKernel, bias, save) => {
     save([x, kernel, recurrentKernel, bias]);
     const [B, T, I] = x.shape as [number, number, number];
     const H = recurrentKernel.shape[0]!;
@@ -336,8 +336,8 @@ function fusedLstmOp(tf: Tf, returnSequences: boolean, weightGrads: boolean) {
           } as unknown as TfModule.NamedAttrMap) as Tensor[];
       },
     };
-  }) as unknown as Parameters<Tf['customGrad']>[0]) as unknown as typeof infer;
-  return (x: Tensor, kernel: Tensor, recurrentKernel: Tensor, bias: Tensor): Tensor => {
+  });
+  return (x, kernel, recurrentKernel, bias) => {
     const [B, T, I] = x.shape as [number, number, number];
     const H = recurrentKernel.shape[0]!;
     if (!hasKernel(tf, FUSED.lstmInfer)) return taped(x, kernel, recurrentKernel, bias);

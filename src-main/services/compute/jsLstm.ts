@@ -181,8 +181,8 @@ function registerCpu<V>(tf: Tf, kernelName: string, run: (v: V, d: Dims) => Arra
 
 /**
  * Registers FieldcalLstm, FieldcalLstmInfer, FieldcalLstmGrad and FieldcalLstmGradRecompute on
- * tfjs's `cpu` backend (once): the fused LSTM layer
- * then runs as two kernels there too (`cpu-native` keeps the addon's, with their own saved layout).
+ * tfjs's `cpu` backend (once): the fused LSTM layer then runs as single kernels there too
+ * (`cpu-native` keeps the addon's, with their own saved layout).
  */
 export function registerJsLstm(tf: Tf): void {
   if (tf.getKernel(FUSED.lstm, 'cpu')) return;

@@ -123,6 +123,26 @@ export const lstmInfer = fused(
 );
 
 /**
+ * The four gradients of an LSTM kernel (dx [B, T, I], dKernel [I, 4H], dRecurrentKernel [H, 4H],
+ * dBias [4H]) as output arrays that `run` fills, then as the kernel's outputs.
+ */
+function lstmGradients(
+  b: CpuBackend,
+  [B, T, I, H]: [number, number, number, number],
+  run: (dx: Float32Array, dw: Float32Array, du: Float32Array, db: Float32Array) => void,
+): TensorInfo[] {
+  const shapes = [[B, T, I], [I, 4 * H], [H, 4 * H], [4 * H]];
+  const out = shapes.map((shape) =>
+    outputArray(
+      b,
+      shape.reduce((n, d) => n * d, 1),
+    ),
+  );
+  run(out[0]!, out[1]!, out[2]!, out[3]!);
+  return shapes.map((shape, k) => b.makeTensorInfo(shape, 'float32', out[k]!));
+}
+
+/**
  * FieldcalLstmGrad: dx, dKernel, dRecurrentKernel and dBias of FieldcalLstm, through time; with
  * `weightGrads` 0 the weights' gradients are zeros (only dx is wanted) and their product is skipped.
  */
@@ -133,30 +153,22 @@ export const lstmGrad = fused(
     { x, kernel: w, recurrentKernel: u, states, cs, gates, dy },
     { returnSequences, weightGrads },
   ) => {
-    const [B, T, I, H] = lstmDims(x!, u!);
-    const dx = outputArray(b, B * T * I);
-    const dw = outputArray(b, I * 4 * H);
-    const du = outputArray(b, H * 4 * H);
-    const db = outputArray(b, 4 * H);
-    addon.lstmBackward(
-      [B, T, I, H, returnSequences ? 1 : 0, weightGrads === 0 ? 0 : 1],
-      vals(b, w!),
-      vals(b, u!),
-      vals(b, states!),
-      vals(b, cs!),
-      vals(b, gates!),
-      vals(b, dy!),
-      dx,
-      dw,
-      du,
-      db,
+    const dims = lstmDims(x!, u!);
+    return lstmGradients(b, dims, (dx, dw, du, db) =>
+      addon.lstmBackward(
+        [...dims, returnSequences ? 1 : 0, weightGrads === 0 ? 0 : 1],
+        vals(b, w!),
+        vals(b, u!),
+        vals(b, states!),
+        vals(b, cs!),
+        vals(b, gates!),
+        vals(b, dy!),
+        dx,
+        dw,
+        du,
+        db,
+      ),
     );
-    return [
-      b.makeTensorInfo([B, T, I], 'float32', dx),
-      b.makeTensorInfo([I, 4 * H], 'float32', dw),
-      b.makeTensorInfo([H, 4 * H], 'float32', du),
-      b.makeTensorInfo([4 * H], 'float32', db),
-    ];
   },
 );
 
@@ -167,28 +179,20 @@ export const lstmGrad = fused(
  */
 export const lstmGradRecompute = fused(
   ({ addon }, b, { x, kernel: w, recurrentKernel: u, bias, dy }, { returnSequences, weightGrads, chunk }) => {
-    const [B, T, I, H] = lstmDims(x!, u!);
-    const dx = outputArray(b, B * T * I);
-    const dw = outputArray(b, I * 4 * H);
-    const du = outputArray(b, H * 4 * H);
-    const db = outputArray(b, 4 * H);
-    addon.lstmGradRecompute(
-      vals(b, x!),
-      [B, T, I, H, returnSequences ? 1 : 0, weightGrads === 0 ? 0 : 1, chunk!],
-      vals(b, w!),
-      vals(b, u!),
-      vals(b, bias!),
-      vals(b, dy!),
-      dx,
-      dw,
-      du,
-      db,
+    const dims = lstmDims(x!, u!);
+    return lstmGradients(b, dims, (dx, dw, du, db) =>
+      addon.lstmGradRecompute(
+        vals(b, x!),
+        [...dims, returnSequences ? 1 : 0, weightGrads === 0 ? 0 : 1, chunk!],
+        vals(b, w!),
+        vals(b, u!),
+        vals(b, bias!),
+        vals(b, dy!),
+        dx,
+        dw,
+        du,
+        db,
+      ),
     );
-    return [
-      b.makeTensorInfo([B, T, I], 'float32', dx),
-      b.makeTensorInfo([I, 4 * H], 'float32', dw),
-      b.makeTensorInfo([H, 4 * H], 'float32', du),
-      b.makeTensorInfo([4 * H], 'float32', db),
-    ];
   },
 );
