@@ -286,10 +286,24 @@ async function dplTrain(
     let terms = 0;
     for (const step of steps) {
       if (prep) {
-        // through the surrogate: the network on every cell, the loss on the step's cells
-        const f = enc.forward(all);
-        const fields = netFields(pr, f.out, n);
-        const gFields = pr.calibrated.map(() => new Float64Array(n));
+        // through the surrogate, the loss on the step's cells. The ARnet's image needs the network
+        // on every cell; the LSTM's cells are independent sequences, so the network runs on the
+        // step's cells alone, in ascending order: its outputs are those rows of the whole grid's,
+        // and its weight gradients add the same terms in the same order (the other cells' are
+        // zeros), so the step is the whole grid's to the last bit at an eighth of the network's cost
+        const rows = prep.surrogate.kind === 'lstm' ? step.cells.slice().sort((a, b) => a - b) : all;
+        const m = rows.length;
+        const f = enc.forward(rows);
+        const own = netFields(pr, f.out, m);
+        const fields =
+          m === n
+            ? own
+            : own.map((v) => {
+                const full = new Float64Array(n);
+                rows.forEach((c, i) => (full[c] = v[i]!));
+                return full;
+              });
+        const gFields = pr.calibrated.map(() => new Float64Array(m));
         const cellMask = new Float32Array(n);
         for (const c of step.cells) cellMask[c] = 1;
         for (const ws of step.windows) {
@@ -305,16 +319,16 @@ async function dplTrain(
             sCache,
           );
           pr.calibrated.forEach((_, j) => {
-            for (let c = 0; c < n; c++) gFields[j]![c]! += r.g[j]![c]! / step.windows.length;
+            for (let i = 0; i < m; i++) gFields[j]![i]! += r.g[j]![rows[i]!]! / step.windows.length;
           });
           sum += r.f;
           terms++;
         }
-        sum += rangePenalty(fields, pr.lower, pr.upper, gFields);
-        const gOut = new Float64Array(n * k);
+        sum += rangePenalty(own, pr.lower, pr.upper, gFields);
+        const gOut = new Float64Array(m * k);
         pr.calibrated.forEach((_, j) => {
           const span = pr.upper[j]! - pr.lower[j]!;
-          for (let c = 0; c < n; c++) gOut[c * k + j] = gFields[j]![c]! * span;
+          for (let i = 0; i < m; i++) gOut[i * k + j] = gFields[j]![i]! * span;
         });
         adamStep(f.backward(gOut));
         continue;
