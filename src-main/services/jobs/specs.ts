@@ -81,8 +81,12 @@ export function specIssues(spec: JobSpec): { issues: Issue[]; spec: JobSpec } {
     try {
       options = methodOptions(spec.method, kind, spec.options);
     } catch (e) {
-      const field = ((e as FieldcalError).details?.field as string | undefined) ?? 'options';
-      issues.push({ path: field, message: (e as Error).message });
+      const details = (e as FieldcalError).details;
+      // the issue's path names the field: its message is the reason alone
+      issues.push({
+        path: (details?.field as string | undefined) ?? 'options',
+        message: (details?.reason as string | undefined) ?? (e as Error).message,
+      });
     }
   return { issues, spec: { ...spec, options } };
 }

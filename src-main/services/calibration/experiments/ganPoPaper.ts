@@ -13,6 +13,7 @@ import { defaultFields, fullParams, type GriddedProblem } from '../gridded/probl
 import type { Simulator } from '../gridded/simulator';
 import { methodOptions, runMethod } from '../registry';
 import { makeTwin, type Twin, type TwinOptions } from '../twin/generate';
+import { shortPretrain } from '../methods/gan-po/options';
 
 /**
  * The runs of the GAN-PO paper's comparison (Sun, Pan & Duan 2024, section 3): default parameters,
@@ -200,16 +201,6 @@ async function keep(dir: string, key: string, run: PaperRun) {
   await mkdir(dir, { recursive: true });
   const text = `${JSON.stringify({ key, run }, replacer)}\n`;
   await writeFileAtomic(join(dir, RESULT), (tmp) => writeFile(tmp, text));
-}
-
-/**
- * Pre-training epochs of a GAN-PO run shortened to `epochs`: the defaults' share, rounded, at
- * least one where the defaults pre-train, and below `epochs` (the discriminator must join).
- */
-export function shortPretrain(epochs: number, d: { epochs: number; pretrainEpochs: number }): number {
-  if (d.pretrainEpochs === 0) return 0;
-  const share = Math.max(1, Math.round((epochs * d.pretrainEpochs) / d.epochs));
-  return Math.max(0, Math.min(d.pretrainEpochs, share, epochs - 1));
 }
 
 /**

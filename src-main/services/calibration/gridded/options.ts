@@ -9,14 +9,19 @@ export const objectiveSchema = z
     'Loss on the target: spatial-rmse (RMSE across cells at each step, averaged; Dembélé et al. 2020) or cell-mse (over all cells and steps)',
   );
 
-/** Validates a method's options against its schema, answering a typed error naming the offending field. */
+/**
+ * Validates a method's options against its schema, answering a typed error naming the method and
+ * the offending field (`details.field`), with the bare reason in `details.reason`.
+ */
 export function parseOptions<S extends z.ZodType>(method: string, schema: S, input: unknown): z.output<S> {
   const r = schema.safeParse(input ?? {});
   if (r.success) return r.data;
   const i = r.error.issues[0]!;
   const field = issuePath(i);
+  // `reason` is the message without the names, for where the field is shown beside it (a job's issues)
   throw new FieldcalError('VALIDATION', `${method} options: ${field}: ${i.message}`, {
     field: `options.${field}`,
+    reason: i.message,
   });
 }
 

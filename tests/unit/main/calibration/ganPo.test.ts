@@ -24,7 +24,7 @@ import {
 } from '../../../../src-main/services/calibration/methods/gan-po/simulate';
 import { VIC3L_PARAMS } from '../../../../src-main/services/physics/vic3l';
 import { dcganDiscriminator, unetGenerator } from '../../../../src-main/services/calibration/nets/ganPo';
-import { shortPretrain } from '../../../../src-main/services/calibration/experiments/ganPoPaper';
+import { shortPretrain } from '../../../../src-main/services/calibration/methods/gan-po/options';
 import { onJsKernels } from '../../../helpers/kernels';
 
 let compute: ComputeHandle;
@@ -324,6 +324,11 @@ describe('GAN-PO pieces', () => {
       err = e;
     }
     expect(String((err as Error).message)).toMatch(/pretrainEpochs.*must be below epochs \(10\)/s);
+    // and names the value that keeps the defaults' share, which the options accept
+    expect(String((err as Error).message)).toMatch(/; 1 keeps the defaults' share \(20 of 200 epochs\)/);
+    expect(methodOptions('gan-po', 'gridded', { epochs: 10, pretrainEpochs: 1 })).toMatchObject({
+      pretrainEpochs: 1,
+    });
     expect(methodOptions('gan-po', 'gridded', { epochs: 21 })).toMatchObject({ pretrainEpochs: 20 });
     // the ablation has no discriminator to wait for
     expect(methodOptions('gan-po', 'gridded', { epochs: 10, ablation: 'l1-only' })).toMatchObject({

@@ -51,6 +51,21 @@ describe('prototype keys are refused, not dropped', () => {
     expect(r.issues.map((i) => i.path)).toEqual(['studyArea.geometry.prototype', 'options.a.constructor']);
   });
 
+  it("places a method option's refusal at its field with the reason alone (jobs.check), and names both in a refusal", async () => {
+    const spec = { kind: 'twin', method: 'gan-po', options: { epochs: 10 } };
+    const r = await checkJob(spec);
+    expect(r.issues).toEqual([
+      {
+        path: 'options.pretrainEpochs',
+        message:
+          "must be below epochs (10): after 20 epochs of pre-training the discriminator would never join (ablation 'l1-only' trains without it); 1 keeps the defaults' share (20 of 200 epochs)",
+      },
+    ]);
+    expect(caught(() => parseJobSpec(spec)).message).toMatch(
+      /^job: options\.pretrainEpochs: must be below epochs \(10\)/,
+    );
+  });
+
   it('refuses prototype keys in any call over IPC before the schema drops them', async () => {
     const r = await dispatch(world.services.impls, 'jobs', 'submit', { spec: withProto() });
     expect(r.ok).toBe(false);

@@ -1,6 +1,20 @@
 import { z } from 'zod';
 import { physicsOptions } from '../../gridded/surrogate';
 
+/** The default epochs (Sun et al. 2024) and pre-training epochs (see `pretrainEpochs`). */
+const EPOCHS = 200;
+const PRETRAIN_EPOCHS = 20;
+
+/**
+ * Pre-training epochs of a GAN-PO run shortened to `epochs`: the defaults' share, rounded, at
+ * least one where the defaults pre-train, and below `epochs` (the discriminator must join).
+ */
+export function shortPretrain(epochs: number, d: { epochs: number; pretrainEpochs: number }): number {
+  if (d.pretrainEpochs === 0) return 0;
+  const share = Math.max(1, Math.round((epochs * d.pretrainEpochs) / d.epochs));
+  return Math.max(0, Math.min(d.pretrainEpochs, share, epochs - 1));
+}
+
 /**
  * GAN-PO options. Defaults are Sun, Pan & Duan (2024, section 2.2): λl = 30 (chosen by their grid
  * search; their λr = 1 is not Fieldcal's default, see `lambdaRange`, nor is their discriminator from
@@ -16,7 +30,7 @@ export const ganPoOptions = z
       .int()
       .min(1)
       .max(10_000)
-      .default(200)
+      .default(EPOCHS)
       .describe('Training epochs, pre-training included (Sun et al. 2024: 200)'),
     /** Days per batch (paper: 32). */
     batchDays: z.number().int().min(1).max(366).default(32).describe('Days per batch (Sun et al. 2024: 32)'),
@@ -45,7 +59,7 @@ export const ganPoOptions = z
       .int()
       .min(0)
       .max(10_000)
-      .default(20)
+      .default(PRETRAIN_EPOCHS)
       .describe(
         'Epochs of the generator on its L1 and range losses alone before the discriminator joins (0: from the start, as the paper)',
       ),
@@ -164,7 +178,7 @@ export const ganPoOptions = z
       ctx.addIssue({
         code: 'custom',
         path: ['pretrainEpochs'],
-        message: `must be below epochs (${o.epochs}): after ${o.pretrainEpochs} epochs of pre-training the discriminator would never join (ablation 'l1-only' trains without it)`,
+        message: `must be below epochs (${o.epochs}): after ${o.pretrainEpochs} epochs of pre-training the discriminator would never join (ablation 'l1-only' trains without it); ${shortPretrain(o.epochs, { epochs: EPOCHS, pretrainEpochs: PRETRAIN_EPOCHS })} keeps the defaults' share (${PRETRAIN_EPOCHS} of ${EPOCHS} epochs)`,
       });
   });
 export type GanPoOptions = z.output<typeof ganPoOptions>;
