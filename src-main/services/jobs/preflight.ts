@@ -12,7 +12,7 @@ import { GeoTiffRaster } from '../rasters/geotiff';
 import { dateFromName, gridOfRaster } from '../rasters/stack';
 import { lumpedDataIssues } from './lumpedJob';
 import { basinsDataIssues } from './basinsJob';
-import { specIssues, type Issue } from './specs';
+import { fieldIssue, specIssues, type Issue } from './specs';
 
 const DAY = 86_400_000;
 const day = (t: number) => new Date(t).toISOString().slice(0, 10);
@@ -238,8 +238,7 @@ export async function dataIssues(spec: JobSpec): Promise<Issue[]> {
       try {
         stepPeriods(spec.periods, dailyDates(data.first, data.last));
       } catch (e) {
-        const field = ((e as FieldcalError).details?.field as string | undefined) ?? 'periods';
-        issues.push({ path: field, message: (e as Error).message.replace(/^periods: /, '') });
+        issues.push(fieldIssue(e, 'periods'));
       }
   }
 

@@ -81,12 +81,7 @@ export function specIssues(spec: JobSpec): { issues: Issue[]; spec: JobSpec } {
     try {
       options = methodOptions(spec.method, kind, spec.options);
     } catch (e) {
-      const details = (e as FieldcalError).details;
-      // the issue's path names the field: its message is the reason alone
-      issues.push({
-        path: (details?.field as string | undefined) ?? 'options',
-        message: (details?.reason as string | undefined) ?? (e as Error).message,
-      });
+      issues.push(fieldIssue(e, 'options'));
     }
   return { issues, spec: { ...spec, options } };
 }
@@ -120,9 +115,20 @@ function periodsAgainstData(spec: JobSpec): Issue[] {
     stepPeriods(spec.periods, dailyDates(spec.dataset.start, spec.dataset.end));
     return [];
   } catch (e) {
-    const field = ((e as FieldcalError).details?.field as string | undefined) ?? 'periods';
-    return [{ path: field, message: (e as Error).message.replace(/^periods: /, '') }];
+    return [fieldIssue(e, 'periods')];
   }
+}
+
+/**
+ * The issue of a typed error that names its field (`details.field`, else `fallback`): its message
+ * is the reason alone (`details.reason`) where the error gives one, as the issue's path names the field.
+ */
+export function fieldIssue(e: unknown, fallback: string): Issue {
+  const details = (e as FieldcalError).details;
+  return {
+    path: (details?.field as string | undefined) ?? fallback,
+    message: (details?.reason as string | undefined) ?? (e as Error).message,
+  };
 }
 
 /** The share of the machine's memory one job's arrays may take before it is refused at submit. */

@@ -31,7 +31,10 @@ export function periodsSpan(list: readonly NamedPeriod[]): { start: string; end:
  */
 export function stepPeriods(list: readonly NamedPeriod[], dates: readonly Date[]): Periods {
   const fail = (path: Array<string | number>, message: string): never => {
-    throw new FieldcalError('VALIDATION', `periods: ${message}`, { field: ['periods', ...path].join('.') });
+    throw new FieldcalError('VALIDATION', `periods: ${message}`, {
+      field: ['periods', ...path].join('.'),
+      reason: message,
+    });
   };
   const first = periodIssues(list)[0];
   if (first) fail(first.path, first.message);

@@ -51,7 +51,7 @@ describe('prototype keys are refused, not dropped', () => {
     expect(r.issues.map((i) => i.path)).toEqual(['studyArea.geometry.prototype', 'options.a.constructor']);
   });
 
-  it("places a method option's refusal at its field with the reason alone (jobs.check), and names both in a refusal", async () => {
+  it("places a method option's or a period's refusal at its field with the reason alone (jobs.check), and names both in a refusal", async () => {
     const spec = { kind: 'twin', method: 'gan-po', options: { epochs: 10 } };
     const r = await checkJob(spec);
     expect(r.issues).toEqual([
@@ -63,6 +63,20 @@ describe('prototype keys are refused, not dropped', () => {
     ]);
     expect(caught(() => parseJobSpec(spec)).message).toMatch(
       /^job: options\.pretrainEpochs: must be below epochs \(10\)/,
+    );
+    // a named period past a dataset's data: its entry's field, the reason alone
+    const dataset = { path: 'x', start: '2009-01-01', end: '2012-12-31' };
+    const periods = [
+      { name: 'train', start: '2009-01-01', end: '2010-12-31' },
+      { name: 'test', start: '2012-06-01', end: '2013-01-31' },
+    ];
+    const late = await checkJob({ kind: 'gridded', method: 'ann', dataset, periods });
+    expect(late.issues).toContainEqual({
+      path: 'periods.1.end',
+      message: 'test ends 2013-01-31, after the data (2009-01-01 .. 2012-12-31)',
+    });
+    expect(caught(() => parseJobSpec({ kind: 'gridded', method: 'ann', dataset, periods })).message).toMatch(
+      /periods\.1\.end: test ends 2013-01-31/,
     );
   });
 
