@@ -142,5 +142,8 @@ describe('the paper comparison through surrogates (6 x 7 twin)', () => {
     expect(html).toContain('Surrogate accuracy on held-out ensemble members');
     expect(html).toContain('dpl-lstm (seed 3)');
     expect(html).toContain('gan-po-lstm (seed 3)');
+    // every GAN-PO run's loss curves, through a surrogate too (dPL's history has no GAN terms)
+    expect(html).toContain('gan-po-lstm training: G');
+    expect(html).not.toContain('dpl-lstm training');
   });
 });

@@ -34,6 +34,13 @@ export const PAPER_RUNS: Array<{ name: string; method: string | null; options: R
   { name: 'gan-po-lstm', method: 'gan-po', options: { physics: 'lstm', updateEvery: 20 } },
   { name: 'gan-po-arnet', method: 'gan-po', options: { physics: 'arnet', updateEvery: 20 } },
   { name: 'dpl-lstm', method: 'dpl', options: { ...DPL_PAPER, physics: 'lstm', updateEvery: 20 } },
+  // not in the paper: the L1-only ablation through the LSTM, to tell whether the discriminator (judging
+  // the surrogate's fields) or the generator is what keeps GAN-PO behind dPL through the same surrogate
+  {
+    name: 'gan-po-l1-lstm',
+    method: 'gan-po',
+    options: { ablation: 'l1-only', physics: 'lstm', updateEvery: 20 },
+  },
 ];
 
 /** The paper's epochs of GAN-PO and dPL (the updates' period above is for these). */

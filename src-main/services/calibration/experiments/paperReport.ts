@@ -13,6 +13,7 @@ const COLOURS: Record<string, string> = {
   'gan-po-lstm': '#a6761d',
   'gan-po-arnet': '#66a61e',
   'dpl-lstm': '#1f78b4',
+  'gan-po-l1-lstm': '#e6ab02',
 };
 
 /** What a run's surrogate was and cost (info.surrogate of gan-po and dpl), or null for the exact h(). */
@@ -328,9 +329,19 @@ export async function writePaperReport(
       yLabel: 'SSIM',
     },
   ];
-  for (const name of ['gan-po', 'gan-po-l1']) {
-    const h = runs.find((r) => r.name === name)?.history as Array<Record<string, number>> | undefined;
+  // every GAN-PO run's (first seed), those through a surrogate with its RMSE against vic3l at the fields
+  for (const name of names.filter((n) => first(n).method === 'gan-po')) {
+    const h = first(name).history as Array<Record<string, number>> | undefined;
     if (!h?.length) continue;
+    const hRmse = h.some((r) => r.hRmse !== undefined)
+      ? [
+          {
+            name: "surrogate's RMSE vs vic3l (mm/d)",
+            values: h.map((r) => r.hRmse ?? NaN),
+            colour: '#a6761d',
+          },
+        ]
+      : [];
     charts.push({
       title: `${name} training: G's adversarial, L1 and L_R terms and D's loss per epoch`,
       x: h.map((r) => r.epoch!),
@@ -340,6 +351,7 @@ export async function writePaperReport(
         { name: 'G L_R', values: h.map((r) => r.gRange!), colour: '#d95f02' },
         { name: 'D', values: h.map((r) => r.d!), colour: '#333333', dashed: true },
         { name: 'valid MSE', values: h.map((r) => r.validMse!), colour: '#e7298a', dashed: true },
+        ...hRmse,
       ],
       xLabel: 'epoch',
       yLabel: 'loss',
