@@ -1,6 +1,8 @@
 import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
 import { FieldcalError } from '../../../src-shared/ipc';
+import { optionRules, whenHolds } from '../../../src-shared/types/formMeta';
 import { parseOptions } from './gridded/options';
 import { PROBLEM_KINDS, type MethodDefinition, type ProblemKind, type ProblemKinds } from './method';
 import { annMethod } from './methods/ann';
@@ -76,6 +78,39 @@ export const kindsOf = (key: string): ProblemKind[] => {
 /** Validates a method's options for a problem kind (strict, defaults filled): typed errors name the field. */
 export function methodOptions(key: string, kind: ProblemKind, input: unknown): Record<string, unknown> {
   return parseOptions(key, methodOf(key, kind).problems[kind]!.options, input) as Record<string, unknown>;
+}
+
+/** A method's options schema for a problem kind as a caller may write it (defaults optional): zod 4's JSON Schema, what the options form is built from. */
+export function methodOptionsSchema(key: string, kind: ProblemKind): Record<string, unknown> {
+  return z.toJSONSchema(methodOf(key, kind).problems[kind]!.options, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
+}
+
+/** Each method's option rules by problem kind (a sweep asks once per child). */
+const rulesOf = new WeakMap<MethodDefinition, Map<ProblemKind, ReturnType<typeof optionRules>>>();
+
+/**
+ * The options of `options` (as parsed, defaults filled) that do not matter with the others' values:
+ * the paths whose `shownWhen` rule fails (formMeta.ts), e.g. `surrogate.epochs` for exact physics.
+ */
+export function idleOptions(key: string, kind: ProblemKind, options: Record<string, unknown>): Set<string> {
+  const valueOf = (path: string): string | undefined => {
+    let v: unknown = options;
+    for (const k of path.split('.'))
+      v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+    return v === undefined ? undefined : String(v);
+  };
+  const idle = new Set<string>();
+  const def = methodOf(key, kind);
+  let rules = rulesOf.get(def)?.get(kind);
+  if (!rules) {
+    rules = optionRules(methodOptionsSchema(key, kind));
+    rulesOf.set(def, (rulesOf.get(def) ?? new Map()).set(kind, rules));
+  }
+  for (const [path, rule] of rules) if (!whenHolds(rule, valueOf)) idle.add(path);
+  return idle;
 }
 
 /** Runs a method on a problem with options already validated by {@link methodOptions} (never re-parsed). */

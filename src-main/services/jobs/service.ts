@@ -4,8 +4,7 @@ import { FieldcalError, type RunDetail, type ServiceImpl } from '../../../src-sh
 import type { AppEvents } from '../events';
 import type { ProjectSession } from '../project/session';
 import type { ProjectStore } from '../project/store';
-import { z } from 'zod';
-import { kindsOf, methodNames, methodOf, methodOptions } from '../calibration/registry';
+import { kindsOf, methodNames, methodOf, methodOptions, methodOptionsSchema } from '../calibration/registry';
 import { JobHost } from './host';
 import { checkJob, checkParsedJob } from './preflight';
 import { refuse } from './specs';
@@ -158,11 +157,7 @@ export function createJobsService(session: ProjectSession, events: AppEvents) {
             k,
             {
               defaults: methodOptions(name, k, {}),
-              // the form's schema: what a caller may write (defaults optional), zod 4's JSON Schema
-              schema: z.toJSONSchema(def.problems[k]!.options, {
-                io: 'input',
-                unrepresentable: 'any',
-              }) as Record<string, unknown>,
+              schema: methodOptionsSchema(name, k),
             },
           ]),
         );

@@ -15,8 +15,9 @@ import { writeFileAtomic } from '../common/atomicFile';
 import type { AppEvents } from '../events';
 import type { ProjectStore } from '../project/store';
 import type { StoredJob } from './host';
+import { idleOptions, methodNames, methodOptions } from '../calibration/registry';
 import { checkParsedJob } from './preflight';
-import type { Issue } from './specs';
+import { problemKindOf, type Issue } from './specs';
 import type { SweepChildEvent, SweepChildTask, SweepExecutor } from './sweepExecutor';
 
 type GridValue = number | string | boolean;
@@ -89,7 +90,9 @@ function setPath(obj: Record<string, unknown>, dotted: string, value: unknown): 
  * Expands a sweep into its children, in a fixed order: datasets (outermost), then the grid's
  * combinations (its keys in the order given, the last varying fastest), then seeds (innermost).
  * Each child is a deep copy of `base` with its grid values set at their dotted paths, its seed at
- * `seed` and its dataset at `dataset.path`. Nothing is checked against the job schema here.
+ * `seed` and its dataset at `dataset.path`. A value that does not matter to its child (a surrogate's
+ * setting with exact physics) is left out of it, and a child that is then an earlier one's run is
+ * not made again. Nothing is checked against the job schema here.
  */
 export async function expandSweep(spec: SweepSpec): Promise<SweepChildInput[]> {
   const datasets = await sweepDatasets(spec);
@@ -99,6 +102,7 @@ export async function expandSweep(spec: SweepSpec): Promise<SweepChildInput[]> {
   const seeds: Array<number | undefined> = spec.seeds ?? [undefined];
   const out: SweepChildInput[] = [];
   const issues: Issue[] = [];
+  const seen = new Set<string>();
   for (const dataset of datasets ?? [null])
     for (const values of combos)
       for (const seed of seeds) {
@@ -114,10 +118,15 @@ export async function expandSweep(spec: SweepSpec): Promise<SweepChildInput[]> {
           if (bad && !issues.some((i) => i.path === 'datasets'))
             issues.push({ path: 'datasets', message: bad });
         }
+        const own = issues.length ? values : appliedValues(spec.base, input, values);
+        // the same run as an earlier child but for values that do not matter to it: made once
+        const key = JSON.stringify([input, dataset]);
+        if (Object.keys(own).length < Object.keys(values).length && seen.has(key)) continue;
+        seen.add(key);
         const s = input.seed;
         out.push({
           index: out.length,
-          values,
+          values: own,
           seed: seed ?? (typeof s === 'number' ? s : undefined),
           dataset,
           input,
@@ -125,6 +134,60 @@ export async function expandSweep(spec: SweepSpec): Promise<SweepChildInput[]> {
       }
   if (issues.length) throw refuseSweep(issues);
   return out;
+}
+
+/**
+ * A child's grid values that matter to it. An option value that does not (its `shownWhen` rule
+ * fails with the child's other options, as a surrogate's settings with exact physics) is set back
+ * to the base's in `input`, and left out of the values, so that such children are one run. A
+ * child whose options do not parse is left as it is (checkSweepChildren names its issue).
+ */
+function appliedValues(
+  base: Record<string, unknown>,
+  input: Record<string, unknown>,
+  values: Record<string, GridValue>,
+): Record<string, GridValue> {
+  const parsed = jobSpecSchema.safeParse(input);
+  if (!parsed.success) return values;
+  const { method } = parsed.data;
+  const kind = problemKindOf(parsed.data);
+  if (!methodNames(kind).includes(method)) return values;
+  let idle: Set<string>;
+  try {
+    idle = idleOptions(method, kind, methodOptions(method, kind, parsed.data.options));
+  } catch {
+    return values;
+  }
+  const own: Record<string, GridValue> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (!k.startsWith('options.') || !idle.has(k.slice('options.'.length))) {
+      own[k] = v;
+      continue;
+    }
+    const was = getPath(base, k);
+    if (was === undefined) deletePath(input, k);
+    else setPath(input, k, structuredClone(was));
+  }
+  return own;
+}
+
+/** The value at a dotted path, or undefined. */
+function getPath(obj: Record<string, unknown>, dotted: string): unknown {
+  let v: unknown = obj;
+  for (const k of dotted.split('.'))
+    v = v && typeof v === 'object' && Object.hasOwn(v, k) ? (v as Record<string, unknown>)[k] : undefined;
+  return v;
+}
+
+/** Removes the value at a dotted path, and the objects it leaves empty. */
+function deletePath(obj: Record<string, unknown>, dotted: string): void {
+  const [head, ...rest] = dotted.split('.');
+  const next = obj[head!];
+  if (!rest.length) delete obj[head!];
+  else if (next && typeof next === 'object' && !Array.isArray(next)) {
+    deletePath(next as Record<string, unknown>, rest.join('.'));
+    if (!Object.keys(next).length) delete obj[head!];
+  }
 }
 
 /** The VALIDATION error refusing a sweep: the first issues in the message, all of them in `details.issues`. */

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { FieldcalError } from '../../../src-shared/ipc/errors';
 import { sweepSpecSchema, type JobSpecInput } from '../../../src-shared/ipc';
-import { fieldsOf } from '../../../src-renderer/src/components/calibration/schemaForm';
+import { fieldsOf, initialValues } from '../../../src-renderer/src/components/calibration/schemaForm';
+import { methodOptions, methodOptionsSchema } from '../../../src-main/services/calibration/registry';
 import {
   buildSweep,
   childCount,
@@ -223,5 +224,44 @@ describe('the sweep form', () => {
     );
     expect(placed.sweep).toEqual({ 'grid.options.epochs': ['child 2: epochs: too many'] });
     expect(placeSweepError('boom', f).sweep).toEqual({ '': ['boom'] });
+  });
+
+  it("offers a surrogate's settings once physics is swept over one, and counts the exact runs once", () => {
+    const gan = fieldsOf(methodOptionsSchema('gan-po', 'gridded'));
+    const values = initialValues(gan, methodOptions('gan-po', 'gridded', {}));
+    const names = (fs: Array<{ name: string }>) => fs.map((f) => f.name);
+    expect(values.physics).toBe('exact');
+    expect(names(sweepableFields(gan, values))).not.toContain('surrogate.epochs');
+    const grid = { 'options.physics': ['exact', 'lstm'] };
+    expect(names(sweepableFields(gan, values, grid))).toContain('surrogate.epochs');
+    expect(names(sweepableFields(gan, values, grid))).toContain('surrogate.hidden');
+    expect(names(sweepableFields(gan, values, grid))).not.toContain('surrogate.features'); // ARnet's
+    const crossed = buildSweep(
+      form({
+        axes: [
+          { field: 'physics', text: 'exact, lstm' },
+          { field: 'surrogate.epochs', text: '5, 10' },
+        ],
+        seedsText: '1, 2',
+      }),
+      base,
+      gan,
+      values,
+    );
+    expect(crossed.issues).toEqual({});
+    // exact once, lstm with 5 and with 10 epochs; x 2 seeds (main makes the same, sweep.test.ts)
+    expect(crossed.children).toBe(6);
+    expect(childCount(crossed.grid, 2, 0)).toBe(8);
+    // without physics swept, a surrogate setting matters to no child
+    const alone = buildSweep(
+      form({ axes: [{ field: 'surrogate.epochs', text: '5, 10' }] }),
+      base,
+      gan,
+      values,
+    );
+    expect(alone.spec).toBeNull();
+    expect(alone.issues['grid.options.surrogate.epochs']).toEqual([
+      'matters only with physics lstm or arnet: sweep or set that too',
+    ]);
   });
 });

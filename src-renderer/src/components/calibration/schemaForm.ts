@@ -4,7 +4,7 @@
  * options object the job spec carries. Job-check issue paths are mapped back to form fields.
  */
 
-import { SHOWN_WHEN, type ShownWhen } from '../../../../src-shared/types/formMeta';
+import { bothWhen, whenHolds, whenOf, type ShownWhen } from '../../../../src-shared/types/formMeta';
 
 export type FieldKind = 'number' | 'integer' | 'boolean' | 'enum' | 'string' | 'json';
 
@@ -117,23 +117,6 @@ function fieldOf(name: string, s: JsonSchema): FieldSpec {
   return f;
 }
 
-/** Both rules at once: for an option both name, the values both allow. */
-function bothWhen(a: ShownWhen, b: ShownWhen | undefined): ShownWhen {
-  const out: Record<string, readonly string[]> = { ...a };
-  for (const [k, v] of Object.entries(b ?? {})) out[k] = k in a ? a[k]!.filter((x) => v.includes(x)) : v;
-  return out;
-}
-
-/** A schema's `shownWhen` (formMeta.ts) when well formed: option names to lists of values. */
-function whenOf(s: JsonSchema): ShownWhen | undefined {
-  const w = s[SHOWN_WHEN];
-  if (!w || typeof w !== 'object' || Array.isArray(w)) return undefined;
-  const entries = Object.entries(w as Record<string, unknown>).filter(
-    (e): e is [string, string[]] => Array.isArray(e[1]) && e[1].every((v) => typeof v === 'string'),
-  );
-  return entries.length ? Object.fromEntries(entries) : undefined;
-}
-
 /**
  * Whether a field matters with the form's current values: each option its `shownWhen` names has
  * one of the listed values (an option the form lacks does not hide it).
@@ -144,11 +127,9 @@ export function isShown(
   fields: readonly FieldSpec[],
 ): boolean {
   if (!f.shownWhen) return true;
-  return Object.entries(f.shownWhen).every(([name, allowed]) => {
+  return whenHolds(f.shownWhen, (name) => {
     const other = fields.find((o) => o.name === name);
-    if (!other) return true;
-    const raw = values[name] ?? rawOf(other, other.default);
-    return allowed.includes(String(raw));
+    return other ? String(values[name] ?? rawOf(other, other.default)) : undefined;
   });
 }
 

@@ -1,5 +1,5 @@
 import { sweepSpecSchema, type JobSpecInput, type SweepSpecInput } from '../../../../src-shared/ipc';
-import { fieldForIssue, parseField, type FieldSpec } from './schemaForm';
+import { fieldForIssue, isShown, parseField, type FieldSpec, type RawValue } from './schemaForm';
 
 /**
  * The Calibrate panel's sweep mode (issue 18) as plain data: the panel's job spec is the base, the
@@ -47,10 +47,44 @@ export const SWEEP_KEYS = [
 /** The key of a swept option's values in the grid (a dotted path into the job spec). */
 export const gridKey = (field: string): string => `options.${field}`;
 
-/** The options a sweep can cross: numbers, integers, enums and booleans (lists and objects cannot). */
-export function sweepableFields(fields: readonly FieldSpec[]): FieldSpec[] {
+type GridValues = Readonly<Record<string, ReadonlyArray<number | string | boolean>>>;
+
+/** Grids of more combinations than this are not enumerated for the options that matter (main refuses over 10000). */
+const MAX_COMBOS = 10_000;
+
+/**
+ * The form values of each combination of the grid over the run's (an axis value as its input
+ * would hold it), or the run's alone when the grid makes more than MAX_COMBOS.
+ */
+function comboValues(
+  values: Readonly<Record<string, RawValue>>,
+  grid: GridValues,
+): Array<Record<string, RawValue>> {
+  const axes = Object.entries(grid).filter(([k]) => k.startsWith('options.'));
+  if (axes.reduce((n, [, v]) => n * v.length, 1) > MAX_COMBOS) return [{ ...values }];
+  let out: Array<Record<string, RawValue>> = [{ ...values }];
+  for (const [k, vs] of axes) {
+    const name = k.slice('options.'.length);
+    out = out.flatMap((c) => vs.map((v) => ({ ...c, [name]: typeof v === 'boolean' ? v : String(v) })));
+  }
+  return out;
+}
+
+/**
+ * The options a sweep can cross: numbers, integers, enums and booleans (lists and objects cannot)
+ * that matter with the run's values (`isShown`) or with some combination of the grid's, e.g. a
+ * surrogate's settings once `physics` is swept over lstm.
+ */
+export function sweepableFields(
+  fields: readonly FieldSpec[],
+  values: Readonly<Record<string, RawValue>> = {},
+  grid: GridValues = {},
+): FieldSpec[] {
+  const combos = comboValues(values, grid);
   return fields.filter(
-    (f) => f.kind === 'number' || f.kind === 'integer' || f.kind === 'enum' || f.kind === 'boolean',
+    (f) =>
+      (f.kind === 'number' || f.kind === 'integer' || f.kind === 'enum' || f.kind === 'boolean') &&
+      combos.some((c) => isShown(f, c, fields)),
   );
 }
 
@@ -152,13 +186,32 @@ export function parseDatasets(text: string): Parsed<string> {
   return { values: out };
 }
 
-/** How many children a grid, seeds and datasets make: the product of their lengths. */
+/**
+ * How many children a grid, seeds and datasets make: the product of their lengths, where
+ * combinations that differ only in values that do not matter to them (a surrogate's settings with
+ * exact physics: `fields`' rules over the run's `values`) count once, as main makes them once.
+ */
 export function childCount(
-  grid: Record<string, readonly unknown[]>,
+  grid: GridValues,
   seeds: number,
   datasets: number,
+  fields: readonly FieldSpec[] = [],
+  values: Readonly<Record<string, RawValue>> = {},
 ): number {
-  return Object.values(grid).reduce((n, v) => n * v.length, 1) * Math.max(1, seeds) * Math.max(1, datasets);
+  let combos = Object.values(grid).reduce((n, v) => n * v.length, 1);
+  if (fields.some((f) => f.shownWhen) && combos <= MAX_COMBOS) {
+    const byName = new Map(fields.map((f) => [f.name, f]));
+    const applied = comboValues(values, grid).map((c) =>
+      JSON.stringify(
+        Object.keys(grid).map((k) => {
+          const f = byName.get(k.slice('options.'.length));
+          return f && !isShown(f, c, fields) ? null : c[k.slice('options.'.length)];
+        }),
+      ),
+    );
+    combos = new Set(applied).size;
+  }
+  return combos * Math.max(1, seeds) * Math.max(1, datasets);
 }
 
 export interface SweepBuild {
@@ -166,6 +219,8 @@ export interface SweepBuild {
   spec: SweepSpecInput | null;
   /** How many children the lists make (what parsed so far). */
   children: number;
+  /** The axes' values that parsed, by grid key. */
+  grid: GridValues;
   /** Messages by form key (`grid.options.<name>`, `seeds`, …; `''`: of no field). */
   issues: Record<string, string[]>;
 }
@@ -177,11 +232,23 @@ export function sweepKeys(form: SweepForm): string[] {
   return [...SWEEP_KEYS, 'grid', ...form.axes.map((a) => `grid.${gridKey(a.field)}`)];
 }
 
-/** The sweep spec of the form over a base job spec; inline issues by field, checked by `sweepSpecSchema`. */
-export function buildSweep(form: SweepForm, base: JobSpecInput, fields: readonly FieldSpec[]): SweepBuild {
+/**
+ * The sweep spec of the form over a base job spec (the options form's `values` with it); inline
+ * issues by field, checked by `sweepSpecSchema`.
+ */
+export function buildSweep(
+  form: SweepForm,
+  base: JobSpecInput,
+  fields: readonly FieldSpec[],
+  values: Readonly<Record<string, RawValue>> = {},
+): SweepBuild {
   const issues: Record<string, string[]> = {};
   const grid: Record<string, Array<number | string | boolean>> = {};
-  const byName = new Map(sweepableFields(fields).map((f) => [f.name, f]));
+  const byName = new Map(
+    fields
+      .filter((f) => f.kind === 'number' || f.kind === 'integer' || f.kind === 'enum' || f.kind === 'boolean')
+      .map((f) => [f.name, f]),
+  );
   for (const a of form.axes) {
     const f = byName.get(a.field);
     const key = `grid.${gridKey(a.field)}`;
@@ -197,6 +264,19 @@ export function buildSweep(form: SweepForm, base: JobSpecInput, fields: readonly
     if (r.error !== undefined) add(issues, key, r.error);
     else grid[gridKey(a.field)] = r.values;
   }
+  // an option that matters under no combination (a surrogate's setting, physics exact and not swept)
+  const crossing = new Set(sweepableFields(fields, values, grid).map((f) => f.name));
+  for (const a of form.axes) {
+    const f = byName.get(a.field);
+    if (f?.shownWhen && !crossing.has(a.field)) {
+      const when = Object.entries(f.shownWhen).map(([k, v]) => `${k} ${v.join(' or ')}`);
+      add(
+        issues,
+        `grid.${gridKey(a.field)}`,
+        `matters only with ${when.join(' and ')}: sweep or set that too`,
+      );
+    }
+  }
   const seeds = parseSeeds(form.seedsText);
   if (seeds.error !== undefined) add(issues, 'seeds', seeds.error);
   const datasets = parseDatasets(form.datasetsText);
@@ -204,7 +284,7 @@ export function buildSweep(form: SweepForm, base: JobSpecInput, fields: readonly
   const concurrency = Number(form.concurrency.trim());
   if (form.concurrency.trim() === '' || !Number.isInteger(concurrency))
     add(issues, 'concurrency', 'a whole number of children at once');
-  const children = childCount(grid, seeds.values?.length ?? 0, datasets.values?.length ?? 0);
+  const children = childCount(grid, seeds.values?.length ?? 0, datasets.values?.length ?? 0, fields, values);
   if (!form.axes.length && !seeds.values?.length && !datasets.values?.length)
     add(issues, 'grid', 'sweep at least one option, or list seeds or datasets');
 
@@ -229,7 +309,7 @@ export function buildSweep(form: SweepForm, base: JobSpecInput, fields: readonly
     }
   }
   const ok = Object.keys(issues).length === 0;
-  return { spec: ok ? input : null, children, issues };
+  return { spec: ok ? input : null, children, issues, grid };
 }
 
 export interface PlacedIssues {

@@ -81,6 +81,44 @@ describe('sweep expansion', () => {
     expect(kids.map((k) => k.index)).toEqual([...Array(12).keys()]);
   });
 
+  it("makes a child once when values that do not matter to it differ: exact physics and a surrogate's settings", async () => {
+    const spec = sweep({
+      base: { kind: 'twin', method: 'gan-po', options: { epochs: 4, pretrainEpochs: 1 }, twin: twin.twin },
+      grid: { 'options.physics': ['exact', 'lstm'], 'options.surrogate.epochs': [5, 10] },
+      seeds: [1, 2],
+    });
+    const kids = await expandSweep(spec);
+    // 2 x 2 x 2 combinations; the exact ones differ only in surrogate.epochs: 2 + 4 children
+    expect(kids.map((k) => [k.index, k.values, k.seed])).toEqual([
+      [0, { 'options.physics': 'exact' }, 1],
+      [1, { 'options.physics': 'exact' }, 2],
+      [2, { 'options.physics': 'lstm', 'options.surrogate.epochs': 5 }, 1],
+      [3, { 'options.physics': 'lstm', 'options.surrogate.epochs': 5 }, 2],
+      [4, { 'options.physics': 'lstm', 'options.surrogate.epochs': 10 }, 1],
+      [5, { 'options.physics': 'lstm', 'options.surrogate.epochs': 10 }, 2],
+    ]);
+    // the exact child carries no surrogate setting (the base had none), the others theirs
+    expect(kids[0]!.input.options).toEqual({ epochs: 4, pretrainEpochs: 1, physics: 'exact' });
+    expect(kids[4]!.input.options).toMatchObject({ physics: 'lstm', surrogate: { epochs: 10 } });
+    // a setting the base gives is put back as the base's, not dropped
+    const withBase = await expandSweep(
+      sweep({
+        base: {
+          kind: 'twin',
+          method: 'gan-po',
+          options: { epochs: 4, pretrainEpochs: 1, surrogate: { epochs: 7 } },
+          twin: twin.twin,
+        },
+        grid: { 'options.physics': ['exact'], 'options.surrogate.epochs': [5, 10] },
+      }),
+    );
+    expect(withBase).toHaveLength(1);
+    expect(withBase[0]!.input.options).toMatchObject({ surrogate: { epochs: 7 } });
+    // values that all matter are never merged, even when two children are the same run
+    const same = await expandSweep(sweep({ grid: { 'options.iterations': [2, 3] }, seeds: [1, 1] }));
+    expect(same).toHaveLength(4);
+  });
+
   it('lists a folder’s files matching the pattern, sorted, as each child’s dataset.path', async () => {
     const dir = join(tmp.dir, 'basins');
     mkdirSync(dir);
