@@ -103,6 +103,7 @@ export async function expandSweep(spec: SweepSpec): Promise<SweepChildInput[]> {
   const out: SweepChildInput[] = [];
   const issues: Issue[] = [];
   const seen = new Set<string>();
+  const used = new Set<string>();
   for (const dataset of datasets ?? [null])
     for (const values of combos)
       for (const seed of seeds) {
@@ -119,6 +120,7 @@ export async function expandSweep(spec: SweepSpec): Promise<SweepChildInput[]> {
             issues.push({ path: 'datasets', message: bad });
         }
         const own = issues.length ? values : appliedValues(spec.base, input, values);
+        for (const k of Object.keys(own)) used.add(k);
         // the same run as an earlier child but for values that do not matter to it: made once
         const key = JSON.stringify([input, dataset]);
         if (Object.keys(own).length < Object.keys(values).length && seen.has(key)) continue;
@@ -132,6 +134,14 @@ export async function expandSweep(spec: SweepSpec): Promise<SweepChildInput[]> {
           input,
         });
       }
+  // an axis that matters to no child (a surrogate's setting, physics exact and not swept)
+  if (!issues.length)
+    for (const k of keys)
+      if (!used.has(k))
+        issues.push({
+          path: `grid.${k}`,
+          message: "matters to no child with the base's options and the grid's",
+        });
   if (issues.length) throw refuseSweep(issues);
   return out;
 }

@@ -109,11 +109,27 @@ describe('sweep expansion', () => {
           options: { epochs: 4, pretrainEpochs: 1, surrogate: { epochs: 7 } },
           twin: twin.twin,
         },
-        grid: { 'options.physics': ['exact'], 'options.surrogate.epochs': [5, 10] },
+        grid: { 'options.physics': ['exact', 'arnet'], 'options.surrogate.epochs': [5, 10] },
       }),
     );
-    expect(withBase).toHaveLength(1);
-    expect(withBase[0]!.input.options).toMatchObject({ surrogate: { epochs: 7 } });
+    expect(withBase).toHaveLength(3);
+    expect(withBase[0]!.input.options).toMatchObject({ physics: 'exact', surrogate: { epochs: 7 } });
+    // an axis that matters to no child is refused at its key
+    const idle = await refusal(
+      expandSweep(
+        sweep({
+          base: {
+            kind: 'twin',
+            method: 'gan-po',
+            options: { epochs: 4, pretrainEpochs: 1 },
+            twin: twin.twin,
+          },
+          grid: { 'options.surrogate.epochs': [5, 10] },
+        }),
+      ),
+    );
+    expect(paths(idle)).toEqual(['grid.options.surrogate.epochs']);
+    expect(idle.message).toContain('matters to no child');
     // values that all matter are never merged, even when two children are the same run
     const same = await expandSweep(sweep({ grid: { 'options.iterations': [2, 3] }, seeds: [1, 1] }));
     expect(same).toHaveLength(4);
