@@ -45,6 +45,12 @@ export function whenHolds(when: ShownWhen, valueOf: (name: string) => string | u
   });
 }
 
+/** A rule in words: `physics lstm or arnet`, its options joined by `and`. */
+export const whenText = (when: ShownWhen): string =>
+  Object.entries(when)
+    .map(([k, v]) => `${k} ${v.join(' or ')}`)
+    .join(' and ');
+
 /**
  * Every rule of an options schema (zod's JSON Schema) by option path: a top-level name, or
  * `group.key` for a key of a settings object, whose own rule holds on top of the object's.

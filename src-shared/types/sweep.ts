@@ -65,7 +65,11 @@ export const sweepSpecSchema = z
       (s.seeds?.length ?? 1) *
       (Array.isArray(s.datasets) ? s.datasets.length : 1);
     if (n > 10_000)
-      ctx.addIssue({ code: 'custom', path: ['grid'], message: `${n} children: at most 10000 per sweep` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['grid'],
+        message: `${n} combinations of the grid, seeds and datasets: at most 10000 per sweep`,
+      });
   });
 export type SweepSpec = z.output<typeof sweepSpecSchema>;
 export type SweepSpecInput = z.input<typeof sweepSpecSchema>;

@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { FieldcalError } from '../../../src-shared/ipc';
-import { optionRules, whenHolds } from '../../../src-shared/types/formMeta';
+import { optionRules, whenHolds, type ShownWhen } from '../../../src-shared/types/formMeta';
 import { parseOptions } from './gridded/options';
 import { PROBLEM_KINDS, type MethodDefinition, type ProblemKind, type ProblemKinds } from './method';
 import { annMethod } from './methods/ann';
@@ -93,23 +93,28 @@ const rulesOf = new WeakMap<MethodDefinition, Map<ProblemKind, ReturnType<typeof
 
 /**
  * The options of `options` (as parsed, defaults filled) that do not matter with the others' values:
- * the paths whose `shownWhen` rule fails (formMeta.ts), e.g. `surrogate.epochs` for exact physics.
+ * the paths whose `shownWhen` rule fails (formMeta.ts), e.g. `surrogate.epochs` for exact physics,
+ * each with its rule.
  */
-export function idleOptions(key: string, kind: ProblemKind, options: Record<string, unknown>): Set<string> {
+export function idleOptions(
+  key: string,
+  kind: ProblemKind,
+  options: Record<string, unknown>,
+): Map<string, ShownWhen> {
   const valueOf = (path: string): string | undefined => {
     let v: unknown = options;
     for (const k of path.split('.'))
       v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
     return v === undefined ? undefined : String(v);
   };
-  const idle = new Set<string>();
+  const idle = new Map<string, ShownWhen>();
   const def = methodOf(key, kind);
   let rules = rulesOf.get(def)?.get(kind);
   if (!rules) {
     rules = optionRules(methodOptionsSchema(key, kind));
     rulesOf.set(def, (rulesOf.get(def) ?? new Map()).set(kind, rules));
   }
-  for (const [path, rule] of rules) if (!whenHolds(rule, valueOf)) idle.add(path);
+  for (const [path, rule] of rules) if (!whenHolds(rule, valueOf)) idle.set(path, rule);
   return idle;
 }
 

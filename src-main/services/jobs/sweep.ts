@@ -15,6 +15,7 @@ import { writeFileAtomic } from '../common/atomicFile';
 import type { AppEvents } from '../events';
 import type { ProjectStore } from '../project/store';
 import type { StoredJob } from './host';
+import { whenText, type ShownWhen } from '../../../src-shared/types/formMeta';
 import { idleOptions, methodNames, methodOptions } from '../calibration/registry';
 import { checkParsedJob } from './preflight';
 import { problemKindOf, type Issue } from './specs';
@@ -104,9 +105,10 @@ export async function expandSweep(spec: SweepSpec): Promise<SweepChildInput[]> {
   const issues: Issue[] = [];
   const seen = new Set<string>();
   const used = new Set<string>();
-  for (const dataset of datasets ?? [null])
+  const idleRules = new Map<string, ShownWhen>();
+  for (const [datasetAt, dataset] of (datasets ?? [null]).entries())
     for (const values of combos)
-      for (const seed of seeds) {
+      for (const [seedAt, seed] of seeds.entries()) {
         const input = structuredClone(spec.base);
         for (const [k, v] of Object.entries(values)) {
           const bad = setPath(input, k, v);
@@ -119,12 +121,14 @@ export async function expandSweep(spec: SweepSpec): Promise<SweepChildInput[]> {
           if (bad && !issues.some((i) => i.path === 'datasets'))
             issues.push({ path: 'datasets', message: bad });
         }
-        const own = issues.length ? values : appliedValues(spec.base, input, values);
+        const own = issues.length ? values : appliedValues(spec.base, input, values, idleRules);
         for (const k of Object.keys(own)) used.add(k);
         // the same run as an earlier child but for values that do not matter to it: made once
-        const key = JSON.stringify([input, dataset]);
-        if (Object.keys(own).length < Object.keys(values).length && seen.has(key)) continue;
-        seen.add(key);
+        if (Object.keys(own).length < Object.keys(values).length) {
+          const key = JSON.stringify([datasetAt, own, seedAt]);
+          if (seen.has(key)) continue;
+          seen.add(key);
+        }
         const s = input.seed;
         out.push({
           index: out.length,
@@ -140,7 +144,7 @@ export async function expandSweep(spec: SweepSpec): Promise<SweepChildInput[]> {
       if (!used.has(k))
         issues.push({
           path: `grid.${k}`,
-          message: "matters to no child with the base's options and the grid's",
+          message: `matters only with ${idleRules.has(k) ? whenText(idleRules.get(k)!) : 'other options'}: sweep or set that too`,
         });
   if (issues.length) throw refuseSweep(issues);
   return out;
@@ -150,19 +154,21 @@ export async function expandSweep(spec: SweepSpec): Promise<SweepChildInput[]> {
  * A child's grid values that matter to it. An option value that does not (its `shownWhen` rule
  * fails with the child's other options, as a surrogate's settings with exact physics) is set back
  * to the base's in `input`, and left out of the values, so that such children are one run. A
- * child whose options do not parse is left as it is (checkSweepChildren names its issue).
+ * child whose options do not parse is left as it is (checkSweepChildren names its issue). The rule
+ * of each value left out goes to `rules`.
  */
 function appliedValues(
   base: Record<string, unknown>,
   input: Record<string, unknown>,
   values: Record<string, GridValue>,
+  rules: Map<string, ShownWhen>,
 ): Record<string, GridValue> {
   const parsed = jobSpecSchema.safeParse(input);
   if (!parsed.success) return values;
   const { method } = parsed.data;
   const kind = problemKindOf(parsed.data);
   if (!methodNames(kind).includes(method)) return values;
-  let idle: Set<string>;
+  let idle: Map<string, ShownWhen>;
   try {
     idle = idleOptions(method, kind, methodOptions(method, kind, parsed.data.options));
   } catch {
@@ -170,10 +176,16 @@ function appliedValues(
   }
   const own: Record<string, GridValue> = {};
   for (const [k, v] of Object.entries(values)) {
-    if (!k.startsWith('options.') || !idle.has(k.slice('options.'.length))) {
+    // the option's rule, or a settings object's above it (`surrogate` for `surrogate.split.train`)
+    const parts = k.split('.').slice(1);
+    const rule = k.startsWith('options.')
+      ? parts.map((_, i) => idle.get(parts.slice(0, i + 1).join('.'))).findLast((r) => r !== undefined)
+      : undefined;
+    if (!rule) {
       own[k] = v;
       continue;
     }
+    rules.set(k, rule);
     const was = getPath(base, k);
     if (was === undefined) deletePath(input, k);
     else setPath(input, k, structuredClone(was));

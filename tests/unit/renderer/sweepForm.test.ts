@@ -182,7 +182,9 @@ describe('the sweep form', () => {
     );
     expect(big.children).toBe(12_000);
     expect(big.spec).toBeNull();
-    expect(big.issues.grid).toEqual(['12000 children: at most 10000 per sweep']);
+    expect(big.issues.grid).toEqual([
+      '12000 combinations of the grid, seeds and datasets: at most 10000 per sweep',
+    ]);
   });
 
   it("places main's refusal of children next to the swept option, the seeds or the base field", () => {
@@ -252,6 +254,34 @@ describe('the sweep form', () => {
     // exact once, lstm with 5 and with 10 epochs; x 2 seeds (main makes the same, sweep.test.ts)
     expect(crossed.children).toBe(6);
     expect(childCount(crossed.grid, 2, 0)).toBe(8);
+    // an axis of other options beside them (updateEvery matters to lstm alone): 1 + 2 x 2, x 2 seeds
+    const three = buildSweep(
+      form({
+        axes: [
+          { field: 'surrogate.epochs', text: '5, 10' },
+          { field: 'physics', text: 'exact, lstm' },
+          { field: 'learningRate', text: '0.001, 0.0002' },
+        ],
+        seedsText: '1, 2',
+      }),
+      base,
+      gan,
+      values,
+    );
+    expect(three.children).toBe((2 + 2 * 2) * 2);
+    // while an axis is being typed, the others are not judged against it
+    const typing = buildSweep(
+      form({
+        axes: [
+          { field: 'physics', text: 'exact, l' },
+          { field: 'surrogate.epochs', text: '5, 10' },
+        ],
+      }),
+      base,
+      gan,
+      values,
+    );
+    expect(Object.keys(typing.issues)).toEqual(['grid.options.physics']);
     // without physics swept, a surrogate setting matters to no child
     const alone = buildSweep(
       form({ axes: [{ field: 'surrogate.epochs', text: '5, 10' }] }),

@@ -1,4 +1,5 @@
 import { sweepSpecSchema, type JobSpecInput, type SweepSpecInput } from '../../../../src-shared/ipc';
+import { whenText } from '../../../../src-shared/types/formMeta';
 import { fieldForIssue, isShown, parseField, type FieldSpec, type RawValue } from './schemaForm';
 
 /**
@@ -52,40 +53,44 @@ type GridValues = Readonly<Record<string, ReadonlyArray<number | string | boolea
 /** Grids of more combinations than this are not enumerated for the options that matter (main refuses over 10000). */
 const MAX_COMBOS = 10_000;
 
+/** Whether a sweep can cross an option: numbers, integers, enums and booleans (lists and objects cannot). */
+const crossable = (f: FieldSpec) =>
+  f.kind === 'number' || f.kind === 'integer' || f.kind === 'enum' || f.kind === 'boolean';
+
+/** An option's name from its grid key (`options.surrogate.epochs` → `surrogate.epochs`). */
+const nameOf = (key: string) => key.slice('options.'.length);
+
 /**
- * The form values of each combination of the grid over the run's (an axis value as its input
- * would hold it), or the run's alone when the grid makes more than MAX_COMBOS.
+ * The form values of each combination of the grid's axes that some option's rule names (`shownWhen`:
+ * they alone decide which options matter) over the run's values, an axis value as its input would
+ * hold it; null when they make more than MAX_COMBOS.
  */
-function comboValues(
+function ruleCombos(
+  fields: readonly FieldSpec[],
   values: Readonly<Record<string, RawValue>>,
   grid: GridValues,
-): Array<Record<string, RawValue>> {
-  const axes = Object.entries(grid).filter(([k]) => k.startsWith('options.'));
-  if (axes.reduce((n, [, v]) => n * v.length, 1) > MAX_COMBOS) return [{ ...values }];
+): Array<Record<string, RawValue>> | null {
+  const named = new Set(fields.flatMap((f) => Object.keys(f.shownWhen ?? {})));
+  const axes = Object.entries(grid).filter(([k]) => k.startsWith('options.') && named.has(nameOf(k)));
+  if (axes.reduce((n, [, v]) => n * v.length, 1) > MAX_COMBOS) return null;
   let out: Array<Record<string, RawValue>> = [{ ...values }];
-  for (const [k, vs] of axes) {
-    const name = k.slice('options.'.length);
-    out = out.flatMap((c) => vs.map((v) => ({ ...c, [name]: typeof v === 'boolean' ? v : String(v) })));
-  }
+  for (const [k, vs] of axes)
+    out = out.flatMap((c) => vs.map((v) => ({ ...c, [nameOf(k)]: typeof v === 'boolean' ? v : String(v) })));
   return out;
 }
 
 /**
- * The options a sweep can cross: numbers, integers, enums and booleans (lists and objects cannot)
- * that matter with the run's values (`isShown`) or with some combination of the grid's, e.g. a
- * surrogate's settings once `physics` is swept over lstm.
+ * The options a sweep can cross ({@link crossable}) that matter with the run's values (`isShown`)
+ * or with some combination of the grid's, e.g. a surrogate's settings once `physics` is swept over
+ * lstm.
  */
 export function sweepableFields(
   fields: readonly FieldSpec[],
   values: Readonly<Record<string, RawValue>> = {},
   grid: GridValues = {},
 ): FieldSpec[] {
-  const combos = comboValues(values, grid);
-  return fields.filter(
-    (f) =>
-      (f.kind === 'number' || f.kind === 'integer' || f.kind === 'enum' || f.kind === 'boolean') &&
-      combos.some((c) => isShown(f, c, fields)),
-  );
+  const combos = ruleCombos(fields, values, grid) ?? [{ ...values }];
+  return fields.filter((f) => crossable(f) && combos.some((c) => isShown(f, c, fields)));
 }
 
 /** Metrics a run of this problem kind records per period (gauges: per gauge; gridded: medians over cells). */
@@ -198,18 +203,30 @@ export function childCount(
   fields: readonly FieldSpec[] = [],
   values: Readonly<Record<string, RawValue>> = {},
 ): number {
-  let combos = Object.values(grid).reduce((n, v) => n * v.length, 1);
-  if (fields.some((f) => f.shownWhen) && combos <= MAX_COMBOS) {
-    const byName = new Map(fields.map((f) => [f.name, f]));
-    const applied = comboValues(values, grid).map((c) =>
-      JSON.stringify(
-        Object.keys(grid).map((k) => {
-          const f = byName.get(k.slice('options.'.length));
-          return f && !isShown(f, c, fields) ? null : c[k.slice('options.'.length)];
-        }),
-      ),
-    );
-    combos = new Set(applied).size;
+  const keys = Object.keys(grid);
+  let combos = keys.reduce((n, k) => n * grid[k]!.length, 1);
+  const byName = new Map(fields.map((f) => [f.name, f]));
+  const named = new Set(fields.flatMap((f) => Object.keys(f.shownWhen ?? {})));
+  const ruled = ruleCombos(fields, values, grid);
+  if (ruled && fields.some((f) => f.shownWhen)) {
+    // per distinct values of the rules' axes that matter: the product of the other axes that matter
+    const counts = new Map<string, number>();
+    for (const c of ruled) {
+      const matters = (k: string) => {
+        const f = byName.get(nameOf(k));
+        return !k.startsWith('options.') || !f || isShown(f, c, fields);
+      };
+      const own = keys.filter((k) => named.has(nameOf(k))).map((k) => (matters(k) ? c[nameOf(k)] : null));
+      const tuple = JSON.stringify(own);
+      if (!counts.has(tuple))
+        counts.set(
+          tuple,
+          keys
+            .filter((k) => !named.has(nameOf(k)))
+            .reduce((n, k) => n * (matters(k) ? grid[k]!.length : 1), 1),
+        );
+    }
+    combos = [...counts.values()].reduce((a, b) => a + b, 0);
   }
   return combos * Math.max(1, seeds) * Math.max(1, datasets);
 }
@@ -244,11 +261,7 @@ export function buildSweep(
 ): SweepBuild {
   const issues: Record<string, string[]> = {};
   const grid: Record<string, Array<number | string | boolean>> = {};
-  const byName = new Map(
-    fields
-      .filter((f) => f.kind === 'number' || f.kind === 'integer' || f.kind === 'enum' || f.kind === 'boolean')
-      .map((f) => [f.name, f]),
-  );
+  const byName = new Map(fields.filter(crossable).map((f) => [f.name, f]));
   for (const a of form.axes) {
     const f = byName.get(a.field);
     const key = `grid.${gridKey(a.field)}`;
@@ -264,19 +277,19 @@ export function buildSweep(
     if (r.error !== undefined) add(issues, key, r.error);
     else grid[gridKey(a.field)] = r.values;
   }
-  // an option that matters under no combination (a surrogate's setting, physics exact and not swept)
+  // an option that matters under no combination (a surrogate's setting, physics exact and not
+  // swept); not judged while another axis is being typed
   const crossing = new Set(sweepableFields(fields, values, grid).map((f) => f.name));
-  for (const a of form.axes) {
-    const f = byName.get(a.field);
-    if (f?.shownWhen && !crossing.has(a.field)) {
-      const when = Object.entries(f.shownWhen).map(([k, v]) => `${k} ${v.join(' or ')}`);
-      add(
-        issues,
-        `grid.${gridKey(a.field)}`,
-        `matters only with ${when.join(' and ')}: sweep or set that too`,
-      );
+  if (Object.keys(grid).length === form.axes.length)
+    for (const a of form.axes) {
+      const f = byName.get(a.field);
+      if (f?.shownWhen && !crossing.has(a.field))
+        add(
+          issues,
+          `grid.${gridKey(a.field)}`,
+          `matters only with ${whenText(f.shownWhen)}: sweep or set that too`,
+        );
     }
-  }
   const seeds = parseSeeds(form.seedsText);
   if (seeds.error !== undefined) add(issues, 'seeds', seeds.error);
   const datasets = parseDatasets(form.datasetsText);

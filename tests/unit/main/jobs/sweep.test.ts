@@ -129,7 +129,27 @@ describe('sweep expansion', () => {
       ),
     );
     expect(paths(idle)).toEqual(['grid.options.surrogate.epochs']);
-    expect(idle.message).toContain('matters to no child');
+    expect(idle.message).toContain('grid.options.surrogate.epochs: matters only with physics lstm or arnet');
+    // a key below a settings object that does not matter (CLI configs may name one), and a seed
+    // listed twice: the exact child made once per seed position, as the form counts
+    const deep = await expandSweep(
+      sweep({
+        base: {
+          kind: 'twin',
+          method: 'gan-po',
+          options: {
+            epochs: 4,
+            pretrainEpochs: 1,
+            surrogate: { split: { train: 200, valid: 100, test: 100 } },
+          },
+          twin: twin.twin,
+        },
+        grid: { 'options.physics': ['exact', 'lstm'], 'options.surrogate.split.train': [200, 250] },
+        seeds: [1, 1],
+      }),
+    );
+    expect(deep.map((k) => Object.keys(k.values).length)).toEqual([1, 1, 2, 2, 2, 2]);
+    expect(deep[1]!.input.options).toMatchObject({ surrogate: { split: { train: 200 } } });
     // values that all matter are never merged, even when two children are the same run
     const same = await expandSweep(sweep({ grid: { 'options.iterations': [2, 3] }, seeds: [1, 1] }));
     expect(same).toHaveLength(4);
