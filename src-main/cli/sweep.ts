@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { FieldcalError, prototypeKeyIssues } from '../../src-shared/ipc';
-import { sweepSpecSchema, type SweepRecord, type SweepSpec } from '../../src-shared/types/sweep';
+import { gridPathsOf, sweepSpecSchema, type SweepRecord, type SweepSpec } from '../../src-shared/types/sweep';
 import { issuePath } from '../services/calibration/gridded/options';
 import { LocalSweepExecutor } from '../services/jobs/localSweepExecutor';
 import { QueueSweepExecutor } from '../services/jobs/queue';
@@ -89,7 +89,7 @@ const fmt = (v: unknown) =>
 
 /** The sweep's table as text: one row per child, the winner marked with `*`. */
 export function formatSweepTable(rec: SweepRecord, note: string | null): string {
-  const grid = [...new Set(rec.rows.flatMap((r) => Object.keys(r.values)))];
+  const grid = gridPathsOf(rec.rows);
   const metrics = [...new Set(rec.rows.flatMap((r) => Object.keys(r.metrics)))].sort();
   const head = [
     '',

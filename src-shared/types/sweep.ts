@@ -92,6 +92,18 @@ export const sweepRowSchema = z.object({
 });
 export type SweepRow = z.infer<typeof sweepRowSchema>;
 
+/**
+ * The grid paths of a sweep's rows in the grid's order: a child leaves out values that do not
+ * matter to it, so the order is the fullest row's, with any others after.
+ */
+export function gridPathsOf(rows: ReadonlyArray<Pick<SweepRow, 'values'>>): string[] {
+  const fullest = rows.reduce<string[]>((a, r) => {
+    const k = Object.keys(r.values);
+    return k.length > a.length ? k : a;
+  }, []);
+  return [...new Set([...fullest, ...rows.flatMap((r) => Object.keys(r.values))])];
+}
+
 /** A sweep: its parent run, its table and the winner by the selection rule (null until one child succeeded). */
 export const sweepRecordSchema = z.object({
   id: z.number().int(),

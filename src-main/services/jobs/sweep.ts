@@ -8,7 +8,12 @@ import {
   type RunMetric,
   type RunRecord,
 } from '../../../src-shared/ipc';
-import type { SweepRecord, SweepRow, SweepSpec } from '../../../src-shared/types/sweep';
+import {
+  gridPathsOf,
+  type SweepRecord,
+  type SweepRow,
+  type SweepSpec,
+} from '../../../src-shared/types/sweep';
 import { issuePath } from '../calibration/gridded/options';
 import { artifactOf } from '../common/checksum';
 import { writeFileAtomic } from '../common/atomicFile';
@@ -368,7 +373,7 @@ const csvCell = (v: unknown): string => {
 
 /** The sweep's table as CSV: one row per child, its grid values, seed, dataset, status, key metrics, time. */
 export function sweepCsv(rec: SweepRecord): string {
-  const grid = [...new Set(rec.rows.flatMap((r) => Object.keys(r.values)))];
+  const grid = gridPathsOf(rec.rows);
   const metrics = [...new Set(rec.rows.flatMap((r) => Object.keys(r.metrics)))].sort();
   const head = [
     'index',

@@ -100,6 +100,25 @@ describe("a sweep's table", () => {
     expect(metricKeys({ ...record, rows: [] })).toEqual(['valid.medianCellKge']);
   });
 
+  it('orders the grid columns as the grid, a value a child leaves out shown as a dash', () => {
+    // grid surrogate.epochs x physics: the exact child has no surrogate setting (main leaves it out)
+    const crossed = {
+      ...record,
+      rows: [
+        row(0, { values: { 'options.physics': 'exact' } }),
+        row(1, { values: { 'options.surrogate.epochs': 5, 'options.physics': 'lstm' } }),
+      ],
+    };
+    const c = sweepColumns(crossed);
+    expect(c.filter((x) => x.key.startsWith('value:')).map((x) => x.key)).toEqual([
+      'value:options.surrogate.epochs',
+      'value:options.physics',
+    ]);
+    expect(formatCell(c.find((x) => x.key === 'value:options.surrogate.epochs')!.get(crossed.rows[0]!))).toBe(
+      '–',
+    );
+  });
+
   it('adds a dataset column only when a child has one', () => {
     const withData = { ...record, rows: record.rows.map((r, i) => ({ ...r, dataset: `/b/${i}.csv` })) };
     expect(sweepColumns(withData).map((c) => c.key)).toContain('dataset');

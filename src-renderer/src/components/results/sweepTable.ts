@@ -1,4 +1,5 @@
 import type { RunRecord, SweepRecord, SweepRow } from '../../../../src-shared/ipc';
+import { gridPathsOf } from '../../../../src-shared/types/sweep';
 
 /**
  * A sweep's table (issue 18) as plain data: its columns (the grid values, seed, dataset, status, the
@@ -47,7 +48,7 @@ export function metricKeys(record: SweepRecord, all = false): string[] {
  * metrics ({@link metricKeys}), seconds, worker, error.
  */
 export function sweepColumns(record: SweepRecord, allMetrics = false): SweepColumn[] {
-  const gridPaths = [...new Set(record.rows.flatMap((r) => Object.keys(r.values)))];
+  const gridPaths = gridPathsOf(record.rows);
   const cols: SweepColumn[] = [
     { key: 'index', label: '#', numeric: true, get: (r) => r.index + 1 },
     ...gridPaths.map((p) => ({
