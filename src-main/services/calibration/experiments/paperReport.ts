@@ -338,7 +338,7 @@ export async function writePaperReport(
           {
             name: "surrogate's RMSE vs vic3l (mm/d)",
             values: h.map((r) => r.hRmse ?? NaN),
-            colour: '#a6761d',
+            colour: '#1f78b4',
           },
         ]
       : [];
