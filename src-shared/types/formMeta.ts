@@ -17,14 +17,14 @@ export const SHOWN_WHEN = 'shownWhen';
 export const shownWhen = (when: ShownWhen): { [SHOWN_WHEN]: ShownWhen } => ({ [SHOWN_WHEN]: when });
 
 /** Both rules at once: for an option both name, the values both allow. */
-export function bothWhen(a: ShownWhen, b: ShownWhen | undefined): ShownWhen {
+function bothWhen(a: ShownWhen, b: ShownWhen | undefined): ShownWhen {
   const out: Record<string, readonly string[]> = { ...a };
   for (const [k, v] of Object.entries(b ?? {})) out[k] = k in a ? a[k]!.filter((x) => v.includes(x)) : v;
   return out;
 }
 
 /** A JSON Schema's `shownWhen` when well formed: option names to lists of values. */
-export function whenOf(s: Readonly<Record<string, unknown>>): ShownWhen | undefined {
+function whenOf(s: Readonly<Record<string, unknown>>): ShownWhen | undefined {
   const w = s[SHOWN_WHEN];
   if (!w || typeof w !== 'object' || Array.isArray(w)) return undefined;
   const entries = Object.entries(w as Record<string, unknown>).filter(

@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { FieldcalError } from '../../../src-shared/ipc';
 import { optionRules, whenHolds, type ShownWhen } from '../../../src-shared/types/formMeta';
+import { getPath } from '../common/dottedPath';
 import { parseOptions } from './gridded/options';
 import { PROBLEM_KINDS, type MethodDefinition, type ProblemKind, type ProblemKinds } from './method';
 import { annMethod } from './methods/ann';
@@ -102,9 +103,7 @@ export function idleOptions(
   options: Record<string, unknown>,
 ): Map<string, ShownWhen> {
   const valueOf = (path: string): string | undefined => {
-    let v: unknown = options;
-    for (const k of path.split('.'))
-      v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+    const v = getPath(options, path);
     return v === undefined ? undefined : String(v);
   };
   const idle = new Map<string, ShownWhen>();

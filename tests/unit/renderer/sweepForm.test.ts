@@ -238,57 +238,30 @@ describe('the sweep form', () => {
     expect(names(sweepableFields(gan, values, grid))).toContain('surrogate.epochs');
     expect(names(sweepableFields(gan, values, grid))).toContain('surrogate.hidden');
     expect(names(sweepableFields(gan, values, grid))).not.toContain('surrogate.features'); // ARnet's
-    const crossed = buildSweep(
-      form({
-        axes: [
-          { field: 'physics', text: 'exact, lstm' },
-          { field: 'surrogate.epochs', text: '5, 10' },
-        ],
-        seedsText: '1, 2',
-      }),
-      base,
-      gan,
-      values,
-    );
+    // a sweep of GAN-PO's options over the form's values: "field: values" per axis
+    const sweepOf = (axes: Record<string, string>, seedsText = '') =>
+      buildSweep(
+        form({ axes: Object.entries(axes).map(([field, text]) => ({ field, text })), seedsText }),
+        base,
+        gan,
+        values,
+      );
+    const crossed = sweepOf({ physics: 'exact, lstm', 'surrogate.epochs': '5, 10' }, '1, 2');
     expect(crossed.issues).toEqual({});
     // exact once, lstm with 5 and with 10 epochs; x 2 seeds (main makes the same, sweep.test.ts)
     expect(crossed.children).toBe(6);
     expect(childCount(crossed.grid, 2, 0)).toBe(8);
-    // an axis of other options beside them (updateEvery matters to lstm alone): 1 + 2 x 2, x 2 seeds
-    const three = buildSweep(
-      form({
-        axes: [
-          { field: 'surrogate.epochs', text: '5, 10' },
-          { field: 'physics', text: 'exact, lstm' },
-          { field: 'learningRate', text: '0.001, 0.0002' },
-        ],
-        seedsText: '1, 2',
-      }),
-      base,
-      gan,
-      values,
+    // an axis of an option every child takes (learningRate) beside them: 1 + 2 x 2, x 2 seeds
+    const three = sweepOf(
+      { 'surrogate.epochs': '5, 10', physics: 'exact, lstm', learningRate: '0.001, 0.0002' },
+      '1, 2',
     );
     expect(three.children).toBe((2 + 2 * 2) * 2);
     // while an axis is being typed, the others are not judged against it
-    const typing = buildSweep(
-      form({
-        axes: [
-          { field: 'physics', text: 'exact, l' },
-          { field: 'surrogate.epochs', text: '5, 10' },
-        ],
-      }),
-      base,
-      gan,
-      values,
-    );
+    const typing = sweepOf({ physics: 'exact, l', 'surrogate.epochs': '5, 10' });
     expect(Object.keys(typing.issues)).toEqual(['grid.options.physics']);
     // without physics swept, a surrogate setting matters to no child
-    const alone = buildSweep(
-      form({ axes: [{ field: 'surrogate.epochs', text: '5, 10' }] }),
-      base,
-      gan,
-      values,
-    );
+    const alone = sweepOf({ 'surrogate.epochs': '5, 10' });
     expect(alone.spec).toBeNull();
     expect(alone.issues['grid.options.surrogate.epochs']).toEqual([
       'matters only with physics lstm or arnet: sweep or set that too',

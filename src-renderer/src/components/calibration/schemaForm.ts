@@ -4,7 +4,7 @@
  * options object the job spec carries. Job-check issue paths are mapped back to form fields.
  */
 
-import { bothWhen, whenHolds, whenOf, type ShownWhen } from '../../../../src-shared/types/formMeta';
+import { optionRules, whenHolds, type ShownWhen } from '../../../../src-shared/types/formMeta';
 
 export type FieldKind = 'number' | 'integer' | 'boolean' | 'enum' | 'string' | 'json';
 
@@ -78,22 +78,27 @@ function isSettings(s: JsonSchema): boolean {
 /** The form's fields, in the schema's property order; a settings object's keys in its place. */
 export function fieldsOf(schema: JsonSchema | undefined): FieldSpec[] {
   const props = (schema?.properties ?? {}) as Record<string, JsonSchema>;
+  // each field's shownWhen, a settings object's key's with the object's on top (formMeta.ts)
+  const rules = optionRules(schema ?? {});
+  const ruled = (f: FieldSpec): FieldSpec => {
+    const when = rules.get(f.name);
+    if (when) f.shownWhen = when;
+    return f;
+  };
   return Object.entries(props).flatMap(([name, s]) => {
-    if (!isSettings(s)) return [fieldOf(name, s)];
+    if (!isSettings(s)) return [ruled(fieldOf(name, s))];
     const group = {
       name,
       ...(typeof s.description === 'string' ? { description: s.description } : {}),
     };
     const own = s.default as Record<string, unknown>;
-    const outer = whenOf(s);
     return Object.entries(s.properties as Record<string, JsonSchema>).map(([key, sub]) => {
       const f = fieldOf(
         `${name}.${key}`,
         key in own && !('default' in sub) ? { ...sub, default: own[key] } : sub,
       );
       f.group = group;
-      if (outer) f.shownWhen = bothWhen(outer, f.shownWhen);
-      return f;
+      return ruled(f);
     });
   });
 }
@@ -112,8 +117,6 @@ function fieldOf(name: string, s: JsonSchema): FieldSpec {
   if (xmax !== undefined) f.exclusiveMax = xmax;
   if (kind === 'enum') f.choices = s.enum as string[];
   if (typeof s.description === 'string') f.description = s.description;
-  const when = whenOf(s);
-  if (when) f.shownWhen = when;
   return f;
 }
 

@@ -238,6 +238,8 @@ export interface SweepBuild {
   children: number;
   /** The axes' values that parsed, by grid key. */
   grid: GridValues;
+  /** The options the sweep can cross with the run's values and this grid ({@link sweepableFields}). */
+  sweepable: FieldSpec[];
   /** Messages by form key (`grid.options.<name>`, `seeds`, …; `''`: of no field). */
   issues: Record<string, string[]>;
 }
@@ -279,7 +281,8 @@ export function buildSweep(
   }
   // an option that matters under no combination (a surrogate's setting, physics exact and not
   // swept); not judged while another axis is being typed
-  const crossing = new Set(sweepableFields(fields, values, grid).map((f) => f.name));
+  const sweepable = sweepableFields(fields, values, grid);
+  const crossing = new Set(sweepable.map((f) => f.name));
   if (Object.keys(grid).length === form.axes.length)
     for (const a of form.axes) {
       const f = byName.get(a.field);
@@ -322,7 +325,7 @@ export function buildSweep(
     }
   }
   const ok = Object.keys(issues).length === 0;
-  return { spec: ok ? input : null, children, issues, grid };
+  return { spec: ok ? input : null, children, issues, grid, sweepable };
 }
 
 export interface PlacedIssues {
